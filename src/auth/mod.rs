@@ -1,0 +1,133 @@
+//! Who is calling: bearer-token extractors for users and staff.
+//!
+//! A handler states what it needs in its signature: [`AuthUser`] for any
+//! logged-in account, [`Staff<R>`] for staff with a role in `R` (admins pass
+//! every staff check). Nothing is authorised by a list of skipped paths.
+
+pub mod jwt;
+pub mod password;
+pub mod sessions;
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::users::models::Role;
+
+pub use sessions::Caller;
+
+/// A logged-in account (user or staff) with a live session.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub Caller);
+
+impl std::ops::Deref for AuthUser {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+fn missing_token() -> AppError {
+    AppError::unauthorized(
+        "auth.missing_token",
+        "需要登录：请在 Authorization 头中提供 Bearer 访问令牌",
+        "Authentication required: send a Bearer access token in the Authorization header",
+    )
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, AppError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing_token)?
+        .to_str()
+        .map_err(|_| jwt::invalid_token())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(jwt::invalid_token)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(jwt::invalid_token());
+    }
+    Ok(token.trim().to_string())
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::internal("AppState missing"))?;
+            let claims = state.jwt.verify(&token?, state.clock.now())?;
+            let user_id: i64 = claims.sub.parse().map_err(|_| jwt::invalid_token())?;
+            let session_id = claims.sid;
+            let caller = state
+                .run(move |conn, st| sessions::authenticate(conn, st, user_id, session_id))
+                .await?;
+            Ok(AuthUser(caller))
+        })
+    }
+}
+
+/// A set of staff roles allowed to call an endpoint.
+pub trait RoleSet {
+    const ROLES: &'static [Role];
+}
+
+/// Admins only (audit log, staff management).
+pub struct Admins;
+/// Content and account moderation.
+pub struct Moderators;
+/// Money operations and reconciliation.
+pub struct Finance;
+
+impl RoleSet for Admins {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+impl RoleSet for Moderators {
+    const ROLES: &'static [Role] = &[Role::Admin, Role::Moderator];
+}
+impl RoleSet for Finance {
+    const ROLES: &'static [Role] = &[Role::Admin, Role::Finance];
+}
+
+/// A staff caller whose role is in `R`; others get 403.
+pub struct Staff<R: RoleSet> {
+    pub caller: Caller,
+    _roles: PhantomData<R>,
+}
+
+impl<R: RoleSet> std::ops::Deref for Staff<R> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<R: RoleSet + 'static> FromRequest for Staff<R> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let AuthUser(caller) = user.await?;
+            if !R::ROLES.contains(&caller.role) {
+                return Err(AppError::forbidden(
+                    "auth.forbidden",
+                    "无权执行此操作",
+                    "You are not allowed to perform this action",
+                ));
+            }
+            Ok(Staff {
+                caller,
+                _roles: PhantomData,
+            })
+        })
+    }
+}

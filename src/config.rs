@@ -1,0 +1,225 @@
+//! Typed settings read once at start from the environment (and `.env`).
+//!
+//! Every key is documented in `.env.example` with its default. Settings are
+//! validated here so a bad value stops the server at start, not at the first
+//! request that needs it.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+
+use base64::Engine;
+use rand::RngCore;
+
+/// Where the server runs; production refuses unsafe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// Requests allowed per client IP per minute for one group of endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub register_per_minute: u32,
+    pub login_per_minute: u32,
+    pub refresh_per_minute: u32,
+}
+
+/// All settings of one server process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub app_env: AppEnv,
+    pub database_url: String,
+    pub bind_addr: SocketAddr,
+    /// HS256 key, at least 32 bytes.
+    pub jwt_secret: Vec<u8>,
+    /// True when the secret was generated at start (development only).
+    pub jwt_secret_generated: bool,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    pub rate_limits: RateLimits,
+    /// Read the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    pub db_pool_size: u32,
+    pub db_pool_timeout_secs: u64,
+    pub json_body_limit_bytes: usize,
+    pub workers: usize,
+    /// Optional first admin, created at start when no admin exists yet.
+    pub bootstrap_admin: Option<(String, String)>,
+}
+
+/// A setting that cannot be used; the message names the key, never its value.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://weigongbao.db";
+pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Reads settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads settings through `lookup` (the environment in production, a
+    /// map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let app_env = match lookup("APP_ENV").as_deref() {
+            None | Some("development") => AppEnv::Development,
+            Some("production") => AppEnv::Production,
+            Some(_) => {
+                return Err(ConfigError(
+                    "APP_ENV must be `development` or `production`".into(),
+                ));
+            }
+        };
+        let (jwt_secret, jwt_secret_generated) = match lookup("JWT_SECRET") {
+            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => (secret.into_bytes(), false),
+            Some(_) => {
+                return Err(ConfigError(format!(
+                    "JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"
+                )));
+            }
+            None if app_env == AppEnv::Production => {
+                return Err(ConfigError(format!(
+                    "JWT_SECRET is required in production (at least {MIN_JWT_SECRET_BYTES} bytes)"
+                )));
+            }
+            None => (random_secret(), true),
+        };
+        let bootstrap_admin = match (
+            lookup("ADMIN_BOOTSTRAP_MEMBER_NAME"),
+            lookup("ADMIN_BOOTSTRAP_PASSWORD"),
+        ) {
+            (Some(name), Some(password)) => Some((name, password)),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError(
+                    "ADMIN_BOOTSTRAP_MEMBER_NAME and ADMIN_BOOTSTRAP_PASSWORD go together".into(),
+                ));
+            }
+        };
+        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Settings {
+            app_env,
+            database_url: lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            bind_addr: parse(&lookup, "BIND_ADDR", DEFAULT_BIND_ADDR.parse().ok())?,
+            jwt_secret,
+            jwt_secret_generated,
+            access_token_ttl_secs: parse_in(&lookup, "ACCESS_TOKEN_TTL_SECS", 900, 60..=86_400)?,
+            refresh_token_ttl_days: parse_in(&lookup, "REFRESH_TOKEN_TTL_DAYS", 30, 1..=365)?,
+            rate_limits: RateLimits {
+                register_per_minute: parse_in(
+                    &lookup,
+                    "RATE_LIMIT_REGISTER_PER_MINUTE",
+                    5,
+                    1..=1_000_000,
+                )?,
+                login_per_minute: parse_in(&lookup, "RATE_LIMIT_LOGIN_PER_MINUTE", 10, 1..=1_000_000)?,
+                refresh_per_minute: parse_in(
+                    &lookup,
+                    "RATE_LIMIT_REFRESH_PER_MINUTE",
+                    30,
+                    1..=1_000_000,
+                )?,
+            },
+            trust_forwarded_for: parse(&lookup, "TRUST_FORWARDED_FOR", Some(false))?,
+            db_pool_size: parse_in(&lookup, "DB_POOL_SIZE", 10, 1..=200)?,
+            db_pool_timeout_secs: parse_in(&lookup, "DB_POOL_TIMEOUT_SECS", 5, 1..=120)?,
+            json_body_limit_bytes: parse_in(&lookup, "JSON_BODY_LIMIT_BYTES", 65_536, 1_024..=10_485_760)?,
+            workers: parse_in(&lookup, "WORKERS", default_workers, 1..=64)?,
+            bootstrap_admin,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+}
+
+fn parse<T: FromStr>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: Option<T>,
+) -> Result<T, ConfigError> {
+    match lookup(key) {
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError(format!("{key} has an invalid value"))),
+        None => default.ok_or_else(|| ConfigError(format!("{key} is required"))),
+    }
+}
+
+fn parse_in<T: FromStr + PartialOrd + std::fmt::Display + Copy>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError> {
+    let value = parse(lookup, key, Some(default))?;
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError(format!(
+            "{key} must be between {} and {}",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+fn random_secret() -> Vec<u8> {
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(bytes)
+        .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn development_generates_a_secret_when_missing() {
+        let s = settings(&[]).unwrap();
+        assert!(s.jwt_secret_generated);
+        assert!(s.jwt_secret.len() >= MIN_JWT_SECRET_BYTES);
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.bind_addr.to_string(), DEFAULT_BIND_ADDR);
+    }
+
+    #[test]
+    fn production_refuses_a_missing_or_short_secret() {
+        let err = settings(&[("APP_ENV", "production")]).unwrap_err();
+        assert!(err.0.contains("JWT_SECRET"));
+        let err = settings(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).unwrap_err();
+        assert!(err.0.contains("32 bytes"));
+        let ok = settings(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap();
+        assert!(!ok.jwt_secret_generated);
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_by_key() {
+        let err = settings(&[("DB_POOL_SIZE", "0")]).unwrap_err();
+        assert!(err.0.contains("DB_POOL_SIZE"));
+        let err = settings(&[("BIND_ADDR", "nowhere")]).unwrap_err();
+        assert!(err.0.contains("BIND_ADDR"));
+    }
+}

@@ -1,0 +1,209 @@
+//! Staff maintenance of the prohibited-word list (ACC-4):
+//! `GET|POST /api/v1/admin/prohibited-words`, `DELETE …/{id}`.
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Category, WORDS_LIST, bump_revision, normalize};
+use crate::audit::{self, Actor};
+use crate::auth::{Moderators, Staff};
+use crate::db::schema::prohibited_words;
+use crate::db::unique_or;
+use crate::error::{AppError, AppResult};
+use crate::http::ClientMeta;
+use crate::paging::{Page, PageQuery, page_by_id};
+use crate::state::AppState;
+
+/// A listed word, stored in its normalised form.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WordView {
+    pub id: i64,
+    #[schema(example = "赌博")]
+    pub word: String,
+    pub category: Category,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A word to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWord {
+    /// Normalised before it is stored (width, case, separators).
+    #[schema(example = "赌博", min_length = 1, max_length = 50)]
+    pub word: String,
+    pub category: Category,
+}
+
+/// Filter for the word list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WordQuery {
+    /// Only words of this category.
+    pub category: Option<Category>,
+}
+
+/// List prohibited words, newest first.
+#[utoipa::path(
+    tag = "admin",
+    params(PageQuery, WordQuery),
+    responses((status = 200, description = "The word list", body = Page<WordView>)),
+    security(("bearer" = []))
+)]
+#[get("/admin/prohibited-words")]
+pub async fn list_words(
+    state: web::Data<AppState>,
+    _staff: Staff<Moderators>,
+    page: web::Query<PageQuery>,
+    filter: web::Query<WordQuery>,
+) -> AppResult<web::Json<Page<WordView>>> {
+    let limit = page.limit()?;
+    let before = page.before_id()?;
+    let category = filter.category;
+    let rows: Vec<(i64, String, String, chrono::NaiveDateTime)> = state
+        .run(move |conn, _| {
+            let mut q = prohibited_words::table
+                .select((
+                    prohibited_words::id,
+                    prohibited_words::word,
+                    prohibited_words::category,
+                    prohibited_words::created_at,
+                ))
+                .order(prohibited_words::id.desc())
+                .limit(limit + 1)
+                .into_boxed();
+            if let Some(before) = before {
+                q = q.filter(prohibited_words::id.lt(before));
+            }
+            if let Some(c) = category {
+                q = q.filter(prohibited_words::category.eq(c.code()));
+            }
+            Ok(q.load(conn)?)
+        })
+        .await?;
+    Ok(web::Json(page_by_id(rows, limit, |r| r.0, |r| WordView {
+        id: r.0,
+        word: r.1,
+        category: Category::parse(&r.2).unwrap_or(Category::OtherProhibited),
+        created_at: r.3.and_utc(),
+    })))
+}
+
+/// Add a prohibited word; it applies at once on every server.
+#[utoipa::path(
+    tag = "admin",
+    request_body = NewWord,
+    responses(
+        (status = 201, description = "Added", body = WordView),
+        (status = 409, description = "Already listed (`prohibited_word.exists`)", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/prohibited-words")]
+pub async fn add_word(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    body: web::Json<NewWord>,
+) -> AppResult<HttpResponse> {
+    let NewWord { word, category } = body.into_inner();
+    let normalized = normalize(&word);
+    if normalized.is_empty() || word.chars().count() > 50 {
+        return Err(AppError::invalid_field(
+            "word",
+            "prohibited_word.invalid",
+            "词条须含 1–50 个文字或数字",
+            "The word must have 1–50 letters or digits",
+        ));
+    }
+    let actor = staff.user_id;
+    let view = state
+        .tx(move |conn, st| {
+            let now = st.clock.now_naive();
+            let id: i64 = diesel::insert_into(prohibited_words::table)
+                .values((
+                    prohibited_words::word.eq(&normalized),
+                    prohibited_words::category.eq(category.code()),
+                    prohibited_words::created_at.eq(now),
+                    prohibited_words::created_by.eq(actor),
+                ))
+                .returning(prohibited_words::id)
+                .get_result(conn)
+                .map_err(|e| {
+                    unique_or(e, |_| {
+                        AppError::conflict(
+                            "prohibited_word.exists",
+                            "该词条已在列表中",
+                            "The word is already listed",
+                        )
+                    })
+                })?;
+            bump_revision(conn, WORDS_LIST)?;
+            audit::record(conn, st, audit::Entry {
+                actor: Actor::Staff(actor),
+                action: "prohibited_word.create",
+                target_type: "prohibited_word",
+                target_id: Some(id.to_string()),
+                reason: None,
+                details: Some(serde_json::json!({ "category": category.code() })),
+                ip: Some(&meta.ip),
+            })?;
+            Ok(WordView {
+                id,
+                word: normalized,
+                category,
+                created_at: now.and_utc(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Remove a prohibited word.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Word id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such word", body = crate::error::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/admin/prohibited-words/{id}")]
+pub async fn delete_word(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let actor = staff.user_id;
+    state
+        .tx(move |conn, st| {
+            let removed: Option<String> = diesel::delete(prohibited_words::table.find(id))
+                .returning(prohibited_words::category)
+                .get_result(conn)
+                .optional()?;
+            let Some(category) = removed else {
+                return Err(AppError::not_found(
+                    "prohibited_word.not_found",
+                    "词条不存在",
+                    "No such word",
+                ));
+            };
+            bump_revision(conn, WORDS_LIST)?;
+            audit::record(conn, st, audit::Entry {
+                actor: Actor::Staff(actor),
+                action: "prohibited_word.delete",
+                target_type: "prohibited_word",
+                target_id: Some(id.to_string()),
+                reason: None,
+                details: Some(serde_json::json!({ "category": category })),
+                ip: Some(&meta.ip),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

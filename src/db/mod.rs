@@ -1,0 +1,212 @@
+//! Both databases behind one connection type.
+//!
+//! [`DbConnection`] is a Diesel `MultiConnection` over PostgreSQL and SQLite,
+//! chosen from the `DATABASE_URL` scheme by [`Backend::from_url`] (Diesel's
+//! derived `establish` would try both and hide the real error). Each backend
+//! has its own embedded migrations with the same names; SQLite connections get
+//! their pragmas when the pool opens them.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppError;
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+pub type DbPool = r2d2::Pool<DbManager>;
+pub type PooledConn = r2d2::PooledConnection<DbManager>;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Postgres(String),
+    /// The SQLite file path (or `:memory:`).
+    Sqlite(String),
+}
+
+/// A database URL that names no backend we run on.
+#[derive(Debug, thiserror::Error)]
+#[error("DATABASE_URL must start with sqlite:// or postgres:// (got scheme `{0}`)")]
+pub struct UnknownScheme(pub String);
+
+impl Backend {
+    /// `postgres://…` / `postgresql://…` → PostgreSQL; `sqlite://file.db`,
+    /// `sqlite:///abs/file.db` or `sqlite:file.db` → SQLite.
+    pub fn from_url(url: &str) -> Result<Backend, UnknownScheme> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Backend::Postgres(url.to_string()));
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            let path = path.split('?').next().unwrap_or(path);
+            if !path.is_empty() {
+                return Ok(Backend::Sqlite(path.to_string()));
+            }
+        }
+        let scheme = url.split(':').next().unwrap_or("").to_string();
+        Err(UnknownScheme(scheme))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;";
+
+/// Opens connections for the r2d2 pool, one backend per pool.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    backend: Backend,
+}
+
+impl DbManager {
+    pub fn new(backend: Backend) -> Self {
+        DbManager { backend }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.backend {
+            Backend::Postgres(url) => diesel::PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite(path) => {
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Builds the pool; `min_idle(0)` lets the server start (and answer `/readyz`
+/// with 503) while the database is down.
+pub fn build_pool(backend: Backend, size: u32, timeout: Duration) -> Result<DbPool, String> {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(timeout)
+        .test_on_check_out(false)
+        .build(DbManager::new(backend))
+        .map_err(|e| e.to_string())
+}
+
+/// Applies the pending migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, String> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    };
+    applied.map(|v| v.len()).map_err(|e| e.to_string())
+}
+
+/// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, so the
+/// write lock is taken (waiting up to `busy_timeout`) before the first read
+/// and two writers cannot deadlock on a lock upgrade. Nested work inside `f`
+/// uses `conn.transaction` (savepoints).
+pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The original error matters more than a failed rollback; a
+            // broken connection is dropped by the pool (`has_broken`).
+            let _ = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}
+
+/// Maps a unique violation to `on_unique`, anything else through `AppError`.
+pub fn unique_or(err: diesel::result::Error, on_unique: impl FnOnce(&str) -> AppError) -> AppError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, ref info) => {
+            // PostgreSQL names the constraint; SQLite names the columns in
+            // its message ("UNIQUE constraint failed: users.email_key").
+            let what = info
+                .constraint_name()
+                .map(str::to_string)
+                .unwrap_or_else(|| info.message().to_string());
+            on_unique(&what)
+        }
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_from_url_reads_the_scheme() {
+        assert_eq!(
+            Backend::from_url("sqlite://weigongbao.db").unwrap(),
+            Backend::Sqlite("weigongbao.db".into())
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:///abs/path.db").unwrap(),
+            Backend::Sqlite("/abs/path.db".into())
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:rel.db").unwrap(),
+            Backend::Sqlite("rel.db".into())
+        );
+        assert!(matches!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres(_)
+        ));
+        assert!(matches!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres(_)
+        ));
+        assert_eq!(Backend::from_url("mysql://x").unwrap_err().0, "mysql");
+        assert!(Backend::from_url("sqlite://").is_err());
+    }
+}

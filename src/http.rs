@@ -1,0 +1,344 @@
+//! The HTTP edge: request ids, problem+json for every error (ours and
+//! actix's), 404/405 for unknown routes, extractor configs, client metadata.
+
+use std::future::{Ready, ready};
+use std::net::{IpAddr, SocketAddr};
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+
+use crate::error::{AppError, Lang, PROBLEM_CONTENT_TYPE};
+use crate::state::AppState;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request (the client's `X-Request-Id` when sane).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+fn acceptable_request_id(v: &str) -> bool {
+    (1..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// First half of the edge: assigns the request id and reads the language.
+pub fn begin(req: &ServiceRequest) -> (String, Lang) {
+    let rid = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(rid.clone()));
+    let lang = Lang::from_accept_language(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    (rid, lang)
+}
+
+/// Second half of the edge: renders any error as problem+json in the
+/// caller's language with the request id, logs internal causes, and sets
+/// `X-Request-Id` on every response.
+pub fn finish<B: MessageBody>(
+    res: ServiceResponse<B>,
+    rid: &str,
+    lang: Lang,
+) -> ServiceResponse<EitherBody<B>> {
+    let problem = match res.response().error() {
+        Some(err) => Some(
+            err.as_error::<AppError>()
+                .cloned()
+                .unwrap_or_else(|| from_foreign(res.status(), err)),
+        ),
+        None => None,
+    };
+    let mut res = match problem {
+        Some(problem) => {
+            if let Some(cause) = &problem.cause {
+                if problem.status.is_server_error() && problem.status != StatusCode::SERVICE_UNAVAILABLE {
+                    log::error!("request_id={rid} code={} cause={cause}", problem.code);
+                } else {
+                    log::warn!("request_id={rid} code={} cause={cause}", problem.code);
+                }
+            }
+            let body = problem.to_problem(lang, Some(rid)).to_string();
+            let mut builder = HttpResponse::build(problem.status);
+            builder.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
+            if let Some(secs) = problem.retry_after {
+                builder.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
+            }
+            for (name, value) in res.response().headers() {
+                if name == header::ALLOW {
+                    builder.insert_header((name.clone(), value.clone()));
+                }
+            }
+            let (req, _) = res.into_parts();
+            ServiceResponse::new(req, builder.body(body)).map_into_right_body()
+        }
+        None => res.map_into_left_body(),
+    };
+    if let Ok(value) = HeaderValue::from_str(rid) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    res
+}
+
+/// Errors raised by actix or other crates, mapped by status.
+fn from_foreign(status: StatusCode, err: &actix_web::Error) -> AppError {
+    match status.as_u16() {
+        400 => malformed(),
+        404 => route_not_found(),
+        413 => too_large(),
+        415 => unsupported_media_type(),
+        s if s >= 500 => AppError::internal(err),
+        _ => AppError::new(status, "request.rejected", "请求被拒绝", "The request was rejected"),
+    }
+}
+
+fn malformed() -> AppError {
+    AppError::bad_request(
+        "request.malformed",
+        "请求格式错误",
+        "The request is malformed",
+    )
+}
+
+fn too_large() -> AppError {
+    AppError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request.too_large",
+        "请求体超过大小限制",
+        "The request body is larger than allowed",
+    )
+}
+
+fn unsupported_media_type() -> AppError {
+    AppError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request.unsupported_media_type",
+        "请求体须为 application/json",
+        "The request body must be application/json",
+    )
+}
+
+fn route_not_found() -> AppError {
+    AppError::not_found("route.not_found", "接口不存在", "No such endpoint")
+}
+
+/// JSON bodies: size limit and problem+json errors.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req| json_error(&err).into())
+}
+
+fn json_error(err: &JsonPayloadError) -> AppError {
+    match err {
+        JsonPayloadError::ContentType => unsupported_media_type(),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            too_large()
+        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            // serde's own text names fields for missing/unknown members; for
+            // wrong types it may quote the value, which could be a secret,
+            // so those get a neutral message.
+            let text = e.to_string();
+            let (zh, en, field) = if let Some(field) = backticked(&text, "missing field `") {
+                ("缺少必填字段", "A required field is missing", field)
+            } else if let Some(field) = backticked(&text, "unknown field `") {
+                ("包含未知字段", "The body has an unknown field", field)
+            } else {
+                (
+                    "字段类型或取值不正确（金额等须为字符串）",
+                    "A field has the wrong type or value (amounts must be strings)",
+                    String::new(),
+                )
+            };
+            let mut err = AppError::invalid_field(&field, "request.invalid_body", zh, en);
+            err.detail.en = format!("{en} (line {}, column {})", e.line(), e.column()).into();
+            err.detail.zh = format!("{zh}（第 {} 行第 {} 列）", e.line(), e.column()).into();
+            err
+        }
+        JsonPayloadError::Deserialize(_) => AppError::bad_request(
+            "request.malformed_json",
+            "请求体不是合法的 JSON",
+            "The request body is not valid JSON",
+        ),
+        _ => malformed(),
+    }
+}
+
+fn backticked(text: &str, prefix: &str) -> Option<String> {
+    let rest = &text[text.find(prefix)? + prefix.len()..];
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let detail = match &err {
+            QueryPayloadError::Deserialize(e) => e.to_string(),
+            _ => String::new(),
+        };
+        let mut e = AppError::bad_request(
+            "request.invalid_query",
+            "查询参数格式错误",
+            "A query parameter is malformed",
+        );
+        if !detail.is_empty() && detail.len() < 200 {
+            e.detail.en = format!("A query parameter is malformed: {detail}").into();
+        }
+        e.into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_err: PathError, _req| {
+        AppError::bad_request(
+            "request.invalid_path",
+            "路径参数格式错误",
+            "A path parameter is malformed",
+        )
+        .into()
+    })
+}
+
+/// The routes the API serves, for telling 404 from 405.
+#[derive(Debug, Default, Clone)]
+pub struct RouteTable(Vec<(Vec<String>, Vec<Method>)>);
+
+impl RouteTable {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let segments = path.trim_matches('/').split('/').map(str::to_string).collect();
+                let mut methods = Vec::new();
+                for (method, op) in [
+                    (Method::GET, &item.get),
+                    (Method::POST, &item.post),
+                    (Method::PUT, &item.put),
+                    (Method::PATCH, &item.patch),
+                    (Method::DELETE, &item.delete),
+                ] {
+                    if op.is_some() {
+                        methods.push(method);
+                    }
+                }
+                (segments, methods)
+            })
+            .collect();
+        RouteTable(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<Vec<Method>> {
+        let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let mut allowed: Vec<Method> = Vec::new();
+        for (segments, methods) in &self.0 {
+            let matches = segments.len() == parts.len()
+                && segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| s.starts_with('{') || s == p);
+            if matches {
+                allowed.extend(methods.iter().cloned());
+            }
+        }
+        (!allowed.is_empty()).then_some(allowed)
+    }
+}
+
+/// Answers requests no route took: 405 with `Allow` when the path exists
+/// with other methods, else 404.
+pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
+    let err = match routes.allowed(req.path()) {
+        Some(methods) => {
+            let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let err = AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method.not_allowed",
+                "该接口不支持此请求方法",
+                "This endpoint does not support the request method",
+            );
+            let mut res = HttpResponse::from_error(err);
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                res.headers_mut().insert(header::ALLOW, v);
+            }
+            return res;
+        }
+        None => route_not_found(),
+    };
+    HttpResponse::from_error(err)
+}
+
+/// Who is calling from where, for sessions, rate limits and audit entries.
+#[derive(Debug, Clone)]
+pub struct ClientMeta {
+    /// The client IP (from `X-Forwarded-For` only when configured).
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+impl FromRequest for ClientMeta {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let trust = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.settings.trust_forwarded_for);
+        let raw = if trust {
+            req.connection_info().realip_remote_addr().map(str::to_string)
+        } else {
+            req.peer_addr().map(|a| a.ip().to_string())
+        };
+        let ip = raw
+            .map(|r| {
+                r.parse::<SocketAddr>()
+                    .map(|a| a.ip())
+                    .or_else(|_| r.parse::<IpAddr>())
+                    .map(|ip| ip.to_string())
+                    .unwrap_or(r)
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let user_agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(200).collect());
+        ready(Ok(ClientMeta { ip, user_agent }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_clients_are_bounded() {
+        assert!(acceptable_request_id("abc-123_x.y"));
+        assert!(!acceptable_request_id(""));
+        assert!(!acceptable_request_id("has space"));
+        assert!(!acceptable_request_id(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn route_table_tells_405_from_404() {
+        let table = RouteTable(vec![(
+            vec!["api".into(), "v1".into(), "users".into(), "{id}".into()],
+            vec![Method::GET],
+        )]);
+        assert_eq!(table.allowed("/api/v1/users/5"), Some(vec![Method::GET]));
+        assert_eq!(table.allowed("/api/v1/users"), None);
+        assert_eq!(table.allowed("/api/v1/users/5/x"), None);
+    }
+}

@@ -1,0 +1,101 @@
+//! Weigongbao (微工宝) platform API: the library behind the binary and the
+//! tests. [`build_app`] assembles the actix `App` from an [`AppState`];
+//! [`api_doc`] produces the OpenAPI document from the same route table.
+
+pub mod agreements;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod content;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod ops;
+pub mod paging;
+pub mod ratelimit;
+pub mod state;
+pub mod users;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Logger;
+use actix_web::{App, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use state::AppState;
+
+/// Every documented route. Only `.service(...)` registrations reach the
+/// OpenAPI document, so nothing is added with `.route(...)`.
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz).service(ops::readyz).service(
+        scope::scope("/api/v1")
+            .service(users::routes::register)
+            .service(users::routes::login)
+            .service(users::routes::refresh)
+            .service(users::routes::logout)
+            .service(users::routes::get_me)
+            .service(users::routes::patch_me)
+            .service(users::routes::change_password)
+            .service(users::routes::list_sessions)
+            .service(users::routes::end_session)
+            .service(users::routes::get_user)
+            .service(users::routes::name_availability)
+            .service(agreements::get_current)
+            .service(content::routes::list_words)
+            .service(content::routes::add_word)
+            .service(content::routes::delete_word)
+            .service(audit::routes::list_audit_log),
+    );
+}
+
+/// The OpenAPI document the server serves (and `openapi/openapi.json` holds).
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    openapi::add_error_responses(&mut doc);
+    doc
+}
+
+/// The whole application: routes, Swagger UI, error rendering, request ids
+/// and access logs.
+pub fn build_app(
+    state: AppState,
+    doc: utoipa::openapi::OpenApi,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let route_table = http::RouteTable::from_openapi(&doc);
+    let json_limit = state.settings.json_body_limit_bytes;
+    App::new()
+        .into_utoipa_app()
+        .configure(routes)
+        .into_app()
+        .app_data(web::Data::new(state))
+        .app_data(web::Data::new(route_table))
+        .app_data(http::json_config(json_limit))
+        .app_data(http::query_config())
+        .app_data(http::path_config())
+        .service(web::redirect("/swagger-ui", "/swagger-ui/"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
+        .default_service(web::to(http::fallback))
+        .wrap_fn(|req, srv| {
+            let (rid, lang) = http::begin(&req);
+            let fut = srv.call(req);
+            async move { Ok(http::finish(fut.await?, &rid, lang)) }
+        })
+        .wrap(Logger::new(r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#))
+}

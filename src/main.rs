@@ -1,0 +1,176 @@
+//! The `weigongbao` binary: `serve` (default), `migrate`, `openapi`,
+//! `admin create`.
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use clap::{Parser, Subcommand};
+use weigongbao::config::Settings;
+use weigongbao::db::{self, Backend, DbPool};
+use weigongbao::users::models::Role;
+use weigongbao::users::service;
+use weigongbao::{AppState, api_doc, build_app};
+
+#[derive(Parser)]
+#[command(name = "weigongbao", version, about = "Weigongbao (微工宝) platform API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a staff account.
+    Create {
+        #[arg(long)]
+        member_name: String,
+        /// The password (or use --password-stdin to keep it out of the process list).
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// admin | moderator | finance
+        #[arg(long)]
+        role: String,
+    },
+}
+
+fn main() -> ExitCode {
+    dotenvy::dotenv().ok();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => api_doc()
+            .to_pretty_json()
+            .map(|json| println!("{json}"))
+            .map_err(|e| e.to_string()),
+        Command::Serve => serve(),
+        Command::Migrate => open().map(|_| ()),
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    member_name,
+                    password,
+                    password_stdin,
+                    role,
+                },
+        } => admin_create(member_name, password, password_stdin, &role),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            log::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads settings, opens the pool and applies migrations.
+fn open() -> Result<(Settings, Backend, DbPool), String> {
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let backend = Backend::from_url(&settings.database_url).map_err(|e| e.to_string())?;
+    let pool = db::build_pool(
+        backend.clone(),
+        settings.db_pool_size,
+        Duration::from_secs(settings.db_pool_timeout_secs),
+    )?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot connect to the {} database: {e}", backend.name()))?;
+    let applied = db::run_migrations(&mut conn)?;
+    log::info!("database {} ready ({applied} migrations applied)", backend.name());
+    Ok((settings, backend, pool))
+}
+
+fn admin_create(
+    member_name: String,
+    password: Option<String>,
+    password_stdin: bool,
+    role: &str,
+) -> Result<(), String> {
+    let role = Role::parse(role)
+        .filter(|r| r.is_staff())
+        .ok_or("--role must be admin, moderator or finance")?;
+    let password = match (password, password_stdin) {
+        (Some(p), _) => p,
+        (None, true) => {
+            let mut buf = String::new();
+            std::io::stdin()
+                .read_to_string(&mut buf)
+                .map_err(|e| e.to_string())?;
+            buf.trim_end_matches(['\r', '\n']).to_string()
+        }
+        (None, false) => return Err("give --password or --password-stdin".into()),
+    };
+    let (settings, backend, pool) = open()?;
+    let state = AppState::new(settings, pool.clone(), &backend);
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let id = db::write_tx(&mut conn, |conn| {
+        service::create_staff(conn, &state, &member_name, &password, role)
+    })
+    .map_err(|e| format!("cannot create the staff account: {}", e.detail.en))?;
+    println!("created {} account {member_name} (id {id})", role.as_str());
+    Ok(())
+}
+
+fn serve() -> Result<(), String> {
+    let (settings, backend, pool) = open()?;
+    if settings.jwt_secret_generated {
+        log::warn!(
+            "JWT_SECRET is not set: generated a random one for this run (development only); \
+             tokens will not survive a restart"
+        );
+    }
+    let bind = settings.bind_addr;
+    let workers = settings.workers;
+    let state = AppState::new(settings, pool, &backend);
+    bootstrap_admin(&state)?;
+    let doc = api_doc();
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        log::info!("listening on http://{bind} (Swagger UI at http://{bind}/swagger-ui/)");
+        HttpServer::new(move || build_app(state.clone(), doc.clone()))
+            .workers(workers)
+            .shutdown_timeout(30)
+            .bind(bind)
+            .map_err(|e| format!("cannot bind {bind}: {e}"))?
+            .run()
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Creates the first admin from settings when no admin exists yet.
+fn bootstrap_admin(state: &AppState) -> Result<(), String> {
+    let Some((name, password)) = state.settings.bootstrap_admin.clone() else {
+        return Ok(());
+    };
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    db::write_tx(&mut conn, |conn| {
+        if service::admin_exists(conn)? {
+            return Ok(());
+        }
+        service::create_staff(conn, state, &name, &password, Role::Admin)?;
+        log::info!("bootstrapped the first admin account from ADMIN_BOOTSTRAP_MEMBER_NAME");
+        Ok(())
+    })
+    .map_err(|e: weigongbao::error::AppError| format!("admin bootstrap failed: {}", e.detail.en))
+}

@@ -1,0 +1,121 @@
+//! The OpenAPI document: base info, the bearer scheme, and the error
+//! responses every operation can give, added from what each operation takes
+//! (a body, parameters, a token, a staff role).
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Weigongbao (微工宝) platform API",
+        description = "Marketplace backend: employers publish demands (需求), service providers bid.\n\n\
+            Errors are RFC 9457 `application/problem+json` with a stable `code`; `detail` is Chinese by default, \
+            English with `Accept-Language: en`. Money is a decimal string in CNY. Times are RFC 3339 UTC. \
+            Lists take `limit` and `cursor` and return `{items, next_cursor}`.\n\n\
+            Authenticate with `Authorization: Bearer <access_token>` from register, login or refresh."
+    ),
+    modifiers(&BearerScheme),
+    components(schemas(Problem, ProblemFieldError)),
+    tags(
+        (name = "auth", description = "Registration, login, token refresh, logout"),
+        (name = "me", description = "The caller's own account and sessions"),
+        (name = "users", description = "Public profiles and member names"),
+        (name = "agreements", description = "The platform service agreement"),
+        (name = "admin", description = "Staff operations (roles admin, moderator, finance)"),
+        (name = "ops", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, doc: &mut Doc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The access token from register, login or refresh"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+const COMMON: &[(&str, &str, &str)] = &[
+    ("BadRequest", "400", "Malformed body, path or query (`request.malformed`, `request.malformed_json`, `request.invalid_path`, `request.invalid_query`)"),
+    ("Unauthorized", "401", "Missing, invalid or expired token, or ended session (`auth.missing_token`, `auth.invalid_token`, `auth.session_ended`)"),
+    ("Forbidden", "403", "The caller's role may not do this (`auth.forbidden`)"),
+    ("TooLarge", "413", "Body over the size limit (`request.too_large`)"),
+    ("UnsupportedMediaType", "415", "Body is not `application/json` (`request.unsupported_media_type`)"),
+    ("Unprocessable", "422", "Validation failed; `errors` lists the fields"),
+    ("Internal", "500", "Unexpected error (`internal`); the request id is logged"),
+    ("Unavailable", "503", "Database unavailable (`service.unavailable`); retry later"),
+];
+
+/// Adds the shared problem responses and their uses to every operation.
+pub fn add_error_responses(doc: &mut Doc) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, _, description) in COMMON {
+        components.responses.insert(
+            (*name).to_string(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(*description)
+                    .content(
+                        PROBLEM_CONTENT_TYPE,
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        );
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let is_admin = path.starts_with("/api/v1/admin/");
+        let is_liveness = path == "/healthz";
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            add_to_operation(op, is_admin, is_liveness);
+        }
+    }
+}
+
+fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool) {
+    let has_body = op.request_body.is_some();
+    let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    for (name, status, _) in COMMON {
+        let applies = match *status {
+            "400" | "422" => has_body || has_params,
+            "401" => secured,
+            "403" => is_admin,
+            "413" | "415" => has_body,
+            "503" => !is_liveness,
+            _ => true,
+        };
+        if applies {
+            op.responses
+                .responses
+                .entry((*status).to_string())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+        }
+    }
+}

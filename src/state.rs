@@ -1,0 +1,78 @@
+//! Shared application state, handed to handlers as `web::Data<AppState>`.
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::auth::jwt::JwtKeys;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::content::WordFilterCache;
+use crate::db::{self, Backend, DbConnection, DbPool};
+use crate::error::AppResult;
+use crate::ratelimit::RateLimiters;
+
+/// Everything a request needs besides its own input. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub backend: &'static str,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    pub jwt: Arc<JwtKeys>,
+    pub words: Arc<WordFilterCache>,
+    pub limits: Arc<RateLimiters>,
+}
+
+impl AppState {
+    /// Builds the state with the wall clock.
+    pub fn new(settings: Settings, pool: DbPool, backend: &Backend) -> Self {
+        Self::with_clock(settings, pool, backend, Arc::new(SystemClock))
+    }
+
+    /// Builds the state with a given clock (tests move time with it).
+    pub fn with_clock(
+        settings: Settings,
+        pool: DbPool,
+        backend: &Backend,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        AppState {
+            pool,
+            backend: backend.name(),
+            jwt: Arc::new(JwtKeys::new(
+                &settings.jwt_secret,
+                settings.access_token_ttl_secs,
+            )),
+            words: Arc::new(WordFilterCache::default()),
+            limits: Arc::new(RateLimiters::new(&settings.rate_limits)),
+            settings: Arc::new(settings),
+            clock,
+        }
+    }
+
+    /// Runs blocking database work off the actix workers.
+    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, &AppState) -> AppResult<T> + Send + 'static,
+    {
+        let state = self.clone();
+        web::block(move || {
+            let mut conn = state.pool.get()?;
+            f(&mut conn, &state)
+        })
+        .await?
+    }
+
+    /// Like [`AppState::run`], inside one write transaction: everything `f`
+    /// does commits together or not at all.
+    pub async fn tx<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection, &AppState) -> AppResult<T> + Send + 'static,
+    {
+        self.run(move |conn, state| db::write_tx(conn, |conn| f(conn, state)))
+            .await
+    }
+}

@@ -1,0 +1,179 @@
+//! Request and response bodies of the users and sessions endpoints.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::models::{AccountKind, Role, User};
+use crate::auth::sessions::TokenPair;
+
+/// `POST /api/v1/auth/register` (ACC-2).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "member_name": "地推达人",
+    "password": "tr0ub4dor&3",
+    "email": "li.ming@example.com",
+    "phone": "+8613800138000",
+    "contact_name": "李明",
+    "address": "上海市浦东新区世纪大道 100 号",
+    "account_kind": "individual",
+    "agreement_version": 1
+}))]
+pub struct RegisterRequest {
+    /// 2–20 Chinese characters, letters, digits, `_` or `-`; not all digits;
+    /// no prohibited content (ACC-4).
+    #[schema(pattern = r"^[\u4e00-\u9fa5A-Za-z0-9_-]{2,20}$")]
+    pub member_name: String,
+    /// 8–128 characters mixing letters with digits or symbols.
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: String,
+    #[schema(format = "email", max_length = 254)]
+    pub email: String,
+    /// Mainland China mobile number, optional `+86`.
+    #[schema(pattern = r"^(\+86)?1[3-9][0-9]{9}$")]
+    pub phone: String,
+    #[schema(min_length = 1, max_length = 50)]
+    pub contact_name: String,
+    #[schema(min_length = 1, max_length = 200)]
+    pub address: String,
+    pub account_kind: AccountKind,
+    /// The agreement version in force (`GET /api/v1/agreements/current`).
+    #[schema(minimum = 1)]
+    pub agreement_version: i32,
+}
+
+/// `POST /api/v1/auth/login` (ACC-2: member name, email or phone).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"login": "地推达人", "password": "tr0ub4dor&3"}))]
+pub struct LoginRequest {
+    /// Member name, email or mobile phone.
+    #[schema(min_length = 1, max_length = 254)]
+    pub login: String,
+    #[schema(min_length = 1, max_length = 128)]
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/refresh`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh (single use).
+    #[schema(min_length = 1, max_length = 200)]
+    pub refresh_token: String,
+}
+
+/// The caller's own account, with the contact data only they may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub id: i64,
+    /// `null` while the name is reclaimed by staff (ACC-5).
+    #[schema(example = "地推达人")]
+    pub member_name: Option<String>,
+    #[schema(example = "li.ming@example.com")]
+    pub email: Option<String>,
+    #[schema(example = "13800138000")]
+    pub phone: Option<String>,
+    #[schema(example = "李明")]
+    pub contact_name: String,
+    #[schema(example = "上海市浦东新区世纪大道 100 号")]
+    pub address: String,
+    pub account_kind: AccountKind,
+    pub role: Role,
+    #[schema(example = "active")]
+    pub status: String,
+    /// The latest agreement version this account accepted.
+    pub agreement_version: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl MeView {
+    pub fn new(user: User, agreement_version: Option<i32>) -> Self {
+        MeView {
+            id: user.id,
+            member_name: user.member_name,
+            email: user.email,
+            phone: user.phone,
+            contact_name: user.contact_name,
+            address: user.address,
+            account_kind: AccountKind::parse(&user.account_kind),
+            role: Role::parse(&user.role).unwrap_or(Role::User),
+            status: user.status,
+            agreement_version,
+            created_at: user.created_at.and_utc(),
+            last_login_at: user.last_login_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// The account and a fresh token pair.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthResponse {
+    pub user: MeView,
+    pub tokens: TokenPair,
+}
+
+/// `PATCH /api/v1/me`: only the members present change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"contact_name": "李明", "address": "北京市海淀区中关村大街 1 号"}))]
+pub struct UpdateMeRequest {
+    #[schema(format = "email", max_length = 254)]
+    pub email: Option<String>,
+    #[schema(pattern = r"^(\+86)?1[3-9][0-9]{9}$")]
+    pub phone: Option<String>,
+    #[schema(min_length = 1, max_length = 50)]
+    pub contact_name: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub address: Option<String>,
+}
+
+/// `PUT /api/v1/me/password`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    #[schema(min_length = 1, max_length = 128)]
+    pub current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+/// One live login session of the caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    /// True for the session of the token making this request.
+    pub current: bool,
+}
+
+/// What anyone may see of a user (ACC-11: never email, phone, address or ID).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicProfile {
+    pub id: i64,
+    #[schema(example = "地推达人")]
+    pub member_name: Option<String>,
+    pub account_kind: AccountKind,
+    /// Real-name verification approved (ACC-8).
+    pub verified: bool,
+    pub member_since: DateTime<Utc>,
+}
+
+/// Whether a member name can be registered now.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"available": false, "reason_code": "member_name.prohibited", "category": "obscenity_gambling_violence"}))]
+pub struct Availability {
+    pub available: bool,
+    /// Why not: `member_name.invalid`, `member_name.prohibited` or `member_name.taken`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<String>,
+    /// For `member_name.prohibited`: the category (never the word).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<crate::content::Category>,
+}

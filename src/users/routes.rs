@@ -1,0 +1,249 @@
+//! `/api/v1/auth/*`, `/api/v1/me*`, `/api/v1/users/{id}`,
+//! `/api/v1/member-names/{name}/availability`.
+
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+
+use super::dto::{
+    Availability, AuthResponse, ChangePasswordRequest, LoginRequest, MeView, PublicProfile,
+    RefreshRequest, RegisterRequest, SessionView, UpdateMeRequest,
+};
+use super::service;
+use crate::auth::sessions::{self, TokenPair};
+use crate::auth::AuthUser;
+use crate::error::{AppResult, Problem};
+use crate::http::ClientMeta;
+use crate::paging::{Page, PageQuery};
+use crate::state::AppState;
+
+/// Register an account (ACC-2). Returns the account and a token pair.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered and logged in", body = AuthResponse),
+        (status = 409, description = "Member name (`member_name.taken`), email (`email.taken`) or phone (`phone.taken`) already registered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, prohibited member name (`member_name.prohibited`, with `category`), weak password, or not the agreement version in force", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this IP", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    meta: ClientMeta,
+    body: web::Json<RegisterRequest>,
+) -> AppResult<HttpResponse> {
+    state.limits.register.check(&meta.ip)?;
+    let req = body.into_inner();
+    let res = state
+        .tx(move |conn, st| service::register(conn, st, req, &meta))
+        .await?;
+    Ok(HttpResponse::Created().json(res))
+}
+
+/// Log in by member name, email or mobile phone.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = AuthResponse),
+        (status = 401, description = "Wrong login or password (`auth.invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account cannot log in", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this IP", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    meta: ClientMeta,
+    body: web::Json<LoginRequest>,
+) -> AppResult<web::Json<AuthResponse>> {
+    state.limits.login.check(&meta.ip)?;
+    let req = body.into_inner();
+    let res = state
+        .tx(move |conn, st| service::login(conn, st, req, &meta))
+        .await?;
+    Ok(web::Json(res))
+}
+
+/// Exchange a refresh token for a new token pair. The old refresh token is
+/// spent; presenting it again ends the whole session.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New tokens", body = TokenPair),
+        (status = 401, description = "Invalid or expired (`auth.refresh_invalid`), or reused (`auth.refresh_reused`, the session is ended)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many refreshes from this IP", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    meta: ClientMeta,
+    body: web::Json<RefreshRequest>,
+) -> AppResult<web::Json<TokenPair>> {
+    state.limits.refresh.check(&meta.ip)?;
+    let token = body.into_inner().refresh_token;
+    let outcome = state
+        .tx(move |conn, st| sessions::refresh(conn, st, &token))
+        .await?;
+    Ok(web::Json(outcome.into_result()?))
+}
+
+/// Log out: ends this session; its access and refresh tokens stop working at once.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 204, description = "Logged out")),
+    security(("bearer" = []))
+)]
+#[post("/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
+    let sid = user.session_id;
+    state
+        .tx(move |conn, st| sessions::revoke(conn, sid, st.clock.now_naive(), "logout"))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's own account.
+#[utoipa::path(
+    tag = "me",
+    responses((status = 200, description = "The account", body = MeView)),
+    security(("bearer" = []))
+)]
+#[get("/me")]
+pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<MeView>> {
+    let view = state.run(move |conn, _| service::me(conn, &user)).await?;
+    Ok(web::Json(view))
+}
+
+/// Update contact data (email, phone, contact name, address).
+#[utoipa::path(
+    tag = "me",
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "The updated account", body = MeView),
+        (status = 409, description = "Email or phone already registered", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/me")]
+pub async fn patch_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<UpdateMeRequest>,
+) -> AppResult<web::Json<MeView>> {
+    let req = body.into_inner();
+    let view = state
+        .tx(move |conn, st| service::update_me(conn, st, &user, req))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Change the password; every other session ends (ACC-7).
+#[utoipa::path(
+    tag = "me",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; other sessions ended"),
+        (status = 422, description = "Wrong current password (`password.incorrect`) or weak new one (`password.weak`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/me/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<ChangePasswordRequest>,
+) -> AppResult<HttpResponse> {
+    let req = body.into_inner();
+    state
+        .tx(move |conn, st| service::change_password(conn, st, &user, req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's live sessions, newest first.
+#[utoipa::path(
+    tag = "me",
+    params(PageQuery),
+    responses((status = 200, description = "Live sessions", body = Page<SessionView>)),
+    security(("bearer" = []))
+)]
+#[get("/me/sessions")]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<SessionView>>> {
+    let page = page.into_inner();
+    let res = state
+        .run(move |conn, st| service::list_sessions(conn, st, &user, &page))
+        .await?;
+    Ok(web::Json(res))
+}
+
+/// End one of the caller's sessions (its tokens stop working at once).
+#[utoipa::path(
+    tag = "me",
+    params(("id" = i64, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 404, description = "No such live session of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/me/sessions/{id}")]
+pub async fn end_session(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    state
+        .tx(move |conn, st| service::end_session(conn, st, &user, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A user's public profile (never email, phone, address or ID number).
+#[utoipa::path(
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Public profile", body = PublicProfile),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<PublicProfile>> {
+    let id = id.into_inner();
+    let profile = state
+        .run(move |conn, _| service::public_profile(conn, id))
+        .await?;
+    Ok(web::Json(profile))
+}
+
+/// Whether a member name can be registered, and if not, why (ACC-4).
+#[utoipa::path(
+    tag = "users",
+    params(("name" = String, Path, description = "The member name to check")),
+    responses((status = 200, description = "Availability", body = Availability))
+)]
+#[get("/member-names/{name}/availability")]
+pub async fn name_availability(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> AppResult<web::Json<Availability>> {
+    let name = name.into_inner();
+    let res = state
+        .run(move |conn, st| service::availability(conn, st, &name))
+        .await?;
+    Ok(web::Json(res))
+}

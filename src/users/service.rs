@@ -1,0 +1,433 @@
+//! Registration, login and the caller's own account (ACC-2, ACC-4, ACC-7, ACC-11).
+
+use diesel::prelude::*;
+
+use super::dto::{
+    Availability, AuthResponse, ChangePasswordRequest, LoginRequest, MeView, PublicProfile,
+    RegisterRequest, SessionView, UpdateMeRequest,
+};
+use super::models::{AccountKind, NewUser, Role, User, status};
+use super::names::{Email, MemberName, Phone, plain_text};
+use crate::agreements;
+use crate::auth::{Caller, password, sessions};
+use crate::content::{self, Category};
+use crate::db::schema::{sessions as sessions_t, users};
+use crate::db::{DbConnection, unique_or};
+use crate::error::{AppError, AppResult};
+use crate::http::ClientMeta;
+use crate::paging::{Page, PageQuery, page_by_id};
+use crate::state::AppState;
+
+fn taken(what: &str) -> AppError {
+    if what.contains("email") {
+        AppError::conflict("email.taken", "该邮箱已被注册", "The email is already registered")
+    } else if what.contains("phone") {
+        AppError::conflict("phone.taken", "该手机号已被注册", "The phone is already registered")
+    } else {
+        member_name_taken()
+    }
+}
+
+fn member_name_taken() -> AppError {
+    AppError::conflict("member_name.taken", "会员名已被占用", "The member name is already taken")
+}
+
+/// ACC-4: prohibited content first (so `赌 博` is refused for its content,
+/// not its space), then the format.
+pub fn check_member_name(
+    conn: &mut DbConnection,
+    st: &AppState,
+    raw: &str,
+) -> AppResult<MemberName> {
+    if let Some(category) = st.words.get(conn)?.find(raw) {
+        return Err(content::prohibited("member_name", "member_name.prohibited", category));
+    }
+    MemberName::parse(raw)
+}
+
+fn name_in_use(conn: &mut DbConnection, key: &str) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        users::table.filter(users::member_name_key.eq(key)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Registers a user, records the agreement acceptance and starts a session.
+pub fn register(
+    conn: &mut DbConnection,
+    st: &AppState,
+    req: RegisterRequest,
+    meta: &ClientMeta,
+) -> AppResult<AuthResponse> {
+    let now = st.clock.now_naive();
+    let name = check_member_name(conn, st, &req.member_name)?;
+    let email = Email::parse(&req.email)?;
+    let phone = Phone::parse(&req.phone)?;
+    let contact_name = plain_text("contact_name", &req.contact_name, 50)?;
+    let address = plain_text("address", &req.address, 200)?;
+    password::check_strength(&req.password, Some(name.as_str()))?;
+    // ACC-2: acceptance of the version in force.
+    let in_force = agreements::current_version(conn, now)?;
+    if req.agreement_version != in_force {
+        return Err(AppError::invalid_field(
+            "agreement_version",
+            "agreement.version_mismatch",
+            format!("须接受现行协议版本 {in_force}"),
+            format!("You must accept the agreement version in force ({in_force})"),
+        )
+        .with_extension("current_version", in_force));
+    }
+    if name_in_use(conn, name.key())? {
+        return Err(member_name_taken());
+    }
+    let hash = password::hash(&req.password)?;
+    let user: User = diesel::insert_into(users::table)
+        .values(NewUser {
+            member_name: Some(name.as_str()),
+            member_name_key: Some(name.key()),
+            email: Some(email.as_str()),
+            email_key: Some(email.key()),
+            phone: Some(phone.as_str()),
+            password_hash: &hash,
+            contact_name: &contact_name,
+            address: &address,
+            account_kind: req.account_kind.as_str(),
+            role: Role::User.as_str(),
+            status: status::ACTIVE,
+            created_at: now,
+            updated_at: now,
+        })
+        .get_result::<User>(conn)
+        .map_err(|e| unique_or(e, taken))?;
+    agreements::record_acceptance(conn, user.id, in_force, now, &meta.ip)?;
+    let tokens = sessions::start(conn, st, user.id, meta)?;
+    Ok(AuthResponse {
+        user: MeView::new(user, Some(in_force)),
+        tokens,
+    })
+}
+
+fn find_by_login(conn: &mut DbConnection, login: &str) -> AppResult<Option<User>> {
+    let query = users::table.select(User::as_select()).into_boxed();
+    let query = if login.contains('@') {
+        query.filter(users::email_key.eq(login.to_lowercase()))
+    } else if let Ok(phone) = Phone::parse(login) {
+        query.filter(users::phone.eq(phone.as_str().to_string()))
+    } else {
+        query.filter(users::member_name_key.eq(content::fold(login)))
+    };
+    Ok(query.first(conn).optional()?)
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::unauthorized(
+        "auth.invalid_credentials",
+        "登录名或密码错误",
+        "Wrong login or password",
+    )
+}
+
+/// Logs in by member name, email or phone (ACC-2) and starts a session.
+pub fn login(
+    conn: &mut DbConnection,
+    st: &AppState,
+    req: LoginRequest,
+    meta: &ClientMeta,
+) -> AppResult<AuthResponse> {
+    let Some(user) = find_by_login(conn, req.login.trim())? else {
+        password::verify_dummy(&req.password);
+        return Err(invalid_credentials());
+    };
+    if !password::verify(&req.password, &user.password_hash) {
+        return Err(invalid_credentials());
+    }
+    if user.status != status::ACTIVE {
+        return Err(AppError::forbidden(
+            "account.inactive",
+            "账户当前不可登录",
+            "This account cannot log in",
+        ));
+    }
+    let now = st.clock.now_naive();
+    diesel::update(users::table.find(user.id))
+        .set(users::last_login_at.eq(now))
+        .execute(conn)?;
+    let tokens = sessions::start(conn, st, user.id, meta)?;
+    let accepted = agreements::latest_accepted(conn, user.id)?;
+    let user = User {
+        last_login_at: Some(now),
+        ..user
+    };
+    Ok(AuthResponse {
+        user: MeView::new(user, accepted),
+        tokens,
+    })
+}
+
+fn load_user(conn: &mut DbConnection, id: i64) -> AppResult<User> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("user.not_found", "用户不存在", "No such user"))
+}
+
+/// The caller's own account.
+pub fn me(conn: &mut DbConnection, caller: &Caller) -> AppResult<MeView> {
+    let user = load_user(conn, caller.user_id)?;
+    let accepted = agreements::latest_accepted(conn, caller.user_id)?;
+    Ok(MeView::new(user, accepted))
+}
+
+/// Updates contact data; email and phone stay unique (ACC-2).
+pub fn update_me(
+    conn: &mut DbConnection,
+    st: &AppState,
+    caller: &Caller,
+    req: UpdateMeRequest,
+) -> AppResult<MeView> {
+    #[derive(AsChangeset, Default)]
+    #[diesel(table_name = users)]
+    struct Changes {
+        email: Option<String>,
+        email_key: Option<String>,
+        phone: Option<String>,
+        contact_name: Option<String>,
+        address: Option<String>,
+        updated_at: Option<chrono::NaiveDateTime>,
+    }
+    let mut changes = Changes {
+        updated_at: Some(st.clock.now_naive()),
+        ..Changes::default()
+    };
+    if let Some(email) = &req.email {
+        let email = Email::parse(email)?;
+        changes.email = Some(email.as_str().into());
+        changes.email_key = Some(email.key().into());
+    }
+    if let Some(phone) = &req.phone {
+        changes.phone = Some(Phone::parse(phone)?.as_str().into());
+    }
+    if let Some(v) = &req.contact_name {
+        changes.contact_name = Some(plain_text("contact_name", v, 50)?);
+    }
+    if let Some(v) = &req.address {
+        changes.address = Some(plain_text("address", v, 200)?);
+    }
+    diesel::update(users::table.find(caller.user_id))
+        .set(changes)
+        .execute(conn)
+        .map_err(|e| unique_or(e, taken))?;
+    me(conn, caller)
+}
+
+/// Changes the password and ends every other session (ACC-7).
+pub fn change_password(
+    conn: &mut DbConnection,
+    st: &AppState,
+    caller: &Caller,
+    req: ChangePasswordRequest,
+) -> AppResult<()> {
+    let user = load_user(conn, caller.user_id)?;
+    if !password::verify(&req.current_password, &user.password_hash) {
+        return Err(AppError::invalid_field(
+            "current_password",
+            "password.incorrect",
+            "当前密码不正确",
+            "The current password is wrong",
+        ));
+    }
+    let field_renamed = |mut e: AppError| {
+        for f in &mut e.errors {
+            f.field = "new_password".into();
+        }
+        e
+    };
+    password::check_strength(&req.new_password, user.member_name.as_deref())
+        .map_err(field_renamed)?;
+    let now = st.clock.now_naive();
+    diesel::update(users::table.find(user.id))
+        .set((
+            users::password_hash.eq(password::hash(&req.new_password)?),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    sessions::revoke_all(conn, user.id, Some(caller.session_id), now, "password_changed")?;
+    Ok(())
+}
+
+type SessionRow = (
+    i64,
+    chrono::NaiveDateTime,
+    chrono::NaiveDateTime,
+    chrono::NaiveDateTime,
+    Option<String>,
+    Option<String>,
+);
+
+/// The caller's live sessions, newest first.
+pub fn list_sessions(
+    conn: &mut DbConnection,
+    st: &AppState,
+    caller: &Caller,
+    page: &PageQuery,
+) -> AppResult<Page<SessionView>> {
+    let limit = page.limit()?;
+    let mut q = sessions_t::table
+        .filter(sessions_t::user_id.eq(caller.user_id))
+        .filter(sessions_t::revoked_at.is_null())
+        .filter(sessions_t::expires_at.gt(st.clock.now_naive()))
+        .select((
+            sessions_t::id,
+            sessions_t::created_at,
+            sessions_t::last_seen_at,
+            sessions_t::expires_at,
+            sessions_t::user_agent,
+            sessions_t::ip,
+        ))
+        .order(sessions_t::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(before) = page.before_id()? {
+        q = q.filter(sessions_t::id.lt(before));
+    }
+    let rows: Vec<SessionRow> = q.load(conn)?;
+    Ok(page_by_id(rows, limit, |r| r.0, |r| SessionView {
+        id: r.0,
+        created_at: r.1.and_utc(),
+        last_seen_at: r.2.and_utc(),
+        expires_at: r.3.and_utc(),
+        user_agent: r.4,
+        ip: r.5,
+        current: r.0 == caller.session_id,
+    }))
+}
+
+/// Ends one of the caller's own sessions (ACC-7); others' are 404.
+pub fn end_session(
+    conn: &mut DbConnection,
+    st: &AppState,
+    caller: &Caller,
+    session_id: i64,
+) -> AppResult<()> {
+    let owned: bool = diesel::select(diesel::dsl::exists(
+        sessions_t::table
+            .filter(sessions_t::id.eq(session_id))
+            .filter(sessions_t::user_id.eq(caller.user_id)),
+    ))
+    .get_result(conn)?;
+    if !owned || !sessions::revoke(conn, session_id, st.clock.now_naive(), "ended_by_user")? {
+        return Err(AppError::not_found(
+            "session.not_found",
+            "会话不存在或已结束",
+            "No such live session",
+        ));
+    }
+    Ok(())
+}
+
+/// A user's public profile (ACC-11: no contact or identity data).
+pub fn public_profile(conn: &mut DbConnection, id: i64) -> AppResult<PublicProfile> {
+    let user = load_user(conn, id)?;
+    if Role::parse(&user.role).is_none_or(Role::is_staff) {
+        return Err(AppError::not_found("user.not_found", "用户不存在", "No such user"));
+    }
+    Ok(PublicProfile {
+        id: user.id,
+        member_name: user.member_name,
+        account_kind: AccountKind::parse(&user.account_kind),
+        verified: false,
+        member_since: user.created_at.and_utc(),
+    })
+}
+
+/// Whether `raw` could be registered now, and why not.
+pub fn availability(conn: &mut DbConnection, st: &AppState, raw: &str) -> AppResult<Availability> {
+    let refused = |code: &str, category: Option<Category>| Availability {
+        available: false,
+        reason_code: Some(code.to_string()),
+        category,
+    };
+    let name = match check_member_name(conn, st, raw) {
+        Ok(name) => name,
+        Err(e) => {
+            let category = e
+                .extensions
+                .get("category")
+                .and_then(|c| c.as_str())
+                .and_then(Category::parse);
+            return Ok(refused(&e.code, category));
+        }
+    };
+    if name_in_use(conn, name.key())? {
+        return Ok(refused("member_name.taken", None));
+    }
+    Ok(Availability {
+        available: true,
+        reason_code: None,
+        category: None,
+    })
+}
+
+/// Creates a staff account (the `admin create` command and the bootstrap).
+pub fn create_staff(
+    conn: &mut DbConnection,
+    st: &AppState,
+    member_name: &str,
+    password_plain: &str,
+    role: Role,
+) -> AppResult<i64> {
+    if !role.is_staff() {
+        return Err(AppError::invalid_field(
+            "role",
+            "role.invalid",
+            "角色须为 admin、moderator 或 finance",
+            "The role must be admin, moderator or finance",
+        ));
+    }
+    let name = MemberName::parse(member_name)?;
+    password::check_strength(password_plain, Some(name.as_str()))?;
+    if name_in_use(conn, name.key())? {
+        return Err(member_name_taken());
+    }
+    let now = st.clock.now_naive();
+    let hash = password::hash(password_plain)?;
+    let id: i64 = diesel::insert_into(users::table)
+        .values(NewUser {
+            member_name: Some(name.as_str()),
+            member_name_key: Some(name.key()),
+            email: None,
+            email_key: None,
+            phone: None,
+            password_hash: &hash,
+            contact_name: name.as_str(),
+            address: "-",
+            account_kind: AccountKind::Individual.as_str(),
+            role: role.as_str(),
+            status: status::ACTIVE,
+            created_at: now,
+            updated_at: now,
+        })
+        .returning(users::id)
+        .get_result(conn)
+        .map_err(|e| unique_or(e, taken))?;
+    crate::audit::record(conn, st, crate::audit::Entry {
+        actor: crate::audit::Actor::Cli,
+        action: "staff.create",
+        target_type: "user",
+        target_id: Some(id.to_string()),
+        reason: None,
+        details: Some(serde_json::json!({ "role": role.as_str() })),
+        ip: None,
+    })?;
+    Ok(id)
+}
+
+/// Whether any admin account exists (for the start-up bootstrap).
+pub fn admin_exists(conn: &mut DbConnection) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        users::table.filter(users::role.eq(Role::Admin.as_str())),
+    ))
+    .get_result(conn)?)
+}
