@@ -106,7 +106,7 @@ mod tests {
         assert!(check_strength("1234567890", None).is_err());
         assert!(check_strength("Password1", None).is_err());
         assert!(check_strength("zhangsan2024", Some("ZhangSan")).is_err());
-        assert!(check_strength("苹果香蕉橘子9", None).is_ok());
+        assert!(check_strength("苹果香蕉橘子葡萄9", None).is_ok());
         assert!(check_strength("tr0ub4dor&3", Some("zhangsan")).is_ok());
     }
 }

@@ -1,0 +1,347 @@
+//! Registration, login, tokens and sessions through HTTP (ACC-2, ACC-7).
+
+mod common;
+
+use actix_web::http::Method;
+use common::{PASSWORD, TestApp};
+use serde_json::json;
+
+#[actix_web::test]
+async fn acc2_register_returns_user_and_tokens_and_records_acceptance() {
+    let app = TestApp::new().await;
+    let body = app.registration();
+    let res = app.register_with(body.clone()).await;
+    res.assert(201);
+    let user = &res.json["user"];
+    assert_eq!(user["member_name"], body["member_name"]);
+    assert_eq!(user["email"], body["email"]);
+    // +86 is accepted and stored as the 11 digits.
+    assert_eq!(user["phone"].as_str().unwrap().len(), 11);
+    assert_eq!(user["agreement_version"], 1);
+    assert_eq!(user["role"], "user");
+    assert!(user.get("password").is_none() && user.get("password_hash").is_none());
+    assert!(!res.text.contains(PASSWORD), "the password never comes back");
+    assert_eq!(res.json["tokens"]["token_type"], "Bearer");
+
+    let token = res.json["tokens"]["access_token"].as_str().unwrap();
+    let me = app.me(token).await;
+    me.assert(200);
+    assert_eq!(me.json["id"], user["id"]);
+}
+
+#[actix_web::test]
+async fn acc2_register_requires_the_agreement_version_in_force() {
+    let app = TestApp::new().await;
+    let mut body = app.registration();
+    body["agreement_version"] = json!(2);
+    let res = app.register_with(body).await;
+    res.assert_problem(422, "agreement.version_mismatch");
+    assert_eq!(res.json["current_version"], 1);
+
+    let current = app.get("/api/v1/agreements/current").send().await;
+    current.assert(200);
+    assert_eq!(current.json["version"], 1);
+    assert!(current.json["body"].as_str().unwrap().contains("微工宝平台服务协议"));
+}
+
+#[actix_web::test]
+async fn acc2_email_and_phone_are_unique() {
+    let app = TestApp::new().await;
+    let first = app.registration();
+    app.register_with(first.clone()).await.assert(201);
+
+    let mut same_email = app.registration();
+    same_email["email"] = json!(first["email"].as_str().unwrap().to_uppercase());
+    app.register_with(same_email).await.assert_problem(409, "email.taken");
+
+    let mut same_phone = app.registration();
+    // Same number written without +86.
+    same_phone["phone"] = json!(first["phone"].as_str().unwrap().trim_start_matches("+86"));
+    app.register_with(same_phone).await.assert_problem(409, "phone.taken");
+}
+
+#[actix_web::test]
+async fn acc2_registration_validates_every_field() {
+    let app = TestApp::new().await;
+    for (field, value, code) in [
+        ("email", json!("not-an-email"), "email.invalid"),
+        ("phone", json!("12345"), "phone.invalid"),
+        ("contact_name", json!("   "), "text.invalid"),
+        ("address", json!("x".repeat(201)), "text.invalid"),
+        ("password", json!("short1"), "password.weak"),
+        ("password", json!("onlyletters"), "password.weak"),
+        ("member_name", json!("12345"), "member_name.invalid"),
+        ("member_name", json!("a"), "member_name.invalid"),
+    ] {
+        let mut body = app.registration();
+        body[field] = value;
+        let res = app.register_with(body).await;
+        res.assert_problem(422, code);
+        assert_eq!(res.json["errors"][0]["field"], field);
+    }
+    let mut body = app.registration();
+    body["account_kind"] = json!("company");
+    app.register_with(body).await.assert_problem(422, "request.invalid_body");
+}
+
+#[actix_web::test]
+async fn acc2_login_by_member_name_email_or_phone() {
+    let app = TestApp::new().await;
+    let body = app.registration();
+    app.register_with(body.clone()).await.assert(201);
+    let name = body["member_name"].as_str().unwrap();
+    let email = body["email"].as_str().unwrap();
+    let phone = body["phone"].as_str().unwrap();
+    for login in [
+        name.to_string(),
+        name.to_uppercase(),
+        email.to_string(),
+        email.to_uppercase(),
+        phone.to_string(),
+        phone.trim_start_matches("+86").to_string(),
+    ] {
+        let res = app.login(&login, PASSWORD).await;
+        res.assert(200);
+        assert_eq!(res.json["user"]["member_name"], name);
+        assert!(res.json["user"]["last_login_at"].is_string());
+    }
+    app.login(name, "wrong-password-1")
+        .await
+        .assert_problem(401, "auth.invalid_credentials");
+    app.login("nobody_here", PASSWORD)
+        .await
+        .assert_problem(401, "auth.invalid_credentials");
+}
+
+#[actix_web::test]
+async fn acc7_logout_stops_the_access_token_at_once() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    app.me(&user.access).await.assert(200);
+    app.post("/api/v1/auth/logout")
+        .bearer(&user.access)
+        .send()
+        .await
+        .assert(204);
+    app.me(&user.access)
+        .await
+        .assert_problem(401, "auth.session_ended");
+    // The refresh token of the ended session is dead too.
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": user.refresh}))
+        .send()
+        .await
+        .assert_problem(401, "auth.refresh_invalid");
+}
+
+#[actix_web::test]
+async fn acc7_refresh_rotates_and_reuse_ends_the_session() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let res = app
+        .post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": user.refresh}))
+        .send()
+        .await;
+    res.assert(200);
+    let new_access = res.json["access_token"].as_str().unwrap().to_string();
+    let new_refresh = res.json["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(new_refresh, user.refresh);
+    assert_eq!(res.json["session_id"], user.session_id);
+    app.me(&new_access).await.assert(200);
+
+    // Presenting the spent token again: someone copied it. The whole
+    // session ends, including the tokens issued since.
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": user.refresh}))
+        .send()
+        .await
+        .assert_problem(401, "auth.refresh_reused");
+    app.me(&new_access).await.assert_problem(401, "auth.session_ended");
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": new_refresh}))
+        .send()
+        .await
+        .assert_problem(401, "auth.refresh_invalid");
+}
+
+#[actix_web::test]
+async fn acc7_access_tokens_expire_on_the_application_clock() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    app.clock.advance(chrono::Duration::minutes(16));
+    app.me(&user.access).await.assert_problem(401, "auth.invalid_token");
+    // The refresh token still works within its lifetime.
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": user.refresh}))
+        .send()
+        .await
+        .assert(200);
+}
+
+#[actix_web::test]
+async fn acc7_bad_tokens_are_refused() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    app.get("/api/v1/me").send().await.assert_problem(401, "auth.missing_token");
+    app.get("/api/v1/me")
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .assert_problem(401, "auth.invalid_token");
+    let mut tampered = user.access.clone();
+    tampered.pop();
+    tampered.push(if user.access.ends_with('A') { 'B' } else { 'A' });
+    app.me(&tampered).await.assert_problem(401, "auth.invalid_token");
+}
+
+#[actix_web::test]
+async fn acc7_password_change_ends_other_sessions() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let other = app.login(&user.member_name, PASSWORD).await;
+    other.assert(200);
+    let other_access = other.json["tokens"]["access_token"].as_str().unwrap().to_string();
+
+    app.req(Method::PUT, "/api/v1/me/password")
+        .bearer(&user.access)
+        .json(json!({"current_password": "wrong-one-1", "new_password": "n3w-passw0rd!"}))
+        .send()
+        .await
+        .assert_problem(422, "password.incorrect");
+    let weak = app
+        .req(Method::PUT, "/api/v1/me/password")
+        .bearer(&user.access)
+        .json(json!({"current_password": PASSWORD, "new_password": "short"}))
+        .send()
+        .await;
+    weak.assert_problem(422, "password.weak");
+    assert_eq!(weak.json["errors"][0]["field"], "new_password");
+
+    app.req(Method::PUT, "/api/v1/me/password")
+        .bearer(&user.access)
+        .json(json!({"current_password": PASSWORD, "new_password": "n3w-passw0rd!"}))
+        .send()
+        .await
+        .assert(204);
+    app.me(&user.access).await.assert(200);
+    app.me(&other_access).await.assert_problem(401, "auth.session_ended");
+    app.login(&user.member_name, PASSWORD)
+        .await
+        .assert_problem(401, "auth.invalid_credentials");
+    app.login(&user.member_name, "n3w-passw0rd!").await.assert(200);
+}
+
+#[actix_web::test]
+async fn acc7_list_and_end_own_sessions_only() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let second = app.login(&user.member_name, PASSWORD).await;
+    let second_sid = second.json["tokens"]["session_id"].as_i64().unwrap();
+    let second_access = second.json["tokens"]["access_token"].as_str().unwrap().to_string();
+
+    let list = app.get("/api/v1/me/sessions").bearer(&user.access).send().await;
+    list.assert(200);
+    let items = list.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let current: Vec<_> = items.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["id"], user.session_id);
+
+    // Someone else's session is not found, not forbidden.
+    let stranger = app.user().await;
+    app.req(Method::DELETE, &format!("/api/v1/me/sessions/{}", second_sid))
+        .bearer(&stranger.access)
+        .send()
+        .await
+        .assert_problem(404, "session.not_found");
+    app.me(&second_access).await.assert(200);
+
+    app.req(Method::DELETE, &format!("/api/v1/me/sessions/{}", second_sid))
+        .bearer(&user.access)
+        .send()
+        .await
+        .assert(204);
+    app.me(&second_access).await.assert_problem(401, "auth.session_ended");
+    let list = app.get("/api/v1/me/sessions?limit=1").bearer(&user.access).send().await;
+    assert_eq!(list.json["items"].as_array().unwrap().len(), 1);
+    assert!(list.json["next_cursor"].is_null());
+}
+
+#[actix_web::test]
+async fn acc2_patch_me_updates_contact_data_and_keeps_uniqueness() {
+    let app = TestApp::new().await;
+    let a = app.user().await;
+    let b_body = app.registration();
+    app.register_with(b_body.clone()).await.assert(201);
+    let res = app
+        .req(Method::PATCH, "/api/v1/me")
+        .bearer(&a.access)
+        .json(json!({"contact_name": "王芳", "address": "北京市海淀区"}))
+        .send()
+        .await;
+    res.assert(200);
+    assert_eq!(res.json["contact_name"], "王芳");
+    app.req(Method::PATCH, "/api/v1/me")
+        .bearer(&a.access)
+        .json(json!({"email": b_body["email"]}))
+        .send()
+        .await
+        .assert_problem(409, "email.taken");
+    app.req(Method::PATCH, "/api/v1/me")
+        .bearer(&a.access)
+        .json(json!({"member_name": "newname"}))
+        .send()
+        .await
+        .assert_problem(422, "request.invalid_body");
+    let me = app.me(&a.access).await;
+    assert_eq!(me.json["address"], "北京市海淀区");
+}
+
+#[actix_web::test]
+async fn mkt7_login_and_register_are_rate_limited_per_ip() {
+    let app = TestApp::with_settings(&[
+        ("RATE_LIMIT_LOGIN_PER_MINUTE", "3"),
+        ("RATE_LIMIT_REGISTER_PER_MINUTE", "2"),
+    ])
+    .await;
+    for _ in 0..3 {
+        app.post("/api/v1/auth/login")
+            .peer("10.0.0.1")
+            .json(json!({"login": "someone", "password": "whatever-1"}))
+            .send()
+            .await
+            .assert(401);
+    }
+    let limited = app
+        .post("/api/v1/auth/login")
+        .peer("10.0.0.1")
+        .json(json!({"login": "someone", "password": "whatever-1"}))
+        .send()
+        .await;
+    limited.assert_problem(429, "rate_limited");
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    // Another address is not affected.
+    app.post("/api/v1/auth/login")
+        .peer("10.0.0.2")
+        .json(json!({"login": "someone", "password": "whatever-1"}))
+        .send()
+        .await
+        .assert(401);
+
+    for _ in 0..2 {
+        app.post("/api/v1/auth/register")
+            .peer("10.0.0.3")
+            .json(app.registration())
+            .send()
+            .await
+            .assert(201);
+    }
+    app.post("/api/v1/auth/register")
+        .peer("10.0.0.3")
+        .json(app.registration())
+        .send()
+        .await
+        .assert_problem(429, "rate_limited");
+}

@@ -1,0 +1,319 @@
+//! The black-box harness: the real `App` over a fresh database per test
+//! (a temp-file SQLite, or a fresh PostgreSQL database when
+//! `TEST_POSTGRES_URL` is set), with one helper per endpoint.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_http::Request;
+use actix_web::body::BoxBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header::HeaderMap};
+use actix_web::test;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::{Value, json};
+use weigongbao::clock::ShiftedClock;
+use weigongbao::config::Settings;
+use weigongbao::db::{self, Backend};
+use weigongbao::users::models::Role;
+use weigongbao::{AppState, api_doc, build_app};
+
+pub const PASSWORD: &str = "tr0ub4dor&3";
+
+type Call = Rc<
+    dyn Fn(
+        Request,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>>>,
+>;
+
+/// A database that exists for one test.
+pub enum TestDb {
+    Sqlite(tempfile::TempDir, String),
+    Postgres { admin_url: String, name: String, url: String },
+}
+
+impl TestDb {
+    pub fn create() -> TestDb {
+        match std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                let name = format!("wgb_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = PgConnection::establish(&admin_url)
+                    .expect("TEST_POSTGRES_URL must reach a PostgreSQL server");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let base = admin_url.split('?').next().unwrap_or(&admin_url);
+                let cut = base.rfind('/').expect("TEST_POSTGRES_URL needs a database path");
+                let url = format!("{}/{name}", &base[..cut]);
+                TestDb::Postgres { admin_url, name, url }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                TestDb::Sqlite(dir, url)
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite(_, url) => url,
+            TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDb::Postgres { .. })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name, .. } = self
+            && let Ok(mut conn) = PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
+    let mut map: HashMap<String, String> = [
+        ("DATABASE_URL", db_url),
+        ("JWT_SECRET", "test-secret-test-secret-test-secret-0123"),
+        ("RATE_LIMIT_REGISTER_PER_MINUTE", "100000"),
+        ("RATE_LIMIT_LOGIN_PER_MINUTE", "100000"),
+        ("RATE_LIMIT_REFRESH_PER_MINUTE", "100000"),
+        ("DB_POOL_SIZE", "8"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in overrides {
+        map.insert(k.to_string(), v.to_string());
+    }
+    Settings::from_lookup(|k| map.get(k).cloned()).expect("test settings")
+}
+
+/// The application under test.
+pub struct TestApp {
+    call: Call,
+    pub state: AppState,
+    pub clock: Arc<ShiftedClock>,
+    pub db: TestDb,
+}
+
+/// A response, read whole.
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Res {
+    pub fn code(&self) -> &str {
+        self.json["code"].as_str().unwrap_or("")
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    #[track_caller]
+    pub fn assert(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        self
+    }
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
+        self.assert(status);
+        assert_eq!(self.code(), code, "body: {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "problem content type"
+        );
+        assert_eq!(self.json["status"], status);
+        assert!(self.json["request_id"].is_string());
+        self
+    }
+}
+
+/// A logged-in account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub member_name: String,
+    pub access: String,
+    pub refresh: String,
+    pub session_id: i64,
+}
+
+impl Account {
+    fn from_auth(v: &Value) -> Account {
+        Account {
+            id: v["user"]["id"].as_i64().expect("user id"),
+            member_name: v["user"]["member_name"].as_str().unwrap_or("").to_string(),
+            access: v["tokens"]["access_token"].as_str().expect("access").to_string(),
+            refresh: v["tokens"]["refresh_token"].as_str().expect("refresh").to_string(),
+            session_id: v["tokens"]["session_id"].as_i64().expect("sid"),
+        }
+    }
+}
+
+/// A request being built.
+pub struct Req<'a> {
+    app: &'a TestApp,
+    inner: test::TestRequest,
+}
+
+impl Req<'_> {
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.inner = self
+            .inner
+            .insert_header(("authorization", format!("Bearer {token}")));
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.inner = self.inner.insert_header((name.to_string(), value.to_string()));
+        self
+    }
+    pub fn json(mut self, body: Value) -> Self {
+        self.inner = self.inner.set_json(body);
+        self
+    }
+    pub fn raw(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.inner = self
+            .inner
+            .insert_header(("content-type", content_type.to_string()))
+            .set_payload(body.into());
+        self
+    }
+    pub fn peer(mut self, ip: &str) -> Self {
+        self.inner = self.inner.peer_addr(format!("{ip}:40000").parse().expect("ip"));
+        self
+    }
+    pub async fn send(self) -> Res {
+        let res = (self.app.call)(self.inner.to_request())
+            .await
+            .expect("service error");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Res {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A fresh unique number for names, emails and phones.
+pub fn unique() -> u64 {
+    COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::with_settings(&[]).await
+    }
+
+    pub async fn with_settings(overrides: &[(&str, &str)]) -> TestApp {
+        let db = TestDb::create();
+        let settings = test_settings(db.url(), overrides);
+        let backend = Backend::from_url(db.url()).expect("backend");
+        let pool = db::build_pool(backend.clone(), 8, Duration::from_secs(10)).expect("pool");
+        db::run_migrations(&mut pool.get().expect("conn")).expect("migrations");
+        let clock = Arc::new(ShiftedClock::default());
+        let state = AppState::with_clock(settings, pool, &backend, clock.clone());
+        Self::from_state(state, clock, db).await
+    }
+
+    pub async fn from_state(state: AppState, clock: Arc<ShiftedClock>, db: TestDb) -> TestApp {
+        let svc = Rc::new(test::init_service(build_app(state.clone(), api_doc())).await);
+        let call: Call = Rc::new(move |req| {
+            let svc = svc.clone();
+            Box::pin(async move { svc.call(req).await.map(|r| r.map_into_boxed_body()) })
+        });
+        TestApp {
+            call,
+            state,
+            clock,
+            db,
+        }
+    }
+
+    pub fn req(&self, method: Method, path: &str) -> Req<'_> {
+        Req {
+            app: self,
+            inner: test::TestRequest::default().method(method).uri(path),
+        }
+    }
+    pub fn get(&self, path: &str) -> Req<'_> {
+        self.req(Method::GET, path)
+    }
+    pub fn post(&self, path: &str) -> Req<'_> {
+        self.req(Method::POST, path)
+    }
+
+    /// A valid registration body with unique name, email and phone.
+    pub fn registration(&self) -> Value {
+        let n = unique();
+        json!({
+            "member_name": format!("worker_{n}"),
+            "password": PASSWORD,
+            "email": format!("worker{n}@example.com"),
+            "phone": format!("+86139{:08}", n),
+            "contact_name": "李明",
+            "address": "上海市浦东新区世纪大道 100 号",
+            "account_kind": "individual",
+            "agreement_version": 1
+        })
+    }
+
+    pub async fn register_with(&self, body: Value) -> Res {
+        self.post("/api/v1/auth/register").json(body).send().await
+    }
+
+    /// Registers a fresh user and returns it logged in.
+    pub async fn user(&self) -> Account {
+        let res = self.register_with(self.registration()).await;
+        res.assert(201);
+        Account::from_auth(&res.json)
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Res {
+        self.post("/api/v1/auth/login")
+            .json(json!({"login": login, "password": password}))
+            .send()
+            .await
+    }
+
+    /// Creates a staff account with `role` and logs it in.
+    pub async fn staff(&self, role: Role) -> Account {
+        let name = format!("staff_{}", unique());
+        let state = self.state.clone();
+        let name2 = name.clone();
+        state
+            .tx(move |conn, st| {
+                weigongbao::users::service::create_staff(conn, st, &name2, PASSWORD, role)
+            })
+            .await
+            .expect("create staff");
+        let res = self.login(&name, PASSWORD).await;
+        res.assert(200);
+        Account::from_auth(&res.json)
+    }
+
+    pub async fn me(&self, token: &str) -> Res {
+        self.get("/api/v1/me").bearer(token).send().await
+    }
+}
