@@ -117,7 +117,12 @@ impl Settings {
                     5,
                     1..=1_000_000,
                 )?,
-                login_per_minute: parse_in(&lookup, "RATE_LIMIT_LOGIN_PER_MINUTE", 10, 1..=1_000_000)?,
+                login_per_minute: parse_in(
+                    &lookup,
+                    "RATE_LIMIT_LOGIN_PER_MINUTE",
+                    10,
+                    1..=1_000_000,
+                )?,
                 refresh_per_minute: parse_in(
                     &lookup,
                     "RATE_LIMIT_REFRESH_PER_MINUTE",
@@ -128,7 +133,12 @@ impl Settings {
             trust_forwarded_for: parse(&lookup, "TRUST_FORWARDED_FOR", Some(false))?,
             db_pool_size: parse_in(&lookup, "DB_POOL_SIZE", 10, 1..=200)?,
             db_pool_timeout_secs: parse_in(&lookup, "DB_POOL_TIMEOUT_SECS", 5, 1..=120)?,
-            json_body_limit_bytes: parse_in(&lookup, "JSON_BODY_LIMIT_BYTES", 65_536, 1_024..=10_485_760)?,
+            json_body_limit_bytes: parse_in(
+                &lookup,
+                "JSON_BODY_LIMIT_BYTES",
+                65_536,
+                1_024..=10_485_760,
+            )?,
             workers: parse_in(&lookup, "WORKERS", default_workers, 1..=64)?,
             bootstrap_admin,
         })

@@ -85,9 +85,14 @@ pub struct FieldError {
     pub message: Text,
 }
 
-/// An error answered to the client as problem+json.
+/// An error answered to the client as problem+json (boxed: errors travel
+/// through every `Result` and should stay one pointer wide).
 #[derive(Debug, Clone)]
-pub struct AppError {
+pub struct AppError(Box<ErrorData>);
+
+/// What an [`AppError`] carries.
+#[derive(Debug, Clone)]
+pub struct ErrorData {
     pub status: StatusCode,
     pub code: Cow<'static, str>,
     pub detail: Text,
@@ -98,6 +103,19 @@ pub struct AppError {
     pub retry_after: Option<u64>,
     /// Internal cause: logged with the request id, never sent.
     pub cause: Option<String>,
+}
+
+impl std::ops::Deref for AppError {
+    type Target = ErrorData;
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppError {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
+    }
 }
 
 impl fmt::Display for AppError {
@@ -115,7 +133,7 @@ impl AppError {
         zh: impl Into<Cow<'static, str>>,
         en: impl Into<Cow<'static, str>>,
     ) -> Self {
-        AppError {
+        AppError(Box::new(ErrorData {
             status,
             code: code.into(),
             detail: Text::new(zh, en),
@@ -123,7 +141,7 @@ impl AppError {
             extensions: Map::new(),
             retry_after: None,
             cause: None,
-        }
+        }))
     }
 
     pub fn bad_request(code: &'static str, zh: &'static str, en: &'static str) -> Self {
@@ -150,67 +168,62 @@ impl AppError {
         en: impl Into<Cow<'static, str>>,
     ) -> Self {
         let message = Text::new(zh, en);
-        AppError {
-            errors: vec![FieldError {
-                field: field.to_string(),
-                code: code.to_string(),
-                message: message.clone(),
-            }],
-            detail: message,
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "", "")
-        }
+        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "", "");
+        err.errors = vec![FieldError {
+            field: field.to_string(),
+            code: code.to_string(),
+            message: message.clone(),
+        }];
+        err.detail = message;
+        err
     }
 
     /// A 422 listing every failed field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        AppError {
-            errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation.failed",
-                "请求数据未通过校验，请检查 errors 中列出的字段",
-                "The request failed validation; see the fields listed in errors",
-            )
-        }
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation.failed",
+            "请求数据未通过校验，请检查 errors 中列出的字段",
+            "The request failed validation; see the fields listed in errors",
+        );
+        err.errors = errors;
+        err
     }
 
     /// Something that should not happen; the cause is logged, not shown.
     pub fn internal(cause: impl fmt::Display) -> Self {
-        AppError {
-            cause: Some(cause.to_string()),
-            ..Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "服务器内部错误，请稍后重试",
-                "Internal server error; please try again later",
-            )
-        }
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器内部错误，请稍后重试",
+            "Internal server error; please try again later",
+        );
+        err.cause = Some(cause.to_string());
+        err
     }
 
     /// The database cannot be reached or is busy.
     pub fn unavailable(cause: impl fmt::Display) -> Self {
-        AppError {
-            cause: Some(cause.to_string()),
-            retry_after: Some(1),
-            ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service.unavailable",
-                "数据库暂时不可用，请稍后重试",
-                "The database is temporarily unavailable; please try again later",
-            )
-        }
+        let mut err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service.unavailable",
+            "数据库暂时不可用，请稍后重试",
+            "The database is temporarily unavailable; please try again later",
+        );
+        err.cause = Some(cause.to_string());
+        err.retry_after = Some(1);
+        err
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        AppError {
-            retry_after: Some(retry_after_secs.max(1)),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "请求过于频繁，请稍后再试",
-                "Too many requests; please retry later",
-            )
-        }
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "请求过于频繁，请稍后再试",
+            "Too many requests; please retry later",
+        );
+        err.retry_after = Some(retry_after_secs.max(1));
+        err
     }
 
     pub fn with_extension(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -221,7 +234,10 @@ impl AppError {
     /// Renders the problem object in `lang`.
     pub fn to_problem(&self, lang: Lang, request_id: Option<&str>) -> Value {
         let mut body = Map::new();
-        body.insert("type".into(), format!("urn:weigongbao:problem:{}", self.code).into());
+        body.insert(
+            "type".into(),
+            format!("urn:weigongbao:problem:{}", self.code).into(),
+        );
         body.insert("title".into(), status_title(self.status, lang).into());
         body.insert("status".into(), self.status.as_u16().into());
         body.insert("detail".into(), self.detail.get(lang).into());

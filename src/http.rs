@@ -52,18 +52,17 @@ pub fn finish<B: MessageBody>(
     rid: &str,
     lang: Lang,
 ) -> ServiceResponse<EitherBody<B>> {
-    let problem = match res.response().error() {
-        Some(err) => Some(
-            err.as_error::<AppError>()
-                .cloned()
-                .unwrap_or_else(|| from_foreign(res.status(), err)),
-        ),
-        None => None,
-    };
+    let problem = res.response().error().map(|err| {
+        err.as_error::<AppError>()
+            .cloned()
+            .unwrap_or_else(|| from_foreign(res.status(), err))
+    });
     let mut res = match problem {
         Some(problem) => {
             if let Some(cause) = &problem.cause {
-                if problem.status.is_server_error() && problem.status != StatusCode::SERVICE_UNAVAILABLE {
+                if problem.status.is_server_error()
+                    && problem.status != StatusCode::SERVICE_UNAVAILABLE
+                {
                     log::error!("request_id={rid} code={} cause={cause}", problem.code);
                 } else {
                     log::warn!("request_id={rid} code={} cause={cause}", problem.code);
@@ -99,7 +98,12 @@ fn from_foreign(status: StatusCode, err: &actix_web::Error) -> AppError {
         413 => too_large(),
         415 => unsupported_media_type(),
         s if s >= 500 => AppError::internal(err),
-        _ => AppError::new(status, "request.rejected", "请求被拒绝", "The request was rejected"),
+        _ => AppError::new(
+            status,
+            "request.rejected",
+            "请求被拒绝",
+            "The request was rejected",
+        ),
     }
 }
 
@@ -221,7 +225,11 @@ impl RouteTable {
             .paths
             .iter()
             .map(|(path, item)| {
-                let segments = path.trim_matches('/').split('/').map(str::to_string).collect();
+                let segments = path
+                    .trim_matches('/')
+                    .split('/')
+                    .map(str::to_string)
+                    .collect();
                 let mut methods = Vec::new();
                 for (method, op) in [
                     (Method::GET, &item.get),
@@ -262,7 +270,11 @@ impl RouteTable {
 pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
     let err = match routes.allowed(req.path()) {
         Some(methods) => {
-            let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let allow = methods
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
             let err = AppError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method.not_allowed",
@@ -297,7 +309,9 @@ impl FromRequest for ClientMeta {
             .app_data::<web::Data<AppState>>()
             .is_some_and(|s| s.settings.trust_forwarded_for);
         let raw = if trust {
-            req.connection_info().realip_remote_addr().map(str::to_string)
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_string)
         } else {
             req.peer_addr().map(|a| a.ip().to_string())
         };

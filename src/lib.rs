@@ -97,5 +97,7 @@ pub fn build_app(
             let fut = srv.call(req);
             async move { Ok(http::finish(fut.await?, &rid, lang)) }
         })
-        .wrap(Logger::new(r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#))
+        .wrap(Logger::new(
+            r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
+        ))
 }

@@ -14,7 +14,11 @@ use weigongbao::users::service;
 use weigongbao::{AppState, api_doc, build_app};
 
 #[derive(Parser)]
-#[command(name = "weigongbao", version, about = "Weigongbao (微工宝) platform API")]
+#[command(
+    name = "weigongbao",
+    version,
+    about = "Weigongbao (微工宝) platform API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -96,7 +100,10 @@ fn open() -> Result<(Settings, Backend, DbPool), String> {
         .get()
         .map_err(|e| format!("cannot connect to the {} database: {e}", backend.name()))?;
     let applied = db::run_migrations(&mut conn)?;
-    log::info!("database {} ready ({applied} migrations applied)", backend.name());
+    log::info!(
+        "database {} ready ({applied} migrations applied)",
+        backend.name()
+    );
     Ok((settings, backend, pool))
 }
 

@@ -51,14 +51,46 @@ impl Modify for BearerScheme {
 }
 
 const COMMON: &[(&str, &str, &str)] = &[
-    ("BadRequest", "400", "Malformed body, path or query (`request.malformed`, `request.malformed_json`, `request.invalid_path`, `request.invalid_query`)"),
-    ("Unauthorized", "401", "Missing, invalid or expired token, or ended session (`auth.missing_token`, `auth.invalid_token`, `auth.session_ended`)"),
-    ("Forbidden", "403", "The caller's role may not do this (`auth.forbidden`)"),
-    ("TooLarge", "413", "Body over the size limit (`request.too_large`)"),
-    ("UnsupportedMediaType", "415", "Body is not `application/json` (`request.unsupported_media_type`)"),
-    ("Unprocessable", "422", "Validation failed; `errors` lists the fields"),
-    ("Internal", "500", "Unexpected error (`internal`); the request id is logged"),
-    ("Unavailable", "503", "Database unavailable (`service.unavailable`); retry later"),
+    (
+        "BadRequest",
+        "400",
+        "Malformed body, path or query (`request.malformed`, `request.malformed_json`, `request.invalid_path`, `request.invalid_query`)",
+    ),
+    (
+        "Unauthorized",
+        "401",
+        "Missing, invalid or expired token, or ended session (`auth.missing_token`, `auth.invalid_token`, `auth.session_ended`)",
+    ),
+    (
+        "Forbidden",
+        "403",
+        "The caller's role may not do this (`auth.forbidden`)",
+    ),
+    (
+        "TooLarge",
+        "413",
+        "Body over the size limit (`request.too_large`)",
+    ),
+    (
+        "UnsupportedMediaType",
+        "415",
+        "Body is not `application/json` (`request.unsupported_media_type`)",
+    ),
+    (
+        "Unprocessable",
+        "422",
+        "Validation failed; `errors` lists the fields",
+    ),
+    (
+        "Internal",
+        "500",
+        "Unexpected error (`internal`); the request id is logged",
+    ),
+    (
+        "Unavailable",
+        "503",
+        "Database unavailable (`service.unavailable`); retry later",
+    ),
 ];
 
 /// Adds the shared problem responses and their uses to every operation.

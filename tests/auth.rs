@@ -20,7 +20,10 @@ async fn acc2_register_returns_user_and_tokens_and_records_acceptance() {
     assert_eq!(user["agreement_version"], 1);
     assert_eq!(user["role"], "user");
     assert!(user.get("password").is_none() && user.get("password_hash").is_none());
-    assert!(!res.text.contains(PASSWORD), "the password never comes back");
+    assert!(
+        !res.text.contains(PASSWORD),
+        "the password never comes back"
+    );
     assert_eq!(res.json["tokens"]["token_type"], "Bearer");
 
     let token = res.json["tokens"]["access_token"].as_str().unwrap();
@@ -41,7 +44,12 @@ async fn acc2_register_requires_the_agreement_version_in_force() {
     let current = app.get("/api/v1/agreements/current").send().await;
     current.assert(200);
     assert_eq!(current.json["version"], 1);
-    assert!(current.json["body"].as_str().unwrap().contains("微工宝平台服务协议"));
+    assert!(
+        current.json["body"]
+            .as_str()
+            .unwrap()
+            .contains("微工宝平台服务协议")
+    );
 }
 
 #[actix_web::test]
@@ -52,12 +60,16 @@ async fn acc2_email_and_phone_are_unique() {
 
     let mut same_email = app.registration();
     same_email["email"] = json!(first["email"].as_str().unwrap().to_uppercase());
-    app.register_with(same_email).await.assert_problem(409, "email.taken");
+    app.register_with(same_email)
+        .await
+        .assert_problem(409, "email.taken");
 
     let mut same_phone = app.registration();
     // Same number written without +86.
     same_phone["phone"] = json!(first["phone"].as_str().unwrap().trim_start_matches("+86"));
-    app.register_with(same_phone).await.assert_problem(409, "phone.taken");
+    app.register_with(same_phone)
+        .await
+        .assert_problem(409, "phone.taken");
 }
 
 #[actix_web::test]
@@ -81,7 +93,9 @@ async fn acc2_registration_validates_every_field() {
     }
     let mut body = app.registration();
     body["account_kind"] = json!("company");
-    app.register_with(body).await.assert_problem(422, "request.invalid_body");
+    app.register_with(body)
+        .await
+        .assert_problem(422, "request.invalid_body");
 }
 
 #[actix_web::test]
@@ -157,7 +171,9 @@ async fn acc7_refresh_rotates_and_reuse_ends_the_session() {
         .send()
         .await
         .assert_problem(401, "auth.refresh_reused");
-    app.me(&new_access).await.assert_problem(401, "auth.session_ended");
+    app.me(&new_access)
+        .await
+        .assert_problem(401, "auth.session_ended");
     app.post("/api/v1/auth/refresh")
         .json(json!({"refresh_token": new_refresh}))
         .send()
@@ -170,7 +186,9 @@ async fn acc7_access_tokens_expire_on_the_application_clock() {
     let app = TestApp::new().await;
     let user = app.user().await;
     app.clock.advance(chrono::Duration::minutes(16));
-    app.me(&user.access).await.assert_problem(401, "auth.invalid_token");
+    app.me(&user.access)
+        .await
+        .assert_problem(401, "auth.invalid_token");
     // The refresh token still works within its lifetime.
     app.post("/api/v1/auth/refresh")
         .json(json!({"refresh_token": user.refresh}))
@@ -183,7 +201,10 @@ async fn acc7_access_tokens_expire_on_the_application_clock() {
 async fn acc7_bad_tokens_are_refused() {
     let app = TestApp::new().await;
     let user = app.user().await;
-    app.get("/api/v1/me").send().await.assert_problem(401, "auth.missing_token");
+    app.get("/api/v1/me")
+        .send()
+        .await
+        .assert_problem(401, "auth.missing_token");
     app.get("/api/v1/me")
         .header("authorization", "Basic abc")
         .send()
@@ -192,7 +213,9 @@ async fn acc7_bad_tokens_are_refused() {
     let mut tampered = user.access.clone();
     tampered.pop();
     tampered.push(if user.access.ends_with('A') { 'B' } else { 'A' });
-    app.me(&tampered).await.assert_problem(401, "auth.invalid_token");
+    app.me(&tampered)
+        .await
+        .assert_problem(401, "auth.invalid_token");
 }
 
 #[actix_web::test]
@@ -201,7 +224,10 @@ async fn acc7_password_change_ends_other_sessions() {
     let user = app.user().await;
     let other = app.login(&user.member_name, PASSWORD).await;
     other.assert(200);
-    let other_access = other.json["tokens"]["access_token"].as_str().unwrap().to_string();
+    let other_access = other.json["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     app.req(Method::PUT, "/api/v1/me/password")
         .bearer(&user.access)
@@ -225,11 +251,15 @@ async fn acc7_password_change_ends_other_sessions() {
         .await
         .assert(204);
     app.me(&user.access).await.assert(200);
-    app.me(&other_access).await.assert_problem(401, "auth.session_ended");
+    app.me(&other_access)
+        .await
+        .assert_problem(401, "auth.session_ended");
     app.login(&user.member_name, PASSWORD)
         .await
         .assert_problem(401, "auth.invalid_credentials");
-    app.login(&user.member_name, "n3w-passw0rd!").await.assert(200);
+    app.login(&user.member_name, "n3w-passw0rd!")
+        .await
+        .assert(200);
 }
 
 #[actix_web::test]
@@ -238,9 +268,16 @@ async fn acc7_list_and_end_own_sessions_only() {
     let user = app.user().await;
     let second = app.login(&user.member_name, PASSWORD).await;
     let second_sid = second.json["tokens"]["session_id"].as_i64().unwrap();
-    let second_access = second.json["tokens"]["access_token"].as_str().unwrap().to_string();
+    let second_access = second.json["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
-    let list = app.get("/api/v1/me/sessions").bearer(&user.access).send().await;
+    let list = app
+        .get("/api/v1/me/sessions")
+        .bearer(&user.access)
+        .send()
+        .await;
     list.assert(200);
     let items = list.json["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
@@ -250,20 +287,32 @@ async fn acc7_list_and_end_own_sessions_only() {
 
     // Someone else's session is not found, not forbidden.
     let stranger = app.user().await;
-    app.req(Method::DELETE, &format!("/api/v1/me/sessions/{}", second_sid))
-        .bearer(&stranger.access)
-        .send()
-        .await
-        .assert_problem(404, "session.not_found");
+    app.req(
+        Method::DELETE,
+        &format!("/api/v1/me/sessions/{}", second_sid),
+    )
+    .bearer(&stranger.access)
+    .send()
+    .await
+    .assert_problem(404, "session.not_found");
     app.me(&second_access).await.assert(200);
 
-    app.req(Method::DELETE, &format!("/api/v1/me/sessions/{}", second_sid))
+    app.req(
+        Method::DELETE,
+        &format!("/api/v1/me/sessions/{}", second_sid),
+    )
+    .bearer(&user.access)
+    .send()
+    .await
+    .assert(204);
+    app.me(&second_access)
+        .await
+        .assert_problem(401, "auth.session_ended");
+    let list = app
+        .get("/api/v1/me/sessions?limit=1")
         .bearer(&user.access)
         .send()
-        .await
-        .assert(204);
-    app.me(&second_access).await.assert_problem(401, "auth.session_ended");
-    let list = app.get("/api/v1/me/sessions?limit=1").bearer(&user.access).send().await;
+        .await;
     assert_eq!(list.json["items"].as_array().unwrap().len(), 1);
     assert!(list.json["next_cursor"].is_null());
 }
@@ -344,4 +393,25 @@ async fn mkt7_login_and_register_are_rate_limited_per_ip() {
         .send()
         .await
         .assert_problem(429, "rate_limited");
+}
+
+#[actix_web::test]
+async fn acc7_concurrent_refreshes_with_one_token_let_only_one_through() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let body = json!({"refresh_token": user.refresh});
+    let (a, b) = futures_util::future::join(
+        app.post("/api/v1/auth/refresh").json(body.clone()).send(),
+        app.post("/api/v1/auth/refresh").json(body).send(),
+    )
+    .await;
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 401], "exactly one refresh wins");
+    // The loser presented a spent token: the session is over for both.
+    let winner = if a.status == 200 { a } else { b };
+    let access = winner.json["access_token"].as_str().unwrap();
+    app.me(access)
+        .await
+        .assert_problem(401, "auth.session_ended");
 }

@@ -68,7 +68,10 @@ async fn wrong_content_type_is_415_and_oversized_body_is_413() {
         .send()
         .await
         .assert_problem(415, "request.unsupported_media_type");
-    let big = format!("{{\"login\": \"{}\", \"password\": \"x\"}}", "a".repeat(4096));
+    let big = format!(
+        "{{\"login\": \"{}\", \"password\": \"x\"}}",
+        "a".repeat(4096)
+    );
     app.post("/api/v1/auth/login")
         .raw("application/json", big)
         .send()
@@ -119,17 +122,30 @@ async fn detail_is_chinese_by_default_and_english_on_request() {
         .send()
         .await;
     en.assert_problem(401, "auth.missing_token");
-    assert!(en.json["detail"].as_str().unwrap().starts_with("Authentication required"));
+    assert!(
+        en.json["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Authentication required")
+    );
     assert_eq!(en.json["title"], "Unauthorized");
 }
 
 #[actix_web::test]
 async fn request_id_is_echoed_or_generated() {
     let app = TestApp::new().await;
-    let res = app.get("/healthz").header("x-request-id", "client-abc-123").send().await;
+    let res = app
+        .get("/healthz")
+        .header("x-request-id", "client-abc-123")
+        .send()
+        .await;
     res.assert(200);
     assert_eq!(res.header("x-request-id"), Some("client-abc-123"));
-    let res = app.get("/api/v1/me").header("x-request-id", "bad id with spaces").send().await;
+    let res = app
+        .get("/api/v1/me")
+        .header("x-request-id", "bad id with spaces")
+        .send()
+        .await;
     let generated = res.header("x-request-id").unwrap().to_string();
     assert_ne!(generated, "bad id with spaces");
     assert_eq!(res.json["request_id"], generated.as_str());
@@ -165,6 +181,10 @@ async fn health_endpoints_answer() {
     app.get("/healthz").send().await.assert(200);
     let ready = app.get("/readyz").send().await;
     ready.assert(200);
-    let expected = if app.db.is_postgres() { "postgres" } else { "sqlite" };
+    let expected = if app.db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     assert_eq!(ready.json["database"], expected);
 }

@@ -16,7 +16,14 @@ async fn register_named(app: &TestApp, name: &str) -> common::Res {
 #[actix_web::test]
 async fn acc4_prohibited_names_are_refused_with_the_category_not_the_word() {
     let app = TestApp::new().await;
-    for name in ["赌 博", "赌_博", "我爱赌-博", "ｃａｓｉｎｏ王", "CASINO88", "邪教徒"] {
+    for name in [
+        "赌 博",
+        "赌_博",
+        "我爱赌-博",
+        "ｃａｓｉｎｏ王",
+        "CASINO88",
+        "邪教徒",
+    ] {
         let res = register_named(&app, name).await;
         res.assert_problem(422, "member_name.prohibited");
         assert!(res.json["category"].is_string(), "{name}: {}", res.text);
@@ -43,10 +50,16 @@ async fn acc4_prohibited_names_are_refused_with_the_category_not_the_word() {
 async fn acc4_names_are_unique_regardless_of_case() {
     let app = TestApp::new().await;
     register_named(&app, "ZhangSan88").await.assert(201);
-    register_named(&app, "zhangsan88").await.assert_problem(409, "member_name.taken");
-    register_named(&app, "ZHANGSAN88").await.assert_problem(409, "member_name.taken");
+    register_named(&app, "zhangsan88")
+        .await
+        .assert_problem(409, "member_name.taken");
+    register_named(&app, "ZHANGSAN88")
+        .await
+        .assert_problem(409, "member_name.taken");
     register_named(&app, "地推达人").await.assert(201);
-    register_named(&app, "地推达人").await.assert_problem(409, "member_name.taken");
+    register_named(&app, "地推达人")
+        .await
+        .assert_problem(409, "member_name.taken");
 }
 
 #[actix_web::test]
@@ -56,10 +69,7 @@ async fn acc4_availability_explains_why_not() {
     let check = |name: &'static str| {
         let app = &app;
         async move {
-            let path = format!(
-                "/api/v1/member-names/{}/availability",
-                url_escape(name)
-            );
+            let path = format!("/api/v1/member-names/{}/availability", url_escape(name));
             let res = app.get(&path).send().await;
             res.assert(200);
             res.json
@@ -122,24 +132,39 @@ async fn acc4_staff_edit_the_word_list_and_it_applies_at_once() {
         .send()
         .await;
     list.assert(200);
-    assert!(list.json["items"].as_array().unwrap().iter().any(|w| w["id"] == id));
+    assert!(
+        list.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["id"] == id)
+    );
 
-    app.req(Method::DELETE, &format!("/api/v1/admin/prohibited-words/{id}"))
-        .bearer(&moderator.access)
-        .send()
-        .await
-        .assert(204);
+    app.req(
+        Method::DELETE,
+        &format!("/api/v1/admin/prohibited-words/{id}"),
+    )
+    .bearer(&moderator.access)
+    .send()
+    .await
+    .assert(204);
     register_named(&app, "my_spam_word").await.assert(201);
-    app.req(Method::DELETE, &format!("/api/v1/admin/prohibited-words/{id}"))
-        .bearer(&moderator.access)
-        .send()
-        .await
-        .assert_problem(404, "prohibited_word.not_found");
+    app.req(
+        Method::DELETE,
+        &format!("/api/v1/admin/prohibited-words/{id}"),
+    )
+    .bearer(&moderator.access)
+    .send()
+    .await
+    .assert_problem(404, "prohibited_word.not_found");
 
     // SVC-2: both changes are in the audit log, readable by admins only.
     let admin = app.staff(Role::Admin).await;
     let log = app
-        .get(&format!("/api/v1/admin/audit-log?actor_id={}", moderator.id))
+        .get(&format!(
+            "/api/v1/admin/audit-log?actor_id={}",
+            moderator.id
+        ))
         .bearer(&admin.access)
         .send()
         .await;
@@ -150,7 +175,10 @@ async fn acc4_staff_edit_the_word_list_and_it_applies_at_once() {
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["prohibited_word.delete", "prohibited_word.create"]);
+    assert_eq!(
+        actions,
+        ["prohibited_word.delete", "prohibited_word.create"]
+    );
     app.get("/api/v1/admin/audit-log")
         .bearer(&moderator.access)
         .send()

@@ -22,16 +22,28 @@ fn committed_openapi_matches_the_code() {
 fn every_operation_has_tag_summary_and_error_responses() {
     let doc = serde_json::to_value(api_doc()).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 15);
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
             let name = format!("{method} {path}");
-            assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{name}: tag");
-            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{name}: summary");
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{name}: tag"
+            );
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: summary"
+            );
             let responses = op["responses"].as_object().unwrap();
-            assert!(responses.keys().any(|k| k.starts_with('2')), "{name}: success response");
+            assert!(
+                responses.keys().any(|k| k.starts_with('2')),
+                "{name}: success response"
+            );
             assert!(responses.contains_key("500"), "{name}: 500");
             let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
             if secured {
@@ -44,8 +56,15 @@ fn every_operation_has_tag_summary_and_error_responses() {
             }
         }
     }
-    for path in ["/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh"] {
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+    ] {
         let rate_limited = &doc["paths"][path]["post"]["responses"]["429"];
-        assert!(rate_limited["headers"]["Retry-After"].is_object(), "{path}: 429 Retry-After");
+        assert!(
+            rate_limited["headers"]["Retry-After"].is_object(),
+            "{path}: 429 Retry-After"
+        );
     }
 }

@@ -100,15 +100,20 @@ pub async fn list_audit_log(
             Ok(q.load(conn)?)
         })
         .await?;
-    Ok(web::Json(page_by_id(rows, limit, |r| r.0, |r| AuditEntryView {
-        id: r.0,
-        actor_id: r.1,
-        actor: r.2,
-        action: r.3,
-        target_type: r.4,
-        target_id: r.5,
-        reason: r.6,
-        details: r.7.and_then(|d| serde_json::from_str(&d).ok()),
-        created_at: r.8.and_utc(),
-    })))
+    Ok(web::Json(page_by_id(
+        rows,
+        limit,
+        |r| r.0,
+        |r| AuditEntryView {
+            id: r.0,
+            actor_id: r.1,
+            actor: r.2,
+            action: r.3,
+            target_type: r.4,
+            target_id: r.5,
+            reason: r.6,
+            details: r.7.and_then(|d| serde_json::from_str(&d).ok()),
+            created_at: r.8.and_utc(),
+        },
+    )))
 }

@@ -103,7 +103,10 @@ mod tests {
         let token = keys.issue(7, 42, now).unwrap();
         let claims = keys.verify(&token, now).unwrap();
         assert_eq!((claims.sub.as_str(), claims.sid), ("7", 42));
-        assert!(keys.verify(&token, now + Duration::seconds(900 + 31)).is_err());
+        assert!(
+            keys.verify(&token, now + Duration::seconds(900 + 31))
+                .is_err()
+        );
         assert!(keys.verify(&token, now - Duration::seconds(60)).is_err());
     }
 

@@ -2,7 +2,9 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::error::{AppError, AppResult};
@@ -44,9 +46,24 @@ pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 128;
 
 const COMMON: &[&str] = &[
-    "password", "password1", "password123", "12345678", "123456789", "1234567890",
-    "qwerty123", "qwertyuiop", "iloveyou1", "admin123", "abc12345", "a1234567",
-    "11111111", "88888888", "66666666", "woaini1314", "1qaz2wsx", "zaq12wsx",
+    "password",
+    "password1",
+    "password123",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwerty123",
+    "qwertyuiop",
+    "iloveyou1",
+    "admin123",
+    "abc12345",
+    "a1234567",
+    "11111111",
+    "88888888",
+    "66666666",
+    "woaini1314",
+    "1qaz2wsx",
+    "zaq12wsx",
 ];
 
 /// The strength rule: 8–128 characters, at least a letter and a digit (or

@@ -89,18 +89,32 @@ impl Category {
     /// (Chinese, English) label, as named in refusals.
     pub fn label(self) -> (&'static str, &'static str) {
         match self {
-            Category::Unconstitutional => ("违反宪法或法律法规", "violates the Constitution or laws"),
+            Category::Unconstitutional => {
+                ("违反宪法或法律法规", "violates the Constitution or laws")
+            }
             Category::StateSecurity => ("危害国家安全", "endangers state security"),
-            Category::NationalHonour => ("损害国家荣誉和利益或公共利益", "harms national honour or the public interest"),
-            Category::EthnicHatred => ("煽动民族仇恨、民族歧视", "incites ethnic hatred or discrimination"),
+            Category::NationalHonour => (
+                "损害国家荣誉和利益或公共利益",
+                "harms national honour or the public interest",
+            ),
+            Category::EthnicHatred => (
+                "煽动民族仇恨、民族歧视",
+                "incites ethnic hatred or discrimination",
+            ),
             Category::ReligionCult => ("宣扬邪教和封建迷信", "promotes cults or superstition"),
-            Category::RumourDisorder => ("散布谣言、扰乱社会秩序", "spreads rumours or disturbs social order"),
+            Category::RumourDisorder => (
+                "散布谣言、扰乱社会秩序",
+                "spreads rumours or disturbs social order",
+            ),
             Category::ObscenityGamblingViolence => (
                 "淫秽、色情、赌博、暴力、凶杀、恐怖或教唆犯罪",
                 "obscenity, gambling, violence, terror or incitement to crime",
             ),
             Category::InsultDefamation => ("侮辱或诽谤他人", "insults or defames others"),
-            Category::OtherProhibited => ("法律、行政法规禁止的其他内容", "other content prohibited by law"),
+            Category::OtherProhibited => (
+                "法律、行政法规禁止的其他内容",
+                "other content prohibited by law",
+            ),
         }
     }
 }
@@ -114,10 +128,8 @@ pub struct WordFilter {
 impl WordFilter {
     /// Builds the automaton from (normalised word, category) pairs.
     pub fn new(words: Vec<(String, Category)>) -> AppResult<Self> {
-        let (patterns, categories): (Vec<String>, Vec<Category>) = words
-            .into_iter()
-            .filter(|(w, _)| !w.is_empty())
-            .unzip();
+        let (patterns, categories): (Vec<String>, Vec<Category>) =
+            words.into_iter().filter(|(w, _)| !w.is_empty()).unzip();
         let automaton = if patterns.is_empty() {
             None
         } else {
@@ -227,8 +239,14 @@ mod tests {
     #[test]
     fn acc4_matches_name_the_category() {
         let f = filter();
-        assert_eq!(f.find("我爱赌 博"), Some(Category::ObscenityGamblingViolence));
-        assert_eq!(f.find("ｃａｓｉｎｏ王"), Some(Category::ObscenityGamblingViolence));
+        assert_eq!(
+            f.find("我爱赌 博"),
+            Some(Category::ObscenityGamblingViolence)
+        );
+        assert_eq!(
+            f.find("ｃａｓｉｎｏ王"),
+            Some(Category::ObscenityGamblingViolence)
+        );
         assert_eq!(f.find("邪_教徒"), Some(Category::ReligionCult));
         assert_eq!(f.find("地推达人"), None);
         assert_eq!(WordFilter::new(vec![]).unwrap().find("赌博"), None);

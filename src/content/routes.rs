@@ -83,12 +83,17 @@ pub async fn list_words(
             Ok(q.load(conn)?)
         })
         .await?;
-    Ok(web::Json(page_by_id(rows, limit, |r| r.0, |r| WordView {
-        id: r.0,
-        word: r.1,
-        category: Category::parse(&r.2).unwrap_or(Category::OtherProhibited),
-        created_at: r.3.and_utc(),
-    })))
+    Ok(web::Json(page_by_id(
+        rows,
+        limit,
+        |r| r.0,
+        |r| WordView {
+            id: r.0,
+            word: r.1,
+            category: Category::parse(&r.2).unwrap_or(Category::OtherProhibited),
+            created_at: r.3.and_utc(),
+        },
+    )))
 }
 
 /// Add a prohibited word; it applies at once on every server.
@@ -141,15 +146,19 @@ pub async fn add_word(
                     })
                 })?;
             bump_revision(conn, WORDS_LIST)?;
-            audit::record(conn, st, audit::Entry {
-                actor: Actor::Staff(actor),
-                action: "prohibited_word.create",
-                target_type: "prohibited_word",
-                target_id: Some(id.to_string()),
-                reason: None,
-                details: Some(serde_json::json!({ "category": category.code() })),
-                ip: Some(&meta.ip),
-            })?;
+            audit::record(
+                conn,
+                st,
+                audit::Entry {
+                    actor: Actor::Staff(actor),
+                    action: "prohibited_word.create",
+                    target_type: "prohibited_word",
+                    target_id: Some(id.to_string()),
+                    reason: None,
+                    details: Some(serde_json::json!({ "category": category.code() })),
+                    ip: Some(&meta.ip),
+                },
+            )?;
             Ok(WordView {
                 id,
                 word: normalized,
@@ -194,15 +203,19 @@ pub async fn delete_word(
                 ));
             };
             bump_revision(conn, WORDS_LIST)?;
-            audit::record(conn, st, audit::Entry {
-                actor: Actor::Staff(actor),
-                action: "prohibited_word.delete",
-                target_type: "prohibited_word",
-                target_id: Some(id.to_string()),
-                reason: None,
-                details: Some(serde_json::json!({ "category": category })),
-                ip: Some(&meta.ip),
-            })
+            audit::record(
+                conn,
+                st,
+                audit::Entry {
+                    actor: Actor::Staff(actor),
+                    action: "prohibited_word.delete",
+                    target_type: "prohibited_word",
+                    target_id: Some(id.to_string()),
+                    reason: None,
+                    details: Some(serde_json::json!({ "category": category })),
+                    ip: Some(&meta.ip),
+                },
+            )
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -30,7 +30,10 @@ impl MemberName {
             AppError::invalid_field("member_name", "member_name.invalid", zh, en)
         };
         if !(2..=20).contains(&len) {
-            return Err(invalid("会员名须为 2–20 个字符", "The member name must be 2–20 characters"));
+            return Err(invalid(
+                "会员名须为 2–20 个字符",
+                "The member name must be 2–20 characters",
+            ));
         }
         if !allowed {
             return Err(invalid(
@@ -39,7 +42,10 @@ impl MemberName {
             ));
         }
         if raw.chars().all(|c| c.is_ascii_digit()) {
-            return Err(invalid("会员名不能全为数字", "The member name cannot be all digits"));
+            return Err(invalid(
+                "会员名不能全为数字",
+                "The member name cannot be all digits",
+            ));
         }
         Ok(MemberName {
             display: raw.to_string(),
@@ -161,12 +167,18 @@ mod tests {
 
     #[test]
     fn acc2_phone_and_email() {
-        assert_eq!(Phone::parse("+8613800138000").unwrap().as_str(), "13800138000");
+        assert_eq!(
+            Phone::parse("+8613800138000").unwrap().as_str(),
+            "13800138000"
+        );
         assert_eq!(Phone::parse("13800138000").unwrap().as_str(), "13800138000");
         assert!(Phone::parse("12800138000").is_err());
         assert!(Phone::parse("1380013800").is_err());
         assert!(Phone::parse("+8513800138000").is_err());
-        assert_eq!(Email::parse("Li.Ming@Example.com").unwrap().key(), "li.ming@example.com");
+        assert_eq!(
+            Email::parse("Li.Ming@Example.com").unwrap().key(),
+            "li.ming@example.com"
+        );
         assert!(Email::parse("not-an-email").is_err());
         assert!(Email::parse(" a@b.cn").is_err());
     }

@@ -4,12 +4,12 @@
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 
 use super::dto::{
-    Availability, AuthResponse, ChangePasswordRequest, LoginRequest, MeView, PublicProfile,
+    AuthResponse, Availability, ChangePasswordRequest, LoginRequest, MeView, PublicProfile,
     RefreshRequest, RegisterRequest, SessionView, UpdateMeRequest,
 };
 use super::service;
-use crate::auth::sessions::{self, TokenPair};
 use crate::auth::AuthUser;
+use crate::auth::sessions::{self, TokenPair};
 use crate::error::{AppResult, Problem};
 use crate::http::ClientMeta;
 use crate::paging::{Page, PageQuery};

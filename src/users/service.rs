@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::dto::{
-    Availability, AuthResponse, ChangePasswordRequest, LoginRequest, MeView, PublicProfile,
+    AuthResponse, Availability, ChangePasswordRequest, LoginRequest, MeView, PublicProfile,
     RegisterRequest, SessionView, UpdateMeRequest,
 };
 use super::models::{AccountKind, NewUser, Role, User, status};
@@ -20,16 +20,28 @@ use crate::state::AppState;
 
 fn taken(what: &str) -> AppError {
     if what.contains("email") {
-        AppError::conflict("email.taken", "该邮箱已被注册", "The email is already registered")
+        AppError::conflict(
+            "email.taken",
+            "该邮箱已被注册",
+            "The email is already registered",
+        )
     } else if what.contains("phone") {
-        AppError::conflict("phone.taken", "该手机号已被注册", "The phone is already registered")
+        AppError::conflict(
+            "phone.taken",
+            "该手机号已被注册",
+            "The phone is already registered",
+        )
     } else {
         member_name_taken()
     }
 }
 
 fn member_name_taken() -> AppError {
-    AppError::conflict("member_name.taken", "会员名已被占用", "The member name is already taken")
+    AppError::conflict(
+        "member_name.taken",
+        "会员名已被占用",
+        "The member name is already taken",
+    )
 }
 
 /// ACC-4: prohibited content first (so `赌 博` is refused for its content,
@@ -40,7 +52,11 @@ pub fn check_member_name(
     raw: &str,
 ) -> AppResult<MemberName> {
     if let Some(category) = st.words.get(conn)?.find(raw) {
-        return Err(content::prohibited("member_name", "member_name.prohibited", category));
+        return Err(content::prohibited(
+            "member_name",
+            "member_name.prohibited",
+            category,
+        ));
     }
     MemberName::parse(raw)
 }
@@ -253,7 +269,13 @@ pub fn change_password(
             users::updated_at.eq(now),
         ))
         .execute(conn)?;
-    sessions::revoke_all(conn, user.id, Some(caller.session_id), now, "password_changed")?;
+    sessions::revoke_all(
+        conn,
+        user.id,
+        Some(caller.session_id),
+        now,
+        "password_changed",
+    )?;
     Ok(())
 }
 
@@ -293,15 +315,20 @@ pub fn list_sessions(
         q = q.filter(sessions_t::id.lt(before));
     }
     let rows: Vec<SessionRow> = q.load(conn)?;
-    Ok(page_by_id(rows, limit, |r| r.0, |r| SessionView {
-        id: r.0,
-        created_at: r.1.and_utc(),
-        last_seen_at: r.2.and_utc(),
-        expires_at: r.3.and_utc(),
-        user_agent: r.4,
-        ip: r.5,
-        current: r.0 == caller.session_id,
-    }))
+    Ok(page_by_id(
+        rows,
+        limit,
+        |r| r.0,
+        |r| SessionView {
+            id: r.0,
+            created_at: r.1.and_utc(),
+            last_seen_at: r.2.and_utc(),
+            expires_at: r.3.and_utc(),
+            user_agent: r.4,
+            ip: r.5,
+            current: r.0 == caller.session_id,
+        },
+    ))
 }
 
 /// Ends one of the caller's own sessions (ACC-7); others' are 404.
@@ -331,7 +358,11 @@ pub fn end_session(
 pub fn public_profile(conn: &mut DbConnection, id: i64) -> AppResult<PublicProfile> {
     let user = load_user(conn, id)?;
     if Role::parse(&user.role).is_none_or(Role::is_staff) {
-        return Err(AppError::not_found("user.not_found", "用户不存在", "No such user"));
+        return Err(AppError::not_found(
+            "user.not_found",
+            "用户不存在",
+            "No such user",
+        ));
     }
     Ok(PublicProfile {
         id: user.id,
@@ -412,15 +443,19 @@ pub fn create_staff(
         .returning(users::id)
         .get_result(conn)
         .map_err(|e| unique_or(e, taken))?;
-    crate::audit::record(conn, st, crate::audit::Entry {
-        actor: crate::audit::Actor::Cli,
-        action: "staff.create",
-        target_type: "user",
-        target_id: Some(id.to_string()),
-        reason: None,
-        details: Some(serde_json::json!({ "role": role.as_str() })),
-        ip: None,
-    })?;
+    crate::audit::record(
+        conn,
+        st,
+        crate::audit::Entry {
+            actor: crate::audit::Actor::Cli,
+            action: "staff.create",
+            target_type: "user",
+            target_id: Some(id.to_string()),
+            reason: None,
+            details: Some(serde_json::json!({ "role": role.as_str() })),
+            ip: None,
+        },
+    )?;
     Ok(id)
 }
 

@@ -26,18 +26,27 @@ pub const PASSWORD: &str = "tr0ub4dor&3";
 type Call = Rc<
     dyn Fn(
         Request,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>>>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>>,
+    >,
 >;
 
 /// A database that exists for one test.
 pub enum TestDb {
     Sqlite(tempfile::TempDir, String),
-    Postgres { admin_url: String, name: String, url: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
 }
 
 impl TestDb {
     pub fn create() -> TestDb {
-        match std::env::var("TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty()) {
+        match std::env::var("TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
             Some(admin_url) => {
                 let name = format!("wgb_test_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = PgConnection::establish(&admin_url)
@@ -46,9 +55,15 @@ impl TestDb {
                     .execute(&mut conn)
                     .expect("create test database");
                 let base = admin_url.split('?').next().unwrap_or(&admin_url);
-                let cut = base.rfind('/').expect("TEST_POSTGRES_URL needs a database path");
+                let cut = base
+                    .rfind('/')
+                    .expect("TEST_POSTGRES_URL needs a database path");
                 let url = format!("{}/{name}", &base[..cut]);
-                TestDb::Postgres { admin_url, name, url }
+                TestDb::Postgres {
+                    admin_url,
+                    name,
+                    url,
+                }
             }
             None => {
                 let dir = tempfile::tempdir().expect("temp dir");
@@ -72,7 +87,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let TestDb::Postgres { admin_url, name, .. } = self
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
             && let Ok(mut conn) = PgConnection::establish(admin_url)
         {
             let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -124,7 +141,12 @@ impl Res {
     }
     #[track_caller]
     pub fn assert(&self, status: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
     #[track_caller]
@@ -157,8 +179,14 @@ impl Account {
         Account {
             id: v["user"]["id"].as_i64().expect("user id"),
             member_name: v["user"]["member_name"].as_str().unwrap_or("").to_string(),
-            access: v["tokens"]["access_token"].as_str().expect("access").to_string(),
-            refresh: v["tokens"]["refresh_token"].as_str().expect("refresh").to_string(),
+            access: v["tokens"]["access_token"]
+                .as_str()
+                .expect("access")
+                .to_string(),
+            refresh: v["tokens"]["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_string(),
             session_id: v["tokens"]["session_id"].as_i64().expect("sid"),
         }
     }
@@ -178,7 +206,9 @@ impl Req<'_> {
         self
     }
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.inner = self.inner.insert_header((name.to_string(), value.to_string()));
+        self.inner = self
+            .inner
+            .insert_header((name.to_string(), value.to_string()));
         self
     }
     pub fn json(mut self, body: Value) -> Self {
@@ -193,7 +223,9 @@ impl Req<'_> {
         self
     }
     pub fn peer(mut self, ip: &str) -> Self {
-        self.inner = self.inner.peer_addr(format!("{ip}:40000").parse().expect("ip"));
+        self.inner = self
+            .inner
+            .peer_addr(format!("{ip}:40000").parse().expect("ip"));
         self
     }
     pub async fn send(self) -> Res {
