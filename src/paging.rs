@@ -1,8 +1,14 @@
 //! Cursor pagination shared by every list: `?limit=&cursor=` in,
 //! `{items, next_cursor}` out. Cursors are opaque to clients and encode the
 //! last key seen, so pages stay stable while rows are inserted.
+//!
+//! A cursor is the unpadded base64url of the last row's keys as big-endian
+//! 64-bit integers. Any string of the documented length and alphabet decodes
+//! to some position, so a cursor is valid exactly when it matches its
+//! documented pattern (an integrator's generated client can check it).
 
 use base64::Engine;
+use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,7 +25,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
-    #[param(max_length = 200)]
+    #[param(pattern = r"^[A-Za-z0-9_-]{11}$")]
     pub cursor: Option<String>,
 }
 
@@ -57,18 +63,38 @@ impl PageQuery {
 
     /// The id after which the page starts (descending id order).
     pub fn before_id(&self) -> AppResult<Option<i64>> {
-        let Some(cursor) = &self.cursor else {
-            return Ok(None);
-        };
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(cursor)
-            .map_err(|_| invalid_cursor())?;
-        let text = String::from_utf8(raw).map_err(|_| invalid_cursor())?;
-        text.strip_prefix("id:")
-            .and_then(|n| n.parse::<i64>().ok())
-            .map(Some)
-            .ok_or_else(invalid_cursor)
+        match &self.cursor {
+            None => Ok(None),
+            Some(cursor) => decode_keys::<1>(cursor).map(|[id]| Some(id)),
+        }
     }
+}
+
+const CURSOR: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone),
+);
+
+/// Encodes `N` keys as a cursor (11 characters per key).
+pub fn encode_keys<const N: usize>(keys: [i64; N]) -> String {
+    let bytes: Vec<u8> = keys.iter().flat_map(|k| k.to_be_bytes()).collect();
+    CURSOR.encode(bytes)
+}
+
+/// Decodes a cursor of `N` keys; anything else is a 422 on `cursor`.
+pub fn decode_keys<const N: usize>(cursor: &str) -> AppResult<[i64; N]> {
+    let bytes = CURSOR.decode(cursor).map_err(|_| invalid_cursor())?;
+    if bytes.len() != N * 8 {
+        return Err(invalid_cursor());
+    }
+    let mut keys = [0i64; N];
+    for (key, chunk) in keys.iter_mut().zip(bytes.chunks_exact(8)) {
+        *key = i64::from_be_bytes(chunk.try_into().map_err(|_| invalid_cursor())?);
+    }
+    Ok(keys)
 }
 
 /// Makes a page from `limit + 1` fetched rows in descending id order.
@@ -81,9 +107,7 @@ pub fn page_by_id<R, T: ToSchema>(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
-        rows.last().map(|r| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("id:{}", id_of(r)))
-        })
+        rows.last().map(|r| encode_keys([id_of(r)]))
     } else {
         None
     };
@@ -96,6 +120,16 @@ pub fn page_by_id<R, T: ToSchema>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn cursor_keys_round_trip(a in any::<i64>(), b in any::<i64>()) {
+            let c = encode_keys([a, b]);
+            prop_assert_eq!(c.len(), 22);
+            prop_assert_eq!(decode_keys::<2>(&c).unwrap(), [a, b]);
+        }
+    }
 
     #[test]
     fn cursor_round_trip_and_rejection() {
@@ -112,6 +146,13 @@ mod tests {
         };
         assert!(bad.before_id().is_err());
         assert!(bad.limit().is_err());
+        // Any string of the documented shape is a position.
+        let any = PageQuery {
+            limit: None,
+            cursor: Some("zzzzzzzzzzz".into()),
+        };
+        assert!(any.before_id().unwrap().is_some());
+        assert!(decode_keys::<1>("short").is_err());
         let last = page_by_id(vec![1_i64], 2, |r| *r, |r| r.to_string());
         assert!(last.next_cursor.is_none());
     }

@@ -234,7 +234,7 @@ async fn acc7_password_change_ends_other_sessions() {
         .json(json!({"current_password": "wrong-one-1", "new_password": "n3w-passw0rd!"}))
         .send()
         .await
-        .assert_problem(422, "password.incorrect");
+        .assert_problem(403, "password.incorrect");
     let weak = app
         .req(Method::PUT, "/api/v1/me/password")
         .bearer(&user.access)

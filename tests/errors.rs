@@ -104,7 +104,7 @@ async fn bad_path_and_query_are_400_and_out_of_range_is_422() {
         .send()
         .await
         .assert_problem(422, "cursor.invalid");
-    app.get("/api/v1/me/sessions?cursor=bm9wZQ")
+    app.get("/api/v1/me/sessions?cursor=bm9wZQ-too-long")
         .bearer(&user.access)
         .send()
         .await

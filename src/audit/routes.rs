@@ -71,6 +71,9 @@ pub async fn list_audit_log(
     let limit = page.limit()?;
     let before = page.before_id()?;
     let filter = filter.into_inner();
+    if let Some(action) = &filter.action {
+        crate::users::names::check_len("action", action, 1, 100)?;
+    }
     let rows: Vec<Row> = state
         .run(move |conn, _| {
             let mut q = audit_log::table

@@ -66,8 +66,13 @@ const COMMON: &[&str] = &[
     "zaq12wsx",
 ];
 
-/// The strength rule: 8–128 characters, at least a letter and a digit (or
-/// symbol), not a well-known password, and not containing the member name.
+/// The JSON Schema pattern stating the same rule as [`check_strength`]
+/// (except the common-password and member-name checks).
+pub const PATTERN: &str = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f]{8,128}$";
+
+/// The strength rule: 8–128 characters without control characters, with at
+/// least one ASCII letter and one other character (digit, symbol, Chinese…),
+/// not a well-known password, and not containing the member name.
 pub fn check_strength(password: &str, member_name: Option<&str>) -> AppResult<()> {
     let len = password.chars().count();
     let weak = |zh: &'static str, en: &'static str| {
@@ -79,12 +84,18 @@ pub fn check_strength(password: &str, member_name: Option<&str>) -> AppResult<()
             "The password must be 8–128 characters long",
         ));
     }
-    let has_letter = password.chars().any(char::is_alphabetic);
-    let has_other = password.chars().any(|c| !c.is_alphabetic());
+    if password.chars().any(|c| c <= '\u{1f}' || c == '\u{7f}') {
+        return Err(weak(
+            "密码不能包含控制字符",
+            "The password must not contain control characters",
+        ));
+    }
+    let has_letter = password.chars().any(|c| c.is_ascii_alphabetic());
+    let has_other = password.chars().any(|c| !c.is_ascii_alphabetic());
     if !has_letter || !has_other {
         return Err(weak(
-            "密码须同时包含字母和数字或符号",
-            "The password must mix letters with digits or symbols",
+            "密码须同时包含英文字母和数字、符号或其他字符",
+            "The password must mix ASCII letters with digits, symbols or other characters",
         ));
     }
     let lower = password.to_lowercase();
@@ -123,7 +134,9 @@ mod tests {
         assert!(check_strength("1234567890", None).is_err());
         assert!(check_strength("Password1", None).is_err());
         assert!(check_strength("zhangsan2024", Some("ZhangSan")).is_err());
-        assert!(check_strength("苹果香蕉橘子葡萄9", None).is_ok());
+        assert!(check_strength("苹果香蕉橘子葡萄9", None).is_err());
+        assert!(check_strength("苹果香蕉橘子葡萄a", None).is_ok());
+        assert!(check_strength("tab\tinside1", None).is_err());
         assert!(check_strength("tr0ub4dor&3", Some("zhangsan")).is_ok());
     }
 }

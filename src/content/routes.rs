@@ -31,8 +31,10 @@ pub struct WordView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWord {
-    /// Normalised before it is stored (width, case, separators).
-    #[schema(example = "赌博", min_length = 1, max_length = 50)]
+    /// Normalised before it is stored (width, case, separators). Must
+    /// contain a Chinese character or an (ASCII or full-width) letter or digit.
+    #[schema(example = "赌博", min_length = 1, max_length = 50,
+        pattern = r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u4e00-\u9fa5]")]
     pub word: String,
     pub category: Category,
 }
@@ -115,12 +117,19 @@ pub async fn add_word(
 ) -> AppResult<HttpResponse> {
     let NewWord { word, category } = body.into_inner();
     let normalized = normalize(&word);
-    if normalized.is_empty() || word.chars().count() > 50 {
+    let has_core = word.chars().any(|c| {
+        c.is_ascii_alphanumeric()
+            || ('\u{ff10}'..='\u{ff19}').contains(&c)
+            || ('\u{ff21}'..='\u{ff3a}').contains(&c)
+            || ('\u{ff41}'..='\u{ff5a}').contains(&c)
+            || ('\u{4e00}'..='\u{9fa5}').contains(&c)
+    });
+    if !has_core || normalized.is_empty() || word.chars().count() > 50 {
         return Err(AppError::invalid_field(
             "word",
             "prohibited_word.invalid",
-            "词条须含 1–50 个文字或数字",
-            "The word must have 1–50 letters or digits",
+            "词条须为 1–50 个字符，且含汉字、字母或数字",
+            "The word must be 1–50 characters with a Chinese character, letter or digit",
         ));
     }
     let actor = staff.user_id;

@@ -12,9 +12,8 @@ pub struct MemberName {
     key: String,
 }
 
-/// The JSON Schema pattern that matches [`MemberName::parse`]'s format rule
-/// (all but the "not all digits" part).
-pub const MEMBER_NAME_PATTERN: &str = r"^[\u4e00-\u9fa5A-Za-z0-9_-]{2,20}$";
+/// The JSON Schema pattern stating [`MemberName::parse`]'s format rule.
+pub const MEMBER_NAME_PATTERN: &str = r"^(?![0-9]+$)[\u4e00-\u9fa5A-Za-z0-9_-]{2,20}$";
 
 fn is_cjk(c: char) -> bool {
     ('\u{4e00}'..='\u{9fa5}').contains(&c)
@@ -126,16 +125,37 @@ impl Phone {
     }
 }
 
-/// Checks a free-text field: trimmed length in `1..=max`, no control characters.
+/// Checks that a field has `min..=max` characters (as its schema says).
+pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> AppResult<()> {
+    let len = value.chars().count();
+    if (min..=max).contains(&len) {
+        return Ok(());
+    }
+    Err(AppError::invalid_field(
+        field,
+        "text.length",
+        format!("{field} 须为 {min}–{max} 个字符"),
+        format!("{field} must be {min}–{max} characters"),
+    ))
+}
+
+/// The JSON Schema pattern stating [`plain_text`]'s rule: no control
+/// characters and at least one character that is not white space.
+pub const PLAIN_TEXT_PATTERN: &str = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$";
+
+/// Checks a free-text field: at most `max` characters, no control
+/// characters, not blank; returns it trimmed.
 pub fn plain_text(field: &str, value: &str, max: usize) -> AppResult<String> {
     let trimmed = value.trim();
-    let len = trimmed.chars().count();
-    if len == 0 || len > max || trimmed.chars().any(char::is_control) {
+    let bad = value.chars().count() > max
+        || trimmed.is_empty()
+        || value.chars().any(|c| c <= '\u{1f}' || c == '\u{7f}');
+    if bad {
         return Err(AppError::invalid_field(
             field,
             "text.invalid",
-            format!("{field} 须为 1–{max} 个字符且不含控制字符"),
-            format!("{field} must be 1–{max} characters without control characters"),
+            format!("{field} 须为 1–{max} 个字符、不能为空白且不含控制字符"),
+            format!("{field} must be 1–{max} characters, not blank, without control characters"),
         ));
     }
     Ok(trimmed.to_string())

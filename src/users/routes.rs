@@ -87,6 +87,7 @@ pub async fn refresh(
 ) -> AppResult<web::Json<TokenPair>> {
     state.limits.refresh.check(&meta.ip)?;
     let token = body.into_inner().refresh_token;
+    crate::users::names::check_len("refresh_token", &token, 1, 200)?;
     let outcome = state
         .tx(move |conn, st| sessions::refresh(conn, st, &token))
         .await?;
@@ -149,7 +150,8 @@ pub async fn patch_me(
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed; other sessions ended"),
-        (status = 422, description = "Wrong current password (`password.incorrect`) or weak new one (`password.weak`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Wrong current password (`password.incorrect`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Weak new password (`password.weak`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

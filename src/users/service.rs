@@ -7,7 +7,7 @@ use super::dto::{
     RegisterRequest, SessionView, UpdateMeRequest,
 };
 use super::models::{AccountKind, NewUser, Role, User, status};
-use super::names::{Email, MemberName, Phone, plain_text};
+use super::names::{Email, MemberName, Phone, check_len, plain_text};
 use crate::agreements;
 use crate::auth::{Caller, password, sessions};
 use crate::content::{self, Category};
@@ -150,6 +150,8 @@ pub fn login(
     req: LoginRequest,
     meta: &ClientMeta,
 ) -> AppResult<AuthResponse> {
+    check_len("login", &req.login, 1, 254)?;
+    check_len("password", &req.password, 1, 128)?;
     let Some(user) = find_by_login(conn, req.login.trim())? else {
         password::verify_dummy(&req.password);
         return Err(invalid_credentials());
@@ -245,10 +247,10 @@ pub fn change_password(
     caller: &Caller,
     req: ChangePasswordRequest,
 ) -> AppResult<()> {
+    check_len("current_password", &req.current_password, 1, 128)?;
     let user = load_user(conn, caller.user_id)?;
     if !password::verify(&req.current_password, &user.password_hash) {
-        return Err(AppError::invalid_field(
-            "current_password",
+        return Err(AppError::forbidden(
             "password.incorrect",
             "当前密码不正确",
             "The current password is wrong",

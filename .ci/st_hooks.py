@@ -1,0 +1,29 @@
+"""Schemathesis hooks: authenticate every request with a fresh login of the
+seeded account, so an operation that ends the session (logout, deleting a
+session, changing a password) does not leave the rest of the run unauthenticated.
+
+The account comes from ST_LOGIN / ST_PASSWORD; the server from ST_BASE_URL.
+"""
+
+import os
+
+import requests
+import schemathesis
+
+BASE = os.environ["ST_BASE_URL"].rstrip("/")
+
+
+@schemathesis.auth(refresh_interval=60)
+class SeededAccount:
+    def get(self, case, context):
+        res = requests.post(
+            f"{BASE}/api/v1/auth/login",
+            json={"login": os.environ["ST_LOGIN"], "password": os.environ["ST_PASSWORD"]},
+            timeout=10,
+        )
+        res.raise_for_status()
+        return res.json()["tokens"]["access_token"]
+
+    def set(self, case, data, context):
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = f"Bearer {data}"
