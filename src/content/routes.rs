@@ -33,8 +33,12 @@ pub struct WordView {
 pub struct NewWord {
     /// Normalised before it is stored (width, case, separators). Must
     /// contain a Chinese character or an (ASCII or full-width) letter or digit.
-    #[schema(example = "赌博", min_length = 1, max_length = 50,
-        pattern = r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u4e00-\u9fa5]")]
+    #[schema(
+        example = "赌博",
+        min_length = 1,
+        max_length = 50,
+        pattern = r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u4e00-\u9fa5]"
+    )]
     pub word: String,
     pub category: Category,
 }

@@ -28,16 +28,28 @@ pub struct RegisterRequest {
     /// 8–128 characters without control characters, with an ASCII letter and
     /// a character that is not one; not a well-known password; not containing
     /// the member name.
-    #[schema(min_length = 8, max_length = 128, pattern = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f]{8,128}$")]
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f]{8,128}$"
+    )]
     pub password: String,
     #[schema(format = "email", max_length = 254)]
     pub email: String,
     /// Mainland China mobile number, optional `+86`.
     #[schema(pattern = r"^(\+86)?1[3-9][0-9]{9}$")]
     pub phone: String,
-    #[schema(min_length = 1, max_length = 50, pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
     pub contact_name: String,
-    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
     pub address: String,
     pub account_kind: AccountKind,
     /// The agreement version in force (`GET /api/v1/agreements/current`).
@@ -126,9 +138,17 @@ pub struct UpdateMeRequest {
     pub email: Option<String>,
     #[schema(pattern = r"^(\+86)?1[3-9][0-9]{9}$")]
     pub phone: Option<String>,
-    #[schema(min_length = 1, max_length = 50, pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
     pub contact_name: Option<String>,
-    #[schema(min_length = 1, max_length = 200, pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
     pub address: Option<String>,
 }
 
@@ -139,7 +159,11 @@ pub struct ChangePasswordRequest {
     #[schema(min_length = 1, max_length = 128)]
     pub current_password: String,
     /// The same rule as at registration.
-    #[schema(min_length = 8, max_length = 128, pattern = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f]{8,128}$")]
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f]{8,128}$"
+    )]
     pub new_password: String,
 }
 
