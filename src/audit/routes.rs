@@ -38,7 +38,7 @@ pub struct AuditQuery {
     /// Only actions of this staff account.
     pub actor_id: Option<i64>,
     /// Only this action (e.g. `prohibited_word.create`).
-    #[param(max_length = 100)]
+    #[param(min_length = 1, max_length = 100)]
     pub action: Option<String>,
 }
 
