@@ -46,6 +46,11 @@ pub struct Settings {
     pub workers: usize,
     /// Optional first admin, created at start when no admin exists yet.
     pub bootstrap_admin: Option<(String, String)>,
+    /// HMAC key for identity-number look-ups (ACC-8). Changing it orphans
+    /// every stored identity hash, so it must stay fixed per database.
+    pub identity_hash_secret: Vec<u8>,
+    /// Seconds between scheduler runs inside the server; 0 turns it off.
+    pub jobs_interval_secs: u64,
 }
 
 /// A setting that cannot be used; the message names the key, never its value.
@@ -56,6 +61,8 @@ pub struct ConfigError(pub String);
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://weigongbao.db";
 pub const DEFAULT_BIND_ADDR: &str = "127.0.0.1:8080";
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Used only in development when `IDENTITY_HASH_SECRET` is unset.
+pub const DEV_IDENTITY_HASH_SECRET: &str = "weigongbao-development-identity-hash-key";
 
 impl Settings {
     /// Reads settings from the process environment.
@@ -101,6 +108,21 @@ impl Settings {
                 ));
             }
         };
+        let identity_hash_secret = match lookup("IDENTITY_HASH_SECRET") {
+            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => secret.into_bytes(),
+            Some(_) => {
+                return Err(ConfigError(format!(
+                    "IDENTITY_HASH_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"
+                )));
+            }
+            None if app_env == AppEnv::Production => {
+                return Err(ConfigError(format!(
+                    "IDENTITY_HASH_SECRET is required in production (at least {MIN_JWT_SECRET_BYTES} bytes)"
+                )));
+            }
+            // A fixed development key: identity hashes must survive restarts.
+            None => DEV_IDENTITY_HASH_SECRET.as_bytes().to_vec(),
+        };
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Settings {
             app_env,
@@ -141,6 +163,8 @@ impl Settings {
             )?,
             workers: parse_in(&lookup, "WORKERS", default_workers, 1..=64)?,
             bootstrap_admin,
+            identity_hash_secret,
+            jobs_interval_secs: parse_in(&lookup, "JOBS_INTERVAL_SECS", 60, 0..=86_400)?,
         })
     }
 
@@ -217,9 +241,16 @@ mod tests {
         assert!(err.0.contains("JWT_SECRET"));
         let err = settings(&[("APP_ENV", "production"), ("JWT_SECRET", "short")]).unwrap_err();
         assert!(err.0.contains("32 bytes"));
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ])
+        .unwrap_err();
+        assert!(err.0.contains("IDENTITY_HASH_SECRET"));
         let ok = settings(&[
             ("APP_ENV", "production"),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("IDENTITY_HASH_SECRET", "fedcba9876543210fedcba9876543210"),
         ])
         .unwrap();
         assert!(!ok.jwt_secret_generated);

@@ -11,12 +11,16 @@ pub mod content;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod jobs;
+pub mod lifecycle;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod paging;
 pub mod ratelimit;
 pub mod state;
 pub mod users;
+pub mod verification;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -49,7 +53,31 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(content::routes::list_words)
             .service(content::routes::add_word)
             .service(content::routes::delete_word)
-            .service(audit::routes::list_audit_log),
+            .service(audit::routes::list_audit_log)
+            .service(agreements::accept)
+            .service(agreements::publish)
+            .service(notifications::list_notifications)
+            .service(notifications::mark_read)
+            .service(verification::routes::submit)
+            .service(verification::routes::mine)
+            .service(verification::routes::list)
+            .service(verification::routes::approve)
+            .service(verification::routes::reject)
+            .service(verification::restricted::list_restricted)
+            .service(verification::restricted::add_restricted)
+            .service(verification::restricted::delete_restricted)
+            .service(lifecycle::routes::create_info_request)
+            .service(lifecycle::routes::clear_info_request)
+            .service(lifecycle::routes::my_info_requests)
+            .service(lifecycle::routes::respond_info_request)
+            .service(lifecycle::routes::reclaim_member_name)
+            .service(lifecycle::routes::release_member_name)
+            .service(lifecycle::routes::request_closure)
+            .service(lifecycle::routes::my_closure)
+            .service(lifecycle::routes::list_closures)
+            .service(lifecycle::routes::approve_closure)
+            .service(lifecycle::routes::reject_closure)
+            .service(lifecycle::routes::admin_get_user),
     );
 }
 

@@ -37,6 +37,17 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Scheduled work.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Run every due job once (safe alongside running servers) and exit.
+    RunOnce,
 }
 
 #[derive(Subcommand)]
@@ -77,6 +88,9 @@ fn main() -> ExitCode {
                     role,
                 },
         } => admin_create(member_name, password, password_stdin, &role),
+        Command::Jobs {
+            command: JobsCommand::RunOnce,
+        } => jobs_run_once(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -138,6 +152,15 @@ fn admin_create(
     Ok(())
 }
 
+fn jobs_run_once() -> Result<(), String> {
+    let (settings, backend, pool) = open()?;
+    let state = AppState::new(settings, pool, &backend);
+    let report = weigongbao::jobs::run_once(&state)
+        .map_err(|e| format!("jobs failed: {}", e.cause.as_deref().unwrap_or(&e.code)))?;
+    println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    Ok(())
+}
+
 fn serve() -> Result<(), String> {
     let (settings, backend, pool) = open()?;
     if settings.jwt_secret_generated {
@@ -150,6 +173,7 @@ fn serve() -> Result<(), String> {
     let workers = settings.workers;
     let state = AppState::new(settings, pool, &backend);
     bootstrap_admin(&state)?;
+    weigongbao::jobs::spawn_scheduler(state.clone());
     let doc = api_doc();
     let system = actix_web::rt::System::new();
     system.block_on(async move {

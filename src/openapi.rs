@@ -25,6 +25,7 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
         (name = "auth", description = "Registration, login, token refresh, logout"),
         (name = "me", description = "The caller's own account and sessions"),
         (name = "users", description = "Public profiles and member names"),
+        (name = "verification", description = "Real-name verification (实名认证)"),
         (name = "agreements", description = "The platform service agreement"),
         (name = "admin", description = "Staff operations (roles admin, moderator, finance)"),
         (name = "ops", description = "Liveness and readiness"),
@@ -115,22 +116,33 @@ pub fn add_error_responses(doc: &mut Doc) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let is_admin = path.starts_with("/api/v1/admin/");
         let is_liveness = path == "/healthz";
-        for op in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            add_to_operation(op, is_admin, is_liveness);
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ] {
+            if let Some(op) = op {
+                let gated = !is_admin && !AGREEMENT_EXEMPT.contains(&(method, path.as_str()));
+                add_to_operation(op, is_admin, is_liveness, gated);
+            }
         }
     }
 }
 
-fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool) {
+/// Operations a user may call while a new agreement waits for acceptance
+/// (AGR-1); they take `AuthUserAnyAgreement`. Everything else secured and
+/// not staff-only can answer 428.
+const AGREEMENT_EXEMPT: &[(&str, &str)] = &[
+    ("get", "/api/v1/me"),
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/agreements/{version}/accept"),
+    ("post", "/api/v1/me/closure-request"),
+    ("get", "/api/v1/me/closure-request"),
+];
+
+fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool, gated: bool) {
     let has_body = op.request_body.is_some();
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
@@ -140,6 +152,7 @@ fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool) {
             "401" => secured,
             "403" => is_admin,
             "413" | "415" => has_body,
+            "428" => secured && gated,
             "503" => !is_liveness,
             _ => true,
         };

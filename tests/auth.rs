@@ -342,7 +342,7 @@ async fn acc2_patch_me_updates_contact_data_and_keeps_uniqueness() {
         .json(json!({"member_name": "newname"}))
         .send()
         .await
-        .assert_problem(422, "request.invalid_body");
+        .assert_problem(409, "member_name.locked");
     let me = app.me(&a.access).await;
     assert_eq!(me.json["address"], "北京市海淀区");
 }

@@ -130,3 +130,51 @@ async fn svc2_admin_create_makes_a_staff_account_that_can_log_in() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+#[actix_web::test]
+async fn svc1_two_concurrent_run_once_commands_reclaim_each_account_once() {
+    use diesel::prelude::*;
+    use weigongbao::db::schema::users;
+    let app = TestApp::new().await;
+    for _ in 0..5 {
+        app.user().await;
+    }
+    // Their last logins were seven months ago (the command uses the wall clock).
+    let seven_months_ago = chrono::Utc::now().naive_utc() - chrono::Duration::days(213);
+    let mut conn = app.state.pool.get().unwrap();
+    diesel::update(users::table.filter(users::role.eq("user")))
+        .set(users::last_login_at.eq(seven_months_ago))
+        .execute(&mut conn)
+        .unwrap();
+    drop(conn);
+
+    let spawn = || {
+        bin()
+            .args(["jobs", "run-once"])
+            .env("DATABASE_URL", app.db.url())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut reclaimed = 0;
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["failures"], 0);
+        reclaimed += report["accounts_reclaimed"].as_u64().unwrap();
+    }
+    assert_eq!(reclaimed, 5, "each account reclaimed exactly once");
+    let notes: i64 = {
+        use weigongbao::db::schema::notifications;
+        let mut conn = app.state.pool.get().unwrap();
+        notifications::table
+            .filter(notifications::kind.eq("account.reclaimed"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap()
+    };
+    assert_eq!(notes, 5);
+}

@@ -21,9 +21,23 @@ use crate::users::models::Role;
 
 pub use sessions::Caller;
 
-/// A logged-in account (user or staff) with a live session.
+/// A logged-in account (user or staff) with a live session that has
+/// accepted the agreement version in force (AGR-1: otherwise 428).
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Caller);
+
+/// A logged-in account, whether or not it accepted the agreement in force:
+/// only for reading and accepting the agreement, logout, `GET /me` and the
+/// closure request (AGR-1).
+#[derive(Debug, Clone)]
+pub struct AuthUserAnyAgreement(pub Caller);
+
+impl std::ops::Deref for AuthUserAnyAgreement {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
 
 impl std::ops::Deref for AuthUser {
     type Target = Caller;
@@ -54,7 +68,7 @@ fn bearer(req: &HttpRequest) -> Result<String, AppError> {
     Ok(token.trim().to_string())
 }
 
-impl FromRequest for AuthUser {
+impl FromRequest for AuthUserAnyAgreement {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
@@ -69,6 +83,27 @@ impl FromRequest for AuthUser {
             let caller = state
                 .run(move |conn, st| sessions::authenticate(conn, st, user_id, session_id))
                 .await?;
+            Ok(AuthUserAnyAgreement(caller))
+        })
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUserAnyAgreement::from_request(req, payload);
+        Box::pin(async move {
+            let AuthUserAnyAgreement(caller) = user.await?;
+            if caller.agreement_pending {
+                return Err(AppError::new(
+                    actix_web::http::StatusCode::PRECONDITION_REQUIRED,
+                    "agreement.acceptance_required",
+                    "平台服务协议已更新，请先阅读并接受新版本（GET /api/v1/agreements/current）",
+                    "A new version of the service agreement is in force; read and accept it first (GET /api/v1/agreements/current)",
+                ));
+            }
             Ok(AuthUser(caller))
         })
     }
@@ -85,6 +120,12 @@ pub struct Admins;
 pub struct Moderators;
 /// Money operations and reconciliation.
 pub struct Finance;
+/// Any staff role (reading a user's full record, ACC-11).
+pub struct AnyStaff;
+
+impl RoleSet for AnyStaff {
+    const ROLES: &'static [Role] = &[Role::Admin, Role::Moderator, Role::Finance];
+}
 
 impl RoleSet for Admins {
     const ROLES: &'static [Role] = &[Role::Admin];

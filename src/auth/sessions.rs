@@ -239,6 +239,9 @@ pub struct Caller {
     pub user_id: i64,
     pub session_id: i64,
     pub role: Role,
+    /// A newer agreement version is in force that this user has not
+    /// accepted (AGR-1); staff are not bound by the user agreement.
+    pub agreement_pending: bool,
 }
 
 /// Checks that the token's session is live and its user active.
@@ -259,11 +262,20 @@ pub fn authenticate(
         .first(conn)
         .optional()?;
     match row {
-        Some((role, user_status)) if user_status == status::ACTIVE => Ok(Caller {
-            user_id,
-            session_id,
-            role: Role::parse(&role).unwrap_or(Role::User),
-        }),
+        Some((role, user_status)) if user_status == status::ACTIVE => {
+            let role = Role::parse(&role).unwrap_or(Role::User);
+            let agreement_pending = !role.is_staff() && {
+                let current = crate::agreements::current_version(conn, now)?;
+                let accepted = crate::agreements::latest_accepted(conn, user_id)?;
+                accepted.is_none_or(|v| v < current)
+            };
+            Ok(Caller {
+                user_id,
+                session_id,
+                role,
+                agreement_pending,
+            })
+        }
         _ => Err(AppError::unauthorized(
             "auth.session_ended",
             "会话已结束，请重新登录",

@@ -18,6 +18,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        inactivity_warned -> Integer,
+        status_changed_at -> Nullable<Timestamp>,
+        anonymized_at -> Nullable<Timestamp>,
     }
 }
 
@@ -97,6 +100,94 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    verifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        legal_name -> Text,
+        identity_hash -> Text,
+        identity_masked -> Text,
+        birth_date -> Nullable<Date>,
+        legal_representative -> Nullable<Text>,
+        guardian_name -> Nullable<Text>,
+        guardian_id_hash -> Nullable<Text>,
+        guardian_id_masked -> Nullable<Text>,
+        guardian_relation -> Nullable<Text>,
+        status -> Text,
+        reject_reason -> Nullable<Text>,
+        submitted_at -> Timestamp,
+        reviewed_at -> Nullable<Timestamp>,
+        reviewed_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    restricted_identities (id) {
+        id -> BigInt,
+        kind -> Text,
+        value_hash -> Text,
+        masked -> Text,
+        reason -> Text,
+        source -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        link -> Nullable<Text>,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    held_member_names (name_key) {
+        name_key -> Text,
+        member_name -> Text,
+        user_id -> BigInt,
+        reason -> Text,
+        held_at -> Timestamp,
+        held_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    info_requests (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        message -> Text,
+        status -> Text,
+        response -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Nullable<BigInt>,
+        responded_at -> Nullable<Timestamp>,
+        cleared_at -> Nullable<Timestamp>,
+        cleared_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    closure_requests (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        reason -> Nullable<Text>,
+        status -> Text,
+        decision_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(agreement_acceptances -> agreements (version));
@@ -110,4 +201,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     prohibited_words,
     list_revisions,
     audit_log,
+    verifications,
+    restricted_identities,
+    notifications,
+    held_member_names,
+    info_requests,
+    closure_requests,
 );

@@ -99,6 +99,12 @@ pub struct MeView {
     pub status: String,
     /// The latest agreement version this account accepted.
     pub agreement_version: Option<i32>,
+    /// Real-name verification: `none`, `pending`, `approved`, `rejected`.
+    #[schema(example = "approved")]
+    pub verification_status: String,
+    /// Restrictions in force (e.g. `info_request_pending`: publishing and
+    /// bidding are closed until staff clear it).
+    pub restrictions: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
 }
@@ -116,6 +122,8 @@ impl MeView {
             role: Role::parse(&user.role).unwrap_or(Role::User),
             status: user.status,
             agreement_version,
+            verification_status: "none".into(),
+            restrictions: Vec::new(),
             created_at: user.created_at.and_utc(),
             last_login_at: user.last_login_at.map(|t| t.and_utc()),
         }
@@ -134,6 +142,10 @@ pub struct AuthResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"contact_name": "李明", "address": "北京市海淀区中关村大街 1 号"}))]
 pub struct UpdateMeRequest {
+    /// A new member name: only while the previous one is reclaimed by staff
+    /// (ACC-5); otherwise 409 `member_name.locked`.
+    #[schema(pattern = r"^(?![0-9]+$)[\u4e00-\u9fa5A-Za-z0-9_-]{2,20}$")]
+    pub member_name: Option<String>,
     #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
     #[schema(pattern = r"^(\+86)?1[3-9][0-9]{9}$")]

@@ -26,6 +26,10 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    /// Which inactivity warning (14 or 7 days before) was sent since the last login.
+    pub inactivity_warned: i32,
+    pub status_changed_at: Option<NaiveDateTime>,
+    pub anonymized_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -44,6 +48,7 @@ pub struct NewUser<'a> {
     pub status: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub last_login_at: Option<NaiveDateTime>,
 }
 
 /// What an account may do on the platform. Staff accounts are separate from
@@ -110,4 +115,10 @@ impl AccountKind {
 /// Account states; only `active` accounts can log in.
 pub mod status {
     pub const ACTIVE: &str = "active";
+    /// Six months without login (ACC-9).
+    pub const RECLAIMED: &str = "reclaimed";
+    /// Closed at the user's request (ACC-10).
+    pub const CLOSED: &str = "closed";
+    /// Sealed for a fundamental breach (VIO-3).
+    pub const SEALED: &str = "sealed";
 }

@@ -8,8 +8,8 @@ use super::dto::{
     RefreshRequest, RegisterRequest, SessionView, UpdateMeRequest,
 };
 use super::service;
-use crate::auth::AuthUser;
 use crate::auth::sessions::{self, TokenPair};
+use crate::auth::{AuthUser, AuthUserAnyAgreement};
 use crate::error::{AppResult, Problem};
 use crate::http::ClientMeta;
 use crate::paging::{Page, PageQuery};
@@ -101,7 +101,10 @@ pub async fn refresh(
     security(("bearer" = []))
 )]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> AppResult<HttpResponse> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    user: AuthUserAnyAgreement,
+) -> AppResult<HttpResponse> {
     let sid = user.session_id;
     state
         .tx(move |conn, st| sessions::revoke(conn, sid, st.clock.now_naive(), "logout"))
@@ -116,7 +119,10 @@ pub async fn logout(state: web::Data<AppState>, user: AuthUser) -> AppResult<Htt
     security(("bearer" = []))
 )]
 #[get("/me")]
-pub async fn get_me(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<MeView>> {
+pub async fn get_me(
+    state: web::Data<AppState>,
+    user: AuthUserAnyAgreement,
+) -> AppResult<web::Json<MeView>> {
     let view = state.run(move |conn, _| service::me(conn, &user)).await?;
     Ok(web::Json(view))
 }

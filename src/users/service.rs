@@ -61,11 +61,25 @@ pub fn check_member_name(
     MemberName::parse(raw)
 }
 
-fn name_in_use(conn: &mut DbConnection, key: &str) -> AppResult<bool> {
-    Ok(diesel::select(diesel::dsl::exists(
+/// Refuses a name that is taken, or held after reclamation (ACC-5).
+fn require_name_free(conn: &mut DbConnection, key: &str) -> AppResult<()> {
+    use crate::db::schema::held_member_names as held;
+    let taken: bool = diesel::select(diesel::dsl::exists(
         users::table.filter(users::member_name_key.eq(key)),
     ))
-    .get_result(conn)?)
+    .get_result(conn)?;
+    if taken {
+        return Err(member_name_taken());
+    }
+    let held: bool = diesel::select(diesel::dsl::exists(held::table.find(key))).get_result(conn)?;
+    if held {
+        return Err(AppError::conflict(
+            "member_name.held",
+            "该会员名已被平台回收保留，暂不可使用",
+            "This member name was reclaimed and is held by the platform",
+        ));
+    }
+    Ok(())
 }
 
 /// Registers a user, records the agreement acceptance and starts a session.
@@ -93,9 +107,19 @@ pub fn register(
         )
         .with_extension("current_version", in_force));
     }
-    if name_in_use(conn, name.key())? {
-        return Err(member_name_taken());
-    }
+    require_name_free(conn, name.key())?;
+    // ACC-3: a restricted phone or email cannot register.
+    let secret = &st.settings.identity_hash_secret;
+    crate::verification::restricted::refuse_if_listed(
+        conn,
+        "phone",
+        &crate::verification::ids::identity_hash(secret, "phone", phone.as_str()),
+    )?;
+    crate::verification::restricted::refuse_if_listed(
+        conn,
+        "email",
+        &crate::verification::ids::identity_hash(secret, "email", email.key()),
+    )?;
     let hash = password::hash(&req.password)?;
     let user: User = diesel::insert_into(users::table)
         .values(NewUser {
@@ -112,13 +136,15 @@ pub fn register(
             status: status::ACTIVE,
             created_at: now,
             updated_at: now,
+            // Registering starts a session: it counts as a login (ACC-9).
+            last_login_at: Some(now),
         })
         .get_result::<User>(conn)
         .map_err(|e| unique_or(e, taken))?;
     agreements::record_acceptance(conn, user.id, in_force, now, &meta.ip)?;
     let tokens = sessions::start(conn, st, user.id, meta)?;
     Ok(AuthResponse {
-        user: MeView::new(user, Some(in_force)),
+        user: me_view(conn, user)?,
         tokens,
     })
 }
@@ -159,27 +185,51 @@ pub fn login(
     if !password::verify(&req.password, &user.password_hash) {
         return Err(invalid_credentials());
     }
-    if user.status != status::ACTIVE {
-        return Err(AppError::forbidden(
-            "account.inactive",
-            "账户当前不可登录",
-            "This account cannot log in",
-        ));
-    }
+    refuse_inactive(&user.status)?;
     let now = st.clock.now_naive();
     diesel::update(users::table.find(user.id))
-        .set(users::last_login_at.eq(now))
+        .set((
+            users::last_login_at.eq(now),
+            users::inactivity_warned.eq(crate::lifecycle::inactivity::WARNED_NONE),
+        ))
         .execute(conn)?;
     let tokens = sessions::start(conn, st, user.id, meta)?;
-    let accepted = agreements::latest_accepted(conn, user.id)?;
     let user = User {
         last_login_at: Some(now),
+        inactivity_warned: crate::lifecycle::inactivity::WARNED_NONE,
         ..user
     };
     Ok(AuthResponse {
-        user: MeView::new(user, accepted),
+        user: me_view(conn, user)?,
         tokens,
     })
+}
+
+/// Login refusals for accounts that are not active.
+fn refuse_inactive(user_status: &str) -> AppResult<()> {
+    match user_status {
+        status::ACTIVE => Ok(()),
+        status::RECLAIMED => Err(AppError::forbidden(
+            "account.reclaimed",
+            "账户因连续六个月未登录已被回收",
+            "The account was reclaimed after six months without login",
+        )),
+        status::CLOSED => Err(AppError::forbidden(
+            "account.closed",
+            "账户已注销",
+            "The account is closed",
+        )),
+        status::SEALED => Err(AppError::forbidden(
+            "account.sealed",
+            "账户已被查封",
+            "The account is sealed",
+        )),
+        _ => Err(AppError::forbidden(
+            "account.inactive",
+            "账户当前不可登录",
+            "This account cannot log in",
+        )),
+    }
 }
 
 fn load_user(conn: &mut DbConnection, id: i64) -> AppResult<User> {
@@ -191,11 +241,20 @@ fn load_user(conn: &mut DbConnection, id: i64) -> AppResult<User> {
         .ok_or_else(|| AppError::not_found("user.not_found", "用户不存在", "No such user"))
 }
 
+/// The full view of an account for its owner (and staff).
+pub fn me_view(conn: &mut DbConnection, user: User) -> AppResult<MeView> {
+    let id = user.id;
+    let mut view = MeView::new(user, agreements::latest_accepted(conn, id)?);
+    view.verification_status = crate::verification::service::latest(conn, id)?
+        .map_or_else(|| "none".to_string(), |v| v.status);
+    view.restrictions = crate::lifecycle::restrictions(conn, id)?;
+    Ok(view)
+}
+
 /// The caller's own account.
 pub fn me(conn: &mut DbConnection, caller: &Caller) -> AppResult<MeView> {
     let user = load_user(conn, caller.user_id)?;
-    let accepted = agreements::latest_accepted(conn, caller.user_id)?;
-    Ok(MeView::new(user, accepted))
+    me_view(conn, user)
 }
 
 /// Updates contact data; email and phone stay unique (ACC-2).
@@ -208,6 +267,8 @@ pub fn update_me(
     #[derive(AsChangeset, Default)]
     #[diesel(table_name = users)]
     struct Changes {
+        member_name: Option<String>,
+        member_name_key: Option<String>,
         email: Option<String>,
         email_key: Option<String>,
         phone: Option<String>,
@@ -219,6 +280,24 @@ pub fn update_me(
         updated_at: Some(st.clock.now_naive()),
         ..Changes::default()
     };
+    if let Some(raw) = &req.member_name {
+        // ACC-5: a new name only after staff reclaimed the old one.
+        let current: Option<String> = users::table
+            .find(caller.user_id)
+            .select(users::member_name)
+            .first(conn)?;
+        if current.is_some() {
+            return Err(AppError::conflict(
+                "member_name.locked",
+                "会员名设置后不可自行更改",
+                "The member name cannot be changed once set",
+            ));
+        }
+        let name = check_member_name(conn, st, raw)?;
+        require_name_free(conn, name.key())?;
+        changes.member_name = Some(name.as_str().into());
+        changes.member_name_key = Some(name.key().into());
+    }
     if let Some(email) = &req.email {
         let email = Email::parse(email)?;
         changes.email = Some(email.as_str().into());
@@ -359,7 +438,10 @@ pub fn end_session(
 /// A user's public profile (ACC-11: no contact or identity data).
 pub fn public_profile(conn: &mut DbConnection, id: i64) -> AppResult<PublicProfile> {
     let user = load_user(conn, id)?;
-    if Role::parse(&user.role).is_none_or(Role::is_staff) {
+    // Staff have no marketplace profile; reclaimed and closed accounts have
+    // left the platform (ACC-9, ACC-10).
+    let listed = matches!(user.status.as_str(), status::ACTIVE | status::SEALED);
+    if Role::parse(&user.role).is_none_or(Role::is_staff) || !listed {
         return Err(AppError::not_found(
             "user.not_found",
             "用户不存在",
@@ -370,7 +452,7 @@ pub fn public_profile(conn: &mut DbConnection, id: i64) -> AppResult<PublicProfi
         id: user.id,
         member_name: user.member_name,
         account_kind: AccountKind::parse(&user.account_kind),
-        verified: false,
+        verified: crate::verification::service::is_verified(conn, id)?,
         member_since: user.created_at.and_utc(),
     })
 }
@@ -393,8 +475,8 @@ pub fn availability(conn: &mut DbConnection, st: &AppState, raw: &str) -> AppRes
             return Ok(refused(&e.code, category));
         }
     };
-    if name_in_use(conn, name.key())? {
-        return Ok(refused("member_name.taken", None));
+    if let Err(e) = require_name_free(conn, name.key()) {
+        return Ok(refused(&e.code, None));
     }
     Ok(Availability {
         available: true,
@@ -421,9 +503,7 @@ pub fn create_staff(
     }
     let name = MemberName::parse(member_name)?;
     password::check_strength(password_plain, Some(name.as_str()))?;
-    if name_in_use(conn, name.key())? {
-        return Err(member_name_taken());
-    }
+    require_name_free(conn, name.key())?;
     let now = st.clock.now_naive();
     let hash = password::hash(password_plain)?;
     let id: i64 = diesel::insert_into(users::table)
@@ -441,6 +521,7 @@ pub fn create_staff(
             status: status::ACTIVE,
             created_at: now,
             updated_at: now,
+            last_login_at: None,
         })
         .returning(users::id)
         .get_result(conn)
@@ -467,4 +548,109 @@ pub fn admin_exists(conn: &mut DbConnection) -> AppResult<bool> {
         users::table.filter(users::role.eq(Role::Admin.as_str())),
     ))
     .get_result(conn)?)
+}
+
+/// Staff reclaim a member name that breaks ACC-4 (ACC-5): the user keeps
+/// logging in by email or phone; the name is held until staff release it.
+pub fn reclaim_member_name(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    user_id: i64,
+    reason: &str,
+    ip: &str,
+) -> AppResult<()> {
+    use crate::db::schema::held_member_names as held;
+    let user = load_user(conn, user_id)?;
+    let (Some(name), Some(key)) = (user.member_name.clone(), user.member_name_key.clone()) else {
+        return Err(AppError::conflict(
+            "member_name.none",
+            "该用户当前没有会员名",
+            "This user has no member name to reclaim",
+        ));
+    };
+    if Role::parse(&user.role).is_none_or(Role::is_staff) {
+        return Err(AppError::not_found(
+            "user.not_found",
+            "用户不存在",
+            "No such user",
+        ));
+    }
+    let now = st.clock.now_naive();
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::member_name.eq(None::<String>),
+            users::member_name_key.eq(None::<String>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(held::table)
+        .values((
+            held::name_key.eq(&key),
+            held::member_name.eq(&name),
+            held::user_id.eq(user_id),
+            held::reason.eq(reason),
+            held::held_at.eq(now),
+            held::held_by.eq(staff_id),
+        ))
+        .execute(conn)?;
+    crate::notifications::notify(
+        conn,
+        st,
+        user_id,
+        crate::notifications::Notice {
+            kind: "member_name.reclaimed",
+            title: "会员名已被回收",
+            body: format!(
+                "您的会员名因不符合会员名规则被平台回收，原因：{reason}。您仍可使用邮箱或手机号登录，并可在“我的资料”中设置新的会员名。"
+            ),
+            link: Some("/api/v1/me".into()),
+        },
+    )?;
+    crate::audit::record(
+        conn,
+        st,
+        crate::audit::Entry {
+            actor: crate::audit::Actor::Staff(staff_id),
+            action: "member_name.reclaim",
+            target_type: "user",
+            target_id: Some(user_id.to_string()),
+            reason: Some(reason),
+            details: Some(serde_json::json!({ "member_name": name })),
+            ip: Some(ip),
+        },
+    )
+}
+
+/// Staff release a held member name so it can be registered again (ACC-5).
+pub fn release_member_name(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    name: &str,
+    ip: &str,
+) -> AppResult<()> {
+    use crate::db::schema::held_member_names as held;
+    let key = content::fold(name);
+    let n = diesel::delete(held::table.find(&key)).execute(conn)?;
+    if n == 0 {
+        return Err(AppError::not_found(
+            "member_name.not_held",
+            "该会员名未被保留",
+            "This member name is not held",
+        ));
+    }
+    crate::audit::record(
+        conn,
+        st,
+        crate::audit::Entry {
+            actor: crate::audit::Actor::Staff(staff_id),
+            action: "member_name.release",
+            target_type: "member_name",
+            target_id: Some(key),
+            reason: None,
+            details: None,
+            ip: Some(ip),
+        },
+    )
 }

@@ -349,3 +349,100 @@ impl TestApp {
         self.get("/api/v1/me").bearer(token).send().await
     }
 }
+
+/// A valid resident ID number for someone `age` years old today (China
+/// date), unique per call.
+pub fn resident_id(age: i32) -> String {
+    use chrono::Datelike;
+    let n = unique();
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let anniversary = today
+        .with_year(today.year() - age)
+        .or_else(|| (today - chrono::Duration::days(1)).with_year(today.year() - age))
+        .expect("date");
+    // 1–300 days before the `age`-th birthday anniversary: exactly `age` today.
+    let birth = anniversary - chrono::Duration::days(1 + (n % 300) as i64);
+    let first17 = format!("110105{}{:03}", birth.format("%Y%m%d"), n % 1000);
+    let check = weigongbao::verification::ids::resident_id_check(&first17).expect("check digit");
+    format!("{first17}{check}")
+}
+
+/// A valid Unified Social Credit Code, unique per call.
+pub fn credit_code() -> String {
+    let first17 = format!("91350100M{:08}", unique());
+    let check = weigongbao::verification::ids::credit_code_check(&first17).expect("check");
+    format!("{first17}{check}")
+}
+
+impl TestApp {
+    /// Submits a verification for `user` and has a moderator approve it.
+    pub async fn verify(&self, user: &Account) -> String {
+        let id = resident_id(30);
+        let res = self
+            .post("/api/v1/me/verification")
+            .bearer(&user.access)
+            .json(json!({"kind": "individual", "legal_name": "张三", "id_number": id}))
+            .send()
+            .await;
+        res.assert(201);
+        let vid = res.json["id"].as_i64().unwrap();
+        let moderator = self.staff(Role::Moderator).await;
+        self.post(&format!("/api/v1/admin/verifications/{vid}/approve"))
+            .bearer(&moderator.access)
+            .send()
+            .await
+            .assert(200);
+        id
+    }
+
+    /// The kinds of the user's notifications, newest first.
+    pub async fn notification_kinds(&self, token: &str) -> Vec<String> {
+        let res = self
+            .get("/api/v1/me/notifications?limit=100")
+            .bearer(token)
+            .send()
+            .await;
+        res.assert(200);
+        res.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// The audit actions recorded against a target, newest first.
+    pub async fn audit_actions(&self, target_type: &str, target_id: &str) -> Vec<String> {
+        let admin = self.staff(Role::Admin).await;
+        let res = self
+            .get("/api/v1/admin/audit-log?limit=100")
+            .bearer(&admin.access)
+            .send()
+            .await;
+        res.assert(200);
+        res.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["target_type"] == target_type && e["target_id"] == target_id)
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Runs the scheduled jobs once, as the scheduler would.
+    pub async fn run_jobs(&self) -> weigongbao::jobs::Report {
+        let state = self.state.clone();
+        actix_web::web::block(move || weigongbao::jobs::run_once(&state))
+            .await
+            .expect("blocking")
+            .expect("jobs")
+    }
+}
+
+impl TestApp {
+    /// The application's current time.
+    pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use weigongbao::clock::Clock;
+        self.clock.now()
+    }
+}

@@ -1,0 +1,10 @@
+DROP TABLE closure_requests;
+DROP TABLE info_requests;
+DROP TABLE held_member_names;
+DROP TABLE notifications;
+DROP TABLE restricted_identities;
+DROP TABLE verifications;
+DROP INDEX users_status_login;
+ALTER TABLE users DROP COLUMN anonymized_at;
+ALTER TABLE users DROP COLUMN status_changed_at;
+ALTER TABLE users DROP COLUMN inactivity_warned;

@@ -1,0 +1,105 @@
+//! Scheduled work (SVC-1): runs inside the server every
+//! `JOBS_INTERVAL_SECS`, and once from `weigongbao jobs run-once`.
+//!
+//! Each item is claimed by a conditional update in its own transaction, so
+//! several servers (or a server and the command) running at once never do
+//! the same item twice, and one failing item does not stop the rest.
+
+use std::time::Duration;
+
+use chrono::Months;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::users;
+use crate::db::write_tx;
+use crate::error::{AppError, AppResult};
+use crate::lifecycle::{closure, inactivity};
+use crate::state::AppState;
+use crate::users::models::status;
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub inactivity_warnings: usize,
+    pub accounts_reclaimed: usize,
+    pub accounts_anonymised: usize,
+    pub failures: usize,
+}
+
+fn describe(e: &AppError) -> &str {
+    e.cause.as_deref().unwrap_or(&e.code)
+}
+
+/// Runs every due job once.
+pub fn run_once(st: &AppState) -> AppResult<Report> {
+    let mut report = Report::default();
+    let mut conn = st.pool.get()?;
+    let now = st.clock.now_naive();
+
+    // ACC-9: inactivity warnings and reclamation.
+    for candidate in inactivity::candidates(&mut conn, now)? {
+        match write_tx(&mut conn, |c| inactivity::process(c, st, candidate)) {
+            Ok(Some(inactivity::Due::Reclaim)) => report.accounts_reclaimed += 1,
+            Ok(Some(inactivity::Due::Warn(_))) => report.inactivity_warnings += 1,
+            Ok(_) => {}
+            Err(e) => {
+                report.failures += 1;
+                log::error!("job inactivity user={}: {}", candidate.0, describe(&e));
+            }
+        }
+    }
+
+    // ACC-10: anonymise accounts closed two years ago.
+    let china = chrono::Duration::hours(8);
+    let bound = (now + china + chrono::Duration::days(3))
+        .checked_sub_months(Months::new(24))
+        .map_or(now, |t| t - china);
+    let closed: Vec<(i64, Option<chrono::NaiveDateTime>)> = users::table
+        .filter(users::status.eq(status::CLOSED))
+        .filter(users::anonymized_at.is_null())
+        .filter(users::status_changed_at.le(bound))
+        .select((users::id, users::status_changed_at))
+        .limit(1000)
+        .load(&mut conn)?;
+    for (user_id, closed_at) in closed {
+        let Some(closed_at) = closed_at else { continue };
+        if closure::anonymise_due(closed_at) > now {
+            continue;
+        }
+        match write_tx(&mut conn, |c| closure::anonymise(c, st, user_id)) {
+            Ok(true) => report.accounts_anonymised += 1,
+            Ok(false) => {}
+            Err(e) => {
+                report.failures += 1;
+                log::error!("job anonymise user={user_id}: {}", describe(&e));
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Starts the in-server scheduler on its own thread (no-op when the
+/// interval is 0). It stops with the process.
+pub fn spawn_scheduler(state: AppState) {
+    let interval = state.settings.jobs_interval_secs;
+    if interval == 0 {
+        log::info!("scheduler off (JOBS_INTERVAL_SECS=0)");
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("scheduler".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(interval));
+                match run_once(&state) {
+                    Ok(report) if report != Report::default() => log::info!("jobs: {report:?}"),
+                    Ok(_) => {}
+                    Err(e) => log::warn!("jobs run failed: {}", describe(&e)),
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("cannot start the scheduler: {e}");
+    }
+}

@@ -1,0 +1,372 @@
+//! Closing an account at the user's request (ACC-10): staff approve only
+//! when nothing is open; two years after closure personal data is
+//! anonymised, while the records money and rules need stay.
+
+use chrono::{DateTime, Months, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::info_requests;
+use crate::audit::{self, Actor};
+use crate::auth::sessions;
+use crate::db::DbConnection;
+use crate::db::schema::{
+    agreement_acceptances, closure_requests, info_requests as info_t, sessions as sessions_t,
+    users, verifications,
+};
+use crate::error::{AppError, AppResult};
+use crate::notifications::{Notice, notify};
+use crate::state::AppState;
+use crate::users::models::status as user_status;
+
+pub mod status {
+    pub const PENDING: &str = "pending";
+    pub const APPROVED: &str = "approved";
+    pub const REJECTED: &str = "rejected";
+}
+
+/// Something that keeps an account from closing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Blocker {
+    /// Stable code, e.g. `info_request_open`.
+    #[schema(example = "info_request_open")]
+    pub code: String,
+    /// How many such items are open.
+    pub count: i64,
+}
+
+/// Everything open on an account that blocks closure (ACC-10). Later
+/// capabilities (demands, disputes, funds, deposits) add their checks here.
+pub fn blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>> {
+    let mut out = Vec::new();
+    let open_info: i64 = info_t::table
+        .filter(info_t::user_id.eq(user_id))
+        .filter(info_t::status.ne(info_requests::status::CLEARED))
+        .count()
+        .get_result(conn)?;
+    if open_info > 0 {
+        out.push(Blocker {
+            code: "info_request_open".into(),
+            count: open_info,
+        });
+    }
+    Ok(out)
+}
+
+/// `POST /api/v1/me/closure-request`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureRequestBody {
+    /// Why the user leaves (optional).
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+}
+
+/// A closure request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClosureView {
+    pub id: i64,
+    pub user_id: i64,
+    pub reason: Option<String>,
+    /// `pending`, `approved` or `rejected`.
+    #[schema(example = "pending")]
+    pub status: String,
+    pub decision_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    /// What is still open on the account (approval waits for none).
+    pub blocking: Vec<Blocker>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = closure_requests)]
+struct Row {
+    id: i64,
+    user_id: i64,
+    reason: Option<String>,
+    status: String,
+    decision_reason: Option<String>,
+    created_at: NaiveDateTime,
+    decided_at: Option<NaiveDateTime>,
+}
+
+fn view(conn: &mut DbConnection, r: Row) -> AppResult<ClosureView> {
+    let blocking = if r.status == status::PENDING {
+        blockers(conn, r.user_id)?
+    } else {
+        Vec::new()
+    };
+    Ok(ClosureView {
+        id: r.id,
+        user_id: r.user_id,
+        reason: r.reason,
+        status: r.status,
+        decision_reason: r.decision_reason,
+        created_at: r.created_at.and_utc(),
+        decided_at: r.decided_at.map(|t| t.and_utc()),
+        blocking,
+    })
+}
+
+fn load(conn: &mut DbConnection, id: i64) -> AppResult<ClosureView> {
+    let row = closure_requests::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            AppError::not_found(
+                "closure.not_found",
+                "注销申请不存在",
+                "No such closure request",
+            )
+        })?;
+    view(conn, row)
+}
+
+/// The user applies to close their account.
+pub fn request(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    body: ClosureRequestBody,
+) -> AppResult<ClosureView> {
+    let reason = match body.reason.as_deref().map(str::trim) {
+        Some(r) if r.chars().count() > 500 => {
+            return Err(AppError::invalid_field(
+                "reason",
+                "text.length",
+                "reason 不超过 500 个字符",
+                "reason must be at most 500 characters",
+            ));
+        }
+        Some("") | None => None,
+        Some(r) => Some(r.to_string()),
+    };
+    let id: i64 = diesel::insert_into(closure_requests::table)
+        .values((
+            closure_requests::user_id.eq(user_id),
+            closure_requests::reason.eq(reason),
+            closure_requests::status.eq(status::PENDING),
+            closure_requests::created_at.eq(st.clock.now_naive()),
+        ))
+        .returning(closure_requests::id)
+        .get_result(conn)
+        .map_err(|e| {
+            crate::db::unique_or(e, |_| {
+                AppError::conflict(
+                    "closure.already_requested",
+                    "已有待处理的注销申请",
+                    "A closure request is already waiting for review",
+                )
+            })
+        })?;
+    load(conn, id)
+}
+
+/// The user's latest closure request.
+pub fn latest(conn: &mut DbConnection, user_id: i64) -> AppResult<ClosureView> {
+    let row = closure_requests::table
+        .filter(closure_requests::user_id.eq(user_id))
+        .order(closure_requests::id.desc())
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            AppError::not_found(
+                "closure.not_found",
+                "尚未申请注销",
+                "No closure request yet",
+            )
+        })?;
+    view(conn, row)
+}
+
+/// Closure requests by status, oldest first.
+pub fn list(
+    conn: &mut DbConnection,
+    wanted: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<ClosureView>> {
+    let mut q = closure_requests::table
+        .filter(closure_requests::status.eq(wanted))
+        .order(closure_requests::id.asc())
+        .limit(limit + 1)
+        .select(Row::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(closure_requests::id.gt(after));
+    }
+    let rows = q.load(conn)?;
+    rows.into_iter().map(|r| view(conn, r)).collect()
+}
+
+/// Staff approve (only with nothing open) or reject a pending request.
+pub fn decide(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    id: i64,
+    approve: bool,
+    reason: Option<String>,
+    ip: &str,
+) -> AppResult<ClosureView> {
+    let request = load(conn, id)?;
+    if request.status != status::PENDING {
+        return Err(AppError::conflict(
+            "closure.not_pending",
+            "该注销申请不在待处理状态",
+            "This closure request is not pending",
+        ));
+    }
+    let now = st.clock.now_naive();
+    if approve && !request.blocking.is_empty() {
+        let codes: Vec<String> = request.blocking.iter().map(|b| b.code.clone()).collect();
+        return Err(AppError::conflict(
+            "closure.blocked",
+            "账户仍有未完结事项，暂不能注销",
+            "The account still has open items and cannot be closed yet",
+        )
+        .with_extension(
+            "blocking",
+            serde_json::to_value(&request.blocking).unwrap_or_default(),
+        )
+        .with_extension("blocking_codes", codes));
+    }
+    let new_status = if approve {
+        status::APPROVED
+    } else {
+        status::REJECTED
+    };
+    let n = diesel::update(
+        closure_requests::table
+            .filter(closure_requests::id.eq(id))
+            .filter(closure_requests::status.eq(status::PENDING)),
+    )
+    .set((
+        closure_requests::status.eq(new_status),
+        closure_requests::decision_reason.eq(&reason),
+        closure_requests::decided_at.eq(now),
+        closure_requests::decided_by.eq(staff_id),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "closure.not_pending",
+            "该注销申请不在待处理状态",
+            "This closure request is not pending",
+        ));
+    }
+    let user_id = request.user_id;
+    if approve {
+        diesel::update(users::table.find(user_id))
+            .set((
+                users::status.eq(user_status::CLOSED),
+                users::status_changed_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        sessions::revoke_all(conn, user_id, None, now, "account_closed")?;
+        crate::verification::service::release(conn, user_id)?;
+        notify(
+            conn,
+            st,
+            user_id,
+            Notice {
+                kind: "closure.approved",
+                title: "账户已注销",
+                body: "您的注销申请已通过，账户已关闭。按规定，您的资料将保存两年后匿名化处理。"
+                    .into(),
+                link: None,
+            },
+        )?;
+    } else {
+        notify(
+            conn,
+            st,
+            user_id,
+            Notice {
+                kind: "closure.rejected",
+                title: "注销申请未通过",
+                body: format!("原因：{}", reason.as_deref().unwrap_or("")),
+                link: Some("/api/v1/me/closure-request".into()),
+            },
+        )?;
+    }
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff_id),
+            action: if approve {
+                "closure.approve"
+            } else {
+                "closure.reject"
+            },
+            target_type: "user",
+            target_id: Some(user_id.to_string()),
+            reason: reason.as_deref(),
+            details: Some(serde_json::json!({ "closure_request_id": id })),
+            ip: Some(ip),
+        },
+    )?;
+    load(conn, id)
+}
+
+/// When a closed account's data is anonymised: two calendar years after
+/// closure (SA §4(5).1), counted in China time.
+pub fn anonymise_due(closed_at: NaiveDateTime) -> NaiveDateTime {
+    let china = chrono::Duration::hours(8);
+    (closed_at + china)
+        .checked_add_months(Months::new(24))
+        .map_or(closed_at, |t| t - china)
+}
+
+/// Anonymises one closed account whose retention ended; returns whether
+/// this call did it (a conditional update: safe from several servers).
+pub fn anonymise(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<bool> {
+    let now = st.clock.now_naive();
+    let n = diesel::update(
+        users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::status.eq(user_status::CLOSED))
+            .filter(users::anonymized_at.is_null()),
+    )
+    .set((
+        users::member_name.eq(None::<String>),
+        users::member_name_key.eq(None::<String>),
+        users::email.eq(None::<String>),
+        users::email_key.eq(None::<String>),
+        users::phone.eq(None::<String>),
+        users::contact_name.eq("已注销用户"),
+        users::address.eq("-"),
+        users::password_hash.eq("!"),
+        users::anonymized_at.eq(now),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    diesel::update(verifications::table.filter(verifications::user_id.eq(user_id)))
+        .set((
+            verifications::legal_name.eq("***"),
+            verifications::legal_representative.eq(None::<String>),
+            verifications::guardian_name.eq(None::<String>),
+            verifications::guardian_id_hash.eq(None::<String>),
+            verifications::guardian_relation.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    diesel::update(sessions_t::table.filter(sessions_t::user_id.eq(user_id)))
+        .set((
+            sessions_t::ip.eq(None::<String>),
+            sessions_t::user_agent.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    diesel::update(agreement_acceptances::table.filter(agreement_acceptances::user_id.eq(user_id)))
+        .set(agreement_acceptances::ip.eq(None::<String>))
+        .execute(conn)?;
+    Ok(true)
+}

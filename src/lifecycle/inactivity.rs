@@ -1,0 +1,200 @@
+//! Six months without login reclaims an account (ACC-9, SA §2.6), with
+//! warnings 14 and 7 days before. Months are calendar months in China time.
+
+use chrono::{Duration, Months, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::auth::sessions;
+use crate::db::DbConnection;
+use crate::db::schema::users;
+use crate::error::AppResult;
+use crate::notifications::{Notice, notify};
+use crate::state::AppState;
+use crate::users::models::status;
+
+pub const INACTIVE_MONTHS: u32 = 6;
+
+/// `inactivity_warned` values: which warning was sent since the last login.
+pub const WARNED_NONE: i32 = 0;
+pub const WARNED_14_DAYS: i32 = 1;
+pub const WARNED_7_DAYS: i32 = 2;
+
+/// The instant an account that last logged in at `last_login` is reclaimed.
+pub fn reclaim_at(last_login: NaiveDateTime) -> NaiveDateTime {
+    let china = Duration::hours(8);
+    (last_login + china)
+        .checked_add_months(Months::new(INACTIVE_MONTHS))
+        .map_or(last_login, |t| t - china)
+}
+
+/// What one account needs now.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Due {
+    Nothing,
+    Warn(i32),
+    Reclaim,
+}
+
+/// Decides what is due for an account at `now` (pure: unit-tested).
+pub fn due(last_login: NaiveDateTime, warned: i32, now: NaiveDateTime) -> Due {
+    let deadline = reclaim_at(last_login);
+    if now >= deadline {
+        Due::Reclaim
+    } else if now >= deadline - Duration::days(7) && warned < WARNED_7_DAYS {
+        Due::Warn(WARNED_7_DAYS)
+    } else if now >= deadline - Duration::days(14) && warned < WARNED_14_DAYS {
+        Due::Warn(WARNED_14_DAYS)
+    } else {
+        Due::Nothing
+    }
+}
+
+/// Accounts that may need a warning or reclamation (a loose SQL bound;
+/// [`due`] decides exactly).
+pub fn candidates(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> AppResult<Vec<(i64, NaiveDateTime, i32)>> {
+    // Everyone due a warning or reclamation logged in before this (three
+    // days of slack for month-end clamping); few others are read.
+    let china = Duration::hours(8);
+    let bound = (now + china + Duration::days(17))
+        .checked_sub_months(Months::new(INACTIVE_MONTHS))
+        .map_or(now, |t| t - china);
+    let rows: Vec<(i64, Option<NaiveDateTime>, i32)> = users::table
+        .filter(users::status.eq(status::ACTIVE))
+        .filter(users::role.eq("user"))
+        .filter(users::last_login_at.le(bound))
+        .select((users::id, users::last_login_at, users::inactivity_warned))
+        .order(users::id.asc())
+        .limit(1000)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, last, warned)| last.map(|l| (id, l, warned)))
+        .collect())
+}
+
+/// Applies what is due to one account. Every step is a conditional update
+/// on the state that was read, so two servers running this at once do it
+/// once: the loser's update matches no row and it sends nothing.
+pub fn process(
+    conn: &mut DbConnection,
+    st: &AppState,
+    (user_id, last_login, warned): (i64, NaiveDateTime, i32),
+) -> AppResult<Option<Due>> {
+    let now = st.clock.now_naive();
+    let same_state = users::table
+        .filter(users::id.eq(user_id))
+        .filter(users::status.eq(status::ACTIVE))
+        .filter(users::last_login_at.eq(last_login))
+        .filter(users::inactivity_warned.eq(warned));
+    match due(last_login, warned, now) {
+        Due::Nothing => Ok(None),
+        Due::Warn(level) => {
+            let n = diesel::update(same_state)
+                .set(users::inactivity_warned.eq(level))
+                .execute(conn)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            let days = if level == WARNED_7_DAYS { 7 } else { 14 };
+            let deadline = reclaim_at(last_login) + Duration::hours(8);
+            notify(
+                conn,
+                st,
+                user_id,
+                Notice {
+                    kind: "account.inactivity_warning",
+                    title: "账户即将因长期未登录被回收",
+                    body: format!(
+                        "您已近六个月未登录。如在 {}（北京时间）前仍未登录，账户将被回收（约 {days} 天后）。登录一次即可保留账户。",
+                        deadline.format("%Y-%m-%d %H:%M")
+                    ),
+                    link: None,
+                },
+            )?;
+            Ok(Some(Due::Warn(level)))
+        }
+        Due::Reclaim => {
+            let n = diesel::update(same_state)
+                .set((
+                    users::status.eq(status::RECLAIMED),
+                    users::status_changed_at.eq(now),
+                    users::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            sessions::revoke_all(conn, user_id, None, now, "account_reclaimed")?;
+            notify(
+                conn,
+                st,
+                user_id,
+                Notice {
+                    kind: "account.reclaimed",
+                    title: "账户已被回收",
+                    body: "您的账户连续六个月未登录，已按平台服务协议第二条被回收，服务终止。"
+                        .into(),
+                    link: None,
+                },
+            )?;
+            Ok(Some(Due::Reclaim))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(h, 0, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn acc9_six_calendar_months_in_china_time() {
+        // 2026-05-31 20:00 UTC is 2026-06-01 04:00 in China: + 6 months is
+        // 2026-12-01 04:00 China = 2026-11-30 20:00 UTC.
+        assert_eq!(reclaim_at(at(2026, 5, 31, 20)), at(2026, 11, 30, 20));
+        // Month ends clamp: 2026-08-31 10:00 China + 6 months = 2027-02-28.
+        assert_eq!(reclaim_at(at(2026, 8, 31, 2)), at(2027, 2, 28, 2));
+    }
+
+    #[test]
+    fn acc9_warnings_then_reclamation() {
+        let login = at(2026, 1, 10, 0);
+        let deadline = reclaim_at(login);
+        assert_eq!(
+            due(login, WARNED_NONE, deadline - Duration::days(15)),
+            Due::Nothing
+        );
+        assert_eq!(
+            due(login, WARNED_NONE, deadline - Duration::days(14)),
+            Due::Warn(WARNED_14_DAYS)
+        );
+        assert_eq!(
+            due(login, WARNED_14_DAYS, deadline - Duration::days(10)),
+            Due::Nothing
+        );
+        assert_eq!(
+            due(login, WARNED_14_DAYS, deadline - Duration::days(7)),
+            Due::Warn(WARNED_7_DAYS)
+        );
+        // A jump straight into the last week sends only the 7-day warning.
+        assert_eq!(
+            due(login, WARNED_NONE, deadline - Duration::days(3)),
+            Due::Warn(WARNED_7_DAYS)
+        );
+        assert_eq!(
+            due(login, WARNED_7_DAYS, deadline - Duration::seconds(1)),
+            Due::Nothing
+        );
+        assert_eq!(due(login, WARNED_7_DAYS, deadline), Due::Reclaim);
+    }
+}

@@ -1,0 +1,287 @@
+//! Staff requests to explain, correct or re-verify data (ACC-6, SA §2.2, §4.4).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Actor};
+use crate::db::DbConnection;
+use crate::db::schema::{info_requests, users};
+use crate::error::{AppError, AppResult};
+use crate::notifications::{Notice, notify};
+use crate::state::AppState;
+
+pub mod status {
+    pub const OPEN: &str = "open";
+    pub const RESPONDED: &str = "responded";
+    pub const CLEARED: &str = "cleared";
+}
+
+/// What staff ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InfoRequestKind {
+    Explain,
+    Correct,
+    Reverify,
+}
+
+impl InfoRequestKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            InfoRequestKind::Explain => "explain",
+            InfoRequestKind::Correct => "correct",
+            InfoRequestKind::Reverify => "reverify",
+        }
+    }
+}
+
+/// `POST /api/v1/admin/users/{id}/info-requests`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "correct", "message": "请更正联系地址，当前地址无法联系到您。"}))]
+pub struct NewInfoRequest {
+    pub kind: InfoRequestKind,
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
+    pub message: String,
+}
+
+/// The user's answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InfoResponse {
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
+    pub response: String,
+}
+
+/// An information request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InfoRequestView {
+    pub id: i64,
+    pub user_id: i64,
+    #[schema(example = "correct")]
+    pub kind: String,
+    pub message: String,
+    /// `open`, `responded` (waiting for staff) or `cleared`.
+    #[schema(example = "open")]
+    pub status: String,
+    pub response: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = info_requests)]
+struct Row {
+    id: i64,
+    user_id: i64,
+    kind: String,
+    message: String,
+    status: String,
+    response: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+impl From<Row> for InfoRequestView {
+    fn from(r: Row) -> Self {
+        InfoRequestView {
+            id: r.id,
+            user_id: r.user_id,
+            kind: r.kind,
+            message: r.message,
+            status: r.status,
+            response: r.response,
+            created_at: r.created_at.and_utc(),
+        }
+    }
+}
+
+fn load(conn: &mut DbConnection, id: i64) -> AppResult<InfoRequestView> {
+    info_requests::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(InfoRequestView::from)
+        .ok_or_else(|| {
+            AppError::not_found(
+                "info_request.not_found",
+                "信息核实请求不存在",
+                "No such information request",
+            )
+        })
+}
+
+/// Staff ask a user for information; the user is notified and restricted.
+pub fn create(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    user_id: i64,
+    req: NewInfoRequest,
+    ip: &str,
+) -> AppResult<InfoRequestView> {
+    let message = crate::users::names::plain_text("message", &req.message, 1000)?;
+    let role: Option<String> = users::table
+        .find(user_id)
+        .select(users::role)
+        .first(conn)
+        .optional()?;
+    if role.as_deref() != Some("user") {
+        return Err(AppError::not_found(
+            "user.not_found",
+            "用户不存在",
+            "No such user",
+        ));
+    }
+    let id: i64 = diesel::insert_into(info_requests::table)
+        .values((
+            info_requests::user_id.eq(user_id),
+            info_requests::kind.eq(req.kind.as_str()),
+            info_requests::message.eq(&message),
+            info_requests::status.eq(status::OPEN),
+            info_requests::created_at.eq(st.clock.now_naive()),
+            info_requests::created_by.eq(staff_id),
+        ))
+        .returning(info_requests::id)
+        .get_result(conn)?;
+    notify(
+        conn,
+        st,
+        user_id,
+        Notice {
+            kind: "info_request.created",
+            title: "平台要求您核实信息",
+            body: format!("{message}\n处理完成前，发布需求和竞标将暂停。请在“信息核实”中回复。"),
+            link: Some(format!("/api/v1/me/info-requests/{id}")),
+        },
+    )?;
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff_id),
+            action: "info_request.create",
+            target_type: "user",
+            target_id: Some(user_id.to_string()),
+            reason: Some(&message),
+            details: Some(serde_json::json!({ "info_request_id": id, "kind": req.kind.as_str() })),
+            ip: Some(ip),
+        },
+    )?;
+    load(conn, id)
+}
+
+/// The user's own requests, newest first.
+pub fn mine(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<InfoRequestView>> {
+    Ok(info_requests::table
+        .filter(info_requests::user_id.eq(user_id))
+        .order(info_requests::id.desc())
+        .limit(100)
+        .select(Row::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(InfoRequestView::from)
+        .collect())
+}
+
+/// The user answers an open request.
+pub fn respond(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    id: i64,
+    response: &str,
+) -> AppResult<InfoRequestView> {
+    let response = crate::users::names::plain_text("response", response, 2000)?;
+    let n = diesel::update(
+        info_requests::table
+            .filter(info_requests::id.eq(id))
+            .filter(info_requests::user_id.eq(user_id))
+            .filter(info_requests::status.ne(status::CLEARED)),
+    )
+    .set((
+        info_requests::status.eq(status::RESPONDED),
+        info_requests::response.eq(&response),
+        info_requests::responded_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        let view = load(conn, id)?;
+        if view.user_id != user_id {
+            return Err(AppError::not_found(
+                "info_request.not_found",
+                "信息核实请求不存在",
+                "No such information request",
+            ));
+        }
+        return Err(AppError::conflict(
+            "info_request.cleared",
+            "该请求已处理完毕",
+            "This request is already cleared",
+        ));
+    }
+    load(conn, id)
+}
+
+/// Staff clear a request; the restriction lifts when none is left open.
+pub fn clear(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    id: i64,
+    ip: &str,
+) -> AppResult<InfoRequestView> {
+    let n = diesel::update(
+        info_requests::table
+            .filter(info_requests::id.eq(id))
+            .filter(info_requests::status.ne(status::CLEARED)),
+    )
+    .set((
+        info_requests::status.eq(status::CLEARED),
+        info_requests::cleared_at.eq(st.clock.now_naive()),
+        info_requests::cleared_by.eq(staff_id),
+    ))
+    .execute(conn)?;
+    let view = load(conn, id)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "info_request.cleared",
+            "该请求已处理完毕",
+            "This request is already cleared",
+        ));
+    }
+    notify(
+        conn,
+        st,
+        view.user_id,
+        Notice {
+            kind: "info_request.cleared",
+            title: "信息核实已完成",
+            body: "平台已确认您的信息，相关限制已解除。".into(),
+            link: Some(format!("/api/v1/me/info-requests/{id}")),
+        },
+    )?;
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff_id),
+            action: "info_request.clear",
+            target_type: "user",
+            target_id: Some(view.user_id.to_string()),
+            reason: None,
+            details: Some(serde_json::json!({ "info_request_id": id })),
+            ip: Some(ip),
+        },
+    )?;
+    Ok(view)
+}

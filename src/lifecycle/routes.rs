@@ -1,0 +1,401 @@
+//! Account lifecycle endpoints: information requests, member-name
+//! reclamation, closure requests and the staff view of a user.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::closure::{self, ClosureRequestBody, ClosureView};
+use super::info_requests::{self, InfoRequestView, InfoResponse, NewInfoRequest};
+use crate::audit::{self, Actor};
+use crate::auth::{AnyStaff, AuthUser, AuthUserAnyAgreement, Moderators, Staff};
+use crate::error::{AppError, AppResult, Problem};
+use crate::http::ClientMeta;
+use crate::paging::{Page, PageQuery, decode_keys, encode_keys};
+use crate::state::AppState;
+use crate::users::dto::MeView;
+use crate::users::names::plain_text;
+use crate::verification::dto::{ReasonRequest, VerificationView};
+
+/// Ask a user to explain, correct or re-verify their data (ACC-6). Until
+/// staff clear it, the user cannot publish or bid.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = NewInfoRequest,
+    responses(
+        (status = 201, description = "Created; the user is notified", body = InfoRequestView),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/users/{id}/info-requests")]
+pub async fn create_info_request(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+    body: web::Json<NewInfoRequest>,
+) -> AppResult<HttpResponse> {
+    let (user_id, staff_id, req) = (id.into_inner(), staff.user_id, body.into_inner());
+    let view = state
+        .tx(move |conn, st| info_requests::create(conn, st, staff_id, user_id, req, &meta.ip))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Clear an information request (the restriction lifts when none is open).
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Information request id")),
+    responses(
+        (status = 200, description = "Cleared; the user is notified", body = InfoRequestView),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already cleared (`info_request.cleared`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/info-requests/{id}/clear")]
+pub async fn clear_info_request(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<InfoRequestView>> {
+    let (id, staff_id) = (id.into_inner(), staff.user_id);
+    let view = state
+        .tx(move |conn, st| info_requests::clear(conn, st, staff_id, id, &meta.ip))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// The caller's information requests, newest first.
+#[utoipa::path(
+    tag = "me",
+    responses((status = 200, description = "Up to 100 newest requests", body = Vec<InfoRequestView>)),
+    security(("bearer" = []))
+)]
+#[get("/me/info-requests")]
+pub async fn my_info_requests(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> AppResult<web::Json<Vec<InfoRequestView>>> {
+    let user_id = user.user_id;
+    let items = state
+        .run(move |conn, _| info_requests::mine(conn, user_id))
+        .await?;
+    Ok(web::Json(items))
+}
+
+/// Answer an information request; staff then review and clear it.
+#[utoipa::path(
+    tag = "me",
+    params(("id" = i64, Path, description = "Information request id")),
+    request_body = InfoResponse,
+    responses(
+        (status = 200, description = "Answered", body = InfoRequestView),
+        (status = 404, description = "No such request of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already cleared", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/info-requests/{id}/response")]
+pub async fn respond_info_request(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<InfoResponse>,
+) -> AppResult<web::Json<InfoRequestView>> {
+    let (id, user_id, text) = (id.into_inner(), user.user_id, body.into_inner().response);
+    let view = state
+        .tx(move |conn, st| info_requests::respond(conn, st, user_id, id, &text))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Reclaim a user's member name that breaks the rules (ACC-5). The user
+/// keeps logging in by email or phone; the name is held until released.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 204, description = "Reclaimed; the user is notified"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user has no member name (`member_name.none`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/users/{id}/member-name/reclaim")]
+pub async fn reclaim_member_name(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+    body: web::Json<ReasonRequest>,
+) -> AppResult<HttpResponse> {
+    let (user_id, staff_id) = (id.into_inner(), staff.user_id);
+    let reason = plain_text("reason", &body.reason, 500)?;
+    state
+        .tx(move |conn, st| {
+            crate::users::service::reclaim_member_name(
+                conn, st, staff_id, user_id, &reason, &meta.ip,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Release a held member name so it can be registered again (ACC-5).
+#[utoipa::path(
+    tag = "admin",
+    params(("name" = String, Path, description = "The held member name")),
+    responses(
+        (status = 204, description = "Released"),
+        (status = 404, description = "Not held (`member_name.not_held`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/member-names/{name}/release")]
+pub async fn release_member_name(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    name: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let (name, staff_id) = (name.into_inner(), staff.user_id);
+    state
+        .tx(move |conn, st| {
+            crate::users::service::release_member_name(conn, st, staff_id, &name, &meta.ip)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Apply to close the caller's account (ACC-10). Allowed even while a new
+/// agreement version waits for acceptance (AGR-1).
+#[utoipa::path(
+    tag = "me",
+    request_body = ClosureRequestBody,
+    responses(
+        (status = 201, description = "Submitted; `blocking` lists what must be settled first", body = ClosureView),
+        (status = 409, description = "A request is already pending (`closure.already_requested`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/closure-request")]
+pub async fn request_closure(
+    state: web::Data<AppState>,
+    user: AuthUserAnyAgreement,
+    body: web::Json<ClosureRequestBody>,
+) -> AppResult<HttpResponse> {
+    let (user_id, body) = (user.user_id, body.into_inner());
+    let view = state
+        .tx(move |conn, st| closure::request(conn, st, user_id, body))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The caller's latest closure request.
+#[utoipa::path(
+    tag = "me",
+    responses(
+        (status = 200, description = "The latest request", body = ClosureView),
+        (status = 404, description = "None yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/closure-request")]
+pub async fn my_closure(
+    state: web::Data<AppState>,
+    user: AuthUserAnyAgreement,
+) -> AppResult<web::Json<ClosureView>> {
+    let user_id = user.user_id;
+    let view = state
+        .run(move |conn, _| closure::latest(conn, user_id))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Closure queue filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClosureQuery {
+    /// `pending` (default), `approved` or `rejected`.
+    #[param(pattern = "^(pending|approved|rejected)$")]
+    pub status: Option<String>,
+}
+
+/// Closure requests by status, oldest first.
+#[utoipa::path(
+    tag = "admin",
+    params(PageQuery, ClosureQuery),
+    responses((status = 200, description = "Requests, oldest first, each with what blocks it", body = Page<ClosureView>)),
+    security(("bearer" = []))
+)]
+#[get("/admin/closure-requests")]
+pub async fn list_closures(
+    state: web::Data<AppState>,
+    _staff: Staff<Moderators>,
+    page: web::Query<PageQuery>,
+    filter: web::Query<ClosureQuery>,
+) -> AppResult<web::Json<Page<ClosureView>>> {
+    let limit = page.limit()?;
+    let after = match &page.cursor {
+        Some(c) => Some(decode_keys::<1>(c)?[0]),
+        None => None,
+    };
+    let wanted = filter
+        .into_inner()
+        .status
+        .unwrap_or_else(|| "pending".into());
+    if !["pending", "approved", "rejected"].contains(&wanted.as_str()) {
+        return Err(AppError::invalid_field(
+            "status",
+            "status.invalid",
+            "status 须为 pending、approved 或 rejected",
+            "status must be pending, approved or rejected",
+        ));
+    }
+    let mut items = state
+        .run(move |conn, _| closure::list(conn, &wanted, after, limit))
+        .await?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = if more {
+        items.last().map(|v| encode_keys([v.id]))
+    } else {
+        None
+    };
+    Ok(web::Json(Page { items, next_cursor }))
+}
+
+/// Approve a closure: only when nothing is open (else 409 listing what blocks it).
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Closure request id")),
+    responses(
+        (status = 200, description = "Approved: the account is closed", body = ClosureView),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Open items remain (`closure.blocked`, with `blocking`) or not pending", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/closure-requests/{id}/approve")]
+pub async fn approve_closure(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<ClosureView>> {
+    let (id, staff_id) = (id.into_inner(), staff.user_id);
+    let view = state
+        .tx(move |conn, st| closure::decide(conn, st, staff_id, id, true, None, &meta.ip))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Reject a closure request with a reason.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Closure request id")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "Rejected", body = ClosureView),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not pending", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/closure-requests/{id}/reject")]
+pub async fn reject_closure(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+    body: web::Json<ReasonRequest>,
+) -> AppResult<web::Json<ClosureView>> {
+    let (id, staff_id) = (id.into_inner(), staff.user_id);
+    let reason = plain_text("reason", &body.reason, 500)?;
+    let view = state
+        .tx(move |conn, st| closure::decide(conn, st, staff_id, id, false, Some(reason), &meta.ip))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// A user's full record as staff see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserView {
+    pub user: MeView,
+    /// The latest verification, numbers masked.
+    pub verification: Option<VerificationView>,
+    /// Restrictions in force, e.g. `info_request_pending`.
+    pub restrictions: Vec<String>,
+    pub live_sessions: i64,
+    pub status_changed_at: Option<DateTime<Utc>>,
+}
+
+/// A user's full record (any staff role). The read is audited (ACC-11).
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The record", body = AdminUserView),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/admin/users/{id}")]
+pub async fn admin_get_user(
+    state: web::Data<AppState>,
+    staff: Staff<AnyStaff>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<AdminUserView>> {
+    let (user_id, staff_id) = (id.into_inner(), staff.user_id);
+    let view = state
+        .tx(move |conn, st| {
+            use crate::db::schema::{sessions, users};
+            use diesel::prelude::*;
+            let user: crate::users::models::User = users::table
+                .find(user_id)
+                .select(crate::users::models::User::as_select())
+                .first(conn)
+                .optional()?
+                .ok_or_else(|| {
+                    AppError::not_found("user.not_found", "用户不存在", "No such user")
+                })?;
+            let live_sessions: i64 = sessions::table
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(st.clock.now_naive()))
+                .count()
+                .get_result(conn)?;
+            let status_changed_at = user.status_changed_at.map(|t| t.and_utc());
+            let view = AdminUserView {
+                user: crate::users::service::me_view(conn, user)?,
+                verification: crate::verification::service::latest(conn, user_id)?,
+                restrictions: super::restrictions(conn, user_id)?,
+                live_sessions,
+                status_changed_at,
+            };
+            // ACC-11: staff reads of personal data are audited.
+            audit::record(
+                conn,
+                st,
+                audit::Entry {
+                    actor: Actor::Staff(staff_id),
+                    action: "user.view",
+                    target_type: "user",
+                    target_id: Some(user_id.to_string()),
+                    reason: None,
+                    details: None,
+                    ip: Some(&meta.ip),
+                },
+            )?;
+            Ok(view)
+        })
+        .await?;
+    Ok(web::Json(view))
+}

@@ -1,0 +1,9 @@
+//! Real-name verification (ACC-1, ACC-8) and the restricted-identity list
+//! (ACC-3). Identity numbers are validated, looked up only by a keyed hash
+//! and shown only masked, even to their owner (ACC-11).
+
+pub mod dto;
+pub mod ids;
+pub mod restricted;
+pub mod routes;
+pub mod service;

@@ -1,0 +1,175 @@
+//! `/api/v1/me/verification` and `/api/v1/admin/verifications*`.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::dto::{ReasonRequest, VerificationRequest, VerificationView};
+use super::service;
+use crate::auth::{AuthUser, Moderators, Staff};
+use crate::error::{AppError, AppResult, Problem};
+use crate::http::ClientMeta;
+use crate::paging::{Page, PageQuery, decode_keys, encode_keys};
+use crate::state::AppState;
+use crate::users::names::plain_text;
+
+/// Submit a real-name verification for review (ACC-8).
+#[utoipa::path(
+    tag = "verification",
+    request_body = VerificationRequest,
+    responses(
+        (status = 201, description = "Submitted; waiting for review", body = VerificationView),
+        (status = 403, description = "The identity is restricted (`identity.restricted`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already verified (`verification.locked`), already pending (`verification.pending`), or the identity is bound to another account (`identity.already_bound`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid ID number or credit code, kind not matching the account, or a minor without guardian consent (`verification.guardian_required`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/verification")]
+pub async fn submit(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<VerificationRequest>,
+) -> AppResult<HttpResponse> {
+    let req = body.into_inner();
+    let view = state
+        .tx(move |conn, st| service::submit(conn, st, &user, req))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// The caller's latest verification (numbers masked, even to the owner).
+#[utoipa::path(
+    tag = "verification",
+    responses(
+        (status = 200, description = "The latest verification", body = VerificationView),
+        (status = 404, description = "Nothing submitted yet", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/verification")]
+pub async fn mine(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> AppResult<web::Json<VerificationView>> {
+    let user_id = user.user_id;
+    state
+        .run(move |conn, _| service::latest(conn, user_id))
+        .await?
+        .map(web::Json)
+        .ok_or_else(|| {
+            AppError::not_found(
+                "verification.not_found",
+                "尚未提交实名认证",
+                "No verification submitted yet",
+            )
+        })
+}
+
+/// Review queue filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerificationQuery {
+    /// `pending` (default), `approved`, `rejected` or `released`.
+    #[param(pattern = "^(pending|approved|rejected|released)$")]
+    pub status: Option<String>,
+}
+
+/// Verifications by status, oldest first (moderators).
+#[utoipa::path(
+    tag = "admin",
+    params(PageQuery, VerificationQuery),
+    responses((status = 200, description = "Verifications, oldest first", body = Page<VerificationView>)),
+    security(("bearer" = []))
+)]
+#[get("/admin/verifications")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _staff: Staff<Moderators>,
+    page: web::Query<PageQuery>,
+    filter: web::Query<VerificationQuery>,
+) -> AppResult<web::Json<Page<VerificationView>>> {
+    let limit = page.limit()?;
+    let after = match &page.cursor {
+        Some(c) => Some(decode_keys::<1>(c)?[0]),
+        None => None,
+    };
+    let wanted = filter
+        .into_inner()
+        .status
+        .unwrap_or_else(|| "pending".into());
+    if !["pending", "approved", "rejected", "released"].contains(&wanted.as_str()) {
+        return Err(AppError::invalid_field(
+            "status",
+            "status.invalid",
+            "status 须为 pending、approved、rejected 或 released",
+            "status must be pending, approved, rejected or released",
+        ));
+    }
+    let mut items = state
+        .run(move |conn, _| service::list(conn, &wanted, after, limit))
+        .await?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = if more {
+        items.last().map(|v| encode_keys([v.id]))
+    } else {
+        None
+    };
+    Ok(web::Json(Page { items, next_cursor }))
+}
+
+/// Approve a pending verification; the user is notified.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Verification id")),
+    responses(
+        (status = 200, description = "Approved", body = VerificationView),
+        (status = 404, description = "No such verification", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not pending (`verification.not_pending`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/verifications/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<VerificationView>> {
+    let id = id.into_inner();
+    let caller = staff.caller;
+    let view = state
+        .tx(move |conn, st| service::decide(conn, st, &caller, id, true, None, &meta.ip))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Reject a pending verification with a reason; the user is notified.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Verification id")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "Rejected", body = VerificationView),
+        (status = 404, description = "No such verification", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not pending (`verification.not_pending`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/verifications/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+    body: web::Json<ReasonRequest>,
+) -> AppResult<web::Json<VerificationView>> {
+    let id = id.into_inner();
+    let reason = plain_text("reason", &body.reason, 500)?;
+    let caller = staff.caller;
+    let view = state
+        .tx(move |conn, st| service::decide(conn, st, &caller, id, false, Some(reason), &meta.ip))
+        .await?;
+    Ok(web::Json(view))
+}

@@ -1,0 +1,430 @@
+//! Submitting and reviewing real-name verifications (ACC-1, ACC-3, ACC-8).
+
+use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::dto::{GuardianConsent, VerificationRequest, VerificationView};
+use super::ids::{CreditCode, ResidentId, identity_hash, mask};
+use super::restricted;
+use crate::audit::{self, Actor};
+use crate::auth::Caller;
+use crate::db::schema::{users, verifications};
+use crate::db::{DbConnection, unique_or};
+use crate::error::{AppError, AppResult};
+use crate::notifications::{Notice, notify};
+use crate::state::AppState;
+use crate::users::names::plain_text;
+
+pub mod status {
+    pub const PENDING: &str = "pending";
+    pub const APPROVED: &str = "approved";
+    pub const REJECTED: &str = "rejected";
+    /// The account closed: the identity may bind another account.
+    pub const RELEASED: &str = "released";
+}
+
+/// Today's date in China (UTC+8), which decides ages and calendar days.
+pub fn china_today(now: NaiveDateTime) -> NaiveDate {
+    let offset = FixedOffset::east_opt(8 * 3600)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    now.and_utc().with_timezone(&offset).date_naive()
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = verifications)]
+struct Row {
+    id: i64,
+    user_id: i64,
+    kind: String,
+    legal_name: String,
+    identity_masked: String,
+    birth_date: Option<NaiveDate>,
+    legal_representative: Option<String>,
+    guardian_name: Option<String>,
+    guardian_id_masked: Option<String>,
+    guardian_relation: Option<String>,
+    status: String,
+    reject_reason: Option<String>,
+    submitted_at: NaiveDateTime,
+    reviewed_at: Option<NaiveDateTime>,
+}
+
+impl Row {
+    fn view(self) -> VerificationView {
+        let minor = match self.birth_date {
+            Some(b) => {
+                let at = china_today(self.submitted_at);
+                crate::verification::ids::years_between(b, at) < 18
+            }
+            None => false,
+        };
+        VerificationView {
+            id: self.id,
+            user_id: self.user_id,
+            kind: self.kind,
+            legal_name: self.legal_name,
+            identity_masked: self.identity_masked,
+            legal_representative: self.legal_representative,
+            minor,
+            guardian_name: self.guardian_name,
+            guardian_id_masked: self.guardian_id_masked,
+            guardian_relation: self.guardian_relation,
+            status: self.status,
+            reject_reason: self.reject_reason,
+            submitted_at: self.submitted_at.and_utc(),
+            reviewed_at: self.reviewed_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// The latest verification of a user, if any.
+pub fn latest(conn: &mut DbConnection, user_id: i64) -> AppResult<Option<VerificationView>> {
+    Ok(verifications::table
+        .filter(verifications::user_id.eq(user_id))
+        .order(verifications::id.desc())
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Row::view))
+}
+
+/// Whether a user's identity is verified (the public badge; MKT-1 and MKT-2
+/// require it).
+pub fn is_verified(conn: &mut DbConnection, user_id: i64) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        verifications::table
+            .filter(verifications::user_id.eq(user_id))
+            .filter(verifications::status.eq(status::APPROVED)),
+    ))
+    .get_result(conn)?)
+}
+
+/// The hash of a user's approved identity, if verified (MKT-7 compares them).
+pub fn verified_identity(conn: &mut DbConnection, user_id: i64) -> AppResult<Option<String>> {
+    Ok(verifications::table
+        .filter(verifications::user_id.eq(user_id))
+        .filter(verifications::status.eq(status::APPROVED))
+        .select(verifications::identity_hash)
+        .first(conn)
+        .optional()?)
+}
+
+struct Identity {
+    kind: &'static str,
+    legal_name: String,
+    hash: String,
+    masked: String,
+    birth_date: Option<NaiveDate>,
+    legal_representative: Option<String>,
+    guardian: Option<(String, String, String, String)>,
+}
+
+fn parse_guardian(
+    st: &AppState,
+    guardian: GuardianConsent,
+    today: NaiveDate,
+) -> AppResult<(String, String, String, String)> {
+    let name = plain_text("guardian.name", &guardian.name, 50)?;
+    let relation = plain_text("guardian.relation", &guardian.relation, 20)?;
+    let id = ResidentId::parse("guardian.id_number", &guardian.id_number, today)?;
+    if id.age_on(today) < 18 {
+        return Err(AppError::invalid_field(
+            "guardian.id_number",
+            "verification.guardian_not_adult",
+            "监护人须年满 18 周岁",
+            "The guardian must be an adult",
+        ));
+    }
+    let hash = identity_hash(&st.settings.identity_hash_secret, "id_number", id.as_str());
+    Ok((name, hash, mask(id.as_str()), relation))
+}
+
+fn parse_identity(
+    st: &AppState,
+    account_kind: &str,
+    req: VerificationRequest,
+    today: NaiveDate,
+) -> AppResult<Identity> {
+    let mismatch = || {
+        AppError::invalid_field(
+            "kind",
+            "verification.kind_mismatch",
+            "认证类型须与账户类型一致",
+            "The verification kind must match the account kind",
+        )
+    };
+    let secret = &st.settings.identity_hash_secret;
+    match req {
+        VerificationRequest::Individual {
+            legal_name,
+            id_number,
+            guardian,
+        } => {
+            if account_kind != "individual" {
+                return Err(mismatch());
+            }
+            let legal_name = plain_text("legal_name", &legal_name, 50)?;
+            let id = ResidentId::parse("id_number", &id_number, today)?;
+            // ACC-1: under 18 needs a recorded guardian consent; an adult's
+            // guardian data is not needed and is not kept.
+            let guardian = if id.age_on(today) < 18 {
+                let Some(g) = guardian else {
+                    return Err(AppError::invalid_field(
+                        "guardian",
+                        "verification.guardian_required",
+                        "未满 18 周岁须提供监护人同意（姓名、身份证号、关系）",
+                        "Under 18: a guardian's consent (name, ID number, relation) is required",
+                    ));
+                };
+                Some(parse_guardian(st, g, today)?)
+            } else {
+                None
+            };
+            Ok(Identity {
+                kind: "individual",
+                legal_name,
+                hash: identity_hash(secret, "id_number", id.as_str()),
+                masked: mask(id.as_str()),
+                birth_date: Some(id.birth_date()),
+                legal_representative: None,
+                guardian,
+            })
+        }
+        VerificationRequest::Organization {
+            organization_name,
+            credit_code,
+            legal_representative,
+        } => {
+            if account_kind != "organization" {
+                return Err(mismatch());
+            }
+            let legal_name = plain_text("organization_name", &organization_name, 100)?;
+            let rep = plain_text("legal_representative", &legal_representative, 50)?;
+            let code = CreditCode::parse("credit_code", &credit_code)?;
+            Ok(Identity {
+                kind: "organization",
+                legal_name,
+                hash: identity_hash(secret, "credit_code", code.as_str()),
+                masked: mask(code.as_str()),
+                birth_date: None,
+                legal_representative: Some(rep),
+                guardian: None,
+            })
+        }
+    }
+}
+
+fn identity_bound() -> AppError {
+    AppError::conflict(
+        "identity.already_bound",
+        "该身份已绑定其他账户",
+        "This identity is already bound to another account",
+    )
+}
+
+/// Submits a verification for review (ACC-8).
+pub fn submit(
+    conn: &mut DbConnection,
+    st: &AppState,
+    caller: &Caller,
+    req: VerificationRequest,
+) -> AppResult<VerificationView> {
+    let now = st.clock.now_naive();
+    let today = china_today(now);
+    let account_kind: String = users::table
+        .find(caller.user_id)
+        .select(users::account_kind)
+        .first(conn)?;
+    let identity = parse_identity(st, &account_kind, req, today)?;
+    if let Some(current) = latest(conn, caller.user_id)? {
+        match current.status.as_str() {
+            status::APPROVED => {
+                return Err(AppError::conflict(
+                    "verification.locked",
+                    "实名认证已通过，认证身份不可更改",
+                    "The verified identity cannot be changed",
+                ));
+            }
+            status::PENDING => {
+                return Err(AppError::conflict(
+                    "verification.pending",
+                    "已有待审核的实名认证",
+                    "A verification is already waiting for review",
+                ));
+            }
+            _ => {}
+        }
+    }
+    // ACC-3: restricted identities cannot verify.
+    let kind = if identity.kind == "individual" {
+        "id_number"
+    } else {
+        "credit_code"
+    };
+    restricted::refuse_if_listed(conn, kind, &identity.hash)?;
+    let bound: bool = diesel::select(diesel::dsl::exists(
+        verifications::table
+            .filter(verifications::identity_hash.eq(&identity.hash))
+            .filter(verifications::status.eq_any([status::PENDING, status::APPROVED]))
+            .filter(verifications::user_id.ne(caller.user_id)),
+    ))
+    .get_result(conn)?;
+    if bound {
+        return Err(identity_bound());
+    }
+    let (g_name, g_hash, g_masked, g_relation) = match identity.guardian {
+        Some((n, h, m, r)) => (Some(n), Some(h), Some(m), Some(r)),
+        None => (None, None, None, None),
+    };
+    let id: i64 = diesel::insert_into(verifications::table)
+        .values((
+            verifications::user_id.eq(caller.user_id),
+            verifications::kind.eq(identity.kind),
+            verifications::legal_name.eq(&identity.legal_name),
+            verifications::identity_hash.eq(&identity.hash),
+            verifications::identity_masked.eq(&identity.masked),
+            verifications::birth_date.eq(identity.birth_date),
+            verifications::legal_representative.eq(&identity.legal_representative),
+            verifications::guardian_name.eq(g_name),
+            verifications::guardian_id_hash.eq(g_hash),
+            verifications::guardian_id_masked.eq(g_masked),
+            verifications::guardian_relation.eq(g_relation),
+            verifications::status.eq(status::PENDING),
+            verifications::submitted_at.eq(now),
+        ))
+        .returning(verifications::id)
+        .get_result(conn)
+        .map_err(|e| unique_or(e, |_| identity_bound()))?;
+    load(conn, id)
+}
+
+fn load(conn: &mut DbConnection, id: i64) -> AppResult<VerificationView> {
+    verifications::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .map(Row::view)
+        .ok_or_else(|| {
+            AppError::not_found(
+                "verification.not_found",
+                "实名认证不存在",
+                "No such verification",
+            )
+        })
+}
+
+/// Staff list verifications by status, oldest first (a review queue).
+pub fn list(
+    conn: &mut DbConnection,
+    status_filter: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<VerificationView>> {
+    let mut q = verifications::table
+        .filter(verifications::status.eq(status_filter))
+        .order(verifications::id.asc())
+        .limit(limit + 1)
+        .select(Row::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(verifications::id.gt(after));
+    }
+    Ok(q.load(conn)?.into_iter().map(Row::view).collect())
+}
+
+/// Approves or rejects a pending verification; the user is notified and the
+/// action audited.
+pub fn decide(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: &Caller,
+    id: i64,
+    approve: bool,
+    reason: Option<String>,
+    ip: &str,
+) -> AppResult<VerificationView> {
+    let now = st.clock.now_naive();
+    let new_status = if approve {
+        status::APPROVED
+    } else {
+        status::REJECTED
+    };
+    let changed = diesel::update(
+        verifications::table
+            .filter(verifications::id.eq(id))
+            .filter(verifications::status.eq(status::PENDING)),
+    )
+    .set((
+        verifications::status.eq(new_status),
+        verifications::reject_reason.eq(&reason),
+        verifications::reviewed_at.eq(now),
+        verifications::reviewed_by.eq(staff.user_id),
+    ))
+    .execute(conn)?;
+    let view = load(conn, id)?;
+    if changed == 0 {
+        return Err(AppError::conflict(
+            "verification.not_pending",
+            "该实名认证不在待审核状态",
+            "This verification is not waiting for review",
+        ));
+    }
+    let (kind, title, body) = if approve {
+        (
+            "verification.approved",
+            "实名认证已通过",
+            "您的实名认证已通过审核。认证身份此后不可更改。".to_string(),
+        )
+    } else {
+        (
+            "verification.rejected",
+            "实名认证未通过",
+            format!(
+                "您的实名认证未通过审核，原因：{}。您可以修改后重新提交。",
+                reason.as_deref().unwrap_or("")
+            ),
+        )
+    };
+    notify(
+        conn,
+        st,
+        view.user_id,
+        Notice {
+            kind,
+            title,
+            body,
+            link: Some("/api/v1/me/verification".into()),
+        },
+    )?;
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff.user_id),
+            action: if approve {
+                "verification.approve"
+            } else {
+                "verification.reject"
+            },
+            target_type: "verification",
+            target_id: Some(id.to_string()),
+            reason: reason.as_deref(),
+            details: Some(serde_json::json!({ "user_id": view.user_id })),
+            ip: Some(ip),
+        },
+    )?;
+    Ok(view)
+}
+
+/// Frees a closed account's identity so it may verify another account.
+pub fn release(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
+    diesel::update(
+        verifications::table
+            .filter(verifications::user_id.eq(user_id))
+            .filter(verifications::status.eq_any([status::PENDING, status::APPROVED])),
+    )
+    .set(verifications::status.eq(status::RELEASED))
+    .execute(conn)?;
+    Ok(())
+}
