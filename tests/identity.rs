@@ -103,7 +103,7 @@ async fn acc8_credit_code_examples_and_kind_must_match_account() {
     let person = app.user().await;
     submit(&app, &person, body(&credit_code()))
         .await
-        .assert_problem(422, "verification.kind_mismatch");
+        .assert_problem(409, "verification.kind_mismatch");
     let org2 = organization(&app).await;
     submit(
         &app,
@@ -111,7 +111,7 @@ async fn acc8_credit_code_examples_and_kind_must_match_account() {
         json!({"kind": "individual", "legal_name": "张三", "id_number": resident_id(30)}),
     )
     .await
-    .assert_problem(422, "verification.kind_mismatch");
+    .assert_problem(409, "verification.kind_mismatch");
 }
 
 #[actix_web::test]

@@ -173,7 +173,7 @@ pub struct NewAgreement {
     )]
     pub title: String,
     /// The full text.
-    #[schema(min_length = 1, max_length = 200000, pattern = r"\S")]
+    #[schema(min_length = 1, max_length = 60000, pattern = r"\S")]
     pub body: String,
     /// When it comes into force; from then on users must accept it.
     pub in_force_at: DateTime<Utc>,
@@ -195,12 +195,12 @@ pub async fn publish(
 ) -> AppResult<HttpResponse> {
     let req = body.into_inner();
     let title = plain_text("title", &req.title, 200)?;
-    if req.body.trim().is_empty() || req.body.chars().count() > 200_000 {
+    if req.body.trim().is_empty() || req.body.chars().count() > 60_000 {
         return Err(AppError::invalid_field(
             "body",
             "text.invalid",
-            "协议正文不能为空且不超过 200000 个字符",
-            "The body must be non-blank and at most 200000 characters",
+            "协议正文不能为空且不超过 60000 个字符",
+            "The body must be non-blank and at most 60000 characters",
         ));
     }
     let actor = staff.user_id;

@@ -40,7 +40,7 @@ impl ResidentId {
         let invalid = |zh: &'static str, en: &'static str| {
             AppError::invalid_field(field, "id_number.invalid", zh, en)
         };
-        let number = raw.trim().to_ascii_uppercase();
+        let number = raw.to_ascii_uppercase();
         if number.len() != 18 || !number.is_ascii() {
             return Err(invalid(
                 "身份证号须为 18 位",
@@ -126,7 +126,7 @@ impl CreditCode {
         let invalid = |zh: &'static str, en: &'static str| {
             AppError::invalid_field(field, "credit_code.invalid", zh, en)
         };
-        let code = raw.trim().to_ascii_uppercase();
+        let code = raw.to_ascii_uppercase();
         if code.len() != 18 || !code.is_ascii() {
             return Err(invalid(
                 "统一社会信用代码须为 18 位",

@@ -20,8 +20,8 @@ use crate::users::names::plain_text;
     responses(
         (status = 201, description = "Submitted; waiting for review", body = VerificationView),
         (status = 403, description = "The identity is restricted (`identity.restricted`)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already verified (`verification.locked`), already pending (`verification.pending`), or the identity is bound to another account (`identity.already_bound`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid ID number or credit code, kind not matching the account, or a minor without guardian consent (`verification.guardian_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already verified (`verification.locked`), already pending (`verification.pending`), kind not matching the account (`verification.kind_mismatch`), or the identity is bound to another account (`identity.already_bound`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid ID number or credit code (checksum, birth date), or a minor without an adult guardian's consent (`verification.guardian_required`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

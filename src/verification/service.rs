@@ -145,9 +145,9 @@ fn parse_identity(
     req: VerificationRequest,
     today: NaiveDate,
 ) -> AppResult<Identity> {
+    // The request is well-formed but does not fit this account: a state conflict.
     let mismatch = || {
-        AppError::invalid_field(
-            "kind",
+        AppError::conflict(
             "verification.kind_mismatch",
             "认证类型须与账户类型一致",
             "The verification kind must match the account kind",
@@ -165,18 +165,19 @@ fn parse_identity(
             }
             let legal_name = plain_text("legal_name", &legal_name, 50)?;
             let id = ResidentId::parse("id_number", &id_number, today)?;
-            // ACC-1: under 18 needs a recorded guardian consent; an adult's
-            // guardian data is not needed and is not kept.
+            // ACC-1: under 18 needs a recorded guardian consent. A consent
+            // sent for an adult is checked like any input but not kept.
+            let guardian = guardian.map(|g| parse_guardian(st, g, today)).transpose()?;
             let guardian = if id.age_on(today) < 18 {
-                let Some(g) = guardian else {
+                if guardian.is_none() {
                     return Err(AppError::invalid_field(
                         "guardian",
                         "verification.guardian_required",
                         "未满 18 周岁须提供监护人同意（姓名、身份证号、关系）",
                         "Under 18: a guardian's consent (name, ID number, relation) is required",
                     ));
-                };
-                Some(parse_guardian(st, g, today)?)
+                }
+                guardian
             } else {
                 None
             };
