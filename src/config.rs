@@ -51,6 +51,13 @@ pub struct Settings {
     pub identity_hash_secret: Vec<u8>,
     /// Seconds between scheduler runs inside the server; 0 turns it off.
     pub jobs_interval_secs: u64,
+    /// The sandbox payment channel (default on in development, off in production).
+    pub payment_sandbox_enabled: bool,
+    /// Callback signing secrets; a channel without one is not offered.
+    pub alipay_secret: Option<Vec<u8>>,
+    pub wechat_secret: Option<Vec<u8>>,
+    /// How far a callback's timestamp may be from now, in seconds.
+    pub callback_tolerance_secs: i64,
 }
 
 /// A setting that cannot be used; the message names the key, never its value.
@@ -165,11 +172,37 @@ impl Settings {
             bootstrap_admin,
             identity_hash_secret,
             jobs_interval_secs: parse_in(&lookup, "JOBS_INTERVAL_SECS", 60, 0..=86_400)?,
+            payment_sandbox_enabled: parse(
+                &lookup,
+                "PAYMENT_SANDBOX_ENABLED",
+                Some(app_env == AppEnv::Development),
+            )?,
+            alipay_secret: channel_secret(&lookup, "PAYMENT_ALIPAY_SECRET")?,
+            wechat_secret: channel_secret(&lookup, "PAYMENT_WECHAT_SECRET")?,
+            callback_tolerance_secs: parse_in(
+                &lookup,
+                "PAYMENT_CALLBACK_TOLERANCE_SECS",
+                300,
+                10..=3_600,
+            )?,
         })
     }
 
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
+    }
+}
+
+fn channel_secret(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+) -> Result<Option<Vec<u8>>, ConfigError> {
+    match lookup(key) {
+        Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => Ok(Some(secret.into_bytes())),
+        Some(_) => Err(ConfigError(format!(
+            "{key} must be at least {MIN_JWT_SECRET_BYTES} bytes"
+        ))),
+        None => Ok(None),
     }
 }
 

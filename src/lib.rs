@@ -10,6 +10,7 @@ pub mod config;
 pub mod content;
 pub mod db;
 pub mod error;
+pub mod funds;
 pub mod http;
 pub mod jobs;
 pub mod lifecycle;
@@ -77,7 +78,15 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(lifecycle::routes::list_closures)
             .service(lifecycle::routes::approve_closure)
             .service(lifecycle::routes::reject_closure)
-            .service(lifecycle::routes::admin_get_user),
+            .service(lifecycle::routes::admin_get_user)
+            .service(funds::routes::my_account)
+            .service(funds::routes::my_entries)
+            .service(funds::routes::top_up)
+            .service(funds::routes::withdraw)
+            .service(funds::routes::callback)
+            .service(funds::routes::sandbox_complete)
+            .service(funds::routes::ledger_check)
+            .service(funds::routes::admin_account),
     );
 }
 

@@ -26,6 +26,8 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
         (name = "me", description = "The caller's own account and sessions"),
         (name = "users", description = "Public profiles and member names"),
         (name = "verification", description = "Real-name verification (实名认证)"),
+        (name = "funds", description = "Balances, ledger entries, top-ups and withdrawals"),
+        (name = "payments", description = "Payment channel callbacks and the sandbox"),
         (name = "agreements", description = "The platform service agreement"),
         (name = "admin", description = "Staff operations (roles admin, moderator, finance)"),
         (name = "ops", description = "Liveness and readiness"),

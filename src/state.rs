@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::content::WordFilterCache;
 use crate::db::{self, Backend, DbConnection, DbPool};
 use crate::error::AppResult;
+use crate::funds::channels::{Channels, SignedChannel};
 use crate::ratelimit::RateLimiters;
 
 /// Everything a request needs besides its own input. Cheap to clone.
@@ -22,6 +23,25 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub words: Arc<WordFilterCache>,
     pub limits: Arc<RateLimiters>,
+    pub channels: Arc<Channels>,
+}
+
+fn channels(settings: &Settings) -> Channels {
+    let tolerance = settings.callback_tolerance_secs;
+    let mut channels = Channels::default();
+    if let Some(secret) = &settings.alipay_secret {
+        channels.insert(SignedChannel::new("alipay", secret.clone(), tolerance));
+    }
+    if let Some(secret) = &settings.wechat_secret {
+        channels.insert(SignedChannel::new("wechat", secret.clone(), tolerance));
+    }
+    if settings.payment_sandbox_enabled {
+        // The sandbox signs its own callbacks; its key never leaves the process.
+        let mut key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
+        channels.insert(SignedChannel::new("sandbox", key.to_vec(), tolerance));
+    }
+    channels
 }
 
 impl AppState {
@@ -46,6 +66,7 @@ impl AppState {
             )),
             words: Arc::new(WordFilterCache::default()),
             limits: Arc::new(RateLimiters::new(&settings.rate_limits)),
+            channels: Arc::new(channels(&settings)),
             settings: Arc::new(settings),
             clock,
         }

@@ -208,3 +208,78 @@ diesel::allow_tables_to_appear_in_same_query!(
     info_requests,
     closure_requests,
 );
+
+diesel::table! {
+    ledger_accounts (id) {
+        id -> BigInt,
+        code -> Text,
+        owner_id -> Nullable<BigInt>,
+        kind -> Text,
+        balance -> BigInt,
+        allow_negative -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_transactions (id) {
+        id -> BigInt,
+        kind -> Text,
+        reference_type -> Nullable<Text>,
+        reference_id -> Nullable<Text>,
+        memo -> Text,
+        reverses_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> BigInt,
+        transaction_id -> BigInt,
+        account_id -> BigInt,
+        amount -> BigInt,
+        balance_after -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> BigInt,
+        public_id -> Text,
+        user_id -> BigInt,
+        direction -> Text,
+        channel -> Text,
+        amount -> BigInt,
+        status -> Text,
+        channel_reference -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idem_key) {
+        user_id -> BigInt,
+        idem_key -> Text,
+        fingerprint -> Text,
+        status -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ledger_entries -> ledger_accounts (account_id));
+diesel::joinable!(ledger_entries -> ledger_transactions (transaction_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    ledger_accounts,
+    ledger_transactions,
+    ledger_entries,
+    payments,
+    idempotency_keys,
+    users,
+);

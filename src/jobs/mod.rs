@@ -24,6 +24,7 @@ pub struct Report {
     pub inactivity_warnings: usize,
     pub accounts_reclaimed: usize,
     pub accounts_anonymised: usize,
+    pub idempotency_keys_purged: usize,
     pub failures: usize,
 }
 
@@ -76,6 +77,8 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
             }
         }
     }
+    // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
+    report.idempotency_keys_purged = crate::funds::idempotency::purge(&mut conn, now)?;
     Ok(report)
 }
 

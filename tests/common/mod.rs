@@ -446,3 +446,68 @@ impl TestApp {
         self.clock.now()
     }
 }
+
+pub const ALIPAY_SECRET: &str = "alipay-test-secret-alipay-test-secret-0001";
+
+impl TestApp {
+    /// A pending top-up (or withdrawal) request with an idempotency key.
+    pub async fn money_post(&self, user: &Account, path: &str, key: &str, body: Value) -> Res {
+        self.post(path)
+            .bearer(&user.access)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+    }
+
+    /// Completes a sandbox payment of `user`.
+    pub async fn sandbox_complete(&self, user: &Account, payment_id: &str, succeed: bool) -> Res {
+        self.post(&format!("/api/v1/payments/sandbox/{payment_id}/complete"))
+            .bearer(&user.access)
+            .json(json!({"succeed": succeed}))
+            .send()
+            .await
+    }
+
+    /// Tops `user` up by `amount` through the sandbox.
+    pub async fn fund(&self, user: &Account, amount: &str) {
+        let key = format!("fund-{}", unique());
+        let res = self
+            .money_post(
+                user,
+                "/api/v1/me/account/top-ups",
+                &key,
+                json!({"amount": amount, "channel": "sandbox"}),
+            )
+            .await;
+        res.assert(201);
+        let id = res.json["id"].as_str().unwrap().to_string();
+        self.sandbox_complete(user, &id, true).await.assert(200);
+    }
+
+    /// The user's (available, held) as strings.
+    pub async fn balances(&self, user: &Account) -> (String, String) {
+        let res = self
+            .get("/api/v1/me/account")
+            .bearer(&user.access)
+            .send()
+            .await;
+        res.assert(200);
+        (
+            res.json["available"].as_str().unwrap().to_string(),
+            res.json["held"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// The reconciliation report, read as finance staff.
+    pub async fn ledger_check(&self) -> Value {
+        let finance = self.staff(Role::Finance).await;
+        let res = self
+            .get("/api/v1/admin/ledger/check")
+            .bearer(&finance.access)
+            .send()
+            .await;
+        res.assert(200);
+        res.json
+    }
+}

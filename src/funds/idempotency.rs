@@ -1,0 +1,208 @@
+//! `Idempotency-Key` for money POSTs (FND-2). The key, the user and a
+//! fingerprint of the request are stored with the first response: a replay
+//! gets that response again, the same key with another body 422, and a
+//! duplicate arriving while the first is still running 409. A claim left by
+//! a crashed request (its money work rolled back with it) can be taken over
+//! after a minute. Keys are kept at least 24 hours.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::schema::idempotency_keys as keys;
+use crate::db::{DbConnection, unique_or};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+pub const HEADER: &str = "Idempotency-Key";
+const ABANDONED_AFTER_SECS: i64 = 60;
+/// Keys older than this are deleted by the scheduler (at least 24 h).
+pub const KEEP_HOURS: i64 = 48;
+
+/// The request's key, checked: 1–100 characters of `A–Z a–z 0–9 - _ . :`.
+pub fn key_from(headers: &HeaderMap) -> AppResult<String> {
+    let Some(value) = headers.get(HEADER) else {
+        return Err(AppError::bad_request(
+            "idempotency.key_required",
+            "涉及资金的请求须带 Idempotency-Key 请求头",
+            "Requests that move money need an Idempotency-Key header",
+        ));
+    };
+    let key = value.to_str().unwrap_or("");
+    let ok = (1..=100).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if !ok {
+        return Err(AppError::invalid_field(
+            HEADER,
+            "idempotency.key_invalid",
+            "Idempotency-Key 须为 1–100 个字母、数字或 - _ . :",
+            "Idempotency-Key must be 1–100 letters, digits or - _ . :",
+        ));
+    }
+    Ok(key.to_string())
+}
+
+/// A fingerprint of what the request asks for.
+pub fn fingerprint(route: &str, body: &impl Serialize) -> String {
+    let mut hash = Sha256::new();
+    hash.update(route.as_bytes());
+    hash.update(b"\n");
+    hash.update(serde_json::to_vec(body).unwrap_or_default());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A stored key: fingerprint, status, response status and body, creation time.
+type StoredKey = (String, String, Option<i32>, Option<String>, NaiveDateTime);
+
+enum Claim {
+    Claimed,
+    Replay(u16, String),
+}
+
+fn in_progress() -> AppError {
+    AppError::conflict(
+        "idempotency.in_progress",
+        "相同 Idempotency-Key 的请求正在处理中",
+        "A request with this Idempotency-Key is still being processed",
+    )
+}
+
+fn claim(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    user_id: i64,
+    key: &str,
+    print: &str,
+) -> AppResult<Claim> {
+    let existing: Option<StoredKey> = keys::table
+        .find((user_id, key))
+        .select((
+            keys::fingerprint,
+            keys::status,
+            keys::response_status,
+            keys::response_body,
+            keys::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    match existing {
+        None => {
+            diesel::insert_into(keys::table)
+                .values((
+                    keys::user_id.eq(user_id),
+                    keys::idem_key.eq(key),
+                    keys::fingerprint.eq(print),
+                    keys::status.eq("in_progress"),
+                    keys::created_at.eq(now),
+                ))
+                .execute(conn)
+                .map_err(|e| unique_or(e, |_| in_progress()))?;
+            Ok(Claim::Claimed)
+        }
+        Some((stored, ..)) if stored != print => Err(AppError::invalid_field(
+            HEADER,
+            "idempotency.key_reused",
+            "该 Idempotency-Key 已用于另一个不同的请求",
+            "This Idempotency-Key was already used for a different request",
+        )),
+        Some((_, status, Some(code), Some(body), _)) if status == "done" => {
+            Ok(Claim::Replay(code as u16, body))
+        }
+        Some((_, _, _, _, created)) if created > now - Duration::seconds(ABANDONED_AFTER_SECS) => {
+            Err(in_progress())
+        }
+        Some((_, _, _, _, created)) => {
+            // Abandoned by a request that died; its work was rolled back.
+            let n = diesel::update(
+                keys::table
+                    .find((user_id, key))
+                    .filter(keys::status.eq("in_progress"))
+                    .filter(keys::created_at.eq(created)),
+            )
+            .set(keys::created_at.eq(now))
+            .execute(conn)?;
+            if n == 0 {
+                Err(in_progress())
+            } else {
+                Ok(Claim::Claimed)
+            }
+        }
+    }
+}
+
+/// Runs `op` once per (user, key): its response is stored in the same
+/// transaction as its effects, and replayed for repeats.
+pub async fn run<T, F>(
+    state: &AppState,
+    user_id: i64,
+    key: String,
+    print: String,
+    success: StatusCode,
+    op: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection, &AppState) -> AppResult<T> + Send + 'static,
+{
+    let (k, p) = (key.clone(), print.clone());
+    let claim = state
+        .tx(move |conn, st| claim(conn, st.clock.now_naive(), user_id, &k, &p))
+        .await?;
+    if let Claim::Replay(code, body) = claim {
+        return Ok(
+            HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
+                .insert_header(("Idempotent-Replayed", "true"))
+                .content_type("application/json")
+                .body(body),
+        );
+    }
+    let k = key.clone();
+    let outcome = state
+        .tx(move |conn, st| {
+            let value = op(conn, st)?;
+            let body = serde_json::to_string(&value).map_err(AppError::internal)?;
+            diesel::update(keys::table.find((user_id, &k)))
+                .set((
+                    keys::status.eq("done"),
+                    keys::response_status.eq(i32::from(success.as_u16())),
+                    keys::response_body.eq(&body),
+                ))
+                .execute(conn)?;
+            Ok(body)
+        })
+        .await;
+    match outcome {
+        Ok(body) => Ok(HttpResponse::build(success)
+            .content_type("application/json")
+            .body(body)),
+        Err(err) => {
+            // Nothing moved: free the key so a retry can run again.
+            let _ = state
+                .tx(move |conn, _| {
+                    diesel::delete(
+                        keys::table
+                            .find((user_id, &key))
+                            .filter(keys::status.eq("in_progress")),
+                    )
+                    .execute(conn)?;
+                    Ok(())
+                })
+                .await;
+            Err(err)
+        }
+    }
+}
+
+/// Deletes keys past their keeping time (scheduler).
+pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
+    Ok(
+        diesel::delete(keys::table.filter(keys::created_at.lt(now - Duration::hours(KEEP_HOURS))))
+            .execute(conn)?,
+    )
+}

@@ -1,0 +1,387 @@
+//! Top-ups and withdrawals through a payment channel, settled by the
+//! channel's signed callback exactly once (FND-2).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::channels::{CallbackError, CallbackEvent, CallbackKind, PaymentChannel};
+use super::ledger::{self, Reference, code};
+use super::money::{Money, format_fen};
+use crate::db::DbConnection;
+use crate::db::schema::payments;
+use crate::error::{AppError, AppResult};
+use crate::notifications::{Notice, notify};
+use crate::state::AppState;
+
+/// A payment channel a user can choose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelName {
+    Alipay,
+    Wechat,
+    /// Only where the sandbox is enabled (development, QA).
+    Sandbox,
+}
+
+impl ChannelName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelName::Alipay => "alipay",
+            ChannelName::Wechat => "wechat",
+            ChannelName::Sandbox => "sandbox",
+        }
+    }
+}
+
+/// `POST /api/v1/me/account/top-ups` and `/withdrawals`.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "100.00", "channel": "alipay"}))]
+pub struct PaymentRequest {
+    pub amount: Money,
+    pub channel: ChannelName,
+}
+
+/// A payment and what the app needs to complete it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// The id the channel sees (`out_trade_no`).
+    #[schema(example = "0f8a3c1e-2b7d-4a51-9b1e-3c2d4e5f6a7b")]
+    pub id: String,
+    /// `top_up` or `withdrawal`.
+    #[schema(example = "top_up")]
+    pub direction: String,
+    #[schema(example = "alipay")]
+    pub channel: String,
+    pub amount: Money,
+    /// `pending`, `succeeded` or `failed`.
+    #[schema(example = "pending")]
+    pub status: String,
+    /// For a pending top-up: the parameters the app hands to the channel SDK.
+    pub pay_params: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+pub mod status {
+    pub const PENDING: &str = "pending";
+    pub const SUCCEEDED: &str = "succeeded";
+    pub const FAILED: &str = "failed";
+}
+
+pub mod direction {
+    pub const TOP_UP: &str = "top_up";
+    pub const WITHDRAWAL: &str = "withdrawal";
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = payments)]
+struct Row {
+    id: i64,
+    public_id: String,
+    user_id: i64,
+    direction: String,
+    channel: String,
+    amount: i64,
+    status: String,
+    created_at: NaiveDateTime,
+    completed_at: Option<NaiveDateTime>,
+}
+
+fn channel(st: &AppState, name: ChannelName) -> AppResult<&dyn PaymentChannel> {
+    st.channels
+        .get(name.as_str())
+        .map(|c| c as &dyn PaymentChannel)
+        .ok_or_else(|| {
+            AppError::invalid_field(
+                "channel",
+                "payment.channel_unavailable",
+                "该支付渠道当前不可用",
+                "This payment channel is not available",
+            )
+        })
+}
+
+fn view(st: &AppState, r: Row) -> PaymentView {
+    let amount = Money::from_fen(r.amount).unwrap_or_else(|| Money::from_fen(1).expect("1 fen"));
+    let pay_params = (r.status == status::PENDING && r.direction == direction::TOP_UP)
+        .then(|| {
+            st.channels
+                .get(&r.channel)
+                .map(|c| c.pay_params(&r.public_id, &amount.to_string()))
+        })
+        .flatten();
+    PaymentView {
+        id: r.public_id,
+        direction: r.direction,
+        channel: r.channel,
+        amount,
+        status: r.status,
+        pay_params,
+        created_at: r.created_at.and_utc(),
+        completed_at: r.completed_at.map(|t| t.and_utc()),
+    }
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    dir: &str,
+    req: &PaymentRequest,
+) -> AppResult<Row> {
+    let public_id = uuid::Uuid::new_v4().to_string();
+    let id: i64 = diesel::insert_into(payments::table)
+        .values((
+            payments::public_id.eq(&public_id),
+            payments::user_id.eq(user_id),
+            payments::direction.eq(dir),
+            payments::channel.eq(req.channel.as_str()),
+            payments::amount.eq(req.amount.fen()),
+            payments::status.eq(status::PENDING),
+            payments::created_at.eq(st.clock.now_naive()),
+        ))
+        .returning(payments::id)
+        .get_result(conn)?;
+    Ok(payments::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)?)
+}
+
+/// Creates a pending top-up; the account is credited when the channel's
+/// callback confirms it.
+pub fn create_top_up(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    req: &PaymentRequest,
+) -> AppResult<PaymentView> {
+    channel(st, req.channel)?;
+    ledger::user_accounts(conn, st, user_id)?;
+    let row = insert(conn, st, user_id, direction::TOP_UP, req)?;
+    Ok(view(st, row))
+}
+
+/// Holds the amount and asks the channel to pay it out; the hold is
+/// captured when the payout is confirmed and released if it fails.
+pub fn create_withdrawal(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    req: &PaymentRequest,
+) -> AppResult<PaymentView> {
+    channel(st, req.channel)?;
+    let row = insert(conn, st, user_id, direction::WITHDRAWAL, req)?;
+    let reference = Reference {
+        kind: "withdrawal_hold",
+        object_type: "payment",
+        object_id: row.public_id.clone(),
+        memo: format!("提现冻结 {}", req.amount),
+    };
+    ledger::hold(conn, st, user_id, req.amount.fen(), &reference)?;
+    Ok(view(st, row))
+}
+
+/// Turns a channel's refusal into the API's answer.
+pub fn callback_error(err: CallbackError) -> AppError {
+    match err {
+        CallbackError::BadSignature => AppError::unauthorized(
+            "payment.bad_signature",
+            "回调签名无效",
+            "The callback signature is invalid",
+        ),
+        CallbackError::Stale => AppError::unauthorized(
+            "payment.stale_callback",
+            "回调时间戳超出允许范围",
+            "The callback timestamp is outside the allowed window",
+        ),
+        CallbackError::Malformed => AppError::bad_request(
+            "payment.malformed_callback",
+            "回调内容格式错误",
+            "The callback body is malformed",
+        ),
+    }
+}
+
+/// Applies a verified callback. The payment moves from pending exactly once
+/// (a conditional update); replays of the same outcome answer OK and move
+/// nothing.
+pub fn apply_callback(
+    conn: &mut DbConnection,
+    st: &AppState,
+    channel_name: &str,
+    event: &CallbackEvent,
+) -> AppResult<PaymentView> {
+    let row: Row = payments::table
+        .filter(payments::public_id.eq(&event.payment_id))
+        .filter(payments::channel.eq(channel_name))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            AppError::not_found("payment.not_found", "支付单不存在", "No such payment")
+        })?;
+    let amount = Money::parse(&event.amount).map(Money::fen).unwrap_or(-1);
+    if amount != row.amount {
+        log::warn!(
+            "payment callback refused: amount mismatch payment={} channel={channel_name} expected={} got={}",
+            row.public_id,
+            format_fen(row.amount),
+            event.amount.chars().take(20).collect::<String>()
+        );
+        return Err(AppError::invalid_field(
+            "amount",
+            "payment.amount_mismatch",
+            "回调金额与支付单金额不符",
+            "The callback amount does not match the payment",
+        ));
+    }
+    let (is_payment, succeeded) = match event.event {
+        CallbackKind::PaymentSucceeded => (true, true),
+        CallbackKind::PaymentFailed => (true, false),
+        CallbackKind::PayoutSucceeded => (false, true),
+        CallbackKind::PayoutFailed => (false, false),
+    };
+    if is_payment != (row.direction == direction::TOP_UP) {
+        return Err(AppError::invalid_field(
+            "event",
+            "payment.event_mismatch",
+            "回调事件与支付单类型不符",
+            "The callback event does not fit this payment",
+        ));
+    }
+    let new_status = if succeeded {
+        status::SUCCEEDED
+    } else {
+        status::FAILED
+    };
+    let now = st.clock.now_naive();
+    let changed = diesel::update(
+        payments::table
+            .filter(payments::id.eq(row.id))
+            .filter(payments::status.eq(status::PENDING)),
+    )
+    .set((
+        payments::status.eq(new_status),
+        payments::channel_reference.eq(&event.channel_reference),
+        payments::completed_at.eq(now),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        let current: String = payments::table
+            .find(row.id)
+            .select(payments::status)
+            .first(conn)?;
+        if current != new_status {
+            return Err(AppError::conflict(
+                "payment.already_completed",
+                "支付单已以另一结果完成",
+                "The payment was already completed with another outcome",
+            ));
+        }
+        // A replay of the outcome already applied: nothing moves again.
+        let row = payments::table
+            .find(row.id)
+            .select(Row::as_select())
+            .first(conn)?;
+        return Ok(view(st, row));
+    }
+    let reference = |kind, memo: String| Reference {
+        kind,
+        object_type: "payment",
+        object_id: row.public_id.clone(),
+        memo,
+    };
+    let shown = format_fen(row.amount);
+    let (available, held) = ledger::user_accounts(conn, st, row.user_id)?;
+    let clearing = ledger::account(
+        conn,
+        st,
+        &code::clearing(&row.channel),
+        None,
+        "channel_clearing",
+    )?;
+    let (kind, title, body) = match (is_payment, succeeded) {
+        (true, true) => {
+            ledger::post(
+                conn,
+                st,
+                &reference("top_up", format!("充值 {shown}")),
+                &[(clearing, -row.amount), (available, row.amount)],
+                None,
+            )?;
+            (
+                "payment.top_up_succeeded",
+                "充值成功",
+                format!("充值 {shown} 元已到账。"),
+            )
+        }
+        (true, false) => (
+            "payment.top_up_failed",
+            "充值失败",
+            format!("充值 {shown} 元未成功，未扣款。"),
+        ),
+        (false, true) => {
+            ledger::post(
+                conn,
+                st,
+                &reference("withdrawal", format!("提现 {shown}")),
+                &[(held, -row.amount), (clearing, row.amount)],
+                None,
+            )?;
+            (
+                "payment.withdrawal_succeeded",
+                "提现成功",
+                format!("提现 {shown} 元已转出。"),
+            )
+        }
+        (false, false) => {
+            ledger::release(
+                conn,
+                st,
+                row.user_id,
+                row.amount,
+                &reference("withdrawal_release", format!("提现失败退回 {shown}")),
+            )?;
+            (
+                "payment.withdrawal_failed",
+                "提现失败",
+                format!("提现 {shown} 元未成功，款项已退回可用余额。"),
+            )
+        }
+    };
+    notify(
+        conn,
+        st,
+        row.user_id,
+        Notice {
+            kind,
+            title,
+            body,
+            link: Some("/api/v1/me/account".into()),
+        },
+    )?;
+    let row = payments::table
+        .find(row.id)
+        .select(Row::as_select())
+        .first(conn)?;
+    Ok(view(st, row))
+}
+
+/// The payment with a public id, if `user_id` owns it.
+pub fn owned(
+    conn: &mut DbConnection,
+    user_id: i64,
+    public_id: &str,
+) -> AppResult<(String, i64, String)> {
+    payments::table
+        .filter(payments::public_id.eq(public_id))
+        .filter(payments::user_id.eq(user_id))
+        .select((payments::channel, payments::amount, payments::direction))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("payment.not_found", "支付单不存在", "No such payment"))
+}
