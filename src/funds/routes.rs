@@ -237,8 +237,9 @@ pub struct SandboxOutcome {
     params(("payment_id" = String, Path, description = "The payment id")),
     request_body = SandboxOutcome,
     responses(
-        (status = 200, description = "Completed", body = CallbackAck),
+        (status = 200, description = "Completed (or already completed the same way)", body = CallbackAck),
         (status = 404, description = "Sandbox disabled, or no such sandbox payment of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already completed with the other outcome (`payment.already_completed`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
