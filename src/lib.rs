@@ -64,6 +64,7 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(verification::routes::list)
             .service(verification::routes::approve)
             .service(verification::routes::reject)
+            .service(verification::routes::transfer)
             .service(verification::restricted::list_restricted)
             .service(verification::restricted::add_restricted)
             .service(verification::restricted::delete_restricted)

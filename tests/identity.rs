@@ -364,3 +364,45 @@ async fn acc11_staff_reads_of_a_user_are_audited_and_masked() {
         .await
         .assert_problem(403, "auth.forbidden");
 }
+
+#[actix_web::test]
+async fn acc8_only_a_staff_recorded_transfer_changes_the_holder() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    app.verify(&user).await;
+    let moderator = app.staff(Role::Moderator).await;
+    let admin = app.staff(Role::Admin).await;
+    let new_id = resident_id(40);
+    let body = json!({"legal_basis": "（2026）沪0115民初12345号民事判决书",
+        "identity": {"kind": "individual", "legal_name": "李四", "id_number": new_id}});
+    app.post(&format!("/api/v1/admin/users/{}/transfer", user.id))
+        .bearer(&moderator.access)
+        .json(body.clone())
+        .send()
+        .await
+        .assert_problem(403, "auth.forbidden");
+    let res = app
+        .post(&format!("/api/v1/admin/users/{}/transfer", user.id))
+        .bearer(&admin.access)
+        .json(body)
+        .send()
+        .await;
+    res.assert(200);
+    assert_eq!(res.json["status"], "approved");
+    assert_eq!(res.json["legal_name"], "李四");
+    assert!(!res.text.contains(&new_id));
+    // The old holder's sessions end.
+    app.me(&user.access)
+        .await
+        .assert_problem(401, "auth.session_ended");
+    let actions = app.audit_actions("user", &user.id.to_string()).await;
+    assert!(actions.contains(&"account.transfer".to_string()));
+    // Without an approved identity there is nothing to transfer.
+    let other = app.user().await;
+    app.post(&format!("/api/v1/admin/users/{}/transfer", other.id))
+        .bearer(&admin.access)
+        .json(json!({"legal_basis": "继承", "identity": {"kind": "individual", "legal_name": "王五", "id_number": resident_id(30)}}))
+        .send()
+        .await
+        .assert_problem(409, "verification.not_verified");
+}

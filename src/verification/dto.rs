@@ -110,3 +110,20 @@ pub struct ReasonRequest {
     )]
     pub reason: String,
 }
+
+/// `POST /api/v1/admin/users/{id}/transfer`: the new holder's identity and
+/// the legal basis (inheritance, court ruling, company merger …).
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "legal_basis": "（2026）沪0115民初12345号民事判决书",
+    "identity": {"kind": "individual", "legal_name": "李四", "id_number": "11010519491231002X"}
+}))]
+pub struct TransferRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
+    pub legal_basis: String,
+    pub identity: VerificationRequest,
+}

@@ -4,9 +4,9 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::dto::{ReasonRequest, VerificationRequest, VerificationView};
+use super::dto::{ReasonRequest, TransferRequest, VerificationRequest, VerificationView};
 use super::service;
-use crate::auth::{AuthUser, Moderators, Staff};
+use crate::auth::{Admins, AuthUser, Moderators, Staff};
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::ClientMeta;
 use crate::paging::{Page, PageQuery, decode_keys, encode_keys};
@@ -170,6 +170,50 @@ pub async fn reject(
     let caller = staff.caller;
     let view = state
         .tx(move |conn, st| service::decide(conn, st, &caller, id, false, Some(reason), &meta.ip))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Record a transfer of an account to a new holder (admins, ACC-8): the
+/// only way an account changes hands. The legal basis is audited; every
+/// session of the account ends.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = TransferRequest,
+    responses(
+        (status = 200, description = "Transferred; the new identity is bound", body = VerificationView),
+        (status = 403, description = "The new identity is restricted (`identity.restricted`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No approved identity to transfer, kind mismatch, or the new identity is bound elsewhere", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/users/{id}/transfer")]
+pub async fn transfer(
+    state: web::Data<AppState>,
+    staff: Staff<Admins>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+    body: web::Json<TransferRequest>,
+) -> AppResult<web::Json<VerificationView>> {
+    let (user_id, staff_id) = (id.into_inner(), staff.user_id);
+    let TransferRequest {
+        legal_basis,
+        identity,
+    } = body.into_inner();
+    let view = state
+        .tx(move |conn, st| {
+            service::transfer(
+                conn,
+                st,
+                staff_id,
+                user_id,
+                &legal_basis,
+                identity,
+                &meta.ip,
+            )
+        })
         .await?;
     Ok(web::Json(view))
 }

@@ -21,6 +21,8 @@ pub mod status {
     pub const REJECTED: &str = "rejected";
     /// The account closed: the identity may bind another account.
     pub const RELEASED: &str = "released";
+    /// Replaced by a staff-recorded transfer of the account.
+    pub const TRANSFERRED: &str = "transferred";
 }
 
 /// Today's date in China (UTC+8), which decides ages and calendar days.
@@ -428,4 +430,122 @@ pub fn release(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
     .set(verifications::status.eq(status::RELEASED))
     .execute(conn)?;
     Ok(())
+}
+
+/// ACC-8: the only way an account changes hands. Staff record the legal
+/// basis; the old identity is marked `transferred`, the new one is bound
+/// as approved, every session ends and the action is audited.
+pub fn transfer(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    user_id: i64,
+    legal_basis: &str,
+    req: VerificationRequest,
+    ip: &str,
+) -> AppResult<VerificationView> {
+    let now = st.clock.now_naive();
+    let legal_basis = plain_text("legal_basis", legal_basis, 500)?;
+    let (account_kind, role): (String, String) = users::table
+        .find(user_id)
+        .select((users::account_kind, users::role))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("user.not_found", "用户不存在", "No such user"))?;
+    if role != "user" {
+        return Err(AppError::not_found(
+            "user.not_found",
+            "用户不存在",
+            "No such user",
+        ));
+    }
+    let current = latest(conn, user_id)?;
+    if current
+        .as_ref()
+        .is_none_or(|v| v.status != status::APPROVED)
+    {
+        return Err(AppError::conflict(
+            "verification.not_verified",
+            "该账户尚无已通过的实名认证，无需过户",
+            "The account has no approved identity to transfer",
+        ));
+    }
+    let identity = parse_identity(st, &account_kind, req, china_today(now))?;
+    let kind = if identity.kind == "individual" {
+        "id_number"
+    } else {
+        "credit_code"
+    };
+    restricted::refuse_if_listed(conn, kind, &identity.hash)?;
+    diesel::update(
+        verifications::table
+            .filter(verifications::user_id.eq(user_id))
+            .filter(verifications::status.eq(status::APPROVED)),
+    )
+    .set(verifications::status.eq(status::TRANSFERRED))
+    .execute(conn)?;
+    let bound: bool = diesel::select(diesel::dsl::exists(
+        verifications::table
+            .filter(verifications::identity_hash.eq(&identity.hash))
+            .filter(verifications::status.eq_any([status::PENDING, status::APPROVED])),
+    ))
+    .get_result(conn)?;
+    if bound {
+        return Err(identity_bound());
+    }
+    let (g_name, g_hash, g_masked, g_relation) = match identity.guardian {
+        Some((n, h, m, r)) => (Some(n), Some(h), Some(m), Some(r)),
+        None => (None, None, None, None),
+    };
+    let id: i64 = diesel::insert_into(verifications::table)
+        .values((
+            verifications::user_id.eq(user_id),
+            verifications::kind.eq(identity.kind),
+            verifications::legal_name.eq(&identity.legal_name),
+            verifications::identity_hash.eq(&identity.hash),
+            verifications::identity_masked.eq(&identity.masked),
+            verifications::birth_date.eq(identity.birth_date),
+            verifications::legal_representative.eq(&identity.legal_representative),
+            verifications::guardian_name.eq(g_name),
+            verifications::guardian_id_hash.eq(g_hash),
+            verifications::guardian_id_masked.eq(g_masked),
+            verifications::guardian_relation.eq(g_relation),
+            verifications::status.eq(status::APPROVED),
+            verifications::submitted_at.eq(now),
+            verifications::reviewed_at.eq(now),
+            verifications::reviewed_by.eq(staff_id),
+        ))
+        .returning(verifications::id)
+        .get_result(conn)
+        .map_err(|e| unique_or(e, |_| identity_bound()))?;
+    crate::auth::sessions::revoke_all(conn, user_id, None, now, "account_transferred")?;
+    notify(
+        conn,
+        st,
+        user_id,
+        Notice {
+            kind: "account.transferred",
+            title: "账户已过户",
+            body: format!("平台已依据以下法律依据办理账户过户：{legal_basis}。"),
+            link: Some("/api/v1/me/verification".into()),
+        },
+    )?;
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff_id),
+            action: "account.transfer",
+            target_type: "user",
+            target_id: Some(user_id.to_string()),
+            reason: Some(&legal_basis),
+            details: Some(serde_json::json!({
+                "previous_identity": current.map(|v| v.identity_masked),
+                "new_identity": identity.masked,
+                "verification_id": id,
+            })),
+            ip: Some(ip),
+        },
+    )?;
+    load(conn, id)
 }
