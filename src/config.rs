@@ -58,6 +58,24 @@ pub struct Settings {
     pub wechat_secret: Option<Vec<u8>>,
     /// How far a callback's timestamp may be from now, in seconds.
     pub callback_tolerance_secs: i64,
+    /// Marketplace numbers (MKT-1, MKT-4, reviews).
+    pub market: MarketSettings,
+}
+
+/// Settings of the marketplace rules.
+#[derive(Debug, Clone)]
+pub struct MarketSettings {
+    /// Platform service fee in basis points of the award price (SA §4.10).
+    pub fee_bps: i64,
+    /// A delivered award not confirmed or disputed completes after this.
+    pub auto_complete_days: i64,
+    /// Reviews may be left this long after completion.
+    pub review_window_days: i64,
+    /// The latest bidding deadline a demand may set, from now.
+    pub max_bid_deadline_days: i64,
+    /// Per-user limits against automated flooding (MKT-7).
+    pub bids_per_minute: u32,
+    pub demands_per_minute: u32,
 }
 
 /// A setting that cannot be used; the message names the key, never its value.
@@ -185,6 +203,24 @@ impl Settings {
                 300,
                 10..=3_600,
             )?,
+            market: MarketSettings {
+                fee_bps: parse_in(&lookup, "PLATFORM_FEE_BPS", 500, 0..=5_000)?,
+                auto_complete_days: parse_in(&lookup, "AUTO_COMPLETE_DAYS", 7, 1..=60)?,
+                review_window_days: parse_in(&lookup, "REVIEW_WINDOW_DAYS", 14, 1..=90)?,
+                max_bid_deadline_days: parse_in(&lookup, "MAX_BID_DEADLINE_DAYS", 90, 1..=365)?,
+                bids_per_minute: parse_in(
+                    &lookup,
+                    "RATE_LIMIT_BIDS_PER_MINUTE",
+                    30,
+                    1..=1_000_000,
+                )?,
+                demands_per_minute: parse_in(
+                    &lookup,
+                    "RATE_LIMIT_DEMANDS_PER_MINUTE",
+                    10,
+                    1..=1_000_000,
+                )?,
+            },
         })
     }
 

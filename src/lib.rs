@@ -14,6 +14,7 @@ pub mod funds;
 pub mod http;
 pub mod jobs;
 pub mod lifecycle;
+pub mod marketplace;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
@@ -87,7 +88,24 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(funds::routes::callback)
             .service(funds::routes::sandbox_complete)
             .service(funds::routes::ledger_check)
-            .service(funds::routes::admin_account),
+            .service(funds::routes::admin_account)
+            .service(marketplace::routes::list_categories)
+            .service(marketplace::routes::publish)
+            .service(marketplace::routes::discover)
+            .service(marketplace::routes::get_demand)
+            .service(marketplace::routes::edit_demand)
+            .service(marketplace::routes::cancel_demand)
+            .service(marketplace::routes::place_bid)
+            .service(marketplace::routes::demand_bids)
+            .service(marketplace::routes::withdraw_bid)
+            .service(marketplace::routes::my_bids)
+            .service(marketplace::routes::my_demands)
+            .service(marketplace::routes::award)
+            .service(marketplace::routes::get_award)
+            .service(marketplace::routes::deliver)
+            .service(marketplace::routes::confirm)
+            .service(marketplace::routes::review)
+            .service(marketplace::routes::remove_demand),
     );
 }
 

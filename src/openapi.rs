@@ -28,6 +28,7 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
         (name = "verification", description = "Real-name verification (实名认证)"),
         (name = "funds", description = "Balances, ledger entries, top-ups and withdrawals"),
         (name = "payments", description = "Payment channel callbacks and the sandbox"),
+        (name = "marketplace", description = "Demands (需求), bids, awards, reviews and discovery"),
         (name = "agreements", description = "The platform service agreement"),
         (name = "admin", description = "Staff operations (roles admin, moderator, finance)"),
         (name = "ops", description = "Liveness and readiness"),

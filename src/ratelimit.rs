@@ -16,14 +16,19 @@ pub struct RateLimiters {
     pub register: Limiter,
     pub login: Limiter,
     pub refresh: Limiter,
+    /// Per user (MKT-7).
+    pub bids: Limiter,
+    pub demands: Limiter,
 }
 
 impl RateLimiters {
-    pub fn new(limits: &RateLimits) -> Self {
+    pub fn new(limits: &RateLimits, market: &crate::config::MarketSettings) -> Self {
         RateLimiters {
             register: Limiter::per_minute(limits.register_per_minute),
             login: Limiter::per_minute(limits.login_per_minute),
             refresh: Limiter::per_minute(limits.refresh_per_minute),
+            bids: Limiter::per_minute(market.bids_per_minute),
+            demands: Limiter::per_minute(market.demands_per_minute),
         }
     }
 }

@@ -65,7 +65,7 @@ impl AppState {
                 settings.access_token_ttl_secs,
             )),
             words: Arc::new(WordFilterCache::default()),
-            limits: Arc::new(RateLimiters::new(&settings.rate_limits)),
+            limits: Arc::new(RateLimiters::new(&settings.rate_limits, &settings.market)),
             channels: Arc::new(channels(&settings)),
             settings: Arc::new(settings),
             clock,

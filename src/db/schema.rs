@@ -283,3 +283,80 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     users,
 );
+
+diesel::table! {
+    categories (code) {
+        code -> Text,
+        name -> Text,
+        sort_order -> Integer,
+    }
+}
+
+diesel::table! {
+    demands (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        region_code -> Text,
+        region_name -> Text,
+        budget -> BigInt,
+        workers_wanted -> Integer,
+        bid_deadline -> Timestamp,
+        status -> Text,
+        bid_count -> Integer,
+        search_text -> Text,
+        removed_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    bids (id) {
+        id -> BigInt,
+        demand_id -> BigInt,
+        provider_id -> BigInt,
+        price -> BigInt,
+        proposal -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    awards (id) {
+        id -> BigInt,
+        demand_id -> BigInt,
+        bid_id -> BigInt,
+        employer_id -> BigInt,
+        provider_id -> BigInt,
+        price -> BigInt,
+        fee -> Nullable<BigInt>,
+        status -> Text,
+        delivery_note -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reviews (id) {
+        id -> BigInt,
+        award_id -> BigInt,
+        reviewer_id -> BigInt,
+        reviewee_id -> BigInt,
+        rating -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(bids -> demands (demand_id));
+diesel::joinable!(awards -> demands (demand_id));
+
+diesel::allow_tables_to_appear_in_same_query!(categories, demands, bids, awards, reviews, users);

@@ -25,6 +25,8 @@ pub struct Report {
     pub accounts_reclaimed: usize,
     pub accounts_anonymised: usize,
     pub idempotency_keys_purged: usize,
+    pub demands_expired: usize,
+    pub awards_auto_completed: usize,
     pub failures: usize,
 }
 
@@ -77,6 +79,10 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
             }
         }
     }
+    // MKT-1 / MKT-4: expired demands and auto-completed awards.
+    report.demands_expired = crate::marketplace::demands::expire_due(&mut conn, st)?;
+    report.awards_auto_completed = crate::marketplace::awards::auto_complete_due(&mut conn, st)?;
+
     // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
     report.idempotency_keys_purged = crate::funds::idempotency::purge(&mut conn, now)?;
     Ok(report)

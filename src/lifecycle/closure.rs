@@ -51,6 +51,43 @@ pub fn blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>
             count: open_info,
         });
     }
+    {
+        use crate::db::schema::{awards, demands};
+        let demands_open: i64 = demands::table
+            .filter(demands::owner_id.eq(user_id))
+            .filter(demands::status.eq_any(["open", "awarded"]))
+            .count()
+            .get_result(conn)?;
+        if demands_open > 0 {
+            out.push(Blocker {
+                code: "demand_in_progress".into(),
+                count: demands_open,
+            });
+        }
+        let awards_open: i64 = awards::table
+            .filter(
+                awards::provider_id
+                    .eq(user_id)
+                    .or(awards::employer_id.eq(user_id)),
+            )
+            .filter(awards::status.eq_any(["in_progress", "delivered"]))
+            .count()
+            .get_result(conn)?;
+        if awards_open > 0 {
+            out.push(Blocker {
+                code: "award_in_progress".into(),
+                count: awards_open,
+            });
+        }
+    }
+    let funds = crate::funds::reading::account(conn, user_id)?;
+    if funds.available.0 > 0 || funds.held.0 > 0 {
+        // Money left on the platform must be withdrawn first.
+        out.push(Blocker {
+            code: "funds_remaining".into(),
+            count: 1,
+        });
+    }
     Ok(out)
 }
 

@@ -201,6 +201,16 @@ pub struct PublicProfile {
     pub account_kind: AccountKind,
     /// Real-name verification approved (ACC-8).
     pub verified: bool,
+    /// Credit score: starts at 100; conduct measures deduct points (VIO-3).
+    #[schema(example = 100)]
+    pub credit_score: i32,
+    /// Average of visible reviews (double-blind), one decimal; `null` without any.
+    pub rating: Option<f64>,
+    pub rating_count: i64,
+    /// Awards completed as a provider.
+    pub completed_awards: i64,
+    /// Published penalty decisions (SA §9.2; from the conduct rules).
+    pub penalties: Vec<serde_json::Value>,
     pub member_since: DateTime<Utc>,
 }
 

@@ -233,7 +233,7 @@ pub async fn get_user(
 ) -> AppResult<web::Json<PublicProfile>> {
     let id = id.into_inner();
     let profile = state
-        .run(move |conn, _| service::public_profile(conn, id))
+        .run(move |conn, st| service::public_profile(conn, st, id))
         .await?;
     Ok(web::Json(profile))
 }

@@ -435,8 +435,8 @@ pub fn end_session(
     Ok(())
 }
 
-/// A user's public profile (ACC-11: no contact or identity data).
-pub fn public_profile(conn: &mut DbConnection, id: i64) -> AppResult<PublicProfile> {
+/// A user's public profile (ACC-11: no contact or identity data; MKT-6).
+pub fn public_profile(conn: &mut DbConnection, st: &AppState, id: i64) -> AppResult<PublicProfile> {
     let user = load_user(conn, id)?;
     // Staff have no marketplace profile; reclaimed and closed accounts have
     // left the platform (ACC-9, ACC-10).
@@ -448,11 +448,18 @@ pub fn public_profile(conn: &mut DbConnection, id: i64) -> AppResult<PublicProfi
             "No such user",
         ));
     }
+    let (rating, rating_count, completed_awards) =
+        crate::marketplace::awards::reputation(conn, st, id)?;
     Ok(PublicProfile {
         id: user.id,
         member_name: user.member_name,
         account_kind: AccountKind::parse(&user.account_kind),
         verified: crate::verification::service::is_verified(conn, id)?,
+        credit_score: 100,
+        rating,
+        rating_count,
+        completed_awards,
+        penalties: Vec::new(),
         member_since: user.created_at.and_utc(),
     })
 }

@@ -105,6 +105,8 @@ pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
         ("RATE_LIMIT_REGISTER_PER_MINUTE", "100000"),
         ("RATE_LIMIT_LOGIN_PER_MINUTE", "100000"),
         ("RATE_LIMIT_REFRESH_PER_MINUTE", "100000"),
+        ("RATE_LIMIT_BIDS_PER_MINUTE", "100000"),
+        ("RATE_LIMIT_DEMANDS_PER_MINUTE", "100000"),
         ("DB_POOL_SIZE", "8"),
     ]
     .into_iter()
@@ -509,5 +511,52 @@ impl TestApp {
             .await;
         res.assert(200);
         res.json
+    }
+}
+
+impl TestApp {
+    /// A registered, verified user.
+    pub async fn verified_user(&self) -> Account {
+        let user = self.user().await;
+        self.verify(&user).await;
+        user
+    }
+
+    /// A valid demand body.
+    pub fn demand_body(&self, title: &str, budget: &str, workers: i32) -> Value {
+        json!({
+            "title": title,
+            "description": "商场门口派发传单并引导扫码注册，每天 6 小时，需拍照打卡。",
+            "category": "ground_promotion",
+            "region_code": "310104",
+            "region_name": "上海市徐汇区",
+            "budget": budget,
+            "workers_wanted": workers,
+            "bid_deadline": (self.clock_now() + chrono::Duration::days(3)).to_rfc3339(),
+        })
+    }
+
+    /// Publishes a demand and returns its id.
+    pub async fn demand(&self, owner: &Account, body: Value) -> i64 {
+        let res = self
+            .post("/api/v1/demands")
+            .bearer(&owner.access)
+            .json(body)
+            .send()
+            .await;
+        res.assert(201);
+        res.json["id"].as_i64().unwrap()
+    }
+
+    /// Places a bid and returns its id.
+    pub async fn bid(&self, provider: &Account, demand: i64, price: &str) -> i64 {
+        let res = self
+            .post(&format!("/api/v1/demands/{demand}/bids"))
+            .bearer(&provider.access)
+            .json(json!({"price": price, "proposal": "三年地推经验，周末全天。"}))
+            .send()
+            .await;
+        res.assert(201);
+        res.json["id"].as_i64().unwrap()
     }
 }

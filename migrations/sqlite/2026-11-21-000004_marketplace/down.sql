@@ -1,0 +1,5 @@
+DROP TABLE reviews;
+DROP TABLE awards;
+DROP TABLE bids;
+DROP TABLE demands;
+DROP TABLE categories;

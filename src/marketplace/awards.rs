@@ -1,0 +1,567 @@
+//! Awards: held funds at award, delivery, confirmation with the platform
+//! fee, auto-completion, reviews (MKT-3, MKT-4).
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::bids::status as bid_status;
+use super::demands::{self, status as demand_status};
+use super::dto::{AwardView, DeliveryRequest, Evidence, NewReview, ReviewView};
+use super::{close_bids, notify_each};
+use crate::db::DbConnection;
+use crate::db::schema::{awards, bids, demands as demands_t, reviews};
+use crate::error::{AppError, AppResult};
+use crate::funds::ledger::{self, Reference};
+use crate::funds::money::{Money, SignedFen, format_fen};
+use crate::state::AppState;
+
+pub mod status {
+    pub const IN_PROGRESS: &str = "in_progress";
+    pub const DELIVERED: &str = "delivered";
+    pub const COMPLETED: &str = "completed";
+    pub const CANCELLED: &str = "cancelled";
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = awards)]
+pub struct Row {
+    pub id: i64,
+    pub demand_id: i64,
+    pub bid_id: i64,
+    pub employer_id: i64,
+    pub provider_id: i64,
+    pub price: i64,
+    pub fee: Option<i64>,
+    pub status: String,
+    pub delivery_note: Option<String>,
+    pub evidence: Option<String>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+fn not_found() -> AppError {
+    AppError::not_found("award.not_found", "中标记录不存在", "No such award")
+}
+
+/// The award, if `viewer` is one of its parties (others: 404).
+pub fn load_for(conn: &mut DbConnection, id: i64, viewer: Option<i64>) -> AppResult<Row> {
+    let row: Row = awards::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)?;
+    match viewer {
+        Some(v) if v != row.employer_id && v != row.provider_id => Err(not_found()),
+        _ => Ok(row),
+    }
+}
+
+/// The platform fee on `price` (basis points, rounded half up; SA §4.10).
+pub fn fee_for(price: i64, bps: i64) -> i64 {
+    (price * bps + 5_000) / 10_000
+}
+
+/// Reviews are double-blind: shown once both sides reviewed or the window ended.
+fn visible_reviews(
+    conn: &mut DbConnection,
+    st: &AppState,
+    row: &Row,
+) -> AppResult<(Vec<ReviewView>, Vec<i64>)> {
+    let all: Vec<(i64, i64, i32, String, NaiveDateTime)> = reviews::table
+        .filter(reviews::award_id.eq(row.id))
+        .select((
+            reviews::reviewer_id,
+            reviews::reviewee_id,
+            reviews::rating,
+            reviews::body,
+            reviews::created_at,
+        ))
+        .load(conn)?;
+    let reviewers: Vec<i64> = all.iter().map(|r| r.0).collect();
+    let window_over = row.completed_at.is_some_and(|c| {
+        st.clock.now_naive() >= c + Duration::days(st.settings.market.review_window_days)
+    });
+    let shown = if all.len() >= 2 || window_over {
+        all.into_iter()
+            .map(|(reviewer_id, reviewee_id, rating, body, at)| ReviewView {
+                reviewer_id,
+                reviewee_id,
+                rating,
+                body,
+                created_at: at.and_utc(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((shown, reviewers))
+}
+
+pub fn view(
+    conn: &mut DbConnection,
+    st: &AppState,
+    row: Row,
+    viewer: Option<i64>,
+) -> AppResult<AwardView> {
+    let (reviews, reviewers) = visible_reviews(conn, st, &row)?;
+    let evidence: Vec<Evidence> = row
+        .evidence
+        .as_deref()
+        .and_then(|e| serde_json::from_str(e).ok())
+        .unwrap_or_default();
+    Ok(AwardView {
+        id: row.id,
+        demand_id: row.demand_id,
+        bid_id: row.bid_id,
+        employer_id: row.employer_id,
+        provider_id: row.provider_id,
+        price: Money::from_fen(row.price).unwrap_or_else(|| Money::from_fen(1).expect("1 fen")),
+        fee: row.fee.map(SignedFen),
+        status: row.status,
+        delivery_note: row.delivery_note,
+        evidence,
+        delivered_at: row.delivered_at.map(|t| t.and_utc()),
+        completed_at: row.completed_at.map(|t| t.and_utc()),
+        created_at: row.created_at.and_utc(),
+        reviews,
+        reviewed_by_me: viewer.is_some_and(|v| reviewers.contains(&v)),
+    })
+}
+
+/// MKT-3: the employer awards bids; their prices are held from the
+/// employer's available funds in this one transaction (insufficient: 409,
+/// nothing changes). Bidding closes; the others are told they were not selected.
+pub fn award(
+    conn: &mut DbConnection,
+    st: &AppState,
+    employer: i64,
+    demand_id: i64,
+    bid_ids: &[i64],
+) -> AppResult<Vec<AwardView>> {
+    let demand = demands::load(conn, demand_id, Some(employer))?;
+    if demand.owner_id != employer {
+        return Err(demands::not_found());
+    }
+    let mut ids = bid_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || ids.len() != bid_ids.len() || ids.len() > demand.workers_wanted as usize {
+        return Err(AppError::invalid_field(
+            "bid_ids",
+            "award.bid_count",
+            format!("须选择 1–{} 个不重复的竞标", demand.workers_wanted),
+            format!("Choose 1–{} distinct bids", demand.workers_wanted),
+        ));
+    }
+    // Close the demand first: of two concurrent awards only one gets here.
+    let now = st.clock.now_naive();
+    let n = diesel::update(
+        demands_t::table
+            .filter(demands_t::id.eq(demand_id))
+            .filter(demands_t::status.eq(demand_status::OPEN)),
+    )
+    .set((
+        demands_t::status.eq(demand_status::AWARDED),
+        demands_t::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "demand.not_open",
+            "该需求已不在招标中",
+            "The demand is not open",
+        ));
+    }
+    let mut created = Vec::new();
+    let mut winners = Vec::new();
+    for bid_id in ids {
+        let bid: Option<(i64, i64)> = bids::table
+            .filter(bids::id.eq(bid_id))
+            .filter(bids::demand_id.eq(demand_id))
+            .select((bids::provider_id, bids::price))
+            .first(conn)
+            .optional()?;
+        let changed = diesel::update(
+            bids::table
+                .filter(bids::id.eq(bid_id))
+                .filter(bids::demand_id.eq(demand_id))
+                .filter(bids::status.eq(bid_status::ACTIVE)),
+        )
+        .set((
+            bids::status.eq(bid_status::AWARDED),
+            bids::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        let (Some((provider, price)), 1) = (bid, changed) else {
+            return Err(AppError::conflict(
+                "bid.not_awardable",
+                "所选竞标不存在、已撤回或已处理",
+                "A chosen bid does not exist, was withdrawn or is already decided",
+            ));
+        };
+        let award_id: i64 = diesel::insert_into(awards::table)
+            .values((
+                awards::demand_id.eq(demand_id),
+                awards::bid_id.eq(bid_id),
+                awards::employer_id.eq(employer),
+                awards::provider_id.eq(provider),
+                awards::price.eq(price),
+                awards::status.eq(status::IN_PROGRESS),
+                awards::created_at.eq(now),
+            ))
+            .returning(awards::id)
+            .get_result(conn)?;
+        ledger::hold(
+            conn,
+            st,
+            employer,
+            price,
+            &Reference {
+                kind: "award_hold",
+                object_type: "award",
+                object_id: award_id.to_string(),
+                memo: format!("中标担保金 {}", format_fen(price)),
+            },
+        )?;
+        created.push(award_id);
+        winners.push(provider);
+    }
+    let losers = close_bids(conn, st, demand_id)?;
+    let link = format!("/api/v1/demands/{demand_id}");
+    notify_each(
+        conn,
+        st,
+        &winners,
+        "bid.awarded",
+        "恭喜中标",
+        &format!(
+            "您在需求「{}」的竞标已中标，雇主的担保金已冻结。",
+            demand.title
+        ),
+        &link,
+    )?;
+    notify_each(
+        conn,
+        st,
+        &losers,
+        "bid.not_selected",
+        "未中标",
+        &format!("需求「{}」已选标，您的竞标未被选中。", demand.title),
+        &link,
+    )?;
+    created
+        .into_iter()
+        .map(|id| {
+            let row = load_for(conn, id, None)?;
+            view(conn, st, row, Some(employer))
+        })
+        .collect()
+}
+
+/// The provider marks the work delivered, with a note and evidence.
+pub fn deliver(
+    conn: &mut DbConnection,
+    st: &AppState,
+    provider: i64,
+    id: i64,
+    req: DeliveryRequest,
+) -> AppResult<AwardView> {
+    let row = load_for(conn, id, Some(provider))?;
+    if row.provider_id != provider {
+        return Err(AppError::forbidden(
+            "award.not_provider",
+            "只有中标方可以提交交付",
+            "Only the awarded provider can deliver",
+        ));
+    }
+    if req.note.trim().is_empty() || req.note.chars().count() > 2000 || req.evidence.len() > 50 {
+        return Err(AppError::invalid_field(
+            "note",
+            "text.invalid",
+            "交付说明须为 1–2000 个字符，凭证最多 50 项",
+            "The note must be 1–2000 characters with at most 50 pieces of evidence",
+        ));
+    }
+    for (i, e) in req.evidence.iter().enumerate() {
+        let kind_ok = ["photo", "checkin", "document"].contains(&e.kind.as_str());
+        let url_ok = e.url.as_deref().is_none_or(|u| {
+            (u.starts_with("http://") || u.starts_with("https://")) && u.len() <= 500
+        });
+        let loc_ok = e
+            .location
+            .as_deref()
+            .is_none_or(|l| !l.is_empty() && l.chars().count() <= 200);
+        if !(kind_ok && url_ok && loc_ok) {
+            return Err(AppError::invalid_field(
+                &format!("evidence[{i}]"),
+                "award.evidence_invalid",
+                "交付凭证格式不正确",
+                "A piece of evidence is malformed",
+            ));
+        }
+    }
+    let evidence = serde_json::to_string(&req.evidence).map_err(AppError::internal)?;
+    let n = diesel::update(
+        awards::table
+            .filter(awards::id.eq(id))
+            .filter(awards::status.eq(status::IN_PROGRESS)),
+    )
+    .set((
+        awards::status.eq(status::DELIVERED),
+        awards::delivery_note.eq(req.note.trim()),
+        awards::evidence.eq(evidence),
+        awards::delivered_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "award.not_in_progress",
+            "该中标不在进行中",
+            "The award is not in progress",
+        ));
+    }
+    notify_each(
+        conn,
+        st,
+        &[row.employer_id],
+        "award.delivered",
+        "服务商已提交交付",
+        &format!(
+            "请在 {} 天内确认或提出争议，逾期将自动完成。",
+            st.settings.market.auto_complete_days
+        ),
+        &format!("/api/v1/awards/{id}"),
+    )?;
+    let row = load_for(conn, id, None)?;
+    view(conn, st, row, Some(provider))
+}
+
+/// Completes an award once: the hold goes to the provider less the fee
+/// (MKT-4). Used by the employer's confirmation and the auto-completion.
+fn complete(conn: &mut DbConnection, st: &AppState, row: &Row, reason: &str) -> AppResult<bool> {
+    let fee = fee_for(row.price, st.settings.market.fee_bps);
+    let now = st.clock.now_naive();
+    let n = diesel::update(
+        awards::table
+            .filter(awards::id.eq(row.id))
+            .filter(awards::status.eq_any([status::IN_PROGRESS, status::DELIVERED])),
+    )
+    .set((
+        awards::status.eq(status::COMPLETED),
+        awards::fee.eq(fee),
+        awards::completed_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    ledger::capture(
+        conn,
+        st,
+        row.employer_id,
+        row.provider_id,
+        row.price,
+        fee,
+        &Reference {
+            kind: "award_capture",
+            object_type: "award",
+            object_id: row.id.to_string(),
+            memo: format!(
+                "{reason}：支付 {}，平台服务费 {}",
+                format_fen(row.price - fee),
+                format_fen(fee)
+            ),
+        },
+    )?;
+    let open_left: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(row.demand_id))
+            .filter(awards::status.eq_any([status::IN_PROGRESS, status::DELIVERED])),
+    ))
+    .get_result(conn)?;
+    if !open_left {
+        diesel::update(
+            demands_t::table
+                .filter(demands_t::id.eq(row.demand_id))
+                .filter(demands_t::status.eq(demand_status::AWARDED)),
+        )
+        .set((
+            demands_t::status.eq(demand_status::COMPLETED),
+            demands_t::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    }
+    notify_each(
+        conn,
+        st,
+        &[row.provider_id],
+        "award.completed",
+        "订单已完成",
+        &format!(
+            "款项 {} 元已到账（已扣平台服务费 {} 元）。",
+            format_fen(row.price - fee),
+            format_fen(fee)
+        ),
+        &format!("/api/v1/awards/{}", row.id),
+    )?;
+    Ok(true)
+}
+
+/// The employer confirms completion (MKT-4).
+pub fn confirm(
+    conn: &mut DbConnection,
+    st: &AppState,
+    employer: i64,
+    id: i64,
+) -> AppResult<AwardView> {
+    let row = load_for(conn, id, Some(employer))?;
+    if row.employer_id != employer {
+        return Err(AppError::forbidden(
+            "award.not_employer",
+            "只有雇主可以确认完成",
+            "Only the employer can confirm",
+        ));
+    }
+    if !complete(conn, st, &row, "雇主确认完成")? {
+        return Err(AppError::conflict(
+            "award.not_confirmable",
+            "该中标已完成或已取消",
+            "The award is already completed or cancelled",
+        ));
+    }
+    let row = load_for(conn, id, None)?;
+    view(conn, st, row, Some(employer))
+}
+
+/// Scheduler: delivered awards neither confirmed nor disputed within the
+/// window complete themselves (MKT-4, SVC-1).
+pub fn auto_complete_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
+    let cutoff = st.clock.now_naive() - Duration::days(st.settings.market.auto_complete_days);
+    let due: Vec<Row> = awards::table
+        .filter(awards::status.eq(status::DELIVERED))
+        .filter(awards::delivered_at.le(cutoff))
+        .select(Row::as_select())
+        .limit(500)
+        .load(conn)?;
+    let mut done = 0;
+    for row in due {
+        if crate::db::write_tx(conn, |c| {
+            complete(c, st, &row, "交付后逾期未确认，自动完成")
+        })? {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Each side may review the other once, within the window after completion.
+pub fn review(
+    conn: &mut DbConnection,
+    st: &AppState,
+    reviewer: i64,
+    id: i64,
+    req: NewReview,
+) -> AppResult<AwardView> {
+    let row = load_for(conn, id, Some(reviewer))?;
+    if !(1..=5).contains(&req.rating)
+        || req.body.trim().is_empty()
+        || req.body.chars().count() > 1000
+    {
+        return Err(AppError::invalid_field(
+            "rating",
+            "review.invalid",
+            "评分须为 1–5，评价内容 1–1000 个字符",
+            "Rating 1–5 and a text of 1–1000 characters",
+        ));
+    }
+    let Some(completed_at) = row.completed_at.filter(|_| row.status == status::COMPLETED) else {
+        return Err(AppError::conflict(
+            "review.not_completed",
+            "订单完成后才能评价",
+            "Reviews open once the award is completed",
+        ));
+    };
+    if st.clock.now_naive() > completed_at + Duration::days(st.settings.market.review_window_days) {
+        return Err(AppError::conflict(
+            "review.window_closed",
+            "评价期已结束",
+            "The review window has closed",
+        ));
+    }
+    let reviewee = if reviewer == row.employer_id {
+        row.provider_id
+    } else {
+        row.employer_id
+    };
+    diesel::insert_into(reviews::table)
+        .values((
+            reviews::award_id.eq(id),
+            reviews::reviewer_id.eq(reviewer),
+            reviews::reviewee_id.eq(reviewee),
+            reviews::rating.eq(req.rating),
+            reviews::body.eq(req.body.trim()),
+            reviews::created_at.eq(st.clock.now_naive()),
+        ))
+        .execute(conn)
+        .map_err(|e| {
+            crate::db::unique_or(e, |_| {
+                AppError::conflict(
+                    "review.duplicate",
+                    "您已评价过该订单",
+                    "You already reviewed this award",
+                )
+            })
+        })?;
+    view(conn, st, row, Some(reviewer))
+}
+
+/// A user's rating from reviews that are visible (double-blind rule) and
+/// the number of awards they completed as provider.
+pub fn reputation(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+) -> AppResult<(Option<f64>, i64, i64)> {
+    let window = Duration::days(st.settings.market.review_window_days);
+    let now = st.clock.now_naive();
+    let received: Vec<(i64, i32, Option<NaiveDateTime>)> = reviews::table
+        .inner_join(awards::table.on(awards::id.eq(reviews::award_id)))
+        .filter(reviews::reviewee_id.eq(user_id))
+        .select((reviews::award_id, reviews::rating, awards::completed_at))
+        .load(conn)?;
+    let mut shown = Vec::new();
+    for (award_id, rating, completed_at) in received {
+        let both: i64 = reviews::table
+            .filter(reviews::award_id.eq(award_id))
+            .count()
+            .get_result(conn)?;
+        if both >= 2 || completed_at.is_some_and(|c| now >= c + window) {
+            shown.push(f64::from(rating));
+        }
+    }
+    let completed: i64 = awards::table
+        .filter(awards::provider_id.eq(user_id))
+        .filter(awards::status.eq(status::COMPLETED))
+        .count()
+        .get_result(conn)?;
+    let average = (!shown.is_empty())
+        .then(|| (shown.iter().sum::<f64>() / shown.len() as f64 * 10.0).round() / 10.0);
+    Ok((average, shown.len() as i64, completed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fee_for;
+
+    #[test]
+    fn mkt4_fee_is_rounded_half_up_in_fen() {
+        assert_eq!(fee_for(60_000, 500), 3_000);
+        assert_eq!(fee_for(1, 500), 0);
+        assert_eq!(fee_for(10, 500), 1);
+        assert_eq!(fee_for(9, 500), 0);
+        assert_eq!(fee_for(12_345, 500), 617);
+        assert_eq!(fee_for(12_345, 0), 0);
+    }
+}

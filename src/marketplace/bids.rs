@@ -1,0 +1,230 @@
+//! Bids (MKT-2, MKT-7): who may bid, one live bid per provider, who sees them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::demands::{self, status as demand_status};
+use super::dto::{BidView, NewBid};
+use super::require_good_standing;
+use crate::db::schema::{bids, demands as demands_t};
+use crate::db::{DbConnection, unique_or};
+use crate::error::{AppError, AppResult};
+use crate::funds::money::Money;
+use crate::state::AppState;
+
+pub mod status {
+    pub const ACTIVE: &str = "active";
+    pub const WITHDRAWN: &str = "withdrawn";
+    pub const AWARDED: &str = "awarded";
+    pub const NOT_SELECTED: &str = "not_selected";
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = bids)]
+pub struct Row {
+    pub id: i64,
+    pub demand_id: i64,
+    pub provider_id: i64,
+    pub price: i64,
+    pub proposal: String,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl Row {
+    pub fn view(self) -> BidView {
+        BidView {
+            id: self.id,
+            demand_id: self.demand_id,
+            provider_id: self.provider_id,
+            price: Money::from_fen(self.price)
+                .unwrap_or_else(|| Money::from_fen(1).expect("1 fen")),
+            proposal: self.proposal,
+            status: self.status,
+            created_at: self.created_at.and_utc(),
+        }
+    }
+}
+
+/// Places a bid (MKT-2, MKT-7).
+pub fn place(
+    conn: &mut DbConnection,
+    st: &AppState,
+    provider: i64,
+    demand_id: i64,
+    req: NewBid,
+) -> AppResult<BidView> {
+    let proposal = req.proposal.trim().to_string();
+    if proposal.is_empty() || req.proposal.chars().count() > 2000 {
+        return Err(AppError::invalid_field(
+            "proposal",
+            "text.invalid",
+            "方案须为 1–2000 个字符",
+            "The proposal must be 1–2000 characters",
+        ));
+    }
+    let demand = demands::load(conn, demand_id, Some(provider))?;
+    if demand.owner_id == provider {
+        return Err(AppError::forbidden(
+            "bid.own_demand",
+            "不能竞标自己发布的需求",
+            "You cannot bid on your own demand",
+        ));
+    }
+    let now = st.clock.now_naive();
+    if demand.status != demand_status::OPEN || demand.bid_deadline <= now {
+        return Err(AppError::conflict(
+            "demand.not_open",
+            "该需求已停止竞标",
+            "The demand is not open for bids",
+        ));
+    }
+    require_good_standing(conn, provider)?;
+    // MKT-7: no bidding from an account sharing the publisher's identity.
+    let mine = crate::verification::service::verified_identity(conn, provider)?;
+    if mine.is_some()
+        && mine == crate::verification::service::verified_identity(conn, demand.owner_id)?
+    {
+        return Err(AppError::forbidden(
+            "bid.same_identity",
+            "与发布者为同一实名身份，不能竞标",
+            "Accounts sharing the publisher's identity cannot bid",
+        ));
+    }
+    let id: i64 = diesel::insert_into(bids::table)
+        .values((
+            bids::demand_id.eq(demand_id),
+            bids::provider_id.eq(provider),
+            bids::price.eq(req.price.fen()),
+            bids::proposal.eq(&proposal),
+            bids::status.eq(status::ACTIVE),
+            bids::created_at.eq(now),
+            bids::updated_at.eq(now),
+        ))
+        .returning(bids::id)
+        .get_result(conn)
+        .map_err(|e| {
+            unique_or(e, |_| {
+                AppError::conflict(
+                    "bid.duplicate",
+                    "您已对该需求竞标",
+                    "You already have a live bid on this demand",
+                )
+            })
+        })?;
+    // Counted only while the demand is still open (a concurrent award or
+    // cancel makes this bid fail and roll back).
+    let n = diesel::update(
+        demands_t::table
+            .filter(demands_t::id.eq(demand_id))
+            .filter(demands_t::status.eq(demand_status::OPEN)),
+    )
+    .set(demands_t::bid_count.eq(demands_t::bid_count + 1))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "demand.not_open",
+            "该需求已停止竞标",
+            "The demand is not open for bids",
+        ));
+    }
+    load(conn, id)
+}
+
+fn not_found() -> AppError {
+    AppError::not_found("bid.not_found", "竞标不存在", "No such bid")
+}
+
+pub fn load(conn: &mut DbConnection, id: i64) -> AppResult<BidView> {
+    Ok(bids::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)?
+        .view())
+}
+
+/// The bids on a demand the caller may see: all for its owner, their own
+/// for a bidder, none for anyone else.
+pub fn visible(
+    conn: &mut DbConnection,
+    viewer: i64,
+    demand_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<Row>> {
+    let demand = demands::load(conn, demand_id, Some(viewer))?;
+    let mut q = bids::table
+        .filter(bids::demand_id.eq(demand_id))
+        .select(Row::as_select())
+        .order(bids::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if demand.owner_id != viewer {
+        q = q.filter(bids::provider_id.eq(viewer));
+    }
+    if let Some(b) = before {
+        q = q.filter(bids::id.lt(b));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Withdraws an active bid while the demand is open.
+pub fn withdraw(
+    conn: &mut DbConnection,
+    st: &AppState,
+    provider: i64,
+    id: i64,
+) -> AppResult<BidView> {
+    let bid = load(conn, id)?;
+    if bid.provider_id != provider {
+        return Err(not_found());
+    }
+    let open: bool = diesel::select(diesel::dsl::exists(
+        demands_t::table
+            .filter(demands_t::id.eq(bid.demand_id))
+            .filter(demands_t::status.eq(demand_status::OPEN)),
+    ))
+    .get_result(conn)?;
+    let n = diesel::update(
+        bids::table
+            .filter(bids::id.eq(id))
+            .filter(bids::status.eq(status::ACTIVE)),
+    )
+    .set((
+        bids::status.eq(status::WITHDRAWN),
+        bids::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    if n == 0 || !open {
+        return Err(AppError::conflict(
+            "bid.not_withdrawable",
+            "竞标已中标、已撤回或需求已截止",
+            "The bid is no longer active or the demand is closed",
+        ));
+    }
+    diesel::update(demands_t::table.find(bid.demand_id))
+        .set(demands_t::bid_count.eq(demands_t::bid_count - 1))
+        .execute(conn)?;
+    load(conn, id)
+}
+
+/// The provider's own bids, newest first.
+pub fn mine(
+    conn: &mut DbConnection,
+    provider: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<Row>> {
+    let mut q = bids::table
+        .filter(bids::provider_id.eq(provider))
+        .select(Row::as_select())
+        .order(bids::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(bids::id.lt(b));
+    }
+    Ok(q.load(conn)?)
+}

@@ -1,0 +1,643 @@
+//! Demands: publish, edit, cancel, read, discover (MKT-1, MKT-5, MKT-6).
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::dto::{CategoryView, DemandPatch, DemandQuery, DemandSort, DemandView, NewDemand};
+use super::{close_bids, notify_each, require_good_standing};
+use crate::audit::{self, Actor};
+use crate::content::{self, fold};
+use crate::db::DbConnection;
+use crate::db::schema::{awards, categories, demands};
+use crate::error::{AppError, AppResult};
+use crate::funds::ledger::{self, Reference};
+use crate::funds::money::Money;
+use crate::paging::{Page, decode_keys, encode_keys};
+use crate::state::AppState;
+use crate::users::names::plain_text;
+
+pub mod status {
+    pub const OPEN: &str = "open";
+    pub const AWARDED: &str = "awarded";
+    pub const COMPLETED: &str = "completed";
+    pub const CANCELLED: &str = "cancelled";
+    pub const EXPIRED: &str = "expired";
+    pub const REMOVED: &str = "removed";
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = demands)]
+pub struct Row {
+    pub id: i64,
+    pub owner_id: i64,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub region_code: String,
+    pub region_name: String,
+    pub budget: i64,
+    pub workers_wanted: i32,
+    pub bid_deadline: NaiveDateTime,
+    pub status: String,
+    pub bid_count: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Row {
+    pub fn view(self) -> DemandView {
+        DemandView {
+            id: self.id,
+            owner_id: self.owner_id,
+            title: self.title,
+            description: self.description,
+            category: self.category,
+            region_code: self.region_code,
+            region_name: self.region_name,
+            budget: Money::from_fen(self.budget)
+                .unwrap_or_else(|| Money::from_fen(1).expect("1 fen")),
+            workers_wanted: self.workers_wanted,
+            bid_deadline: self.bid_deadline.and_utc(),
+            status: self.status,
+            bid_count: self.bid_count,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        }
+    }
+}
+
+pub fn categories(conn: &mut DbConnection) -> AppResult<Vec<CategoryView>> {
+    Ok(categories::table
+        .order(categories::sort_order.asc())
+        .select((categories::code, categories::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .map(|(code, name)| CategoryView { code, name })
+        .collect())
+}
+
+pub fn not_found() -> AppError {
+    AppError::not_found("demand.not_found", "需求不存在", "No such demand")
+}
+
+/// Loads a demand; removed demands are visible only to their owner.
+pub fn load(conn: &mut DbConnection, id: i64, viewer: Option<i64>) -> AppResult<Row> {
+    let row: Row = demands::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)?;
+    if row.status == status::REMOVED && viewer != Some(row.owner_id) {
+        return Err(not_found());
+    }
+    Ok(row)
+}
+
+/// ACC-4 applied to demand text (MKT-1).
+fn check_text(conn: &mut DbConnection, st: &AppState, field: &str, text: &str) -> AppResult<()> {
+    if let Some(category) = st.words.get(conn)?.find(text) {
+        return Err(content::prohibited(field, "demand.prohibited", category));
+    }
+    Ok(())
+}
+
+fn long_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    if value.trim().is_empty() || value.chars().count() > max {
+        return Err(AppError::invalid_field(
+            field,
+            "text.invalid",
+            format!("{field} 须为 1–{max} 个字符且不能为空白"),
+            format!("{field} must be 1–{max} characters and not blank"),
+        ));
+    }
+    Ok(value.trim().to_string())
+}
+
+fn check_deadline(st: &AppState, deadline: DateTime<Utc>) -> AppResult<NaiveDateTime> {
+    let now = st.clock.now();
+    let max = now + Duration::days(st.settings.market.max_bid_deadline_days);
+    if deadline <= now || deadline > max {
+        return Err(AppError::invalid_field(
+            "bid_deadline",
+            "demand.deadline_invalid",
+            format!(
+                "竞标截止时间须在未来 {} 天之内",
+                st.settings.market.max_bid_deadline_days
+            ),
+            format!(
+                "The bidding deadline must be in the future and within {} days",
+                st.settings.market.max_bid_deadline_days
+            ),
+        ));
+    }
+    Ok(deadline.naive_utc())
+}
+
+fn check_workers(n: i32) -> AppResult<()> {
+    if !(1..=1000).contains(&n) {
+        return Err(AppError::invalid_field(
+            "workers_wanted",
+            "demand.workers_invalid",
+            "人数须在 1–1000 之间",
+            "workers_wanted must be 1–1000",
+        ));
+    }
+    Ok(())
+}
+
+fn search_text(title: &str, description: &str) -> String {
+    format!("{} {}", fold(title), fold(description))
+}
+
+/// Publishes a demand (MKT-1).
+pub fn publish(
+    conn: &mut DbConnection,
+    st: &AppState,
+    owner: i64,
+    req: NewDemand,
+) -> AppResult<DemandView> {
+    let title = plain_text("title", &req.title, 100)?;
+    let description = long_text("description", &req.description, 5000)?;
+    let region_name = plain_text("region_name", &req.region_name, 50)?;
+    let region_ok = req.region_code.len() == 6
+        && req.region_code.bytes().all(|b| b.is_ascii_digit())
+        && !req.region_code.starts_with('0');
+    if !region_ok {
+        return Err(AppError::invalid_field(
+            "region_code",
+            "demand.region_invalid",
+            "地区代码须为 6 位行政区划代码",
+            "region_code must be a six-digit administrative division code",
+        ));
+    }
+    check_workers(req.workers_wanted)?;
+    let deadline = check_deadline(st, req.bid_deadline)?;
+    let known: bool = diesel::select(diesel::dsl::exists(categories::table.find(&req.category)))
+        .get_result(conn)?;
+    if !known {
+        return Err(AppError::invalid_field(
+            "category",
+            "demand.category_unknown",
+            "未知的需求分类",
+            "Unknown category",
+        ));
+    }
+    check_text(conn, st, "title", &title)?;
+    check_text(conn, st, "description", &description)?;
+    require_good_standing(conn, owner)?;
+    let now = st.clock.now_naive();
+    let id: i64 = diesel::insert_into(demands::table)
+        .values((
+            demands::owner_id.eq(owner),
+            demands::search_text.eq(search_text(&title, &description)),
+            demands::title.eq(&title),
+            demands::description.eq(&description),
+            demands::category.eq(&req.category),
+            demands::region_code.eq(&req.region_code),
+            demands::region_name.eq(&region_name),
+            demands::budget.eq(req.budget.fen()),
+            demands::workers_wanted.eq(req.workers_wanted),
+            demands::bid_deadline.eq(deadline),
+            demands::status.eq(status::OPEN),
+            demands::created_at.eq(now),
+            demands::updated_at.eq(now),
+        ))
+        .returning(demands::id)
+        .get_result(conn)?;
+    Ok(load(conn, id, Some(owner))?.view())
+}
+
+/// Edits a demand: owner only, while open and without bids.
+pub fn edit(
+    conn: &mut DbConnection,
+    st: &AppState,
+    owner: i64,
+    id: i64,
+    patch: DemandPatch,
+) -> AppResult<DemandView> {
+    let row = load(conn, id, Some(owner))?;
+    if row.owner_id != owner {
+        return Err(not_found());
+    }
+    if row.status != status::OPEN || row.bid_count > 0 {
+        return Err(AppError::conflict(
+            "demand.not_editable",
+            "需求已有竞标或不在招标中，不能修改",
+            "Only an open demand without bids can be edited",
+        ));
+    }
+    let title = match &patch.title {
+        Some(t) => plain_text("title", t, 100)?,
+        None => row.title.clone(),
+    };
+    let description = match &patch.description {
+        Some(d) => long_text("description", d, 5000)?,
+        None => row.description.clone(),
+    };
+    if let Some(n) = patch.workers_wanted {
+        check_workers(n)?;
+    }
+    let deadline = patch
+        .bid_deadline
+        .map(|d| check_deadline(st, d))
+        .transpose()?;
+    check_text(conn, st, "title", &title)?;
+    check_text(conn, st, "description", &description)?;
+    let n = diesel::update(
+        demands::table
+            .filter(demands::id.eq(id))
+            .filter(demands::status.eq(status::OPEN))
+            .filter(demands::bid_count.eq(0)),
+    )
+    .set((
+        demands::search_text.eq(search_text(&title, &description)),
+        demands::title.eq(&title),
+        demands::description.eq(&description),
+        demands::budget.eq(patch.budget.map_or(row.budget, Money::fen)),
+        demands::workers_wanted.eq(patch.workers_wanted.unwrap_or(row.workers_wanted)),
+        demands::bid_deadline.eq(deadline.unwrap_or(row.bid_deadline)),
+        demands::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "demand.not_editable",
+            "需求已有竞标或不在招标中，不能修改",
+            "Only an open demand without bids can be edited",
+        ));
+    }
+    Ok(load(conn, id, Some(owner))?.view())
+}
+
+/// Cancels the awards of a demand that are still under way, releasing their
+/// holds; returns the providers.
+pub fn cancel_open_awards(
+    conn: &mut DbConnection,
+    st: &AppState,
+    demand_id: i64,
+    why: &str,
+) -> AppResult<Vec<i64>> {
+    let open: Vec<(i64, i64, i64, i64)> = awards::table
+        .filter(awards::demand_id.eq(demand_id))
+        .filter(awards::status.eq_any(["in_progress", "delivered"]))
+        .select((
+            awards::id,
+            awards::employer_id,
+            awards::provider_id,
+            awards::price,
+        ))
+        .load(conn)?;
+    let mut providers = Vec::new();
+    for (award_id, employer, provider, price) in open {
+        let n = diesel::update(
+            awards::table
+                .filter(awards::id.eq(award_id))
+                .filter(awards::status.eq_any(["in_progress", "delivered"])),
+        )
+        .set(awards::status.eq("cancelled"))
+        .execute(conn)?;
+        if n == 1 {
+            ledger::release(
+                conn,
+                st,
+                employer,
+                price,
+                &Reference {
+                    kind: "award_release",
+                    object_type: "award",
+                    object_id: award_id.to_string(),
+                    memo: why.to_string(),
+                },
+            )?;
+            providers.push(provider);
+        }
+    }
+    Ok(providers)
+}
+
+/// The owner cancels: allowed while open, or awarded with no work delivered
+/// or paid yet; holds are released.
+pub fn cancel(
+    conn: &mut DbConnection,
+    st: &AppState,
+    owner: i64,
+    id: i64,
+) -> AppResult<DemandView> {
+    let row = load(conn, id, Some(owner))?;
+    if row.owner_id != owner {
+        return Err(not_found());
+    }
+    let settled: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(id))
+            .filter(awards::status.eq_any(["delivered", "completed"])),
+    ))
+    .get_result(conn)?;
+    let n = diesel::update(
+        demands::table
+            .filter(demands::id.eq(id))
+            .filter(demands::status.eq_any([status::OPEN, status::AWARDED])),
+    )
+    .set((
+        demands::status.eq(status::CANCELLED),
+        demands::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    if n == 0 || settled {
+        return Err(AppError::conflict(
+            "demand.not_cancellable",
+            "需求已交付、完成或已结束，不能取消",
+            "The demand has delivered or paid work, or is already closed",
+        ));
+    }
+    let mut told = close_bids(conn, st, id)?;
+    told.extend(cancel_open_awards(conn, st, id, "需求取消，释放担保金")?);
+    notify_each(
+        conn,
+        st,
+        &told,
+        "demand.cancelled",
+        "需求已取消",
+        &format!("您参与的需求「{}」已被发布者取消。", row.title),
+        &format!("/api/v1/demands/{id}"),
+    )?;
+    Ok(load(conn, id, Some(owner))?.view())
+}
+
+/// MKT-5: staff remove a demand with a reason; holds are released, the
+/// owner notified, the action audited.
+pub fn remove(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    id: i64,
+    reason: &str,
+    ip: &str,
+) -> AppResult<DemandView> {
+    let row = load(conn, id, None)?;
+    let n = diesel::update(
+        demands::table
+            .filter(demands::id.eq(id))
+            .filter(demands::status.ne(status::REMOVED))
+            .filter(demands::status.ne(status::COMPLETED)),
+    )
+    .set((
+        demands::status.eq(status::REMOVED),
+        demands::removed_reason.eq(reason),
+        demands::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "demand.not_removable",
+            "需求已完成或已下架",
+            "The demand is completed or already removed",
+        ));
+    }
+    let mut told = close_bids(conn, st, id)?;
+    told.extend(cancel_open_awards(conn, st, id, "需求下架，释放担保金")?);
+    notify_each(
+        conn,
+        st,
+        &[row.owner_id],
+        "demand.removed",
+        "需求已被下架",
+        &format!("您的需求「{}」已被平台下架，原因：{reason}", row.title),
+        &format!("/api/v1/demands/{id}"),
+    )?;
+    notify_each(
+        conn,
+        st,
+        &told,
+        "demand.removed",
+        "需求已被下架",
+        &format!("您参与的需求「{}」已被平台下架。", row.title),
+        &format!("/api/v1/demands/{id}"),
+    )?;
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff_id),
+            action: "demand.remove",
+            target_type: "demand",
+            target_id: Some(id.to_string()),
+            reason: Some(reason),
+            details: Some(serde_json::json!({ "owner_id": row.owner_id })),
+            ip: Some(ip),
+        },
+    )?;
+    Ok(load(conn, id, Some(row.owner_id))?.view())
+}
+
+/// MKT-6: discovery with filters, three sorts and keyset cursors that stay
+/// stable under inserts.
+pub fn discover(
+    conn: &mut DbConnection,
+    st: &AppState,
+    q: &DemandQuery,
+) -> AppResult<Page<DemandView>> {
+    let limit = crate::paging::PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let wanted = q.status.as_deref().unwrap_or(status::OPEN);
+    if ![
+        status::OPEN,
+        status::AWARDED,
+        status::COMPLETED,
+        status::EXPIRED,
+    ]
+    .contains(&wanted)
+    {
+        return Err(AppError::invalid_field(
+            "status",
+            "status.invalid",
+            "status 取值无效",
+            "Invalid status",
+        ));
+    }
+    if let (Some(min), Some(max)) = (q.budget_min, q.budget_max)
+        && min > max
+    {
+        return Err(AppError::invalid_field(
+            "budget_min",
+            "demand.budget_range",
+            "budget_min 不能大于 budget_max",
+            "budget_min cannot exceed budget_max",
+        ));
+    }
+    let sort = q.sort.unwrap_or_default();
+    let mut query = demands::table
+        .filter(demands::status.eq(wanted))
+        .select(Row::as_select())
+        .limit(limit + 1)
+        .into_boxed();
+    if wanted == status::OPEN {
+        query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
+    }
+    if let Some(c) = &q.category {
+        query = query.filter(demands::category.eq(c.clone()));
+    }
+    if let Some(r) = &q.region {
+        query = query.filter(demands::region_code.eq(r.clone()));
+    }
+    if let Some(min) = q.budget_min {
+        query = query.filter(demands::budget.ge(min.fen()));
+    }
+    if let Some(max) = q.budget_max {
+        query = query.filter(demands::budget.le(max.fen()));
+    }
+    if let Some(words) = &q.q {
+        let words = fold(words.trim());
+        if words.is_empty() || words.chars().count() > 50 {
+            return Err(AppError::invalid_field(
+                "q",
+                "text.length",
+                "q 须为 1–50 个字符",
+                "q must be 1–50 characters",
+            ));
+        }
+        let escaped = words
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(
+            demands::search_text
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        );
+    }
+    query = match sort {
+        DemandSort::Newest => {
+            if let Some(c) = &q.cursor {
+                let [id] = decode_keys::<1>(c)?;
+                query = query.filter(demands::id.lt(id));
+            }
+            query.order(demands::id.desc())
+        }
+        DemandSort::Budget => {
+            if let Some(c) = &q.cursor {
+                let [budget, id] = decode_keys::<2>(c)?;
+                query = query.filter(
+                    demands::budget
+                        .lt(budget)
+                        .or(demands::budget.eq(budget).and(demands::id.lt(id))),
+                );
+            }
+            query.order((demands::budget.desc(), demands::id.desc()))
+        }
+        DemandSort::Deadline => {
+            if let Some(c) = &q.cursor {
+                let [micros, id] = decode_keys::<2>(c)?;
+                let at = DateTime::from_timestamp_micros(micros)
+                    .ok_or_else(|| {
+                        AppError::invalid_field(
+                            "cursor",
+                            "cursor.invalid",
+                            "分页游标无效",
+                            "The cursor is invalid",
+                        )
+                    })?
+                    .naive_utc();
+                query = query.filter(
+                    demands::bid_deadline
+                        .gt(at)
+                        .or(demands::bid_deadline.eq(at).and(demands::id.gt(id))),
+                );
+            }
+            query.order((demands::bid_deadline.asc(), demands::id.asc()))
+        }
+    };
+    let mut rows: Vec<Row> = query.load(conn)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|r| match sort {
+            DemandSort::Newest => encode_keys([r.id]),
+            DemandSort::Budget => encode_keys([r.budget, r.id]),
+            DemandSort::Deadline => {
+                encode_keys([r.bid_deadline.and_utc().timestamp_micros(), r.id])
+            }
+        })
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows.into_iter().map(Row::view).collect(),
+        next_cursor,
+    })
+}
+
+/// The owner's demands, newest first.
+pub fn mine(
+    conn: &mut DbConnection,
+    owner: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<Row>> {
+    let mut q = demands::table
+        .filter(demands::owner_id.eq(owner))
+        .select(Row::as_select())
+        .order(demands::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(b) = before {
+        q = q.filter(demands::id.lt(b));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Scheduler: open demands whose bidding deadline passed without an award
+/// expire (SVC-1; conditional update, safe on several servers).
+pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
+    let now = st.clock.now_naive();
+    let due: Vec<(i64, i64, String)> = demands::table
+        .filter(demands::status.eq(status::OPEN))
+        .filter(demands::bid_deadline.le(now))
+        .select((demands::id, demands::owner_id, demands::title))
+        .limit(500)
+        .load(conn)?;
+    let mut expired = 0;
+    for (id, owner, title) in due {
+        let done = crate::db::write_tx(conn, |c| -> AppResult<bool> {
+            let n = diesel::update(
+                demands::table
+                    .filter(demands::id.eq(id))
+                    .filter(demands::status.eq(status::OPEN)),
+            )
+            .set((
+                demands::status.eq(status::EXPIRED),
+                demands::updated_at.eq(now),
+            ))
+            .execute(c)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let bidders = close_bids(c, st, id)?;
+            notify_each(
+                c,
+                st,
+                &[owner],
+                "demand.expired",
+                "需求已过期",
+                &format!("需求「{title}」竞标截止前未选标，已过期。"),
+                &format!("/api/v1/demands/{id}"),
+            )?;
+            notify_each(
+                c,
+                st,
+                &bidders,
+                "bid.not_selected",
+                "未中标",
+                &format!("需求「{title}」已过期，您的竞标未被选中。"),
+                &format!("/api/v1/demands/{id}"),
+            )?;
+            Ok(true)
+        })?;
+        expired += usize::from(done);
+    }
+    Ok(expired)
+}

@@ -1,0 +1,247 @@
+//! Bodies of the marketplace endpoints.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::funds::money::Money;
+
+/// A demand category (seeded list).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CategoryView {
+    #[schema(example = "ground_promotion")]
+    pub code: String,
+    #[schema(example = "地推")]
+    pub name: String,
+}
+
+/// `POST /api/v1/demands` (MKT-1).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "周末商场地推 3 人",
+    "description": "上海徐汇区商场门口派发传单并引导扫码注册，每天 6 小时，需拍照打卡。",
+    "category": "ground_promotion",
+    "region_code": "310104",
+    "region_name": "上海市徐汇区",
+    "budget": "1800.00",
+    "workers_wanted": 3,
+    "bid_deadline": "2026-12-01T12:00:00Z"
+}))]
+pub struct NewDemand {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
+    pub title: String,
+    #[schema(min_length = 1, max_length = 5000, pattern = r"\S")]
+    pub description: String,
+    /// A code from `GET /api/v1/categories`.
+    #[schema(pattern = r"^[a-z_]{1,40}$")]
+    pub category: String,
+    /// Six-digit administrative division code (GB/T 2260).
+    #[schema(pattern = r"^[1-9][0-9]{5}$")]
+    pub region_code: String,
+    #[schema(
+        min_length = 1,
+        max_length = 50,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
+    pub region_name: String,
+    pub budget: Money,
+    #[schema(minimum = 1, maximum = 1000)]
+    pub workers_wanted: i32,
+    /// In the future, at most `MAX_BID_DEADLINE_DAYS` (90) days ahead.
+    pub bid_deadline: DateTime<Utc>,
+}
+
+/// `PATCH /api/v1/demands/{id}`: only while open and without bids.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DemandPatch {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+    )]
+    pub title: Option<String>,
+    #[schema(min_length = 1, max_length = 5000, pattern = r"\S")]
+    pub description: Option<String>,
+    pub budget: Option<Money>,
+    #[schema(minimum = 1, maximum = 1000)]
+    pub workers_wanted: Option<i32>,
+    pub bid_deadline: Option<DateTime<Utc>>,
+}
+
+/// A demand.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DemandView {
+    pub id: i64,
+    pub owner_id: i64,
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub region_code: String,
+    pub region_name: String,
+    pub budget: Money,
+    pub workers_wanted: i32,
+    pub bid_deadline: DateTime<Utc>,
+    /// `open`, `awarded`, `completed`, `cancelled`, `expired` or `removed`.
+    #[schema(example = "open")]
+    pub status: String,
+    pub bid_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Sort orders of `GET /api/v1/demands`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DemandSort {
+    /// Newest first (default).
+    #[default]
+    Newest,
+    /// Highest budget first.
+    Budget,
+    /// Soonest bidding deadline first.
+    Deadline,
+}
+
+/// Filters of `GET /api/v1/demands` (MKT-6).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DemandQuery {
+    /// A category code.
+    #[param(pattern = r"^[a-z_]{1,40}$")]
+    pub category: Option<String>,
+    /// A six-digit region code.
+    #[param(pattern = r"^[1-9][0-9]{5}$")]
+    pub region: Option<String>,
+    /// Lowest budget, e.g. `"500.00"`.
+    #[param(value_type = Option<String>, pattern = r"^(?!0+(\.0{1,2})?$)[0-9]{1,9}(\.[0-9]{1,2})?$")]
+    pub budget_min: Option<Money>,
+    /// Highest budget.
+    #[param(value_type = Option<String>, pattern = r"^(?!0+(\.0{1,2})?$)[0-9]{1,9}(\.[0-9]{1,2})?$")]
+    pub budget_max: Option<Money>,
+    /// Words in the title or description.
+    #[param(min_length = 1, max_length = 50)]
+    pub q: Option<String>,
+    /// `open` (default) or `awarded`, `completed`, `expired`.
+    #[param(pattern = "^(open|awarded|completed|expired)$")]
+    pub status: Option<String>,
+    pub sort: Option<DemandSort>,
+    /// Items per page (1–100, default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page (for the same sort).
+    #[param(pattern = r"^[A-Za-z0-9_-]{11}([A-Za-z0-9_-]{11})?$")]
+    pub cursor: Option<String>,
+}
+
+/// `POST /api/v1/demands/{id}/bids` (MKT-2).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"price": "600.00", "proposal": "本人有 3 年地推经验，可提供团队 3 人，周末全天。"}))]
+pub struct NewBid {
+    pub price: Money,
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub proposal: String,
+}
+
+/// A bid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BidView {
+    pub id: i64,
+    pub demand_id: i64,
+    pub provider_id: i64,
+    pub price: Money,
+    pub proposal: String,
+    /// `active`, `withdrawn`, `awarded` or `not_selected`.
+    #[schema(example = "active")]
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/demands/{id}/awards` (MKT-3).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwardRequest {
+    /// Bids to award, at most the workers wanted.
+    #[schema(min_items = 1, max_items = 100)]
+    pub bid_ids: Vec<i64>,
+}
+
+/// One piece of delivery evidence (for 地推: photos and check-ins).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// `photo`, `checkin` or `document`.
+    #[schema(pattern = "^(photo|checkin|document)$")]
+    pub kind: String,
+    /// Where the file lives (uploaded elsewhere).
+    #[schema(min_length = 1, max_length = 500, pattern = "^https?://")]
+    pub url: Option<String>,
+    /// Check-in place, e.g. `"31.1880,121.4370 徐家汇商场东门"`.
+    #[schema(min_length = 1, max_length = 200)]
+    pub location: Option<String>,
+    /// When the photo or check-in was taken.
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api/v1/awards/{id}/deliver` (MKT-4).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryRequest {
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub note: String,
+    #[schema(max_items = 50)]
+    pub evidence: Vec<Evidence>,
+}
+
+/// A review as shown (double-blind until both are in or the window ends).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub reviewer_id: i64,
+    pub reviewee_id: i64,
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: i32,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An award (MKT-3, MKT-4).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AwardView {
+    pub id: i64,
+    pub demand_id: i64,
+    pub bid_id: i64,
+    pub employer_id: i64,
+    pub provider_id: i64,
+    /// Held from the employer when awarded.
+    pub price: Money,
+    /// The platform fee taken at completion.
+    pub fee: Option<crate::funds::money::SignedFen>,
+    /// `in_progress`, `delivered`, `completed` or `cancelled`.
+    #[schema(example = "in_progress")]
+    pub status: String,
+    pub delivery_note: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    /// Visible once both sides reviewed or the review window closed.
+    pub reviews: Vec<ReviewView>,
+    /// Whether the caller already reviewed this award.
+    pub reviewed_by_me: bool,
+}
+
+/// `POST /api/v1/awards/{id}/reviews`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReview {
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: i32,
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    pub body: String,
+}

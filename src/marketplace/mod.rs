@@ -1,0 +1,75 @@
+//! The marketplace (MKT-1..MKT-7): demands, bids, awards with held funds,
+//! completion with the platform fee, reviews, and discovery.
+
+pub mod awards;
+pub mod bids;
+pub mod demands;
+pub mod dto;
+pub mod routes;
+
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::notifications::{Notice, notify};
+use crate::state::AppState;
+
+/// MKT-1/MKT-2: a verified user in good standing (no open information
+/// request, ACC-6).
+pub fn require_good_standing(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
+    if !crate::verification::service::is_verified(conn, user_id)? {
+        return Err(AppError::forbidden(
+            "account.not_verified",
+            "请先完成实名认证",
+            "Real-name verification is required first",
+        ));
+    }
+    crate::lifecycle::require_no_info_request(conn, user_id)
+}
+
+/// Notifies every user in `ids` with the same notice.
+pub fn notify_each(
+    conn: &mut DbConnection,
+    st: &AppState,
+    ids: &[i64],
+    kind: &str,
+    title: &str,
+    body: &str,
+    link: &str,
+) -> AppResult<()> {
+    for id in ids {
+        notify(
+            conn,
+            st,
+            *id,
+            Notice {
+                kind,
+                title,
+                body: body.to_string(),
+                link: Some(link.to_string()),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Sets every active bid of a demand to `not_selected`; returns the bidders.
+pub fn close_bids(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<Vec<i64>> {
+    use crate::db::schema::bids;
+    let bidders: Vec<i64> = bids::table
+        .filter(bids::demand_id.eq(demand_id))
+        .filter(bids::status.eq("active"))
+        .select(bids::provider_id)
+        .load(conn)?;
+    diesel::update(
+        bids::table
+            .filter(bids::demand_id.eq(demand_id))
+            .filter(bids::status.eq("active")),
+    )
+    .set((
+        bids::status.eq("not_selected"),
+        bids::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    Ok(bidders)
+}

@@ -1,0 +1,453 @@
+//! Marketplace endpoints.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+
+use super::dto::{
+    AwardRequest, AwardView, BidView, CategoryView, DeliveryRequest, DemandPatch, DemandQuery,
+    DemandView, NewBid, NewDemand, NewReview,
+};
+use super::{awards, bids, demands};
+use crate::auth::{AuthUser, Moderators, Staff};
+use crate::error::{AppResult, Problem};
+use crate::http::ClientMeta;
+use crate::paging::{Page, PageQuery, page_by_id};
+use crate::state::AppState;
+use crate::users::names::plain_text;
+use crate::verification::dto::ReasonRequest;
+
+/// The seeded demand categories.
+#[utoipa::path(tag = "marketplace", responses((status = 200, description = "Categories", body = Vec<CategoryView>)))]
+#[get("/categories")]
+pub async fn list_categories(
+    state: web::Data<AppState>,
+) -> AppResult<web::Json<Vec<CategoryView>>> {
+    Ok(web::Json(
+        state.run(|conn, _| demands::categories(conn)).await?,
+    ))
+}
+
+/// Publish a demand (verified users in good standing; MKT-1).
+#[utoipa::path(
+    tag = "marketplace",
+    request_body = NewDemand,
+    responses(
+        (status = 201, description = "Published", body = DemandView),
+        (status = 403, description = "Not verified (`account.not_verified`) or an information request is open (`account.info_request_pending`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, unknown category, deadline out of range, or prohibited content (`demand.prohibited`, with `category`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many demands from this account", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/demands")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<NewDemand>,
+) -> AppResult<HttpResponse> {
+    state
+        .limits
+        .demands
+        .check(&format!("user:{}", user.user_id))?;
+    let (owner, req) = (user.user_id, body.into_inner());
+    let view = state
+        .tx(move |conn, st| demands::publish(conn, st, owner, req))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Discover demands: anyone, open by default; filters, three sorts, stable
+/// keyset pagination (MKT-6).
+#[utoipa::path(
+    tag = "marketplace",
+    params(DemandQuery),
+    responses((status = 200, description = "A page of demands", body = Page<DemandView>))
+)]
+#[get("/demands")]
+pub async fn discover(
+    state: web::Data<AppState>,
+    query: web::Query<DemandQuery>,
+) -> AppResult<web::Json<Page<DemandView>>> {
+    let q = query.into_inner();
+    Ok(web::Json(
+        state
+            .run(move |conn, st| demands::discover(conn, st, &q))
+            .await?,
+    ))
+}
+
+/// One demand (anyone; removed demands only for their owner).
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Demand id")),
+    responses(
+        (status = 200, description = "The demand", body = DemandView),
+        (status = 404, description = "No such demand", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/demands/{id}")]
+pub async fn get_demand(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<DemandView>> {
+    let id = id.into_inner();
+    Ok(web::Json(
+        state
+            .run(move |conn, _| Ok(demands::load(conn, id, None)?.view()))
+            .await?,
+    ))
+}
+
+/// Edit a demand: owner only, while open and without bids.
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Demand id")),
+    request_body = DemandPatch,
+    responses(
+        (status = 200, description = "Edited", body = DemandView),
+        (status = 404, description = "No such demand of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Has bids or not open (`demand.not_editable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/demands/{id}")]
+pub async fn edit_demand(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<DemandPatch>,
+) -> AppResult<web::Json<DemandView>> {
+    let (owner, id, patch) = (user.user_id, id.into_inner(), body.into_inner());
+    Ok(web::Json(
+        state
+            .tx(move |conn, st| demands::edit(conn, st, owner, id, patch))
+            .await?,
+    ))
+}
+
+/// Cancel a demand (owner): releases every hold on it.
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Demand id")),
+    responses(
+        (status = 200, description = "Cancelled", body = DemandView),
+        (status = 404, description = "No such demand of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Work was delivered or paid, or the demand is closed (`demand.not_cancellable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/demands/{id}/cancel")]
+pub async fn cancel_demand(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<DemandView>> {
+    let (owner, id) = (user.user_id, id.into_inner());
+    Ok(web::Json(
+        state
+            .tx(move |conn, st| demands::cancel(conn, st, owner, id))
+            .await?,
+    ))
+}
+
+/// Bid on an open demand (verified providers in good standing; MKT-2, MKT-7).
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Demand id")),
+    request_body = NewBid,
+    responses(
+        (status = 201, description = "Placed", body = BidView),
+        (status = 403, description = "Own demand (`bid.own_demand`), same identity (`bid.same_identity`), not verified or restricted", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such demand", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not open for bids (`demand.not_open`) or a live bid exists (`bid.duplicate`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many bids from this account", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/demands/{id}/bids")]
+pub async fn place_bid(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<NewBid>,
+) -> AppResult<HttpResponse> {
+    state.limits.bids.check(&format!("user:{}", user.user_id))?;
+    let (provider, id, req) = (user.user_id, id.into_inner(), body.into_inner());
+    let view = state
+        .tx(move |conn, st| bids::place(conn, st, provider, id, req))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Bids on a demand: all of them for its owner, only their own for a
+/// bidder, none for anyone else.
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Demand id"), PageQuery),
+    responses(
+        (status = 200, description = "The bids the caller may see", body = Page<BidView>),
+        (status = 404, description = "No such demand", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/demands/{id}/bids")]
+pub async fn demand_bids(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<BidView>>> {
+    let (viewer, id) = (user.user_id, id.into_inner());
+    let (limit, before) = (page.limit()?, page.before_id()?);
+    let rows = state
+        .run(move |conn, _| bids::visible(conn, viewer, id, before, limit))
+        .await?;
+    Ok(web::Json(page_by_id(
+        rows,
+        limit,
+        |r| r.id,
+        bids::Row::view,
+    )))
+}
+
+/// Withdraw one's active bid while the demand is open.
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Bid id")),
+    responses(
+        (status = 200, description = "Withdrawn", body = BidView),
+        (status = 404, description = "No such bid of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not active or the demand is closed (`bid.not_withdrawable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/bids/{id}/withdraw")]
+pub async fn withdraw_bid(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<BidView>> {
+    let (provider, id) = (user.user_id, id.into_inner());
+    Ok(web::Json(
+        state
+            .tx(move |conn, st| bids::withdraw(conn, st, provider, id))
+            .await?,
+    ))
+}
+
+/// The caller's bids, newest first.
+#[utoipa::path(
+    tag = "marketplace",
+    params(PageQuery),
+    responses((status = 200, description = "Bids", body = Page<BidView>)),
+    security(("bearer" = []))
+)]
+#[get("/me/bids")]
+pub async fn my_bids(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<BidView>>> {
+    let (me, limit, before) = (user.user_id, page.limit()?, page.before_id()?);
+    let rows = state
+        .run(move |conn, _| bids::mine(conn, me, before, limit))
+        .await?;
+    Ok(web::Json(page_by_id(
+        rows,
+        limit,
+        |r| r.id,
+        bids::Row::view,
+    )))
+}
+
+/// The caller's demands, newest first.
+#[utoipa::path(
+    tag = "marketplace",
+    params(PageQuery),
+    responses((status = 200, description = "Demands", body = Page<DemandView>)),
+    security(("bearer" = []))
+)]
+#[get("/me/demands")]
+pub async fn my_demands(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<DemandView>>> {
+    let (me, limit, before) = (user.user_id, page.limit()?, page.before_id()?);
+    let rows = state
+        .run(move |conn, _| demands::mine(conn, me, before, limit))
+        .await?;
+    Ok(web::Json(page_by_id(
+        rows,
+        limit,
+        |r| r.id,
+        demands::Row::view,
+    )))
+}
+
+/// Award bids (owner; MKT-3): the prices are held from the employer's
+/// available funds in one transaction; bidding closes.
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Demand id")),
+    request_body = AwardRequest,
+    responses(
+        (status = 201, description = "Awards created; funds held", body = Vec<AwardView>),
+        (status = 404, description = "No such demand of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Insufficient funds (`funds.insufficient`), demand not open, or a bid not awardable; nothing changes", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/demands/{id}/awards")]
+pub async fn award(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<AwardRequest>,
+) -> AppResult<HttpResponse> {
+    let (employer, id, ids) = (user.user_id, id.into_inner(), body.into_inner().bid_ids);
+    let created = state
+        .tx(move |conn, st| awards::award(conn, st, employer, id, &ids))
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// One award (its two parties only; anyone else 404).
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Award id")),
+    responses(
+        (status = 200, description = "The award", body = AwardView),
+        (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/awards/{id}")]
+pub async fn get_award(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<AwardView>> {
+    let (viewer, id) = (user.user_id, id.into_inner());
+    Ok(web::Json(
+        state
+            .run(move |conn, st| {
+                let row = awards::load_for(conn, id, Some(viewer))?;
+                awards::view(conn, st, row, Some(viewer))
+            })
+            .await?,
+    ))
+}
+
+/// Mark delivered (provider), with a note and evidence (photos, check-ins).
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Award id")),
+    request_body = DeliveryRequest,
+    responses(
+        (status = 200, description = "Delivered", body = AwardView),
+        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in progress", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/awards/{id}/deliver")]
+pub async fn deliver(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<DeliveryRequest>,
+) -> AppResult<web::Json<AwardView>> {
+    let (provider, id, req) = (user.user_id, id.into_inner(), body.into_inner());
+    Ok(web::Json(
+        state
+            .tx(move |conn, st| awards::deliver(conn, st, provider, id, req))
+            .await?,
+    ))
+}
+
+/// Confirm completion (employer): the hold goes to the provider less the
+/// platform fee (MKT-4).
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Award id")),
+    responses(
+        (status = 200, description = "Completed and paid", body = AwardView),
+        (status = 403, description = "Not the employer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already completed or cancelled (`award.not_confirmable`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/awards/{id}/confirm")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<AwardView>> {
+    let (employer, id) = (user.user_id, id.into_inner());
+    Ok(web::Json(
+        state
+            .tx(move |conn, st| awards::confirm(conn, st, employer, id))
+            .await?,
+    ))
+}
+
+/// Review the other party of a completed award (1–5 and text), within 14
+/// days; double-blind until both reviewed or the window ends.
+#[utoipa::path(
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Award id")),
+    request_body = NewReview,
+    responses(
+        (status = 201, description = "Recorded", body = AwardView),
+        (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not completed, window closed, or already reviewed", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/awards/{id}/reviews")]
+pub async fn review(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<NewReview>,
+) -> AppResult<HttpResponse> {
+    let (reviewer, id, req) = (user.user_id, id.into_inner(), body.into_inner());
+    let view = state
+        .tx(move |conn, st| awards::review(conn, st, reviewer, id, req))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Remove a demand (moderators, MKT-5): it leaves search, holds are
+/// released, the owner is notified, the action audited.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Demand id")),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "Removed", body = DemandView),
+        (status = 404, description = "No such demand", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Completed or already removed", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/admin/demands/{id}/remove")]
+pub async fn remove_demand(
+    state: web::Data<AppState>,
+    staff: Staff<Moderators>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+    body: web::Json<ReasonRequest>,
+) -> AppResult<web::Json<DemandView>> {
+    let (staff_id, id) = (staff.user_id, id.into_inner());
+    let reason = plain_text("reason", &body.reason, 500)?;
+    Ok(web::Json(
+        state
+            .tx(move |conn, st| demands::remove(conn, st, staff_id, id, &reason, &meta.ip))
+            .await?,
+    ))
+}
