@@ -97,6 +97,25 @@ pub fn decode_keys<const N: usize>(cursor: &str) -> AppResult<[i64; N]> {
     Ok(keys)
 }
 
+impl PageQuery {
+    /// For queues read oldest first: the id after which the page starts.
+    pub fn after_id(&self) -> AppResult<Option<i64>> {
+        self.before_id()
+    }
+}
+
+/// Makes a page from `limit + 1` rows already turned into views, keyed by `id_of`.
+pub fn page_of<T: ToSchema>(mut items: Vec<T>, limit: i64, id_of: impl Fn(&T) -> i64) -> Page<T> {
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = if more {
+        items.last().map(|v| encode_keys([id_of(v)]))
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
 /// Makes a page from `limit + 1` fetched rows in descending id order.
 pub fn page_by_id<R, T: ToSchema>(
     mut rows: Vec<R>,

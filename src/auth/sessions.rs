@@ -252,23 +252,29 @@ pub fn authenticate(
     session_id: i64,
 ) -> AppResult<Caller> {
     let now = st.clock.now_naive();
-    let row: Option<(String, String)> = sessions::table
+    use crate::db::schema::{agreement_acceptances, agreements};
+    // One round trip: the session, its user, and the AGR-1 versions.
+    let in_force = agreements::table
+        .filter(agreements::in_force_at.le(now))
+        .select(diesel::dsl::max(agreements::version))
+        .single_value();
+    let accepted = agreement_acceptances::table
+        .filter(agreement_acceptances::user_id.eq(user_id))
+        .select(diesel::dsl::max(agreement_acceptances::version))
+        .single_value();
+    let row: Option<(String, String, Option<i32>, Option<i32>)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .select((users::role, users::status))
+        .select((users::role, users::status, in_force, accepted))
         .first(conn)
         .optional()?;
     match row {
-        Some((role, user_status)) if user_status == status::ACTIVE => {
+        Some((role, user_status, in_force, accepted)) if user_status == status::ACTIVE => {
             let role = Role::parse(&role).unwrap_or(Role::User);
-            let agreement_pending = !role.is_staff() && {
-                let current = crate::agreements::current_version(conn, now)?;
-                let accepted = crate::agreements::latest_accepted(conn, user_id)?;
-                accepted.is_none_or(|v| v < current)
-            };
+            let agreement_pending = !role.is_staff() && accepted < in_force;
             Ok(Caller {
                 user_id,
                 session_id,

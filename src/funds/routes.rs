@@ -76,17 +76,38 @@ pub async fn top_up(
     req: HttpRequest,
     body: web::Json<PaymentRequest>,
 ) -> AppResult<HttpResponse> {
-    let key = idempotency::key_from(req.headers())?;
-    let body = body.into_inner();
-    let print = idempotency::fingerprint("POST /me/account/top-ups", &body);
-    let user_id = user.user_id;
-    idempotency::run(
+    payment_post(
         &state,
+        user.user_id,
+        &req,
+        body.into_inner(),
+        "POST /me/account/top-ups",
+        payments::create_top_up,
+    )
+    .await
+}
+
+type CreatePayment =
+    fn(&mut crate::db::DbConnection, &AppState, i64, &PaymentRequest) -> AppResult<PaymentView>;
+
+/// The idempotent part every money POST shares.
+async fn payment_post(
+    state: &AppState,
+    user_id: i64,
+    req: &HttpRequest,
+    body: PaymentRequest,
+    route: &str,
+    create: CreatePayment,
+) -> AppResult<HttpResponse> {
+    let key = idempotency::key_from(req.headers())?;
+    let print = idempotency::fingerprint(route, &body);
+    idempotency::run(
+        state,
         user_id,
         key,
         print,
         StatusCode::CREATED,
-        move |conn, st| payments::create_top_up(conn, st, user_id, &body),
+        move |conn, st| create(conn, st, user_id, &body),
     )
     .await
 }
@@ -112,17 +133,13 @@ pub async fn withdraw(
     req: HttpRequest,
     body: web::Json<PaymentRequest>,
 ) -> AppResult<HttpResponse> {
-    let key = idempotency::key_from(req.headers())?;
-    let body = body.into_inner();
-    let print = idempotency::fingerprint("POST /me/account/withdrawals", &body);
-    let user_id = user.user_id;
-    idempotency::run(
+    payment_post(
         &state,
-        user_id,
-        key,
-        print,
-        StatusCode::CREATED,
-        move |conn, st| payments::create_withdrawal(conn, st, user_id, &body),
+        user.user_id,
+        &req,
+        body.into_inner(),
+        "POST /me/account/withdrawals",
+        payments::create_withdrawal,
     )
     .await
 }

@@ -12,7 +12,7 @@ use crate::audit::{self, Actor};
 use crate::auth::{AnyStaff, AuthUser, AuthUserAnyAgreement, Moderators, Staff};
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, decode_keys, encode_keys};
+use crate::paging::{Page, PageQuery, page_of};
 use crate::state::AppState;
 use crate::users::dto::MeView;
 use crate::users::names::plain_text;
@@ -242,10 +242,7 @@ pub async fn list_closures(
     filter: web::Query<ClosureQuery>,
 ) -> AppResult<web::Json<Page<ClosureView>>> {
     let limit = page.limit()?;
-    let after = match &page.cursor {
-        Some(c) => Some(decode_keys::<1>(c)?[0]),
-        None => None,
-    };
+    let after = page.after_id()?;
     let wanted = filter
         .into_inner()
         .status
@@ -258,17 +255,10 @@ pub async fn list_closures(
             "status must be pending, approved or rejected",
         ));
     }
-    let mut items = state
+    let items = state
         .run(move |conn, _| closure::list(conn, &wanted, after, limit))
         .await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
-    let next_cursor = if more {
-        items.last().map(|v| encode_keys([v.id]))
-    } else {
-        None
-    };
-    Ok(web::Json(Page { items, next_cursor }))
+    Ok(web::Json(page_of(items, limit, |v| v.id)))
 }
 
 /// Approve a closure: only when nothing is open (else 409 listing what blocks it).

@@ -5,7 +5,6 @@ use diesel::prelude::*;
 
 use super::demands::{self, status as demand_status};
 use super::dto::{BidView, NewBid};
-use super::require_good_standing;
 use crate::db::schema::{bids, demands as demands_t};
 use crate::db::{DbConnection, unique_or};
 use crate::error::{AppError, AppResult};
@@ -79,12 +78,17 @@ pub fn place(
             "The demand is not open for bids",
         ));
     }
-    require_good_standing(conn, provider)?;
+    // MKT-2: verified (the identity is needed below anyway) and in good standing.
+    let Some(mine) = crate::verification::service::verified_identity(conn, provider)? else {
+        return Err(AppError::forbidden(
+            "account.not_verified",
+            "请先完成实名认证",
+            "Real-name verification is required first",
+        ));
+    };
+    crate::lifecycle::require_no_info_request(conn, provider)?;
     // MKT-7: no bidding from an account sharing the publisher's identity.
-    let mine = crate::verification::service::verified_identity(conn, provider)?;
-    if mine.is_some()
-        && mine == crate::verification::service::verified_identity(conn, demand.owner_id)?
-    {
+    if Some(mine) == crate::verification::service::verified_identity(conn, demand.owner_id)? {
         return Err(AppError::forbidden(
             "bid.same_identity",
             "与发布者为同一实名身份，不能竞标",
@@ -128,7 +132,15 @@ pub fn place(
             "The demand is not open for bids",
         ));
     }
-    load(conn, id)
+    Ok(BidView {
+        id,
+        demand_id,
+        provider_id: provider,
+        price: req.price,
+        proposal,
+        status: status::ACTIVE.into(),
+        created_at: now.and_utc(),
+    })
 }
 
 fn not_found() -> AppError {

@@ -9,7 +9,7 @@ use super::service;
 use crate::auth::{Admins, AuthUser, Moderators, Staff};
 use crate::error::{AppError, AppResult, Problem};
 use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, decode_keys, encode_keys};
+use crate::paging::{Page, PageQuery, page_of};
 use crate::state::AppState;
 use crate::users::names::plain_text;
 
@@ -90,10 +90,7 @@ pub async fn list(
     filter: web::Query<VerificationQuery>,
 ) -> AppResult<web::Json<Page<VerificationView>>> {
     let limit = page.limit()?;
-    let after = match &page.cursor {
-        Some(c) => Some(decode_keys::<1>(c)?[0]),
-        None => None,
-    };
+    let after = page.after_id()?;
     let wanted = filter
         .into_inner()
         .status
@@ -106,17 +103,10 @@ pub async fn list(
             "status must be pending, approved, rejected or released",
         ));
     }
-    let mut items = state
+    let items = state
         .run(move |conn, _| service::list(conn, &wanted, after, limit))
         .await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
-    let next_cursor = if more {
-        items.last().map(|v| encode_keys([v.id]))
-    } else {
-        None
-    };
-    Ok(web::Json(Page { items, next_cursor }))
+    Ok(web::Json(page_of(items, limit, |v| v.id)))
 }
 
 /// Approve a pending verification; the user is notified.

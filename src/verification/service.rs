@@ -275,13 +275,26 @@ pub fn submit(
     if bound {
         return Err(identity_bound());
     }
+    let id = insert(conn, caller.user_id, identity, status::PENDING, now, None)?;
+    load(conn, id)
+}
+
+/// Stores a verification with its identity (hash and mask only).
+fn insert(
+    conn: &mut DbConnection,
+    user_id: i64,
+    identity: Identity,
+    new_status: &str,
+    now: NaiveDateTime,
+    reviewed_by: Option<i64>,
+) -> AppResult<i64> {
     let (g_name, g_hash, g_masked, g_relation) = match identity.guardian {
         Some((n, h, m, r)) => (Some(n), Some(h), Some(m), Some(r)),
         None => (None, None, None, None),
     };
-    let id: i64 = diesel::insert_into(verifications::table)
+    diesel::insert_into(verifications::table)
         .values((
-            verifications::user_id.eq(caller.user_id),
+            verifications::user_id.eq(user_id),
             verifications::kind.eq(identity.kind),
             verifications::legal_name.eq(&identity.legal_name),
             verifications::identity_hash.eq(&identity.hash),
@@ -292,13 +305,14 @@ pub fn submit(
             verifications::guardian_id_hash.eq(g_hash),
             verifications::guardian_id_masked.eq(g_masked),
             verifications::guardian_relation.eq(g_relation),
-            verifications::status.eq(status::PENDING),
+            verifications::status.eq(new_status),
             verifications::submitted_at.eq(now),
+            verifications::reviewed_at.eq(reviewed_by.map(|_| now)),
+            verifications::reviewed_by.eq(reviewed_by),
         ))
         .returning(verifications::id)
         .get_result(conn)
-        .map_err(|e| unique_or(e, |_| identity_bound()))?;
-    load(conn, id)
+        .map_err(|e| unique_or(e, |_| identity_bound()))
 }
 
 fn load(conn: &mut DbConnection, id: i64) -> AppResult<VerificationView> {
@@ -493,31 +507,15 @@ pub fn transfer(
     if bound {
         return Err(identity_bound());
     }
-    let (g_name, g_hash, g_masked, g_relation) = match identity.guardian {
-        Some((n, h, m, r)) => (Some(n), Some(h), Some(m), Some(r)),
-        None => (None, None, None, None),
-    };
-    let id: i64 = diesel::insert_into(verifications::table)
-        .values((
-            verifications::user_id.eq(user_id),
-            verifications::kind.eq(identity.kind),
-            verifications::legal_name.eq(&identity.legal_name),
-            verifications::identity_hash.eq(&identity.hash),
-            verifications::identity_masked.eq(&identity.masked),
-            verifications::birth_date.eq(identity.birth_date),
-            verifications::legal_representative.eq(&identity.legal_representative),
-            verifications::guardian_name.eq(g_name),
-            verifications::guardian_id_hash.eq(g_hash),
-            verifications::guardian_id_masked.eq(g_masked),
-            verifications::guardian_relation.eq(g_relation),
-            verifications::status.eq(status::APPROVED),
-            verifications::submitted_at.eq(now),
-            verifications::reviewed_at.eq(now),
-            verifications::reviewed_by.eq(staff_id),
-        ))
-        .returning(verifications::id)
-        .get_result(conn)
-        .map_err(|e| unique_or(e, |_| identity_bound()))?;
+    let new_masked = identity.masked.clone();
+    let id = insert(
+        conn,
+        user_id,
+        identity,
+        status::APPROVED,
+        now,
+        Some(staff_id),
+    )?;
     crate::auth::sessions::revoke_all(conn, user_id, None, now, "account_transferred")?;
     notify(
         conn,
@@ -541,7 +539,7 @@ pub fn transfer(
             reason: Some(&legal_basis),
             details: Some(serde_json::json!({
                 "previous_identity": current.map(|v| v.identity_masked),
-                "new_identity": identity.masked,
+                "new_identity": new_masked,
                 "verification_id": id,
             })),
             ip: Some(ip),

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Marketplace benchmark (issue: speed targets). Seeds 100,000 demands and
+# 50,000 bids, starts the release build, and drives it with wrk on SQLite and
+# PostgreSQL, printing requests/s and p50/p99 latency for:
+#   /healthz (the ceiling), the first page of GET /demands, a page deep in the
+#   cursor chain, a filtered + searched page, and POST /demands/{id}/bids.
+# Usage: bench/run.sh [sqlite|postgres|both]   (env: DURATION=10s CONNECTIONS=32)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WHICH=${1:-both}
+DURATION=${DURATION:-10s}
+CONNS=${CONNECTIONS:-32}
+DEMANDS=${DEMANDS:-100000}
+BIDS=${BIDS:-50000}
+BIDDERS=32
+PORT=${BENCH_PORT:-18200}
+PASSWORD='bench-Passw0rd'
+OUT=bench/out
+mkdir -p "$OUT"
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release --quiet
+BIN=target/release/weigongbao
+
+run_backend() {
+  local backend=$1 url
+  local work; work=$(mktemp -d)
+  if [ "$backend" = sqlite ]; then
+    url="sqlite://$work/bench.db"
+  else
+    local db="wgb_bench_$$"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $db" -qc "CREATE DATABASE $db"
+    url="postgres://postgres@127.0.0.1:5432/$db"
+  fi
+  echo "== $backend: migrate and seed $DEMANDS demands, $BIDS bids"
+  DATABASE_URL=$url RUST_LOG=warn $BIN migrate
+  # One real registration gives a genuine password hash to reuse for seeding.
+  local seed_hash
+  DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=warn JOBS_INTERVAL_SECS=0 $BIN serve &
+  local pid=$!
+  for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -fsS "http://127.0.0.1:$PORT/api/v1/auth/register" -H 'content-type: application/json' -d "{
+    \"member_name\": \"hash_donor\", \"password\": \"$PASSWORD\", \"email\": \"donor@example.com\",
+    \"phone\": \"13800000000\", \"contact_name\": \"x\", \"address\": \"x\",
+    \"account_kind\": \"individual\", \"agreement_version\": 1}" >/dev/null
+  kill $pid; wait $pid 2>/dev/null || true
+  if [ "$backend" = sqlite ]; then
+    seed_hash=$(sqlite3 "$work/bench.db" "SELECT password_hash FROM users WHERE member_name='hash_donor'" 2>/dev/null || true)
+    if [ -z "$seed_hash" ]; then
+      seed_hash=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT password_hash FROM users WHERE member_name='hash_donor'\").fetchone()[0])" "$work/bench.db")
+    fi
+    python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"DELETE FROM agreement_acceptances\"); c.execute(\"DELETE FROM refresh_tokens\"); c.execute(\"DELETE FROM sessions\"); c.execute(\"DELETE FROM ledger_accounts WHERE owner_id IS NOT NULL\"); c.execute(\"DELETE FROM users\"); c.execute(\"DELETE FROM sqlite_sequence WHERE name='users'\"); c.commit()" "$work/bench.db"
+    echo "$seed_hash" | python3 bench/seed.sql.py sqlite "$DEMANDS" "$BIDS" "$BIDDERS" > "$work/seed.sql"
+    python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(open(sys.argv[2]).read())" "$work/bench.db" "$work/seed.sql"
+  else
+    seed_hash=$(psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -Atc "SELECT password_hash FROM users WHERE member_name='hash_donor'")
+    psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -qc "DELETE FROM agreement_acceptances; DELETE FROM refresh_tokens; DELETE FROM sessions; DELETE FROM ledger_accounts WHERE owner_id IS NOT NULL; DELETE FROM users;"
+    echo "$seed_hash" | python3 bench/seed.sql.py postgres "$DEMANDS" "$BIDS" "$BIDDERS" > "$work/seed.sql"
+    psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -q -f "$work/seed.sql" >/dev/null
+  fi
+
+  DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=error JOBS_INTERVAL_SECS=0 \
+    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} \
+    ACCESS_TOKEN_TTL_SECS=3600 $BIN serve &
+  pid=$!
+  for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  : > "$work/tokens"
+  for i in $(seq 2 $((BIDDERS + 1))); do
+    curl -fsS "http://127.0.0.1:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
+      -d "{\"login\": \"bench_$i\", \"password\": \"$PASSWORD\"}" \
+      | python3 -c 'import sys,json; print(json.load(sys.stdin)["tokens"]["access_token"])' >> "$work/tokens"
+  done
+  local base="http://127.0.0.1:$PORT"
+  local deep; deep=$(python3 -c 'import base64,struct; print(base64.urlsafe_b64encode(struct.pack(">q", 1000)).decode().rstrip("="))')
+  local search="$base/api/v1/demands?category=ground_promotion&region=310104&budget_min=150.00&q=%E5%9C%B0%E6%8E%A8"
+  bench() {
+    local name=$1; shift
+    local out; out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$@")
+    local rps p50 p99 errs
+    rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    p50=$(echo "$out" | awk '$1=="50%" {print $2}')
+    p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+    errs=$(echo "$out" | awk '/Non-2xx/ {print $5}'); errs=${errs:-0}
+    printf '%-10s %-22s %10s req/s  p50 %-9s p99 %-9s non-2xx %s\n' "$backend" "$name" "$rps" "$p50" "$p99" "$errs" | tee -a "$OUT/results.txt"
+    echo "$out" > "$OUT/$backend-$name.txt"
+  }
+  bench healthz "$base/healthz"
+  bench demands_first_page "$base/api/v1/demands"
+  bench demands_deep_page "$base/api/v1/demands?cursor=$deep"
+  bench demands_filtered "$search"
+  BENCH_TOKENS="$work/tokens" BENCH_FIRST_DEMAND=$((BIDS + 1)) bench bids_post -s bench/bids.lua "$base"
+  kill $pid; wait $pid 2>/dev/null || true
+  if [ "$backend" = postgres ]; then
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"
+  fi
+  rm -rf "$work"
+}
+
+echo "# $(date -u +%FT%TZ) DURATION=$DURATION CONNECTIONS=$CONNS $(nproc) cores" | tee -a "$OUT/results.txt"
+case "$WHICH" in
+  sqlite) run_backend sqlite ;;
+  postgres) run_backend postgres ;;
+  *) run_backend sqlite; run_backend postgres ;;
+esac
