@@ -70,7 +70,7 @@ run_backend() {
       | python3 -c 'import sys,json; print(json.load(sys.stdin)["tokens"]["access_token"])' >> "$work/tokens"
   done
   local base="http://127.0.0.1:$PORT"
-  local deep; deep=$(python3 -c 'import base64,struct; print(base64.urlsafe_b64encode(struct.pack(">q", 1000)).decode().rstrip("="))')
+  local deep; deep=$(python3 -c 'import base64,struct; print(base64.urlsafe_b64encode(struct.pack(">qq", 1000, 1000)).decode().rstrip("="))')
   local search="$base/api/v1/demands?category=ground_promotion&region=310104&budget_min=150.00&q=%E5%9C%B0%E6%8E%A8"
   bench() {
     local name=$1; shift

@@ -479,9 +479,28 @@ pub fn discover(
         query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
     }
     if let Some(c) = &q.category {
+        let ok =
+            (1..=40).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !ok {
+            return Err(AppError::invalid_field(
+                "category",
+                "demand.category_unknown",
+                "分类代码格式不正确",
+                "Malformed category code",
+            ));
+        }
         query = query.filter(demands::category.eq(c.clone()));
     }
     if let Some(r) = &q.region {
+        let ok = r.len() == 6 && r.bytes().all(|b| b.is_ascii_digit()) && !r.starts_with('0');
+        if !ok {
+            return Err(AppError::invalid_field(
+                "region",
+                "demand.region_invalid",
+                "地区代码须为 6 位行政区划代码",
+                "region must be a six-digit code",
+            ));
+        }
         query = query.filter(demands::region_code.eq(r.clone()));
     }
     if let Some(min) = q.budget_min {
@@ -491,7 +510,6 @@ pub fn discover(
         query = query.filter(demands::budget.le(max.fen()));
     }
     if let Some(words) = &q.q {
-        let words = fold(words.trim());
         if words.is_empty() || words.chars().count() > 50 {
             return Err(AppError::invalid_field(
                 "q",
@@ -500,27 +518,32 @@ pub fn discover(
                 "q must be 1–50 characters",
             ));
         }
-        let escaped = words
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        query = query.filter(
-            demands::search_text
-                .like(format!("%{escaped}%"))
-                .escape('\\'),
-        );
+        // Blank words filter nothing.
+        let words = fold(words.trim());
+        if !words.is_empty() {
+            let escaped = words
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            query = query.filter(
+                demands::search_text
+                    .like(format!("%{escaped}%"))
+                    .escape('\\'),
+            );
+        }
     }
+    // Every sort pages with a two-key cursor, so any cursor of the
+    // documented shape is a position in any sort.
+    let cursor = q.cursor.as_deref().map(decode_keys::<2>).transpose()?;
     query = match sort {
         DemandSort::Newest => {
-            if let Some(c) = &q.cursor {
-                let [id] = decode_keys::<1>(c)?;
+            if let Some([_, id]) = cursor {
                 query = query.filter(demands::id.lt(id));
             }
             query.order(demands::id.desc())
         }
         DemandSort::Budget => {
-            if let Some(c) = &q.cursor {
-                let [budget, id] = decode_keys::<2>(c)?;
+            if let Some([budget, id]) = cursor {
                 query = query.filter(
                     demands::budget
                         .lt(budget)
@@ -530,18 +553,14 @@ pub fn discover(
             query.order((demands::budget.desc(), demands::id.desc()))
         }
         DemandSort::Deadline => {
-            if let Some(c) = &q.cursor {
-                let [micros, id] = decode_keys::<2>(c)?;
+            if let Some([micros, id]) = cursor {
                 let at = DateTime::from_timestamp_micros(micros)
-                    .ok_or_else(|| {
-                        AppError::invalid_field(
-                            "cursor",
-                            "cursor.invalid",
-                            "分页游标无效",
-                            "The cursor is invalid",
-                        )
-                    })?
-                    .naive_utc();
+                    .map(|t| t.naive_utc())
+                    .unwrap_or(if micros < 0 {
+                        NaiveDateTime::MIN
+                    } else {
+                        NaiveDateTime::MAX
+                    });
                 query = query.filter(
                     demands::bid_deadline
                         .gt(at)
@@ -556,7 +575,7 @@ pub fn discover(
     rows.truncate(limit as usize);
     let next_cursor = if more {
         rows.last().map(|r| match sort {
-            DemandSort::Newest => encode_keys([r.id]),
+            DemandSort::Newest => encode_keys([r.id, r.id]),
             DemandSort::Budget => encode_keys([r.budget, r.id]),
             DemandSort::Deadline => {
                 encode_keys([r.bid_deadline.and_utc().timestamp_micros(), r.id])

@@ -135,7 +135,7 @@ pub struct DemandQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page (for the same sort).
-    #[param(pattern = r"^[A-Za-z0-9_-]{11}([A-Za-z0-9_-]{11})?$")]
+    #[param(pattern = r"^[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
 }
 
