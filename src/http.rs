@@ -356,3 +356,44 @@ mod tests {
         assert_eq!(table.allowed("/api/v1/users/5/x"), None);
     }
 }
+
+/// JSON Schema counts `3.0` as an integer; serde does not. These read an
+/// integer field from either form (a fraction is still refused), so the
+/// server accepts exactly what the documented `integer` type allows.
+pub mod integer {
+    use serde::Deserialize;
+    use serde::de::{Deserializer, Error};
+
+    fn to_i64<E: Error>(n: serde_json::Number) -> Result<i64, E> {
+        if let Some(i) = n.as_i64() {
+            return Ok(i);
+        }
+        match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
+                Ok(f as i64)
+            }
+            _ => Err(E::custom("expected an integer")),
+        }
+    }
+
+    pub fn i32<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        i32::try_from(to_i64::<D::Error>(n)?).map_err(|_| D::Error::custom("integer out of range"))
+    }
+
+    pub fn opt_i32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+        match Option::<serde_json::Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(n) => i32::try_from(to_i64::<D::Error>(n)?)
+                .map(Some)
+                .map_err(|_| D::Error::custom("integer out of range")),
+        }
+    }
+
+    pub fn vec_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+        Vec::<serde_json::Number>::deserialize(d)?
+            .into_iter()
+            .map(to_i64::<D::Error>)
+            .collect()
+    }
+}

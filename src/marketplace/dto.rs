@@ -51,6 +51,7 @@ pub struct NewDemand {
     pub region_name: String,
     pub budget: Money,
     #[schema(minimum = 1, maximum = 1000)]
+    #[serde(deserialize_with = "crate::http::integer::i32")]
     pub workers_wanted: i32,
     /// In the future, at most `MAX_BID_DEADLINE_DAYS` (90) days ahead.
     pub bid_deadline: DateTime<Utc>,
@@ -70,6 +71,7 @@ pub struct DemandPatch {
     pub description: Option<String>,
     pub budget: Option<Money>,
     #[schema(minimum = 1, maximum = 1000)]
+    #[serde(default, deserialize_with = "crate::http::integer::opt_i32")]
     pub workers_wanted: Option<i32>,
     pub bid_deadline: Option<DateTime<Utc>>,
 }
@@ -169,6 +171,7 @@ pub struct BidView {
 pub struct AwardRequest {
     /// Bids to award, at most the workers wanted.
     #[schema(min_items = 1, max_items = 100)]
+    #[serde(deserialize_with = "crate::http::integer::vec_i64")]
     pub bid_ids: Vec<i64>,
 }
 
@@ -241,6 +244,7 @@ pub struct AwardView {
 #[serde(deny_unknown_fields)]
 pub struct NewReview {
     #[schema(minimum = 1, maximum = 5)]
+    #[serde(deserialize_with = "crate::http::integer::i32")]
     pub rating: i32,
     #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub body: String,
