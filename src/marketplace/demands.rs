@@ -459,16 +459,7 @@ pub fn discover(
             "Invalid status",
         ));
     }
-    if let (Some(min), Some(max)) = (q.budget_min, q.budget_max)
-        && min > max
-    {
-        return Err(AppError::invalid_field(
-            "budget_min",
-            "demand.budget_range",
-            "budget_min 不能大于 budget_max",
-            "budget_min cannot exceed budget_max",
-        ));
-    }
+    // An empty budget range (min above max) is a valid filter that matches nothing.
     let sort = q.sort.unwrap_or_default();
     let mut query = demands::table
         .filter(demands::status.eq(wanted))
