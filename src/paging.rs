@@ -104,6 +104,21 @@ impl PageQuery {
     }
 }
 
+/// A `status` filter of a staff queue: `default` when absent, else one of `allowed`.
+pub fn queue_status(given: Option<String>, default: &str, allowed: &[&str]) -> AppResult<String> {
+    let wanted = given.unwrap_or_else(|| default.to_string());
+    if allowed.contains(&wanted.as_str()) {
+        Ok(wanted)
+    } else {
+        Err(AppError::invalid_field(
+            "status",
+            "status.invalid",
+            format!("status 须为 {}", allowed.join("、")),
+            format!("status must be one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
 /// Makes a page from `limit + 1` rows already turned into views, keyed by `id_of`.
 pub fn page_of<T: ToSchema>(mut items: Vec<T>, limit: i64, id_of: impl Fn(&T) -> i64) -> Page<T> {
     let more = items.len() as i64 > limit;

@@ -243,18 +243,11 @@ pub async fn list_closures(
 ) -> AppResult<web::Json<Page<ClosureView>>> {
     let limit = page.limit()?;
     let after = page.after_id()?;
-    let wanted = filter
-        .into_inner()
-        .status
-        .unwrap_or_else(|| "pending".into());
-    if !["pending", "approved", "rejected"].contains(&wanted.as_str()) {
-        return Err(AppError::invalid_field(
-            "status",
-            "status.invalid",
-            "status 须为 pending、approved 或 rejected",
-            "status must be pending, approved or rejected",
-        ));
-    }
+    let wanted = crate::paging::queue_status(
+        filter.into_inner().status,
+        "pending",
+        &["pending", "approved", "rejected"],
+    )?;
     let items = state
         .run(move |conn, _| closure::list(conn, &wanted, after, limit))
         .await?;

@@ -531,16 +531,23 @@ pub fn reputation(
         .filter(reviews::reviewee_id.eq(user_id))
         .select((reviews::award_id, reviews::rating, awards::completed_at))
         .load(conn)?;
-    let mut shown = Vec::new();
-    for (award_id, rating, completed_at) in received {
-        let both: i64 = reviews::table
-            .filter(reviews::award_id.eq(award_id))
-            .count()
-            .get_result(conn)?;
-        if both >= 2 || completed_at.is_some_and(|c| now >= c + window) {
-            shown.push(f64::from(rating));
-        }
-    }
+    // How many reviews each of those awards has, in one grouped query.
+    let award_ids: Vec<i64> = received.iter().map(|r| r.0).collect();
+    let counts: std::collections::HashMap<i64, i64> = reviews::table
+        .filter(reviews::award_id.eq_any(&award_ids))
+        .group_by(reviews::award_id)
+        .select((reviews::award_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let shown: Vec<f64> = received
+        .into_iter()
+        .filter(|(award_id, _, completed_at)| {
+            counts.get(award_id).copied().unwrap_or(0) >= 2
+                || completed_at.is_some_and(|c| now >= c + window)
+        })
+        .map(|(_, rating, _)| f64::from(rating))
+        .collect();
     let completed: i64 = awards::table
         .filter(awards::provider_id.eq(user_id))
         .filter(awards::status.eq(status::COMPLETED))

@@ -91,18 +91,11 @@ pub async fn list(
 ) -> AppResult<web::Json<Page<VerificationView>>> {
     let limit = page.limit()?;
     let after = page.after_id()?;
-    let wanted = filter
-        .into_inner()
-        .status
-        .unwrap_or_else(|| "pending".into());
-    if !["pending", "approved", "rejected", "released"].contains(&wanted.as_str()) {
-        return Err(AppError::invalid_field(
-            "status",
-            "status.invalid",
-            "status 须为 pending、approved、rejected 或 released",
-            "status must be pending, approved, rejected or released",
-        ));
-    }
+    let wanted = crate::paging::queue_status(
+        filter.into_inner().status,
+        "pending",
+        &["pending", "approved", "rejected", "released"],
+    )?;
     let items = state
         .run(move |conn, _| service::list(conn, &wanted, after, limit))
         .await?;
