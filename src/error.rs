@@ -323,7 +323,11 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => {
                 AppError::unavailable(err)
             }
-            E::DatabaseError(_, ref info) if info.message().contains("database is locked") => {
+            // Transient contention: the client may retry.
+            E::DatabaseError(_, ref info)
+                if info.message().contains("database is locked")
+                    || info.message().contains("deadlock detected") =>
+            {
                 AppError::unavailable(err)
             }
             other => AppError::internal(other),

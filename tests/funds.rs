@@ -516,3 +516,47 @@ async fn fnd2_concurrent_duplicates_of_one_key_move_money_once() {
     }
     assert_eq!(app.balances(&user).await, ("30.00".into(), "20.00".into()));
 }
+
+#[actix_web::test]
+async fn fnd2_a_claim_left_by_a_crashed_request_is_taken_over_once() {
+    use diesel::prelude::*;
+    use weigongbao::db::schema::idempotency_keys as keys;
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    app.fund(&user, "50.00").await;
+    let body = json!({"amount": "20.00", "channel": "sandbox"});
+    // A request that claimed the key two minutes ago and died (its work
+    // rolled back with it).
+    let print = weigongbao::funds::idempotency::fingerprint(
+        "POST /me/account/withdrawals",
+        &serde_json::from_value::<weigongbao::funds::payments::PaymentRequest>(body.clone())
+            .unwrap(),
+    );
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        diesel::insert_into(keys::table)
+            .values((
+                keys::user_id.eq(user.id),
+                keys::idem_key.eq("crashed"),
+                keys::fingerprint.eq(print),
+                keys::status.eq("in_progress"),
+                keys::created_at.eq(app.clock_now().naive_utc() - chrono::Duration::minutes(2)),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let retried = app
+        .money_post(
+            &user,
+            "/api/v1/me/account/withdrawals",
+            "crashed",
+            body.clone(),
+        )
+        .await;
+    retried.assert(201);
+    let again = app
+        .money_post(&user, "/api/v1/me/account/withdrawals", "crashed", body)
+        .await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(app.balances(&user).await, ("30.00".into(), "20.00".into()));
+}

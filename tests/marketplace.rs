@@ -660,3 +660,36 @@ async fn mkt6_reviews_are_double_blind_and_feed_the_public_profile() {
     assert_eq!(profile.json["credit_score"], 100);
     assert_eq!(profile.json["penalties"], json!([]));
 }
+
+#[actix_web::test]
+async fn mkt3_award_with_an_idempotency_key_is_replayed_not_repeated() {
+    let app = TestApp::new().await;
+    let owner = app.verified_user().await;
+    app.fund(&owner, "1000.00").await;
+    let a = app.verified_user().await;
+    let demand = app
+        .demand(&owner, app.demand_body("幂等选标", "300.00", 1))
+        .await;
+    let bid = app.bid(&a, demand, "300.00").await;
+    let send = || {
+        app.post(&format!("/api/v1/demands/{demand}/awards"))
+            .bearer(&owner.access)
+            .header("Idempotency-Key", "award-1")
+            .json(json!({"bid_ids": [bid]}))
+            .send()
+    };
+    let first = send().await;
+    first.assert(201);
+    let again = send().await;
+    again.assert(201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json[0]["id"], first.json[0]["id"]);
+    assert_eq!(
+        app.balances(&owner).await,
+        ("700.00".into(), "300.00".into())
+    );
+    // Without a key, a repeat is refused by the state change itself.
+    award(&app, &owner, demand, &[bid])
+        .await
+        .assert_problem(409, "demand.not_open");
+}

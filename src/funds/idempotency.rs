@@ -61,7 +61,8 @@ pub fn fingerprint(route: &str, body: &impl Serialize) -> String {
 type StoredKey = (String, String, Option<i32>, Option<String>, NaiveDateTime);
 
 enum Claim {
-    Claimed,
+    /// Ours, stamped with the claim time that fences out anyone else.
+    Claimed(NaiveDateTime),
     Replay(u16, String),
 }
 
@@ -103,7 +104,7 @@ fn claim(
                 ))
                 .execute(conn)
                 .map_err(|e| unique_or(e, |_| in_progress()))?;
-            Ok(Claim::Claimed)
+            Ok(Claim::Claimed(now))
         }
         Some((stored, ..)) if stored != print => Err(AppError::invalid_field(
             HEADER,
@@ -130,7 +131,7 @@ fn claim(
             if n == 0 {
                 Err(in_progress())
             } else {
-                Ok(Claim::Claimed)
+                Ok(Claim::Claimed(now))
             }
         }
     }
@@ -154,26 +155,48 @@ where
     let claim = state
         .tx(move |conn, st| claim(conn, st.clock.now_naive(), user_id, &k, &p))
         .await?;
-    if let Claim::Replay(code, body) = claim {
-        return Ok(
-            HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
-                .insert_header(("Idempotent-Replayed", "true"))
-                .content_type("application/json")
-                .body(body),
-        );
-    }
+    let claimed_at = match claim {
+        Claim::Claimed(at) => at,
+        Claim::Replay(code, body) => {
+            return Ok(
+                HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
+                    .insert_header(("Idempotent-Replayed", "true"))
+                    .content_type("application/json")
+                    .body(body),
+            );
+        }
+    };
     let k = key.clone();
     let outcome = state
         .tx(move |conn, st| {
+            // Still ours? A request taken over after a stall finds its claim
+            // re-stamped and stops here; on PostgreSQL this also locks the
+            // key row, so a takeover waits for us and then sees `done`.
+            let ours = || {
+                keys::table
+                    .find((user_id, k.clone()))
+                    .filter(keys::status.eq("in_progress"))
+                    .filter(keys::created_at.eq(claimed_at))
+            };
+            if diesel::update(ours())
+                .set(keys::created_at.eq(claimed_at))
+                .execute(conn)?
+                == 0
+            {
+                return Err(in_progress());
+            }
             let value = op(conn, st)?;
             let body = serde_json::to_string(&value).map_err(AppError::internal)?;
-            diesel::update(keys::table.find((user_id, &k)))
+            let n = diesel::update(ours())
                 .set((
                     keys::status.eq("done"),
                     keys::response_status.eq(i32::from(success.as_u16())),
                     keys::response_body.eq(&body),
                 ))
                 .execute(conn)?;
+            if n == 0 {
+                return Err(in_progress());
+            }
             Ok(body)
         })
         .await;
@@ -182,13 +205,14 @@ where
             .content_type("application/json")
             .body(body)),
         Err(err) => {
-            // Nothing moved: free the key so a retry can run again.
+            // Nothing moved: free our claim (not a newer one) so a retry can run.
             let _ = state
                 .tx(move |conn, _| {
                     diesel::delete(
                         keys::table
                             .find((user_id, &key))
-                            .filter(keys::status.eq("in_progress")),
+                            .filter(keys::status.eq("in_progress"))
+                            .filter(keys::created_at.eq(claimed_at)),
                     )
                     .execute(conn)?;
                     Ok(())
@@ -205,4 +229,29 @@ pub fn purge(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
         diesel::delete(keys::table.filter(keys::created_at.lt(now - Duration::hours(KEEP_HOURS))))
             .execute(conn)?,
     )
+}
+
+/// For POSTs that move money as a side effect of a state change (awarding,
+/// confirming): with an `Idempotency-Key` the first response is replayed
+/// for repeats; without one the conditional state change alone guarantees
+/// the money moves once, and a repeat gets 409.
+pub async fn run_optional<T, F>(
+    state: &AppState,
+    user_id: i64,
+    headers: &HeaderMap,
+    route: &str,
+    body: &impl Serialize,
+    success: StatusCode,
+    op: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection, &AppState) -> AppResult<T> + Send + 'static,
+{
+    if headers.contains_key(HEADER) {
+        let key = key_from(headers)?;
+        return run(state, user_id, key, fingerprint(route, body), success, op).await;
+    }
+    let value = state.tx(op).await?;
+    Ok(HttpResponse::build(success).json(value))
 }

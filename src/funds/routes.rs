@@ -160,23 +160,25 @@ async fn handle_callback(
     signature: Option<String>,
     raw: web::Bytes,
 ) -> AppResult<CallbackAck> {
+    // Signature and freshness first, outside any transaction: a forged
+    // callback costs no connection and no write lock.
+    let channel = state.channels.get(&channel_name).ok_or_else(|| {
+        AppError::not_found(
+            "payment.channel_unknown",
+            "未知的支付渠道",
+            "Unknown payment channel",
+        )
+    })?;
+    let event = channel
+        .verify_callback(
+            timestamp.as_deref(),
+            signature.as_deref(),
+            &raw,
+            state.clock.now().timestamp(),
+        )
+        .map_err(payments::callback_error)?;
     state
         .tx(move |conn, st| {
-            let channel = st.channels.get(&channel_name).ok_or_else(|| {
-                AppError::not_found(
-                    "payment.channel_unknown",
-                    "未知的支付渠道",
-                    "Unknown payment channel",
-                )
-            })?;
-            let event = channel
-                .verify_callback(
-                    timestamp.as_deref(),
-                    signature.as_deref(),
-                    &raw,
-                    st.clock.now().timestamp(),
-                )
-                .map_err(payments::callback_error)?;
             let payment = payments::apply_callback(conn, st, &channel_name, &event)?;
             Ok(CallbackAck {
                 status: "ok",

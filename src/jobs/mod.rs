@@ -80,8 +80,21 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
         }
     }
     // MKT-1 / MKT-4: expired demands and auto-completed awards.
-    report.demands_expired = crate::marketplace::demands::expire_due(&mut conn, st)?;
-    report.awards_auto_completed = crate::marketplace::awards::auto_complete_due(&mut conn, st)?;
+    // A failing job is logged and counted; the jobs after it still run.
+    match crate::marketplace::demands::expire_due(&mut conn, st) {
+        Ok(n) => report.demands_expired = n,
+        Err(e) => {
+            report.failures += 1;
+            log::error!("job expire demands: {}", describe(&e));
+        }
+    }
+    match crate::marketplace::awards::auto_complete_due(&mut conn, st) {
+        Ok(n) => report.awards_auto_completed = n,
+        Err(e) => {
+            report.failures += 1;
+            log::error!("job auto-complete awards: {}", describe(&e));
+        }
+    }
 
     // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
     report.idempotency_keys_purged = crate::funds::idempotency::purge(&mut conn, now)?;

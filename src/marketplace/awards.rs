@@ -58,9 +58,10 @@ pub fn load_for(conn: &mut DbConnection, id: i64, viewer: Option<i64>) -> AppRes
     }
 }
 
-/// The platform fee on `price` (basis points, rounded half up; SA §4.10).
+/// The platform fee on `price` (basis points, rounded half up; SA §4.10),
+/// always leaving the provider at least one fen.
 pub fn fee_for(price: i64, bps: i64) -> i64 {
-    (price * bps + 5_000) / 10_000
+    ((price * bps + 5_000) / 10_000).min(price - 1).max(0)
 }
 
 /// Reviews are double-blind: shown once both sides reviewed or the window ended.
@@ -343,6 +344,11 @@ pub fn deliver(
 fn complete(conn: &mut DbConnection, st: &AppState, row: &Row, reason: &str) -> AppResult<bool> {
     let fee = fee_for(row.price, st.settings.market.fee_bps);
     let now = st.clock.now_naive();
+    // Lock order demand → award, as cancelling and removal take them, so a
+    // confirmation racing a cancellation waits instead of deadlocking.
+    diesel::update(demands_t::table.find(row.demand_id))
+        .set(demands_t::updated_at.eq(now))
+        .execute(conn)?;
     let n = diesel::update(
         awards::table
             .filter(awards::id.eq(row.id))
@@ -447,10 +453,17 @@ pub fn auto_complete_due(conn: &mut DbConnection, st: &AppState) -> AppResult<us
         .load(conn)?;
     let mut done = 0;
     for row in due {
-        if crate::db::write_tx(conn, |c| {
+        // One award that cannot complete must not stop the others.
+        match crate::db::write_tx(conn, |c| {
             complete(c, st, &row, "交付后逾期未确认，自动完成")
-        })? {
-            done += 1;
+        }) {
+            Ok(true) => done += 1,
+            Ok(false) => {}
+            Err(e) => log::error!(
+                "job auto-complete award={}: {}",
+                row.id,
+                e.cause.as_deref().unwrap_or(&e.code)
+            ),
         }
     }
     Ok(done)
@@ -570,5 +583,8 @@ mod tests {
         assert_eq!(fee_for(9, 500), 0);
         assert_eq!(fee_for(12_345, 500), 617);
         assert_eq!(fee_for(12_345, 0), 0);
+        // At the highest allowed rate a 1-fen price still pays the provider.
+        assert_eq!(fee_for(1, 5_000), 0);
+        assert_eq!(fee_for(2, 5_000), 1);
     }
 }

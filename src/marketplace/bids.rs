@@ -193,12 +193,25 @@ pub fn withdraw(
     if bid.provider_id != provider {
         return Err(not_found());
     }
-    let open: bool = diesel::select(diesel::dsl::exists(
+    let not_withdrawable = || {
+        AppError::conflict(
+            "bid.not_withdrawable",
+            "竞标已中标、已撤回或需求已截止",
+            "The bid is no longer active or the demand is closed",
+        )
+    };
+    // The demand row first, the bid second: the same lock order as awarding,
+    // so a withdrawal racing an award waits instead of deadlocking.
+    let open = diesel::update(
         demands_t::table
             .filter(demands_t::id.eq(bid.demand_id))
             .filter(demands_t::status.eq(demand_status::OPEN)),
-    ))
-    .get_result(conn)?;
+    )
+    .set(demands_t::bid_count.eq(demands_t::bid_count - 1))
+    .execute(conn)?;
+    if open == 0 {
+        return Err(not_withdrawable());
+    }
     let n = diesel::update(
         bids::table
             .filter(bids::id.eq(id))
@@ -209,16 +222,9 @@ pub fn withdraw(
         bids::updated_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
-    if n == 0 || !open {
-        return Err(AppError::conflict(
-            "bid.not_withdrawable",
-            "竞标已中标、已撤回或需求已截止",
-            "The bid is no longer active or the demand is closed",
-        ));
+    if n == 0 {
+        return Err(not_withdrawable());
     }
-    diesel::update(demands_t::table.find(bid.demand_id))
-        .set(demands_t::bid_count.eq(demands_t::bid_count - 1))
-        .execute(conn)?;
     load(conn, id)
 }
 

@@ -276,11 +276,12 @@ pub fn cancel_open_awards(
     conn: &mut DbConnection,
     st: &AppState,
     demand_id: i64,
+    statuses: &[&str],
     why: &str,
 ) -> AppResult<Vec<i64>> {
     let open: Vec<(i64, i64, i64, i64)> = awards::table
         .filter(awards::demand_id.eq(demand_id))
-        .filter(awards::status.eq_any(["in_progress", "delivered"]))
+        .filter(awards::status.eq_any(statuses))
         .select((
             awards::id,
             awards::employer_id,
@@ -293,7 +294,7 @@ pub fn cancel_open_awards(
         let n = diesel::update(
             awards::table
                 .filter(awards::id.eq(award_id))
-                .filter(awards::status.eq_any(["in_progress", "delivered"])),
+                .filter(awards::status.eq_any(statuses)),
         )
         .set(awards::status.eq("cancelled"))
         .execute(conn)?;
@@ -328,12 +329,13 @@ pub fn cancel(
     if row.owner_id != owner {
         return Err(not_found());
     }
-    let settled: bool = diesel::select(diesel::dsl::exists(
-        awards::table
-            .filter(awards::demand_id.eq(id))
-            .filter(awards::status.eq_any(["delivered", "completed"])),
-    ))
-    .get_result(conn)?;
+    let not_cancellable = || {
+        AppError::conflict(
+            "demand.not_cancellable",
+            "需求已交付、完成或已结束，不能取消",
+            "The demand has delivered or paid work, or is already closed",
+        )
+    };
     let n = diesel::update(
         demands::table
             .filter(demands::id.eq(id))
@@ -344,15 +346,30 @@ pub fn cancel(
         demands::updated_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
-    if n == 0 || settled {
-        return Err(AppError::conflict(
-            "demand.not_cancellable",
-            "需求已交付、完成或已结束，不能取消",
-            "The demand has delivered or paid work, or is already closed",
-        ));
+    if n == 0 {
+        return Err(not_cancellable());
     }
     let mut told = close_bids(conn, st, id)?;
-    told.extend(cancel_open_awards(conn, st, id, "需求取消，释放担保金")?);
+    // Only work not yet delivered is cancelled (row by row, conditionally);
+    // checked afterwards, so a delivery that committed first is seen and a
+    // later one finds its award cancelled: either way no delivered work is
+    // undone.
+    told.extend(cancel_open_awards(
+        conn,
+        st,
+        id,
+        &["in_progress"],
+        "需求取消，释放担保金",
+    )?);
+    let settled: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(id))
+            .filter(awards::status.eq_any(["delivered", "completed"])),
+    ))
+    .get_result(conn)?;
+    if settled {
+        return Err(not_cancellable());
+    }
     notify_each(
         conn,
         st,
@@ -396,7 +413,13 @@ pub fn remove(
         ));
     }
     let mut told = close_bids(conn, st, id)?;
-    told.extend(cancel_open_awards(conn, st, id, "需求下架，释放担保金")?);
+    told.extend(cancel_open_awards(
+        conn,
+        st,
+        id,
+        &["in_progress", "delivered"],
+        "需求下架，释放担保金",
+    )?);
     notify_each(
         conn,
         st,
@@ -646,8 +669,15 @@ pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
                 &format!("/api/v1/demands/{id}"),
             )?;
             Ok(true)
-        })?;
-        expired += usize::from(done);
+        });
+        match done {
+            Ok(done) => expired += usize::from(done),
+            // One demand that cannot expire must not stop the others.
+            Err(e) => log::error!(
+                "job expire demand={id}: {}",
+                e.cause.as_deref().unwrap_or(&e.code)
+            ),
+        }
     }
     Ok(expired)
 }

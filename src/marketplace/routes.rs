@@ -1,6 +1,7 @@
 //! Marketplace endpoints.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 
 use super::dto::{
     AwardRequest, AwardView, BidView, CategoryView, DeliveryRequest, DemandPatch, DemandQuery,
@@ -9,6 +10,7 @@ use super::dto::{
 use super::{awards, bids, demands};
 use crate::auth::{AuthUser, Moderators, Staff};
 use crate::error::{AppResult, Problem};
+use crate::funds::idempotency;
 use crate::http::ClientMeta;
 use crate::paging::{Page, PageQuery, page_by_id};
 use crate::state::AppState;
@@ -287,10 +289,13 @@ pub async fn my_demands(
 }
 
 /// Award bids (owner; MKT-3): the prices are held from the employer's
-/// available funds in one transaction; bidding closes.
+/// available funds in one transaction; bidding closes. With an
+/// `Idempotency-Key` a repeat returns the first result.
 #[utoipa::path(
     tag = "marketplace",
-    params(("id" = i64, Path, description = "Demand id")),
+    params(("id" = i64, Path, description = "Demand id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional; a repeat with the same key and body returns the first result",
+            pattern = "^[A-Za-z0-9._:-]{1,100}$")),
     request_body = AwardRequest,
     responses(
         (status = 201, description = "Awards created; funds held", body = Vec<AwardView>),
@@ -303,14 +308,22 @@ pub async fn my_demands(
 pub async fn award(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: web::Json<AwardRequest>,
 ) -> AppResult<HttpResponse> {
     let (employer, id, ids) = (user.user_id, id.into_inner(), body.into_inner().bid_ids);
-    let created = state
-        .tx(move |conn, st| awards::award(conn, st, employer, id, &ids))
-        .await?;
-    Ok(HttpResponse::Created().json(created))
+    let route = format!("POST /demands/{id}/awards");
+    idempotency::run_optional(
+        &state,
+        employer,
+        req.headers(),
+        &route,
+        &ids.clone(),
+        StatusCode::CREATED,
+        move |conn, st| awards::award(conn, st, employer, id, &ids),
+    )
+    .await
 }
 
 /// One award (its two parties only; anyone else 404).
@@ -369,10 +382,13 @@ pub async fn deliver(
 }
 
 /// Confirm completion (employer): the hold goes to the provider less the
-/// platform fee (MKT-4).
+/// platform fee (MKT-4). With an `Idempotency-Key` a repeat returns the
+/// first result.
 #[utoipa::path(
     tag = "marketplace",
-    params(("id" = i64, Path, description = "Award id")),
+    params(("id" = i64, Path, description = "Award id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional; a repeat with the same key returns the first result",
+            pattern = "^[A-Za-z0-9._:-]{1,100}$")),
     responses(
         (status = 200, description = "Completed and paid", body = AwardView),
         (status = 403, description = "Not the employer", body = Problem, content_type = "application/problem+json"),
@@ -385,14 +401,21 @@ pub async fn deliver(
 pub async fn confirm(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<i64>,
-) -> AppResult<web::Json<AwardView>> {
+) -> AppResult<HttpResponse> {
     let (employer, id) = (user.user_id, id.into_inner());
-    Ok(web::Json(
-        state
-            .tx(move |conn, st| awards::confirm(conn, st, employer, id))
-            .await?,
-    ))
+    let route = format!("POST /awards/{id}/confirm");
+    idempotency::run_optional(
+        &state,
+        employer,
+        req.headers(),
+        &route,
+        &(),
+        StatusCode::OK,
+        move |conn, st| awards::confirm(conn, st, employer, id),
+    )
+    .await
 }
 
 /// Review the other party of a completed award (1–5 and text), within 14
