@@ -248,41 +248,26 @@ pub async fn publish(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// One notification per active user, written by a single INSERT … SELECT.
+/// Tells every active user about a new version (one INSERT … SELECT).
 fn notify_all_users(
     conn: &mut DbConnection,
     st: &AppState,
     version: i32,
     in_force_at: NaiveDateTime,
 ) -> AppResult<()> {
-    use crate::db::schema::{notifications, users};
-    use diesel::dsl::sql;
-    use diesel::sql_types::{Nullable, Text, Timestamp};
-    let body = format!(
-        "平台服务协议第 {version} 版将于 {} (UTC) 生效。生效后须阅读并接受新版本方可继续使用平台服务。",
-        in_force_at.format("%Y-%m-%d %H:%M")
-    );
-    let select = users::table
-        .filter(users::role.eq("user"))
-        .filter(users::status.eq(crate::users::models::status::ACTIVE))
-        .select((
-            users::id,
-            sql::<Text>("").bind::<Text, _>("agreement.published"),
-            sql::<Text>("").bind::<Text, _>("平台服务协议已更新"),
-            sql::<Text>("").bind::<Text, _>(body),
-            sql::<Nullable<Text>>("").bind::<Nullable<Text>, _>(Some("/api/v1/agreements/current")),
-            sql::<Timestamp>("").bind::<Timestamp, _>(st.clock.now_naive()),
-        ));
-    diesel::insert_into(notifications::table)
-        .values(select)
-        .into_columns((
-            notifications::user_id,
-            notifications::kind,
-            notifications::title,
-            notifications::body,
-            notifications::link,
-            notifications::created_at,
-        ))
-        .execute(conn)?;
-    Ok(())
+    use crate::notifications::{Notice, Recipients, notify_many};
+    notify_many(
+        conn,
+        st,
+        Recipients::AllActiveUsers,
+        Notice {
+            kind: "agreement.published",
+            title: "平台服务协议已更新",
+            body: format!(
+                "平台服务协议第 {version} 版将于 {} (UTC) 生效。生效后须阅读并接受新版本方可继续使用平台服务。",
+                in_force_at.format("%Y-%m-%d %H:%M")
+            ),
+            link: Some("/api/v1/agreements/current".into()),
+        },
+    )
 }

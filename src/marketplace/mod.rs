@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
-use crate::notifications::{Notice, notify};
+use crate::notifications::{Notice, Recipients, notify_many};
 use crate::state::AppState;
 
 /// MKT-1/MKT-2: a verified user in good standing (no open information
@@ -37,20 +37,17 @@ pub fn notify_each(
     body: &str,
     link: &str,
 ) -> AppResult<()> {
-    for id in ids {
-        notify(
-            conn,
-            st,
-            *id,
-            Notice {
-                kind,
-                title,
-                body: body.to_string(),
-                link: Some(link.to_string()),
-            },
-        )?;
-    }
-    Ok(())
+    notify_many(
+        conn,
+        st,
+        Recipients::Users(ids),
+        Notice {
+            kind,
+            title,
+            body: body.to_string(),
+            link: Some(link.to_string()),
+        },
+    )
 }
 
 /// Sets every active bid of a demand to `not_selected`; returns the bidders.
