@@ -60,6 +60,34 @@ pub struct Settings {
     pub callback_tolerance_secs: i64,
     /// Marketplace numbers (MKT-1, MKT-4, reviews).
     pub market: MarketSettings,
+    pub conduct: ConductSettings,
+}
+
+/// Conduct, deposit and dispute rules (VIO, DEP, DSP).
+#[derive(Debug, Clone)]
+pub struct ConductSettings {
+    /// DEP-2: the deposit a code-of-conduct breach requires, in fen.
+    pub deposit_fen: i64,
+    /// DEP-2: calendar days (China time) to pay a required deposit.
+    pub deposit_due_days: i64,
+    /// DEP-3: calendar days (China time) to top up after the balance falls.
+    pub top_up_days: i64,
+    /// VIO-6: days to appeal a violation.
+    pub appeal_days: i64,
+    /// VIO-3: the credit score every account starts with.
+    pub credit_start: i32,
+    /// DEP-7: observation days after a refund request (and each extension).
+    pub observation_days: i64,
+    /// DEP-7: working days to pay a refund out after a clean observation.
+    pub payout_working_days: i64,
+    /// DEP-7: public holidays (China dates) that are not working days.
+    pub holidays: Vec<chrono::NaiveDate>,
+    /// DSP-1: days the other party has to answer a dispute.
+    pub dispute_response_days: i64,
+    /// DSP-1: days after completion a dispute may still be opened.
+    pub dispute_window_days: i64,
+    /// DSP-1: days after which an undecided dispute is escalated.
+    pub dispute_escalation_days: i64,
 }
 
 /// Settings of the marketplace rules.
@@ -221,6 +249,19 @@ impl Settings {
                     1..=1_000_000,
                 )?,
             },
+            conduct: ConductSettings {
+                deposit_fen: parse_money(&lookup, "DEPOSIT_AMOUNT", 100_000)?,
+                deposit_due_days: parse_in(&lookup, "DEPOSIT_DUE_DAYS", 3, 1..=60)?,
+                top_up_days: parse_in(&lookup, "DEPOSIT_TOP_UP_DAYS", 3, 1..=60)?,
+                appeal_days: parse_in(&lookup, "APPEAL_WINDOW_DAYS", 7, 1..=60)?,
+                credit_start: parse_in(&lookup, "CREDIT_SCORE_START", 100, 1..=10_000)?,
+                observation_days: parse_in(&lookup, "DEPOSIT_OBSERVATION_DAYS", 30, 1..=365)?,
+                payout_working_days: parse_in(&lookup, "DEPOSIT_PAYOUT_WORKING_DAYS", 3, 1..=30)?,
+                holidays: parse_dates(&lookup, "HOLIDAYS")?,
+                dispute_response_days: parse_in(&lookup, "DISPUTE_RESPONSE_DAYS", 4, 1..=60)?,
+                dispute_window_days: parse_in(&lookup, "DISPUTE_WINDOW_DAYS", 14, 0..=365)?,
+                dispute_escalation_days: parse_in(&lookup, "DISPUTE_ESCALATION_DAYS", 60, 1..=365)?,
+            },
         })
     }
 
@@ -272,6 +313,38 @@ fn parse_in<T: FromStr + PartialOrd + std::fmt::Display + Copy>(
             range.end()
         )))
     }
+}
+
+/// An amount of money in yuan (`"1000.00"`), as fen.
+fn parse_money(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: i64,
+) -> Result<i64, ConfigError> {
+    match lookup(key) {
+        None => Ok(default),
+        Some(raw) => crate::funds::money::Money::parse(raw.trim())
+            .map(crate::funds::money::Money::fen)
+            .map_err(|_| ConfigError(format!("{key} must be an amount like 1000.00"))),
+    }
+}
+
+/// A comma-separated list of dates (`2026-10-01,2026-10-02`).
+fn parse_dates(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+) -> Result<Vec<chrono::NaiveDate>, ConfigError> {
+    let Some(raw) = lookup(key) else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ConfigError(format!("{key} must list dates like 2026-10-01")))
+        })
+        .collect()
 }
 
 fn random_secret() -> Vec<u8> {

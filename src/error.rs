@@ -144,19 +144,39 @@ impl AppError {
         }))
     }
 
-    pub fn bad_request(code: &'static str, zh: &'static str, en: &'static str) -> Self {
+    pub fn bad_request(
+        code: &'static str,
+        zh: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, zh, en)
     }
-    pub fn unauthorized(code: &'static str, zh: &'static str, en: &'static str) -> Self {
+    pub fn unauthorized(
+        code: &'static str,
+        zh: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, zh, en)
     }
-    pub fn forbidden(code: &'static str, zh: &'static str, en: &'static str) -> Self {
+    pub fn forbidden(
+        code: &'static str,
+        zh: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, zh, en)
     }
-    pub fn not_found(code: &'static str, zh: &'static str, en: &'static str) -> Self {
+    pub fn not_found(
+        code: &'static str,
+        zh: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, zh, en)
     }
-    pub fn conflict(code: &'static str, zh: &'static str, en: &'static str) -> Self {
+    pub fn conflict(
+        code: &'static str,
+        zh: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::CONFLICT, code, zh, en)
     }
 

@@ -390,6 +390,17 @@ pub mod integer {
         }
     }
 
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        to_i64::<D::Error>(serde_json::Number::deserialize(d)?)
+    }
+
+    pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<serde_json::Number>::deserialize(d)? {
+            None => Ok(None),
+            Some(n) => to_i64::<D::Error>(n).map(Some),
+        }
+    }
+
     pub fn vec_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
         Vec::<serde_json::Number>::deserialize(d)?
             .into_iter()

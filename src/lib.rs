@@ -6,9 +6,11 @@ pub mod agreements;
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod conduct;
 pub mod config;
 pub mod content;
 pub mod db;
+pub mod disputes;
 pub mod error;
 pub mod funds;
 pub mod http;
@@ -105,7 +107,25 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(marketplace::routes::deliver)
             .service(marketplace::routes::confirm)
             .service(marketplace::routes::review)
-            .service(marketplace::routes::remove_demand),
+            .service(marketplace::routes::remove_demand)
+            .service(conduct::routes::file_complaint)
+            .service(conduct::routes::my_complaints)
+            .service(conduct::routes::my_violations)
+            .service(conduct::routes::file_appeal)
+            .service(conduct::routes::my_deposit)
+            .service(conduct::routes::my_deposit_transactions)
+            .service(conduct::routes::pay_deposit)
+            .service(conduct::routes::request_refund)
+            .service(conduct::routes::list_complaints)
+            .service(conduct::routes::dismiss_complaint)
+            .service(conduct::routes::record_violation)
+            .service(conduct::routes::user_violations)
+            .service(conduct::routes::list_appeals)
+            .service(conduct::routes::decide_appeal)
+            .service(conduct::routes::set_required_amount)
+            .service(conduct::routes::user_deposit)
+            .service(conduct::routes::reinstate)
+            .service(conduct::routes::list_refunds),
     );
 }
 

@@ -257,6 +257,7 @@ diesel::table! {
         failure_reason -> Nullable<Text>,
         created_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        purpose -> Text,
     }
 }
 
@@ -360,3 +361,158 @@ diesel::joinable!(bids -> demands (demand_id));
 diesel::joinable!(awards -> demands (demand_id));
 
 diesel::allow_tables_to_appear_in_same_query!(categories, demands, bids, awards, reviews, users);
+
+diesel::table! {
+    complaints (id) {
+        id -> BigInt,
+        reporter_id -> BigInt,
+        kind -> Text,
+        target_type -> Text,
+        target_id -> BigInt,
+        subject_id -> BigInt,
+        category -> Text,
+        body -> Text,
+        evidence -> Text,
+        status -> Text,
+        violation_id -> Nullable<BigInt>,
+        resolution -> Nullable<Text>,
+        handled_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        handled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    violations (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        category -> Text,
+        source -> Text,
+        facts -> Text,
+        decision -> Text,
+        public -> Bool,
+        status -> Text,
+        appeal_until -> Timestamp,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    measures (id) {
+        id -> BigInt,
+        violation_id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        services -> Nullable<Text>,
+        points -> Nullable<Integer>,
+        amount -> Nullable<BigInt>,
+        previous_amount -> Nullable<BigInt>,
+        source -> Nullable<Text>,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<BigInt>,
+        ledger_transaction_id -> Nullable<BigInt>,
+        starts_at -> Timestamp,
+        ends_at -> Nullable<Timestamp>,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    appeals (id) {
+        id -> BigInt,
+        violation_id -> BigInt,
+        user_id -> BigInt,
+        body -> Text,
+        evidence -> Text,
+        status -> Text,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deposits (user_id) {
+        user_id -> BigInt,
+        required -> BigInt,
+        status -> Text,
+        due_at -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deposit_refunds (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        channel -> Text,
+        status -> Text,
+        observation_ends_at -> Timestamp,
+        amount -> Nullable<BigInt>,
+        payout_due_at -> Nullable<Timestamp>,
+        payment_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(measures -> violations (violation_id));
+diesel::joinable!(appeals -> violations (violation_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    complaints,
+    violations,
+    measures,
+    appeals,
+    deposits,
+    deposit_refunds,
+);
+diesel::allow_tables_to_appear_in_same_query!(complaints, users);
+diesel::allow_tables_to_appear_in_same_query!(violations, users);
+diesel::allow_tables_to_appear_in_same_query!(deposits, users);
+diesel::allow_tables_to_appear_in_same_query!(deposit_refunds, users);
+diesel::allow_tables_to_appear_in_same_query!(appeals, users);
+
+diesel::table! {
+    disputes (id) {
+        id -> BigInt,
+        award_id -> BigInt,
+        employer_id -> BigInt,
+        provider_id -> BigInt,
+        opened_by -> BigInt,
+        category -> Text,
+        claim_amount -> BigInt,
+        award_status_before -> Text,
+        status -> Text,
+        respond_by -> Timestamp,
+        responded_at -> Nullable<Timestamp>,
+        silence_recorded_at -> Nullable<Timestamp>,
+        escalated_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dispute_events (id) {
+        id -> BigInt,
+        dispute_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        kind -> Text,
+        body -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(dispute_events -> disputes (dispute_id));
+diesel::allow_tables_to_appear_in_same_query!(disputes, dispute_events, awards);
+diesel::allow_tables_to_appear_in_same_query!(bids, deposits);

@@ -88,6 +88,12 @@ struct Row {
     status: String,
     created_at: NaiveDateTime,
     completed_at: Option<NaiveDateTime>,
+    purpose: String,
+}
+
+/// Refuses a channel that is not configured here (422).
+pub fn channel_available(st: &AppState, name: ChannelName) -> AppResult<()> {
+    channel(st, name).map(|_| ())
 }
 
 fn channel(st: &AppState, name: ChannelName) -> AppResult<&dyn PaymentChannel> {
@@ -132,6 +138,17 @@ fn insert(
     dir: &str,
     req: &PaymentRequest,
 ) -> AppResult<Row> {
+    insert_for(conn, st, user_id, dir, "funds", req)
+}
+
+fn insert_for(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    dir: &str,
+    purpose: &str,
+    req: &PaymentRequest,
+) -> AppResult<Row> {
     let public_id = uuid::Uuid::new_v4().to_string();
     let id: i64 = diesel::insert_into(payments::table)
         .values((
@@ -141,6 +158,7 @@ fn insert(
             payments::channel.eq(req.channel.as_str()),
             payments::amount.eq(req.amount.fen()),
             payments::status.eq(status::PENDING),
+            payments::purpose.eq(purpose),
             payments::created_at.eq(st.clock.now_naive()),
         ))
         .returning(payments::id)
@@ -165,6 +183,29 @@ pub fn create_top_up(
     Ok(view(st, row))
 }
 
+/// Creates a pending payment for another ledger purpose (a deposit
+/// payment or a deposit refund payout); the purpose's owner moves the money
+/// when the callback settles it.
+pub fn create_purposed(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    dir: &str,
+    purpose: &str,
+    channel_name: ChannelName,
+    fen: i64,
+) -> AppResult<PaymentView> {
+    channel(st, channel_name)?;
+    let amount =
+        Money::from_fen(fen).ok_or_else(|| AppError::internal("payment amount out of range"))?;
+    let req = PaymentRequest {
+        amount,
+        channel: channel_name,
+    };
+    let row = insert_for(conn, st, user_id, dir, purpose, &req)?;
+    Ok(view(st, row))
+}
+
 /// Holds the amount and asks the channel to pay it out; the hold is
 /// captured when the payout is confirmed and released if it fails.
 pub fn create_withdrawal(
@@ -174,6 +215,8 @@ pub fn create_withdrawal(
     req: &PaymentRequest,
 ) -> AppResult<PaymentView> {
     channel(st, req.channel)?;
+    // VIO-3: a suspension may cover withdrawals.
+    crate::conduct::require_service(conn, st, user_id, crate::conduct::Service::Withdrawal)?;
     let row = insert(conn, st, user_id, direction::WITHDRAWAL, req)?;
     let reference = Reference {
         kind: "withdrawal_hold",
@@ -283,6 +326,26 @@ pub fn apply_callback(
             ));
         }
         // A replay of the outcome already applied: nothing moves again.
+        let row = payments::table
+            .find(row.id)
+            .select(Row::as_select())
+            .first(conn)?;
+        return Ok(view(st, row));
+    }
+    if row.purpose != "funds" {
+        // Deposit payments and refund payouts (DEP-2, DEP-7).
+        crate::conduct::deposit::apply_callback(
+            conn,
+            st,
+            &crate::conduct::deposit::Settled {
+                public_id: &row.public_id,
+                user_id: row.user_id,
+                channel: &row.channel,
+                amount: row.amount,
+                purpose: &row.purpose,
+            },
+            succeeded,
+        )?;
         let row = payments::table
             .find(row.id)
             .select(Row::as_select())

@@ -32,7 +32,7 @@ pub struct AccountView {
 pub struct EntryView {
     pub id: i64,
     pub transaction_id: i64,
-    /// `available` or `held`.
+    /// `available` or `held` (funds); `deposit` or `deposit_payout` (deposit).
     #[schema(example = "available")]
     pub account: String,
     /// Signed change, e.g. `"100.00"` or `"-50.00"`.
@@ -49,7 +49,7 @@ pub struct EntryView {
     pub created_at: DateTime<Utc>,
 }
 
-fn balance_of(conn: &mut DbConnection, account_code: &str) -> AppResult<i64> {
+pub fn balance_of(conn: &mut DbConnection, account_code: &str) -> AppResult<i64> {
     Ok(ledger_accounts::table
         .filter(ledger_accounts::code.eq(account_code))
         .select(ledger_accounts::balance)
@@ -85,8 +85,20 @@ pub fn entries(
     user_id: i64,
     page: &PageQuery,
 ) -> AppResult<Page<EntryView>> {
+    entries_of(
+        conn,
+        vec![code::available(user_id), code::held(user_id)],
+        page,
+    )
+}
+
+/// Entries of the accounts with `codes`, newest first.
+pub fn entries_of(
+    conn: &mut DbConnection,
+    codes: Vec<String>,
+    page: &PageQuery,
+) -> AppResult<Page<EntryView>> {
     let limit = page.limit()?;
-    let codes = [code::available(user_id), code::held(user_id)];
     let mut q = ledger_entries::table
         .inner_join(ledger_accounts::table)
         .inner_join(ledger_transactions::table)
@@ -117,10 +129,11 @@ pub fn entries(
         |r| EntryView {
             id: r.0,
             transaction_id: r.1,
-            account: if r.2 == "user_held" {
-                "held".into()
-            } else {
-                "available".into()
+            account: match r.2.as_str() {
+                "user_held" => "held".into(),
+                "user_deposit" => "deposit".into(),
+                "user_deposit_payout" => "deposit_payout".into(),
+                _ => "available".into(),
             },
             amount: SignedFen(r.3),
             balance_after: SignedFen(r.4),

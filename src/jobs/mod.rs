@@ -27,6 +27,8 @@ pub struct Report {
     pub idempotency_keys_purged: usize,
     pub demands_expired: usize,
     pub awards_auto_completed: usize,
+    pub deposits_overdue: usize,
+    pub deposit_refunds_started: usize,
     pub failures: usize,
 }
 
@@ -93,6 +95,22 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
         Err(e) => {
             report.failures += 1;
             log::error!("job auto-complete awards: {}", describe(&e));
+        }
+    }
+
+    // DEP-2, DEP-3: missed deposit deadlines; DEP-7: ended observations.
+    match crate::conduct::deposit::expire_due(&mut conn, st) {
+        Ok(n) => report.deposits_overdue = n,
+        Err(e) => {
+            report.failures += 1;
+            log::error!("job deposit deadlines: {}", describe(&e));
+        }
+    }
+    match crate::conduct::deposit::observations_due(&mut conn, st) {
+        Ok(n) => report.deposit_refunds_started = n,
+        Err(e) => {
+            report.failures += 1;
+            log::error!("job deposit refunds: {}", describe(&e));
         }
     }
 

@@ -80,6 +80,22 @@ pub fn blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>
             });
         }
     }
+    // DEP-7, DSP-1: open complaints against the user, penalties under
+    // appeal, open disputes, and deposit money not yet refunded.
+    for b in crate::conduct::deposit::refund_blockers(conn, user_id)? {
+        if !matches!(b.code.as_str(), "award_in_progress") && !out.iter().any(|o| o.code == b.code)
+        {
+            out.push(b);
+        }
+    }
+    let deposit_left = crate::conduct::deposit::balance(conn, user_id)?
+        + crate::funds::reading::balance_of(conn, &format!("user:{user_id}:deposit_payout"))?;
+    if deposit_left > 0 {
+        out.push(Blocker {
+            code: "deposit_remaining".into(),
+            count: 1,
+        });
+    }
     let funds = crate::funds::reading::account(conn, user_id)?;
     if funds.available.0 > 0 || funds.held.0 > 0 {
         // Money left on the platform must be withdrawn first.

@@ -195,6 +195,15 @@ pub fn award(
             bids::updated_at.eq(now),
         ))
         .execute(conn)?;
+        if let Some((provider, _)) = bid
+            && crate::conduct::require_order_taking(conn, st, provider).is_err()
+        {
+            return Err(AppError::conflict(
+                "bid.provider_unavailable",
+                "该服务商当前不能接单（已暂停或订单已屏蔽）",
+                "This provider cannot take orders at the moment",
+            ));
+        }
         let (Some((provider, price)), 1) = (bid, changed) else {
             return Err(AppError::conflict(
                 "bid.not_awardable",

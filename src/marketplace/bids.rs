@@ -87,6 +87,8 @@ pub fn place(
         ));
     };
     crate::lifecycle::require_no_info_request(conn, provider)?;
+    // MKT-2, VIO-3, VIO-4, DEP-2: not suspended, orders not shielded.
+    crate::conduct::require_order_taking(conn, st, provider)?;
     // MKT-7: no bidding from an account sharing the publisher's identity.
     if Some(mine) == crate::verification::service::verified_identity(conn, demand.owner_id)? {
         return Err(AppError::forbidden(
@@ -175,6 +177,16 @@ pub fn visible(
         .into_boxed();
     if demand.owner_id != viewer {
         q = q.filter(bids::provider_id.eq(viewer));
+    } else {
+        // DEP-2, DEP-3: bids of providers whose orders are shielded are hidden.
+        use crate::db::schema::deposits;
+        q = q.filter(diesel::dsl::not(
+            bids::provider_id.eq_any(
+                deposits::table
+                    .filter(deposits::status.eq_any(crate::conduct::shielded_statuses()))
+                    .select(deposits::user_id),
+            ),
+        ));
     }
     if let Some(b) = before {
         q = q.filter(bids::id.lt(b));

@@ -186,6 +186,7 @@ pub fn publish(
     check_text(conn, st, "title", &title)?;
     check_text(conn, st, "description", &description)?;
     require_good_standing(conn, owner)?;
+    crate::conduct::require_service(conn, st, owner, crate::conduct::Service::Publishing)?;
     let now = st.clock.now_naive();
     let id: i64 = diesel::insert_into(demands::table)
         .values((

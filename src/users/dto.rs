@@ -211,7 +211,10 @@ pub struct PublicProfile {
     /// Awards completed as a provider.
     pub completed_awards: i64,
     /// Published penalty decisions (SA §9.2; from the conduct rules).
-    pub penalties: Vec<serde_json::Value>,
+    pub penalties: Vec<crate::conduct::violations::PublicPenalty>,
+    /// Whether the provider takes orders now (false while suspended or
+    /// while the deposit shields their orders).
+    pub accepting_orders: bool,
     pub member_since: DateTime<Utc>,
 }
 

@@ -448,6 +448,15 @@ pub fn public_profile(conn: &mut DbConnection, st: &AppState, id: i64) -> AppRes
             "No such user",
         ));
     }
+    // DEP-7: after a deposit refund the provider's profile leaves the platform.
+    let deposit = crate::conduct::deposit::view(conn, st, id)?;
+    if deposit.status == crate::conduct::deposit::status::REFUNDED {
+        return Err(AppError::not_found(
+            "user.not_found",
+            "用户不存在",
+            "No such user",
+        ));
+    }
     let (rating, rating_count, completed_awards) =
         crate::marketplace::awards::reputation(conn, st, id)?;
     Ok(PublicProfile {
@@ -455,11 +464,13 @@ pub fn public_profile(conn: &mut DbConnection, st: &AppState, id: i64) -> AppRes
         member_name: user.member_name,
         account_kind: AccountKind::parse(&user.account_kind),
         verified: crate::verification::service::is_verified(conn, id)?,
-        credit_score: 100,
+        credit_score: crate::conduct::credit_score(conn, st, id)?,
         rating,
         rating_count,
         completed_awards,
-        penalties: Vec::new(),
+        penalties: crate::conduct::violations::public_penalties(conn, id)?,
+        accepting_orders: user.status == status::ACTIVE
+            && crate::conduct::require_order_taking(conn, st, id).is_ok(),
         member_since: user.created_at.and_utc(),
     })
 }

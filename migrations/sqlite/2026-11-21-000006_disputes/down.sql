@@ -1,0 +1,2 @@
+DROP TABLE dispute_events;
+DROP TABLE disputes;

@@ -1,0 +1,1198 @@
+//! Violations, their measures and appeals (VIO-2..VIO-6, DEP-5).
+//!
+//! A violation is recorded by a moderator with its measures in one
+//! transaction; every measure is a row with its start, end and state, read
+//! wherever it applies (bidding, publishing, withdrawal, login, the credit
+//! score, the public profile). An upheld appeal revokes every measure of the
+//! violation and reverses any money it took.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::deposit::{self, Event};
+use super::{Category, Link, Service, evidence_json, evidence_of, long_text, measure_status};
+use crate::audit::{self, Actor};
+use crate::db::schema::{
+    appeals, demands, measures, restricted_identities, users, verifications, violations,
+};
+use crate::db::{DbConnection, unique_or};
+use crate::error::{AppError, AppResult};
+use crate::funds::ledger::{self, Reference};
+use crate::funds::money::{Money, SignedFen, format_fen};
+use crate::notifications::{Notice, notify};
+use crate::paging::{Page, PageQuery, page_of};
+use crate::state::AppState;
+use crate::users::models::status as user_status;
+
+pub mod status {
+    pub const IN_FORCE: &str = "in_force";
+    pub const REVOKED: &str = "revoked";
+}
+
+pub mod appeal_status {
+    pub const PENDING: &str = "pending";
+    pub const UPHELD: &str = "upheld";
+    pub const REJECTED: &str = "rejected";
+}
+
+const PENALTIES: &str = "platform:penalties";
+
+/// Where a violation came to the platform's attention (VIO-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Complaint,
+    Report,
+    RegulatorNotice,
+    Inspection,
+    SystemSampling,
+    Media,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Complaint => "complaint",
+            Source::Report => "report",
+            Source::RegulatorNotice => "regulator_notice",
+            Source::Inspection => "inspection",
+            Source::SystemSampling => "system_sampling",
+            Source::Media => "media",
+        }
+    }
+}
+
+/// Which balance a penalty is taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PenaltyFrom {
+    /// The security deposit (DEP-5).
+    Deposit,
+    /// The available funds.
+    Funds,
+}
+
+/// One measure decided with a violation (VIO-3).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NewMeasure {
+    /// Remove (下架) one of the user's demands; its holds are released.
+    RemoveContent {
+        #[schema(minimum = 1)]
+        #[serde(deserialize_with = "crate::http::integer::i64")]
+        demand_id: i64,
+    },
+    /// Deduct credit points from the score (starts at 100).
+    DeductCredit {
+        #[schema(minimum = 1, maximum = 100)]
+        #[serde(deserialize_with = "crate::http::integer::i32")]
+        points: i32,
+    },
+    /// Restrict marketing activities, for `days` or indefinitely.
+    RestrictMarketing {
+        #[schema(minimum = 1, maximum = 3650)]
+        #[serde(default, deserialize_with = "crate::http::integer::opt_i32")]
+        days: Option<i32>,
+    },
+    /// Suspend services, for `days` or indefinitely.
+    Suspend {
+        #[schema(min_items = 1, max_items = 4)]
+        services: Vec<Service>,
+        #[schema(minimum = 1, maximum = 3650)]
+        #[serde(default, deserialize_with = "crate::http::integer::opt_i32")]
+        days: Option<i32>,
+    },
+    /// Deduct a penalty (违约金) from the deposit or the funds.
+    DeductPenalty { amount: Money, from: PenaltyFrom },
+    /// Seal the account for a fundamental breach: login refused, sessions
+    /// ended, identity, phone and email join the restricted list.
+    Seal,
+}
+
+/// `POST /api/v1/admin/violations`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "user_id": 12,
+    "category": "refused_contact",
+    "source": "complaint",
+    "facts": "中标后删除雇主微信，两天未回复平台联系。",
+    "decision": "认定违反服务商行为规范（拒绝联系雇主），扣除信用分 10 分，须缴纳保证金。",
+    "public": true,
+    "complaint_ids": [3],
+    "measures": [{"kind": "deduct_credit", "points": 10}]
+}))]
+pub struct NewViolation {
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::http::integer::i64")]
+    pub user_id: i64,
+    pub category: Category,
+    pub source: Source,
+    /// What happened, as established.
+    #[schema(min_length = 1, max_length = 5000, pattern = r"\S")]
+    pub facts: String,
+    /// The decision and its reason, as the user's notice states it.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub decision: String,
+    /// Publish the decision on the user's profile (SA §9.2).
+    #[serde(default)]
+    pub public: bool,
+    /// Open complaints about this user that this violation settles.
+    #[schema(max_items = 50)]
+    #[serde(default, deserialize_with = "crate::http::integer::vec_i64")]
+    pub complaint_ids: Vec<i64>,
+    #[schema(max_items = 10)]
+    #[serde(default)]
+    pub measures: Vec<NewMeasure>,
+}
+
+/// A measure and where it stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeasureView {
+    pub id: i64,
+    /// `remove_content`, `deduct_credit`, `restrict_marketing`, `suspend`,
+    /// `deduct_penalty`, `seal` or `require_deposit` (VIO-4).
+    #[schema(example = "suspend")]
+    pub kind: String,
+    /// For `suspend`.
+    pub services: Option<Vec<String>>,
+    /// For `deduct_credit`.
+    pub points: Option<i32>,
+    /// For `deduct_penalty` (deducted) and `require_deposit` (required).
+    pub amount: Option<SignedFen>,
+    /// For `deduct_penalty`: `deposit` or `funds`.
+    pub from: Option<String>,
+    /// For `remove_content`.
+    pub demand_id: Option<i64>,
+    pub starts_at: DateTime<Utc>,
+    /// `null`: indefinite.
+    pub ends_at: Option<DateTime<Utc>>,
+    /// `active`, `ended` (its period is over) or `revoked` (appeal upheld).
+    #[schema(example = "active")]
+    pub status: String,
+}
+
+/// An appeal (VIO-6).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppealView {
+    pub id: i64,
+    pub violation_id: i64,
+    pub user_id: i64,
+    pub text: String,
+    pub evidence: Vec<Link>,
+    /// `pending`, `upheld` or `rejected`.
+    #[schema(example = "pending")]
+    pub status: String,
+    pub decision_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// A violation with its measures.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViolationView {
+    pub id: i64,
+    pub user_id: i64,
+    #[schema(example = "refused_contact")]
+    pub category: String,
+    #[schema(example = "complaint")]
+    pub source: String,
+    pub facts: String,
+    pub decision: String,
+    /// Shown on the public profile while in force.
+    pub public: bool,
+    /// `in_force` or `revoked` (appeal upheld).
+    #[schema(example = "in_force")]
+    pub status: String,
+    /// The last moment an appeal is accepted.
+    pub appeal_until: DateTime<Utc>,
+    /// Whether the user can still appeal.
+    pub can_appeal: bool,
+    pub appeal: Option<AppealView>,
+    pub measures: Vec<MeasureView>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A published penalty decision on a profile (SA §9.2, MKT-6).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicPenalty {
+    pub violation_id: i64,
+    #[schema(example = "refused_contact")]
+    pub category: String,
+    pub decision: String,
+    /// The kinds of measures applied.
+    pub measures: Vec<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = violations)]
+struct Row {
+    id: i64,
+    user_id: i64,
+    category: String,
+    source: String,
+    facts: String,
+    decision: String,
+    public: bool,
+    status: String,
+    appeal_until: NaiveDateTime,
+    created_at: NaiveDateTime,
+    revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = measures)]
+struct MeasureRow {
+    id: i64,
+    violation_id: i64,
+    kind: String,
+    services: Option<String>,
+    points: Option<i32>,
+    amount: Option<i64>,
+    previous_amount: Option<i64>,
+    source: Option<String>,
+    target_id: Option<i64>,
+    ledger_transaction_id: Option<i64>,
+    starts_at: NaiveDateTime,
+    ends_at: Option<NaiveDateTime>,
+    status: String,
+}
+
+impl MeasureRow {
+    fn view(self, now: NaiveDateTime) -> MeasureView {
+        let status =
+            if self.status == measure_status::ACTIVE && self.ends_at.is_some_and(|e| e <= now) {
+                "ended".to_string()
+            } else {
+                self.status
+            };
+        MeasureView {
+            id: self.id,
+            services: self.services.map(|s| {
+                s.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }),
+            points: self.points,
+            amount: self.amount.map(SignedFen),
+            from: (self.kind == "deduct_penalty")
+                .then_some(self.source)
+                .flatten(),
+            demand_id: (self.kind == "remove_content")
+                .then_some(self.target_id)
+                .flatten(),
+            kind: self.kind,
+            starts_at: self.starts_at.and_utc(),
+            ends_at: self.ends_at.map(|t| t.and_utc()),
+            status,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = appeals)]
+struct AppealRow {
+    id: i64,
+    violation_id: i64,
+    user_id: i64,
+    body: String,
+    evidence: String,
+    status: String,
+    decision_reason: Option<String>,
+    created_at: NaiveDateTime,
+    decided_at: Option<NaiveDateTime>,
+}
+
+impl AppealRow {
+    fn view(self) -> AppealView {
+        AppealView {
+            id: self.id,
+            violation_id: self.violation_id,
+            user_id: self.user_id,
+            text: self.body,
+            evidence: evidence_of(&self.evidence),
+            status: self.status,
+            decision_reason: self.decision_reason,
+            created_at: self.created_at.and_utc(),
+            decided_at: self.decided_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+fn not_found() -> AppError {
+    AppError::not_found("violation.not_found", "违规记录不存在", "No such violation")
+}
+
+fn load_row(conn: &mut DbConnection, id: i64) -> AppResult<Row> {
+    violations::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)
+}
+
+fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Vec<ViolationView>> {
+    let now = st.clock.now_naive();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut all_measures: Vec<MeasureRow> = measures::table
+        .filter(measures::violation_id.eq_any(&ids))
+        .order(measures::id.asc())
+        .select(MeasureRow::as_select())
+        .load(conn)?;
+    let mut all_appeals: Vec<AppealRow> = appeals::table
+        .filter(appeals::violation_id.eq_any(&ids))
+        .select(AppealRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (mine, rest): (Vec<MeasureRow>, Vec<MeasureRow>) =
+                std::mem::take(&mut all_measures)
+                    .into_iter()
+                    .partition(|m| m.violation_id == r.id);
+            all_measures = rest;
+            let appeal = all_appeals
+                .iter()
+                .position(|a| a.violation_id == r.id)
+                .map(|i| all_appeals.swap_remove(i).view());
+            ViolationView {
+                id: r.id,
+                user_id: r.user_id,
+                category: r.category,
+                source: r.source,
+                facts: r.facts,
+                decision: r.decision,
+                public: r.public,
+                can_appeal: r.status == status::IN_FORCE
+                    && appeal.is_none()
+                    && now <= r.appeal_until,
+                status: r.status,
+                appeal_until: r.appeal_until.and_utc(),
+                appeal,
+                measures: mine.into_iter().map(|m| m.view(now)).collect(),
+                created_at: r.created_at.and_utc(),
+                revoked_at: r.revoked_at.map(|t| t.and_utc()),
+            }
+        })
+        .collect())
+}
+
+fn load(conn: &mut DbConnection, st: &AppState, id: i64) -> AppResult<ViolationView> {
+    let row = load_row(conn, id)?;
+    views(conn, st, vec![row])?
+        .pop()
+        .ok_or_else(|| AppError::internal("violation vanished"))
+}
+
+/// The violations recorded against `user_id`, newest first.
+pub fn of_user(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    page: &PageQuery,
+) -> AppResult<Page<ViolationView>> {
+    let limit = page.limit()?;
+    let mut q = violations::table
+        .filter(violations::user_id.eq(user_id))
+        .select(Row::as_select())
+        .order(violations::id.desc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(before) = page.before_id()? {
+        q = q.filter(violations::id.lt(before));
+    }
+    let rows: Vec<Row> = q.load(conn)?;
+    let more = rows.len() as i64 > limit;
+    let last = rows.get(limit as usize - 1).map(|r| r.id);
+    let items = views(conn, st, rows.into_iter().take(limit as usize).collect())?;
+    Ok(Page {
+        items,
+        next_cursor: more
+            .then_some(last)
+            .flatten()
+            .map(|id| crate::paging::encode_keys([id])),
+    })
+}
+
+/// SA §9.2: decisions marked public, while in force.
+pub fn public_penalties(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<PublicPenalty>> {
+    let rows: Vec<(i64, String, String, NaiveDateTime)> = violations::table
+        .filter(violations::user_id.eq(user_id))
+        .filter(violations::public.eq(true))
+        .filter(violations::status.eq(status::IN_FORCE))
+        .order(violations::id.desc())
+        .limit(50)
+        .select((
+            violations::id,
+            violations::category,
+            violations::decision,
+            violations::created_at,
+        ))
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let kinds: Vec<(i64, String)> = measures::table
+        .filter(measures::violation_id.eq_any(&ids))
+        .order(measures::id.asc())
+        .select((measures::violation_id, measures::kind))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, category, decision, at)| PublicPenalty {
+            violation_id: id,
+            category,
+            decision,
+            measures: kinds
+                .iter()
+                .filter(|(v, _)| *v == id)
+                .map(|(_, k)| k.clone())
+                .collect(),
+            decided_at: at.and_utc(),
+        })
+        .collect())
+}
+
+struct Ctx<'a> {
+    violation_id: i64,
+    user_id: i64,
+    staff: i64,
+    ip: &'a str,
+    decision: &'a str,
+    now: NaiveDateTime,
+}
+
+fn insert_measure(
+    conn: &mut DbConnection,
+    ctx: &Ctx<'_>,
+    kind: &str,
+    fill: impl FnOnce(&mut NewMeasureRow),
+) -> AppResult<i64> {
+    let mut m = NewMeasureRow {
+        violation_id: ctx.violation_id,
+        user_id: ctx.user_id,
+        kind: kind.to_string(),
+        services: None,
+        points: None,
+        amount: None,
+        previous_amount: None,
+        source: None,
+        target_type: None,
+        target_id: None,
+        ledger_transaction_id: None,
+        starts_at: ctx.now,
+        ends_at: None,
+        status: measure_status::ACTIVE.to_string(),
+        created_at: ctx.now,
+    };
+    fill(&mut m);
+    Ok(diesel::insert_into(measures::table)
+        .values(&m)
+        .returning(measures::id)
+        .get_result(conn)?)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = measures)]
+struct NewMeasureRow {
+    violation_id: i64,
+    user_id: i64,
+    kind: String,
+    services: Option<String>,
+    points: Option<i32>,
+    amount: Option<i64>,
+    previous_amount: Option<i64>,
+    source: Option<String>,
+    target_type: Option<String>,
+    target_id: Option<i64>,
+    ledger_transaction_id: Option<i64>,
+    starts_at: NaiveDateTime,
+    ends_at: Option<NaiveDateTime>,
+    status: String,
+    created_at: NaiveDateTime,
+}
+
+fn period(days: Option<i32>) -> String {
+    days.map_or("无限期".into(), |d| format!("{d} 天"))
+}
+
+/// Applies one measure; returns the text of its notice (VIO-5).
+fn apply(
+    conn: &mut DbConnection,
+    st: &AppState,
+    ctx: &Ctx<'_>,
+    measure: &NewMeasure,
+) -> AppResult<String> {
+    let ends = |days: Option<i32>| days.map(|d| ctx.now + Duration::days(i64::from(d)));
+    match measure {
+        NewMeasure::RemoveContent { demand_id } => {
+            let demand: Option<(i64, String)> = demands::table
+                .find(demand_id)
+                .select((demands::owner_id, demands::status))
+                .first(conn)
+                .optional()?;
+            let Some((owner, was)) = demand.filter(|(o, _)| *o == ctx.user_id) else {
+                return Err(crate::marketplace::demands::not_found());
+            };
+            let _ = owner;
+            crate::marketplace::demands::remove(
+                conn,
+                st,
+                ctx.staff,
+                *demand_id,
+                ctx.decision,
+                ctx.ip,
+            )?;
+            insert_measure(conn, ctx, "remove_content", |m| {
+                m.target_type = Some("demand".into());
+                m.target_id = Some(*demand_id);
+                m.source = Some(was);
+            })?;
+            Ok(format!("您的需求 #{demand_id} 已被下架"))
+        }
+        NewMeasure::DeductCredit { points } => {
+            if !(1..=100).contains(points) {
+                return Err(AppError::invalid_field(
+                    "measures.points",
+                    "measure.points",
+                    "扣分须为 1–100",
+                    "points must be 1–100",
+                ));
+            }
+            insert_measure(conn, ctx, "deduct_credit", |m| m.points = Some(*points))?;
+            Ok(format!("扣除信用分 {points} 分"))
+        }
+        NewMeasure::RestrictMarketing { days } => {
+            check_days(*days)?;
+            insert_measure(conn, ctx, "restrict_marketing", |m| m.ends_at = ends(*days))?;
+            Ok(format!("限制参加营销活动（{}）", period(*days)))
+        }
+        NewMeasure::Suspend { services, days } => {
+            check_days(*days)?;
+            if services.is_empty() {
+                return Err(AppError::invalid_field(
+                    "measures.services",
+                    "measure.services",
+                    "须至少选择一项服务",
+                    "Choose at least one service",
+                ));
+            }
+            let list: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
+            insert_measure(conn, ctx, "suspend", |m| {
+                m.services = Some(format!(",{},", list.join(",")));
+                m.ends_at = ends(*days);
+            })?;
+            let labels: Vec<&str> = services.iter().map(|s| s.label()).collect();
+            Ok(format!(
+                "暂停{}服务（{}）",
+                labels.join("、"),
+                period(*days)
+            ))
+        }
+        NewMeasure::DeductPenalty { amount, from } => {
+            let fen = amount.fen();
+            let (account, from_str, label) = match from {
+                PenaltyFrom::Deposit => (
+                    deposit::account(conn, st, ctx.user_id)?,
+                    "deposit",
+                    "保证金",
+                ),
+                PenaltyFrom::Funds => (
+                    ledger::user_accounts(conn, st, ctx.user_id)?.0,
+                    "funds",
+                    "可用余额",
+                ),
+            };
+            let penalties = ledger::account(conn, st, PENALTIES, None, "platform_penalties")?;
+            let tx = ledger::post(
+                conn,
+                st,
+                &Reference {
+                    kind: "penalty",
+                    object_type: "violation",
+                    object_id: ctx.violation_id.to_string(),
+                    memo: format!("违约金 {}（违规 #{}）", format_fen(fen), ctx.violation_id),
+                },
+                &[(account, -fen), (penalties, fen)],
+                None,
+            )
+            .map_err(|e| match (&*e.code, from) {
+                ("funds.insufficient", PenaltyFrom::Deposit) => AppError::conflict(
+                    "deposit.insufficient_balance",
+                    "保证金余额不足以扣除该违约金",
+                    "The deposit balance does not cover this penalty",
+                ),
+                _ => e,
+            })?;
+            insert_measure(conn, ctx, "deduct_penalty", |m| {
+                m.amount = Some(fen);
+                m.source = Some(from_str.into());
+                m.ledger_transaction_id = Some(tx);
+            })?;
+            if *from == PenaltyFrom::Deposit {
+                // DEP-3: below the requirement → top-up notice.
+                deposit::reassess(conn, st, ctx.user_id, None, None, Event::Deducted)?;
+            }
+            Ok(format!("从{label}扣除违约金 {} 元", format_fen(fen)))
+        }
+        NewMeasure::Seal => {
+            seal(conn, st, ctx)?;
+            insert_measure(conn, ctx, "seal", |_| {})?;
+            Ok("封禁账号：不能再登录，实名身份、手机号和邮箱列入受限名单".into())
+        }
+    }
+}
+
+fn check_days(days: Option<i32>) -> AppResult<()> {
+    if days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(AppError::invalid_field(
+            "measures.days",
+            "measure.days",
+            "期限须为 1–3650 天",
+            "days must be 1–3650",
+        ));
+    }
+    Ok(())
+}
+
+/// The identifiers of a user as the restricted list stores them:
+/// (kind, hash, mask).
+fn identifiers(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+) -> AppResult<Vec<(&'static str, String, String)>> {
+    use crate::verification::ids::{identity_hash, mask};
+    let mut out = Vec::new();
+    let verified: Option<(String, String, String)> = verifications::table
+        .filter(verifications::user_id.eq(user_id))
+        .filter(verifications::status.eq("approved"))
+        .select((
+            verifications::kind,
+            verifications::identity_hash,
+            verifications::identity_masked,
+        ))
+        .first(conn)
+        .optional()?;
+    if let Some((kind, hash, masked)) = verified {
+        let kind = if kind == "individual" {
+            "id_number"
+        } else {
+            "credit_code"
+        };
+        out.push((kind, hash, masked));
+    }
+    let (phone, email_key): (Option<String>, Option<String>) = users::table
+        .find(user_id)
+        .select((users::phone, users::email_key))
+        .first(conn)?;
+    let secret = &st.settings.identity_hash_secret;
+    if let Some(p) = phone {
+        out.push(("phone", identity_hash(secret, "phone", &p), mask(&p)));
+    }
+    if let Some(e) = email_key {
+        out.push(("email", identity_hash(secret, "email", &e), mask(&e)));
+    }
+    Ok(out)
+}
+
+/// VIO-3: seals the account: status `sealed`, every session ended, its
+/// identifiers on the restricted list (ACC-3).
+fn seal(conn: &mut DbConnection, st: &AppState, ctx: &Ctx<'_>) -> AppResult<()> {
+    diesel::update(
+        users::table
+            .filter(users::id.eq(ctx.user_id))
+            .filter(users::status.eq(user_status::ACTIVE)),
+    )
+    .set((
+        users::status.eq(user_status::SEALED),
+        users::status_changed_at.eq(ctx.now),
+    ))
+    .execute(conn)?;
+    crate::auth::sessions::revoke_all(conn, ctx.user_id, None, ctx.now, "sealed")?;
+    for (kind, hash, masked) in identifiers(conn, st, ctx.user_id)? {
+        let listed: bool = diesel::select(diesel::dsl::exists(
+            restricted_identities::table
+                .filter(restricted_identities::kind.eq(kind))
+                .filter(restricted_identities::value_hash.eq(&hash)),
+        ))
+        .get_result(conn)?;
+        if !listed {
+            diesel::insert_into(restricted_identities::table)
+                .values((
+                    restricted_identities::kind.eq(kind),
+                    restricted_identities::value_hash.eq(&hash),
+                    restricted_identities::masked.eq(&masked),
+                    restricted_identities::reason
+                        .eq(format!("账号封禁（违规 #{}）", ctx.violation_id)),
+                    restricted_identities::source.eq("sealed_account"),
+                    restricted_identities::created_at.eq(ctx.now),
+                    restricted_identities::created_by.eq(ctx.staff),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+fn unseal(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    violation_id: i64,
+) -> AppResult<()> {
+    diesel::update(
+        users::table
+            .filter(users::id.eq(user_id))
+            .filter(users::status.eq(user_status::SEALED)),
+    )
+    .set((
+        users::status.eq(user_status::ACTIVE),
+        users::status_changed_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    let reason = format!("账号封禁（违规 #{violation_id}）");
+    for (kind, hash, _) in identifiers(conn, st, user_id)? {
+        diesel::delete(
+            restricted_identities::table
+                .filter(restricted_identities::kind.eq(kind))
+                .filter(restricted_identities::value_hash.eq(&hash))
+                .filter(restricted_identities::source.eq("sealed_account"))
+                .filter(restricted_identities::reason.eq(&reason)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records a violation with its measures, in one transaction (VIO-2..5).
+pub fn record(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: i64,
+    ip: &str,
+    req: NewViolation,
+) -> AppResult<ViolationView> {
+    let facts = long_text("facts", &req.facts, 5000)?;
+    let decision = long_text("decision", &req.decision, 2000)?;
+    let subject: Option<(String, String)> = users::table
+        .find(req.user_id)
+        .select((users::role, users::status))
+        .first(conn)
+        .optional()?;
+    let Some((role, subject_status)) = subject else {
+        return Err(AppError::not_found(
+            "user.not_found",
+            "用户不存在",
+            "No such user",
+        ));
+    };
+    if crate::users::models::Role::parse(&role).is_none_or(|r| r.is_staff())
+        || subject_status == user_status::CLOSED
+    {
+        return Err(AppError::conflict(
+            "violation.subject_invalid",
+            "只能对平台用户（未注销）记录违规",
+            "Violations are recorded against marketplace users that are not closed",
+        ));
+    }
+    let now = st.clock.now_naive();
+    let appeal_until = now + Duration::days(st.settings.conduct.appeal_days);
+    let violation_id: i64 = diesel::insert_into(violations::table)
+        .values((
+            violations::user_id.eq(req.user_id),
+            violations::category.eq(req.category.as_str()),
+            violations::source.eq(req.source.as_str()),
+            violations::facts.eq(&facts),
+            violations::decision.eq(&decision),
+            violations::public.eq(req.public),
+            violations::status.eq(status::IN_FORCE),
+            violations::appeal_until.eq(appeal_until),
+            violations::created_by.eq(staff),
+            violations::created_at.eq(now),
+        ))
+        .returning(violations::id)
+        .get_result(conn)?;
+    let mut ids = req.complaint_ids.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    super::complaints::link_to_violation(conn, st, &ids, req.user_id, violation_id, staff)?;
+    let ctx = Ctx {
+        violation_id,
+        user_id: req.user_id,
+        staff,
+        ip,
+        decision: &decision,
+        now,
+    };
+    let mut lines = Vec::new();
+    for measure in &req.measures {
+        lines.push(apply(conn, st, &ctx, measure)?);
+    }
+    if req.category.is_conduct_breach() {
+        // VIO-4: shield the provider's orders until the deposit is paid.
+        let (previous, required) = deposit::require_for_breach(
+            conn,
+            st,
+            req.user_id,
+            &format!(
+                "违反服务商行为规范：{}",
+                Category::label(req.category.as_str())
+            ),
+        )?;
+        insert_measure(conn, &ctx, "require_deposit", |m| {
+            m.amount = Some(required);
+            m.previous_amount = Some(previous);
+        })?;
+        lines.push(format!("须缴纳保证金 {} 元", format_fen(required)));
+    }
+    // DEP-7: a new penalty extends a running refund observation.
+    deposit::extend_observation(conn, st, req.user_id, "受到新的处罚")?;
+    let link = Some("/api/v1/me/violations".to_string());
+    notify(
+        conn,
+        st,
+        req.user_id,
+        Notice {
+            kind: "violation.recorded",
+            title: "违规处理通知",
+            body: format!(
+                "违规类型：{}。处理决定：{decision}。如有异议，请于 {} 前提出申诉。",
+                Category::label(req.category.as_str()),
+                deposit::china_time(appeal_until + Duration::minutes(1))
+            ),
+            link: link.clone(),
+        },
+    )?;
+    for line in &lines {
+        // VIO-5: a written notice per measure with the reason and amount.
+        notify(
+            conn,
+            st,
+            req.user_id,
+            Notice {
+                kind: "violation.measure",
+                title: "处理措施通知",
+                body: format!("{line}。原因：{decision}"),
+                link: link.clone(),
+            },
+        )?;
+    }
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff),
+            action: "violation.record",
+            target_type: "user",
+            target_id: Some(req.user_id.to_string()),
+            reason: Some(&decision),
+            details: Some(serde_json::json!({
+                "violation_id": violation_id,
+                "category": req.category.as_str(),
+                "measures": lines,
+                "complaint_ids": ids,
+            })),
+            ip: Some(ip),
+        },
+    )?;
+    load(conn, st, violation_id)
+}
+
+// ---- Appeals (VIO-6)
+
+/// `POST /api/v1/violations/{id}/appeals`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "text": "当时手机丢失，已第一时间通过平台客服说明，附报案回执。",
+    "evidence": ["https://files.example.com/evidence/report.jpg"]
+}))]
+pub struct NewAppeal {
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub text: String,
+    #[schema(max_items = 20)]
+    #[serde(default)]
+    pub evidence: Vec<Link>,
+}
+
+/// The user appeals one of their violations: once, within the window.
+pub fn appeal(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    violation_id: i64,
+    req: NewAppeal,
+) -> AppResult<AppealView> {
+    let text = long_text("text", &req.text, 2000)?;
+    let evidence = evidence_json(&req.evidence, 20)?;
+    let row = load_row(conn, violation_id)?;
+    if row.user_id != user_id {
+        return Err(not_found());
+    }
+    let now = st.clock.now_naive();
+    if row.status != status::IN_FORCE || now > row.appeal_until {
+        return Err(AppError::conflict(
+            "appeal.window_closed",
+            "申诉期已过或处理已撤销",
+            "The appeal window has closed or the decision was revoked",
+        ));
+    }
+    let id: i64 = diesel::insert_into(appeals::table)
+        .values((
+            appeals::violation_id.eq(violation_id),
+            appeals::user_id.eq(user_id),
+            appeals::body.eq(&text),
+            appeals::evidence.eq(&evidence),
+            appeals::status.eq(appeal_status::PENDING),
+            appeals::created_at.eq(now),
+        ))
+        .returning(appeals::id)
+        .get_result(conn)
+        .map_err(|e| {
+            unique_or(e, |_| {
+                AppError::conflict(
+                    "appeal.exists",
+                    "每项处理只能申诉一次",
+                    "This violation was already appealed",
+                )
+            })
+        })?;
+    notify(
+        conn,
+        st,
+        user_id,
+        Notice {
+            kind: "appeal.received",
+            title: "申诉已受理",
+            body: format!("您对违规处理 #{violation_id} 的申诉已受理，平台将尽快复核。"),
+            link: Some("/api/v1/me/violations".into()),
+        },
+    )?;
+    load_appeal(conn, id)
+}
+
+fn load_appeal(conn: &mut DbConnection, id: i64) -> AppResult<AppealView> {
+    Ok(appeals::table
+        .find(id)
+        .select(AppealRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("appeal.not_found", "申诉不存在", "No such appeal"))?
+        .view())
+}
+
+/// The moderators' queue of appeals in a state, oldest first.
+pub fn appeal_queue(
+    conn: &mut DbConnection,
+    wanted: &str,
+    page: &PageQuery,
+) -> AppResult<Page<AppealView>> {
+    let limit = page.limit()?;
+    let mut q = appeals::table
+        .filter(appeals::status.eq(wanted))
+        .select(AppealRow::as_select())
+        .order(appeals::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after_id()? {
+        q = q.filter(appeals::id.gt(after));
+    }
+    let rows: Vec<AppealRow> = q.load(conn)?;
+    Ok(page_of(
+        rows.into_iter().map(AppealRow::view).collect(),
+        limit,
+        |v| v.id,
+    ))
+}
+
+/// The outcome of an appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealOutcome {
+    /// The appeal is right: every measure is revoked, money returned.
+    Upheld,
+    /// The decision stands.
+    Rejected,
+}
+
+/// `POST /api/v1/admin/appeals/{id}/decision`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "upheld", "reason": "报案回执属实，失联非本人原因。"}))]
+pub struct AppealDecision {
+    pub outcome: AppealOutcome,
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+}
+
+/// Staff decide an appeal; upheld revokes the whole violation (VIO-6).
+pub fn decide_appeal(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: i64,
+    ip: &str,
+    id: i64,
+    req: AppealDecision,
+) -> AppResult<AppealView> {
+    let reason = long_text("reason", &req.reason, 2000)?;
+    let appeal = load_appeal(conn, id)?;
+    let now = st.clock.now_naive();
+    let to = match req.outcome {
+        AppealOutcome::Upheld => appeal_status::UPHELD,
+        AppealOutcome::Rejected => appeal_status::REJECTED,
+    };
+    let n = diesel::update(
+        appeals::table
+            .filter(appeals::id.eq(id))
+            .filter(appeals::status.eq(appeal_status::PENDING)),
+    )
+    .set((
+        appeals::status.eq(to),
+        appeals::decision_reason.eq(&reason),
+        appeals::decided_by.eq(staff),
+        appeals::decided_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "appeal.decided",
+            "该申诉已处理",
+            "The appeal was already decided",
+        ));
+    }
+    let body = if req.outcome == AppealOutcome::Upheld {
+        let returned = revoke(conn, st, appeal.violation_id)?;
+        let money = if returned > 0 {
+            format!("，已退还扣除的 {} 元", format_fen(returned))
+        } else {
+            String::new()
+        };
+        format!(
+            "您对违规处理 #{} 的申诉成立，全部处理措施已撤销{money}。理由：{reason}",
+            appeal.violation_id
+        )
+    } else {
+        format!(
+            "您对违规处理 #{} 的申诉未获支持，原处理维持。理由：{reason}",
+            appeal.violation_id
+        )
+    };
+    notify(
+        conn,
+        st,
+        appeal.user_id,
+        Notice {
+            kind: if req.outcome == AppealOutcome::Upheld {
+                "appeal.upheld"
+            } else {
+                "appeal.rejected"
+            },
+            title: "申诉结果",
+            body,
+            link: Some("/api/v1/me/violations".into()),
+        },
+    )?;
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff),
+            action: if req.outcome == AppealOutcome::Upheld {
+                "appeal.uphold"
+            } else {
+                "appeal.reject"
+            },
+            target_type: "violation",
+            target_id: Some(appeal.violation_id.to_string()),
+            reason: Some(&reason),
+            details: Some(serde_json::json!({ "appeal_id": id, "user_id": appeal.user_id })),
+            ip: Some(ip),
+        },
+    )?;
+    load_appeal(conn, id)
+}
+
+/// Revokes a violation and every measure; returns the money returned.
+fn revoke(conn: &mut DbConnection, st: &AppState, violation_id: i64) -> AppResult<i64> {
+    let now = st.clock.now_naive();
+    let n = diesel::update(
+        violations::table
+            .filter(violations::id.eq(violation_id))
+            .filter(violations::status.eq(status::IN_FORCE)),
+    )
+    .set((
+        violations::status.eq(status::REVOKED),
+        violations::revoked_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(0);
+    }
+    let user_id: i64 = violations::table
+        .find(violation_id)
+        .select(violations::user_id)
+        .first(conn)?;
+    let rows: Vec<MeasureRow> = measures::table
+        .filter(measures::violation_id.eq(violation_id))
+        .filter(measures::status.eq(measure_status::ACTIVE))
+        .select(MeasureRow::as_select())
+        .load(conn)?;
+    let mut returned = 0;
+    for m in rows {
+        match m.kind.as_str() {
+            "deduct_penalty" => {
+                if let Some(tx) = m.ledger_transaction_id {
+                    ledger::reverse(
+                        conn,
+                        st,
+                        tx,
+                        &format!("申诉成立，退还违约金（违规 #{violation_id}）"),
+                    )?;
+                    returned += m.amount.unwrap_or(0);
+                }
+                if m.source.as_deref() == Some("deposit") {
+                    deposit::reassess(conn, st, user_id, None, None, Event::Relieved)?;
+                }
+            }
+            "seal" => unseal(conn, st, user_id, violation_id)?,
+            "require_deposit" => deposit::lift_breach_requirement(
+                conn,
+                st,
+                user_id,
+                m.amount.unwrap_or(0),
+                m.previous_amount.unwrap_or(0),
+            )?,
+            "remove_content" => {
+                // The demand comes back if it was open and can still take bids.
+                if let (Some(id), Some("open")) = (m.target_id, m.source.as_deref()) {
+                    diesel::update(
+                        demands::table
+                            .filter(demands::id.eq(id))
+                            .filter(demands::status.eq("removed"))
+                            .filter(demands::bid_deadline.gt(now)),
+                    )
+                    .set((
+                        demands::status.eq("open"),
+                        demands::removed_reason.eq(None::<String>),
+                        demands::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    diesel::update(
+        measures::table
+            .filter(measures::violation_id.eq(violation_id))
+            .filter(measures::status.eq(measure_status::ACTIVE)),
+    )
+    .set(measures::status.eq(measure_status::REVOKED))
+    .execute(conn)?;
+    Ok(returned)
+}
