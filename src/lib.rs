@@ -125,7 +125,12 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(conduct::routes::set_required_amount)
             .service(conduct::routes::user_deposit)
             .service(conduct::routes::reinstate)
-            .service(conduct::routes::list_refunds),
+            .service(conduct::routes::list_refunds)
+            .service(disputes::routes::open_dispute)
+            .service(disputes::routes::get_dispute)
+            .service(disputes::routes::add_statement)
+            .service(disputes::routes::list_disputes)
+            .service(disputes::routes::decide_dispute),
     );
 }
 

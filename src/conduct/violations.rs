@@ -903,6 +903,115 @@ pub fn record(
     load(conn, st, violation_id)
 }
 
+/// DSP-1, DEP-5, DEP-8: a dispute decision paying a claim from the
+/// provider's deposit to the employer. Recorded as a violation with a
+/// deduction measure, so the notice, the top-up and the appeal path of the
+/// deposit rules apply (an upheld appeal reverses the payment).
+#[allow(clippy::too_many_arguments)]
+pub fn deposit_claim(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: i64,
+    ip: &str,
+    provider: i64,
+    employer: i64,
+    dispute_id: i64,
+    fen: i64,
+    reason: &str,
+) -> AppResult<i64> {
+    let now = st.clock.now_naive();
+    let appeal_until = now + Duration::days(st.settings.conduct.appeal_days);
+    let decision = format!(
+        "争议 #{dispute_id} 裁决：从保证金向雇主赔付 {} 元。{reason}",
+        format_fen(fen)
+    );
+    let violation_id: i64 = diesel::insert_into(violations::table)
+        .values((
+            violations::user_id.eq(provider),
+            violations::category.eq(Category::Other.as_str()),
+            violations::source.eq(Source::Complaint.as_str()),
+            violations::facts.eq(format!("争议 #{dispute_id}：{reason}")),
+            violations::decision.eq(&decision),
+            violations::public.eq(false),
+            violations::status.eq(status::IN_FORCE),
+            violations::appeal_until.eq(appeal_until),
+            violations::created_by.eq(staff),
+            violations::created_at.eq(now),
+        ))
+        .returning(violations::id)
+        .get_result(conn)?;
+    let from = deposit::account(conn, st, provider)?;
+    let (to, _) = ledger::user_accounts(conn, st, employer)?;
+    let tx = ledger::post(
+        conn,
+        st,
+        &Reference {
+            kind: "dispute_claim",
+            object_type: "dispute",
+            object_id: dispute_id.to_string(),
+            memo: format!("争议赔付（保证金）{}", format_fen(fen)),
+        },
+        &[(from, -fen), (to, fen)],
+        None,
+    )
+    .map_err(|e| match &*e.code {
+        "funds.insufficient" => AppError::conflict(
+            "deposit.insufficient_balance",
+            "服务商保证金余额不足以支付该赔付",
+            "The provider's deposit does not cover this claim",
+        ),
+        _ => e,
+    })?;
+    let ctx = Ctx {
+        violation_id,
+        user_id: provider,
+        staff,
+        ip,
+        decision: &decision,
+        now,
+    };
+    insert_measure(conn, &ctx, "deduct_penalty", |m| {
+        m.amount = Some(fen);
+        m.source = Some("deposit".into());
+        m.target_type = Some("dispute".into());
+        m.target_id = Some(dispute_id);
+        m.ledger_transaction_id = Some(tx);
+    })?;
+    deposit::reassess(conn, st, provider, None, None, Event::Deducted)?;
+    notify(
+        conn,
+        st,
+        provider,
+        Notice {
+            kind: "violation.measure",
+            title: "保证金扣除通知",
+            body: format!(
+                "{decision}如有异议，请于 {} 前提出申诉。",
+                deposit::china_time(appeal_until + Duration::minutes(1))
+            ),
+            link: Some("/api/v1/me/violations".into()),
+        },
+    )?;
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff),
+            action: "deposit.claim",
+            target_type: "user",
+            target_id: Some(provider.to_string()),
+            reason: Some(reason),
+            details: Some(serde_json::json!({
+                "dispute_id": dispute_id,
+                "violation_id": violation_id,
+                "amount": format_fen(fen),
+            })),
+            ip: Some(ip),
+        },
+    )?;
+    Ok(violation_id)
+}
+
 // ---- Appeals (VIO-6)
 
 /// `POST /api/v1/violations/{id}/appeals`.

@@ -1,10 +1,28 @@
-//! Disputes (DSP-1): platform mediation of awards.
+//! Disputes (DSP-1; SA §3.7, §4.5, §12.2): either party of an award asks
+//! the platform to mediate. While a dispute is open the award's hold is
+//! frozen (the award is `disputed`: it cannot be confirmed, auto-completed,
+//! cancelled or released). Moderators decide; the decision moves the money
+//! in one ledger transaction set, and a claim from the provider's deposit
+//! follows the deposit rules (DEP-5: recorded as a violation, appealable).
 
+pub mod routes;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::db::DbConnection;
-use crate::db::schema::disputes;
-use crate::error::AppResult;
+use crate::audit::{self, Actor};
+use crate::conduct::{Link, evidence_json, evidence_of, long_text};
+use crate::db::schema::{awards, demands, dispute_events, disputes, users};
+use crate::db::{DbConnection, unique_or};
+use crate::error::{AppError, AppResult};
+use crate::funds::ledger::{self, Reference, code};
+use crate::funds::money::{Money, format_fen};
+use crate::marketplace::awards::{self as award_svc, status as award_status};
+use crate::notifications::{Notice, Recipients, notify, notify_many};
+use crate::paging::{Page, PageQuery, page_of};
+use crate::state::AppState;
 
 pub mod status {
     pub const OPEN: &str = "open";
@@ -23,4 +41,957 @@ pub fn open_count(conn: &mut DbConnection, user_id: i64) -> AppResult<i64> {
         .filter(disputes::status.eq(status::OPEN))
         .count()
         .get_result(conn)?)
+}
+
+/// What the dispute is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeCategory {
+    /// The work was not done.
+    NotDelivered,
+    /// Done, but not as agreed.
+    Quality,
+    /// About payment or the amount.
+    Payment,
+    /// The other party's conduct.
+    Conduct,
+    Other,
+}
+
+impl DisputeCategory {
+    fn as_str(self) -> &'static str {
+        match self {
+            DisputeCategory::NotDelivered => "not_delivered",
+            DisputeCategory::Quality => "quality",
+            DisputeCategory::Payment => "payment",
+            DisputeCategory::Conduct => "conduct",
+            DisputeCategory::Other => "other",
+        }
+    }
+}
+
+/// `POST /api/v1/awards/{id}/disputes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "category": "not_delivered",
+    "claim_amount": "500.00",
+    "statement": "服务商未到场，打卡照片为旧图。",
+    "evidence": ["https://files.example.com/evidence/photo.jpg"]
+}))]
+pub struct NewDispute {
+    pub category: DisputeCategory,
+    /// What the opener claims, at most the award's price.
+    pub claim_amount: Money,
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub statement: String,
+    #[schema(max_items = 20)]
+    #[serde(default)]
+    pub evidence: Vec<Link>,
+}
+
+/// `POST /api/v1/disputes/{id}/statements`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "已按时到场，附带定位打卡记录。", "evidence": ["https://files.example.com/checkin.png"]}))]
+pub struct NewStatement {
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub text: String,
+    #[schema(max_items = 20)]
+    #[serde(default)]
+    pub evidence: Vec<Link>,
+}
+
+/// One thing that happened in a dispute.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    /// `opened`, `statement`, `silence` (no answer in the response window),
+    /// `escalated` (undecided after 60 days) or `decided`.
+    #[schema(example = "statement")]
+    pub kind: String,
+    /// Who (a party or staff); `null` for the platform's own entries.
+    pub actor_id: Option<i64>,
+    /// `employer`, `provider`, `staff` or `platform`.
+    #[schema(example = "provider")]
+    pub role: String,
+    pub text: Option<String>,
+    pub evidence: Vec<Link>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A dispute with its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DisputeView {
+    pub id: i64,
+    pub award_id: i64,
+    pub employer_id: i64,
+    pub provider_id: i64,
+    pub opened_by: i64,
+    #[schema(example = "not_delivered")]
+    pub category: String,
+    pub claim_amount: Money,
+    /// The award's price; frozen while `hold_frozen`.
+    pub award_price: Money,
+    /// Whether the award's held amount is frozen by this dispute (false
+    /// for a dispute opened after completion).
+    pub hold_frozen: bool,
+    /// `open` or `decided`.
+    #[schema(example = "open")]
+    pub status: String,
+    /// The other party answers by then.
+    pub respond_by: DateTime<Utc>,
+    pub responded_at: Option<DateTime<Utc>>,
+    /// The response window passed without an answer.
+    pub silence_recorded: bool,
+    /// Undecided for 60 days: flagged for staff.
+    pub escalated: bool,
+    /// `release`, `refund`, `split` or `none` (decided).
+    pub outcome: Option<String>,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub timeline: Vec<EventView>,
+}
+
+#[derive(Queryable, Selectable, Clone)]
+#[diesel(table_name = disputes)]
+struct Row {
+    id: i64,
+    award_id: i64,
+    employer_id: i64,
+    provider_id: i64,
+    opened_by: i64,
+    category: String,
+    claim_amount: i64,
+    status: String,
+    respond_by: NaiveDateTime,
+    responded_at: Option<NaiveDateTime>,
+    silence_recorded_at: Option<NaiveDateTime>,
+    escalated_at: Option<NaiveDateTime>,
+    outcome: Option<String>,
+    decision_reason: Option<String>,
+    decided_at: Option<NaiveDateTime>,
+    created_at: NaiveDateTime,
+}
+
+fn not_found() -> AppError {
+    AppError::not_found("dispute.not_found", "争议不存在", "No such dispute")
+}
+
+fn money(fen: i64) -> Money {
+    Money::from_fen(fen).unwrap_or_else(|| Money::from_fen(1).expect("1 fen"))
+}
+
+fn load_row(conn: &mut DbConnection, id: i64) -> AppResult<Row> {
+    disputes::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)
+}
+
+fn add_event(
+    conn: &mut DbConnection,
+    st: &AppState,
+    dispute_id: i64,
+    actor: Option<i64>,
+    kind: &str,
+    text: Option<&str>,
+    evidence: Option<&str>,
+) -> AppResult<()> {
+    diesel::insert_into(dispute_events::table)
+        .values((
+            dispute_events::dispute_id.eq(dispute_id),
+            dispute_events::actor_id.eq(actor),
+            dispute_events::kind.eq(kind),
+            dispute_events::body.eq(text),
+            dispute_events::evidence.eq(evidence),
+            dispute_events::created_at.eq(st.clock.now_naive()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+type EventRow = (
+    i64,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+);
+
+fn view(conn: &mut DbConnection, r: Row) -> AppResult<DisputeView> {
+    let (price, award_now): (i64, String) = awards::table
+        .find(r.award_id)
+        .select((awards::price, awards::status))
+        .first(conn)?;
+    let events: Vec<EventRow> = dispute_events::table
+        .filter(dispute_events::dispute_id.eq(r.id))
+        .order(dispute_events::id.asc())
+        .select((
+            dispute_events::id,
+            dispute_events::actor_id,
+            dispute_events::kind,
+            dispute_events::body,
+            dispute_events::evidence,
+            dispute_events::created_at,
+        ))
+        .load(conn)?;
+    let role = |actor: Option<i64>| match actor {
+        None => "platform",
+        Some(a) if a == r.employer_id => "employer",
+        Some(a) if a == r.provider_id => "provider",
+        Some(_) => "staff",
+    };
+    let timeline = events
+        .into_iter()
+        .map(|(id, actor, kind, text, evidence, at)| EventView {
+            id,
+            role: role(actor).to_string(),
+            actor_id: actor,
+            kind,
+            text,
+            evidence: evidence.as_deref().map(evidence_of).unwrap_or_default(),
+            created_at: at.and_utc(),
+        })
+        .collect();
+    Ok(DisputeView {
+        id: r.id,
+        award_id: r.award_id,
+        employer_id: r.employer_id,
+        provider_id: r.provider_id,
+        opened_by: r.opened_by,
+        category: r.category,
+        claim_amount: money(r.claim_amount),
+        award_price: money(price),
+        hold_frozen: r.status == status::OPEN && award_now == award_status::DISPUTED,
+        status: r.status,
+        respond_by: r.respond_by.and_utc(),
+        responded_at: r.responded_at.map(|t| t.and_utc()),
+        silence_recorded: r.silence_recorded_at.is_some(),
+        escalated: r.escalated_at.is_some(),
+        outcome: r.outcome,
+        decision_reason: r.decision_reason,
+        decided_at: r.decided_at.map(|t| t.and_utc()),
+        created_at: r.created_at.and_utc(),
+        timeline,
+    })
+}
+
+/// The dispute, for its parties and staff; anyone else gets 404.
+pub fn get(
+    conn: &mut DbConnection,
+    viewer: i64,
+    is_staff: bool,
+    id: i64,
+) -> AppResult<DisputeView> {
+    let row = load_row(conn, id)?;
+    if !is_staff && viewer != row.employer_id && viewer != row.provider_id {
+        return Err(not_found());
+    }
+    view(conn, row)
+}
+
+/// DSP-1: a party opens a dispute on an award in progress or delivered
+/// (freezing its hold), or within the window after completion.
+pub fn open(
+    conn: &mut DbConnection,
+    st: &AppState,
+    opener: i64,
+    award_id: i64,
+    req: NewDispute,
+) -> AppResult<DisputeView> {
+    let statement = long_text("statement", &req.statement, 2000)?;
+    let evidence = evidence_json(&req.evidence, 20)?;
+    let award = award_svc::load_for(conn, award_id, Some(opener))?;
+    if req.claim_amount.fen() > award.price {
+        return Err(AppError::invalid_field(
+            "claim_amount",
+            "dispute.claim_exceeds_price",
+            format!("索赔金额不能超过中标价 {}", format_fen(award.price)),
+            format!(
+                "The claim cannot exceed the award price {}",
+                format_fen(award.price)
+            ),
+        ));
+    }
+    let now = st.clock.now_naive();
+    // Lock order demand → award, as confirmation and cancellation take them.
+    diesel::update(demands::table.find(award.demand_id))
+        .set(demands::updated_at.eq(now))
+        .execute(conn)?;
+    let frozen = diesel::update(
+        awards::table
+            .filter(awards::id.eq(award_id))
+            .filter(awards::status.eq_any([award_status::IN_PROGRESS, award_status::DELIVERED])),
+    )
+    .set(awards::status.eq(award_status::DISPUTED))
+    .execute(conn)?
+        == 1;
+    let before = if frozen {
+        award.status.clone()
+    } else {
+        let (now_status, completed_at): (String, Option<NaiveDateTime>) = awards::table
+            .find(award_id)
+            .select((awards::status, awards::completed_at))
+            .first(conn)?;
+        let window = Duration::days(st.settings.conduct.dispute_window_days);
+        let in_window = now_status == award_status::COMPLETED
+            && completed_at.is_some_and(|c| now <= c + window);
+        if now_status == award_status::DISPUTED {
+            return Err(AppError::conflict(
+                "dispute.exists",
+                "该中标已有进行中的争议",
+                "This award already has an open dispute",
+            ));
+        }
+        if !in_window {
+            return Err(AppError::conflict(
+                "dispute.not_allowed",
+                "该中标已取消或完成超过 14 天，不能再提出争议",
+                "Disputes are closed for this award (cancelled, or completed more than 14 days ago)",
+            ));
+        }
+        now_status
+    };
+    let respond_by = now + Duration::days(st.settings.conduct.dispute_response_days);
+    let id: i64 = diesel::insert_into(disputes::table)
+        .values((
+            disputes::award_id.eq(award_id),
+            disputes::employer_id.eq(award.employer_id),
+            disputes::provider_id.eq(award.provider_id),
+            disputes::opened_by.eq(opener),
+            disputes::category.eq(req.category.as_str()),
+            disputes::claim_amount.eq(req.claim_amount.fen()),
+            disputes::award_status_before.eq(&before),
+            disputes::status.eq(status::OPEN),
+            disputes::respond_by.eq(respond_by),
+            disputes::created_at.eq(now),
+        ))
+        .returning(disputes::id)
+        .get_result(conn)
+        .map_err(|e| {
+            unique_or(e, |_| {
+                AppError::conflict(
+                    "dispute.exists",
+                    "该中标已有进行中的争议",
+                    "This award already has an open dispute",
+                )
+            })
+        })?;
+    add_event(
+        conn,
+        st,
+        id,
+        Some(opener),
+        "opened",
+        Some(&statement),
+        Some(&evidence),
+    )?;
+    let other = if opener == award.employer_id {
+        award.provider_id
+    } else {
+        award.employer_id
+    };
+    notify(
+        conn,
+        st,
+        other,
+        Notice {
+            kind: "dispute.opened",
+            title: "对方提出了争议",
+            body: format!(
+                "中标 #{award_id} 的对方提出争议，索赔 {} 元。请于 {} 前提交说明和证据，逾期视为未答复。{}",
+                req.claim_amount,
+                crate::conduct::deposit::china_time(respond_by + Duration::minutes(1)),
+                if frozen {
+                    "争议期间担保金冻结。"
+                } else {
+                    ""
+                }
+            ),
+            link: Some(format!("/api/v1/disputes/{id}")),
+        },
+    )?;
+    // DEP-7: a dispute extends a running deposit observation.
+    for party in [award.employer_id, award.provider_id] {
+        crate::conduct::deposit::extend_observation(conn, st, party, "发生新的争议")?;
+    }
+    let row = load_row(conn, id)?;
+    view(conn, row)
+}
+
+/// A party (or staff) adds a statement with evidence while the dispute is open.
+pub fn add_statement(
+    conn: &mut DbConnection,
+    st: &AppState,
+    actor: i64,
+    is_staff: bool,
+    id: i64,
+    req: NewStatement,
+) -> AppResult<DisputeView> {
+    let text = long_text("text", &req.text, 2000)?;
+    let evidence = evidence_json(&req.evidence, 20)?;
+    let row = load_row(conn, id)?;
+    let party = actor == row.employer_id || actor == row.provider_id;
+    if !party && !is_staff {
+        return Err(not_found());
+    }
+    if row.status != status::OPEN {
+        return Err(AppError::conflict(
+            "dispute.closed",
+            "争议已裁决",
+            "The dispute is already decided",
+        ));
+    }
+    add_event(
+        conn,
+        st,
+        id,
+        Some(actor),
+        "statement",
+        Some(&text),
+        Some(&evidence),
+    )?;
+    let respondent = if row.opened_by == row.employer_id {
+        row.provider_id
+    } else {
+        row.employer_id
+    };
+    if actor == respondent && row.responded_at.is_none() {
+        diesel::update(disputes::table.find(id))
+            .set(disputes::responded_at.eq(st.clock.now_naive()))
+            .execute(conn)?;
+    }
+    let others: Vec<i64> = [row.employer_id, row.provider_id]
+        .into_iter()
+        .filter(|u| *u != actor)
+        .collect();
+    notify_many(
+        conn,
+        st,
+        Recipients::Users(&others),
+        Notice {
+            kind: "dispute.statement",
+            title: "争议有新的陈述",
+            body: format!("争议 #{id} 有新的陈述或证据。"),
+            link: Some(format!("/api/v1/disputes/{id}")),
+        },
+    )?;
+    let row = load_row(conn, id)?;
+    view(conn, row)
+}
+
+/// The moderators' queue, oldest first; `escalated=true` for the flagged ones.
+pub fn queue(
+    conn: &mut DbConnection,
+    wanted: &str,
+    escalated_only: bool,
+    page: &PageQuery,
+) -> AppResult<Page<DisputeView>> {
+    let limit = page.limit()?;
+    let mut q = disputes::table
+        .filter(disputes::status.eq(wanted))
+        .select(Row::as_select())
+        .order(disputes::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    if escalated_only {
+        q = q.filter(disputes::escalated_at.is_not_null());
+    }
+    if let Some(after) = page.after_id()? {
+        q = q.filter(disputes::id.gt(after));
+    }
+    let rows: Vec<Row> = q.load(conn)?;
+    let views = rows
+        .into_iter()
+        .map(|r| view(conn, r))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(page_of(views, limit, |v| v.id))
+}
+
+/// What happens to the held amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldOutcome {
+    /// Pay the provider (less the platform fee), as a completion.
+    Release,
+    /// Return it to the employer.
+    Refund,
+    /// `provider_amount` to the provider (less the fee), the rest back.
+    Split,
+    /// Nothing is held (a dispute after completion): only a claim, if any.
+    None,
+}
+
+impl HoldOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            HoldOutcome::Release => "release",
+            HoldOutcome::Refund => "refund",
+            HoldOutcome::Split => "split",
+            HoldOutcome::None => "none",
+        }
+    }
+}
+
+/// Who pays a claim beyond the hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimFrom {
+    /// The provider's security deposit, to the employer (DEP-5: recorded as
+    /// a violation the provider may appeal; a top-up notice follows).
+    ProviderDeposit,
+    /// The provider's available funds, to the employer.
+    ProviderFunds,
+    /// The employer's available funds, to the provider.
+    EmployerFunds,
+}
+
+/// A payment beyond the hold.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    pub amount: Money,
+    pub from: ClaimFrom,
+}
+
+/// `POST /api/v1/admin/disputes/{id}/decision`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "outcome": "split",
+    "provider_amount": "200.00",
+    "reason": "服务商完成约四成工作量，按比例结算。"
+}))]
+pub struct DisputeDecision {
+    pub outcome: HoldOutcome,
+    /// For `split`: the provider's part (the employer gets the rest).
+    pub provider_amount: Option<Money>,
+    /// Optionally, a claim paid beyond the hold.
+    pub claim: Option<Claim>,
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+}
+
+fn decision_conflict(zh: &'static str, en: &'static str) -> AppError {
+    AppError::conflict("dispute.decision_invalid", zh, en)
+}
+
+/// Moderators decide (DSP-1): the hold and any claim move in this one
+/// transaction through the ledger; both parties are told; audited.
+pub fn decide(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: i64,
+    ip: &str,
+    id: i64,
+    req: DisputeDecision,
+) -> AppResult<DisputeView> {
+    let reason = long_text("reason", &req.reason, 2000)?;
+    let row = load_row(conn, id)?;
+    let award = award_svc::load_for(conn, row.award_id, None)?;
+    let now = st.clock.now_naive();
+    // Lock order: demand, award, dispute.
+    diesel::update(demands::table.find(award.demand_id))
+        .set(demands::updated_at.eq(now))
+        .execute(conn)?;
+    let n = diesel::update(
+        disputes::table
+            .filter(disputes::id.eq(id))
+            .filter(disputes::status.eq(status::OPEN)),
+    )
+    .set((
+        disputes::status.eq(status::DECIDED),
+        disputes::outcome.eq(req.outcome.as_str()),
+        disputes::decision_reason.eq(&reason),
+        disputes::decided_by.eq(staff),
+        disputes::decided_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "dispute.closed",
+            "争议已裁决",
+            "The dispute is already decided",
+        ));
+    }
+    let frozen = award.status == award_status::DISPUTED;
+    let price = award.price;
+    let reference = |kind, memo: String| Reference {
+        kind,
+        object_type: "dispute",
+        object_id: id.to_string(),
+        memo,
+    };
+    let mut lines: Vec<String> = Vec::new();
+    match (frozen, req.outcome) {
+        (false, HoldOutcome::None) => {}
+        (false, _) => {
+            return Err(decision_conflict(
+                "该争议没有冻结的担保金，outcome 须为 none",
+                "Nothing is held for this dispute: outcome must be `none`",
+            ));
+        }
+        (true, HoldOutcome::None) => {
+            return Err(decision_conflict(
+                "须裁决冻结的担保金：release、refund 或 split",
+                "The held amount must be decided: release, refund or split",
+            ));
+        }
+        (true, outcome) => {
+            let to_provider = match outcome {
+                HoldOutcome::Release => price,
+                HoldOutcome::Refund => 0,
+                _ => match req.provider_amount.map(Money::fen) {
+                    Some(p) if p < price => p,
+                    _ => {
+                        return Err(decision_conflict(
+                            "split 须给出小于中标价的 provider_amount",
+                            "split needs a provider_amount below the award price",
+                        ));
+                    }
+                },
+            };
+            let fee = if to_provider > 0 {
+                award_svc::fee_for(to_provider, st.settings.market.fee_bps)
+            } else {
+                0
+            };
+            let (_, held) = ledger::user_accounts(conn, st, award.employer_id)?;
+            let (employer_available, _) = ledger::user_accounts(conn, st, award.employer_id)?;
+            let (provider_available, _) = ledger::user_accounts(conn, st, award.provider_id)?;
+            let mut legs = vec![(held, -price)];
+            if to_provider > 0 {
+                legs.push((provider_available, to_provider - fee));
+            }
+            if fee > 0 {
+                let platform =
+                    ledger::account(conn, st, code::PLATFORM_FEES, None, "platform_fees")?;
+                legs.push((platform, fee));
+            }
+            if price - to_provider > 0 {
+                legs.push((employer_available, price - to_provider));
+            }
+            ledger::post(
+                conn,
+                st,
+                &reference(
+                    "dispute_settlement",
+                    format!(
+                        "争议裁决：服务商 {}（服务费 {}），退雇主 {}",
+                        format_fen(to_provider - fee),
+                        format_fen(fee),
+                        format_fen(price - to_provider)
+                    ),
+                ),
+                &legs,
+                None,
+            )?;
+            let (new_status, completed_at, fee_col) = if to_provider > 0 {
+                (award_status::COMPLETED, Some(now), Some(fee))
+            } else {
+                (award_status::CANCELLED, None, None)
+            };
+            diesel::update(
+                awards::table
+                    .filter(awards::id.eq(award.id))
+                    .filter(awards::status.eq(award_status::DISPUTED)),
+            )
+            .set((
+                awards::status.eq(new_status),
+                awards::completed_at.eq(completed_at),
+                awards::fee.eq(fee_col),
+            ))
+            .execute(conn)?;
+            settle_demand(conn, st, award.demand_id)?;
+            lines.push(format!(
+                "担保金 {}：服务商得 {}（已扣服务费 {}），退还雇主 {}",
+                format_fen(price),
+                format_fen(to_provider - fee),
+                format_fen(fee),
+                format_fen(price - to_provider)
+            ));
+        }
+    }
+    if let Some(claim) = &req.claim {
+        let fen = claim.amount.fen();
+        if fen > row.claim_amount {
+            return Err(AppError::invalid_field(
+                "claim.amount",
+                "dispute.claim_exceeds",
+                format!("赔付金额不能超过索赔金额 {}", format_fen(row.claim_amount)),
+                format!(
+                    "The claim paid cannot exceed the amount claimed, {}",
+                    format_fen(row.claim_amount)
+                ),
+            ));
+        }
+        match claim.from {
+            ClaimFrom::ProviderDeposit => {
+                crate::conduct::violations::deposit_claim(
+                    conn,
+                    st,
+                    staff,
+                    ip,
+                    award.provider_id,
+                    award.employer_id,
+                    id,
+                    fen,
+                    &reason,
+                )?;
+                lines.push(format!("从服务商保证金向雇主赔付 {}", format_fen(fen)));
+            }
+            ClaimFrom::ProviderFunds | ClaimFrom::EmployerFunds => {
+                let (from, to) = if claim.from == ClaimFrom::ProviderFunds {
+                    (award.provider_id, award.employer_id)
+                } else {
+                    (award.employer_id, award.provider_id)
+                };
+                ledger::transfer(
+                    conn,
+                    st,
+                    from,
+                    to,
+                    fen,
+                    &reference("dispute_claim", format!("争议赔付 {}", format_fen(fen))),
+                )?;
+                lines.push(format!(
+                    "从{}可用余额向{}赔付 {}",
+                    if from == award.provider_id {
+                        "服务商"
+                    } else {
+                        "雇主"
+                    },
+                    if to == award.provider_id {
+                        "服务商"
+                    } else {
+                        "雇主"
+                    },
+                    format_fen(fen)
+                ));
+            }
+        }
+    }
+    let summary = if lines.is_empty() {
+        "不涉及款项".to_string()
+    } else {
+        lines.join("；")
+    };
+    add_event(
+        conn,
+        st,
+        id,
+        Some(staff),
+        "decided",
+        Some(&format!("{summary}。理由：{reason}")),
+        None,
+    )?;
+    notify_many(
+        conn,
+        st,
+        Recipients::Users(&[award.employer_id, award.provider_id]),
+        Notice {
+            kind: "dispute.decided",
+            title: "争议已裁决",
+            body: format!("争议 #{id} 裁决：{summary}。理由：{reason}"),
+            link: Some(format!("/api/v1/disputes/{id}")),
+        },
+    )?;
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(staff),
+            action: "dispute.decide",
+            target_type: "dispute",
+            target_id: Some(id.to_string()),
+            reason: Some(&reason),
+            details: Some(serde_json::json!({
+                "outcome": req.outcome.as_str(),
+                "award_id": award.id,
+                "moves": lines,
+            })),
+            ip: Some(ip),
+        },
+    )?;
+    let row = load_row(conn, id)?;
+    view(conn, row)
+}
+
+/// After an award leaves `disputed`: with no award of the demand still
+/// under way, the demand is completed (or cancelled if nothing was paid).
+fn settle_demand(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<()> {
+    let open_left: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(demand_id))
+            .filter(awards::status.eq_any([
+                award_status::IN_PROGRESS,
+                award_status::DELIVERED,
+                award_status::DISPUTED,
+            ])),
+    ))
+    .get_result(conn)?;
+    if open_left {
+        return Ok(());
+    }
+    let any_completed: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(demand_id))
+            .filter(awards::status.eq(award_status::COMPLETED)),
+    ))
+    .get_result(conn)?;
+    diesel::update(
+        demands::table
+            .filter(demands::id.eq(demand_id))
+            .filter(demands::status.eq("awarded")),
+    )
+    .set((
+        demands::status.eq(if any_completed {
+            "completed"
+        } else {
+            "cancelled"
+        }),
+        demands::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Scheduler: record silence after the response window, and escalate
+/// disputes undecided after 60 days (flag + staff notification). Disputes
+/// are never closed by time.
+pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, usize)> {
+    let now = st.clock.now_naive();
+    let silent: Vec<(i64, i64)> = disputes::table
+        .filter(disputes::status.eq(status::OPEN))
+        .filter(disputes::respond_by.le(now))
+        .filter(disputes::responded_at.is_null())
+        .filter(disputes::silence_recorded_at.is_null())
+        .select((disputes::id, disputes::opened_by))
+        .limit(500)
+        .load(conn)?;
+    let mut silences = 0;
+    for (id, opener) in silent {
+        let done = crate::db::write_tx(conn, |c| {
+            let n = diesel::update(
+                disputes::table
+                    .filter(disputes::id.eq(id))
+                    .filter(disputes::silence_recorded_at.is_null())
+                    .filter(disputes::responded_at.is_null()),
+            )
+            .set(disputes::silence_recorded_at.eq(now))
+            .execute(c)?;
+            if n == 1 {
+                add_event(
+                    c,
+                    st,
+                    id,
+                    None,
+                    "silence",
+                    Some("被申请方在答复期内未答复"),
+                    None,
+                )?;
+                notify(
+                    c,
+                    st,
+                    opener,
+                    Notice {
+                        kind: "dispute.silence",
+                        title: "对方未在期限内答复",
+                        body: format!(
+                            "争议 #{id} 的对方未在答复期内答复，已记录在案，平台将据现有材料处理。"
+                        ),
+                        link: Some(format!("/api/v1/disputes/{id}")),
+                    },
+                )?;
+            }
+            Ok::<usize, AppError>(n)
+        });
+        match done {
+            Ok(n) => silences += n,
+            Err(e) => log::error!(
+                "job dispute silence id={id}: {}",
+                e.cause.as_deref().unwrap_or(&e.code)
+            ),
+        }
+    }
+    let cutoff = now - Duration::days(st.settings.conduct.dispute_escalation_days);
+    let stale: Vec<i64> = disputes::table
+        .filter(disputes::status.eq(status::OPEN))
+        .filter(disputes::created_at.le(cutoff))
+        .filter(disputes::escalated_at.is_null())
+        .select(disputes::id)
+        .limit(500)
+        .load(conn)?;
+    let mut escalated = 0;
+    for id in stale {
+        let done = crate::db::write_tx(conn, |c| {
+            let n = diesel::update(
+                disputes::table
+                    .filter(disputes::id.eq(id))
+                    .filter(disputes::escalated_at.is_null())
+                    .filter(disputes::status.eq(status::OPEN)),
+            )
+            .set(disputes::escalated_at.eq(now))
+            .execute(c)?;
+            if n == 1 {
+                add_event(
+                    c,
+                    st,
+                    id,
+                    None,
+                    "escalated",
+                    Some("超过 60 天未裁决，已升级处理"),
+                    None,
+                )?;
+                let staff: Vec<i64> = users::table
+                    .filter(users::role.eq_any(["admin", "moderator"]))
+                    .filter(users::status.eq(crate::users::models::status::ACTIVE))
+                    .select(users::id)
+                    .load(c)?;
+                notify_many(
+                    c,
+                    st,
+                    Recipients::Users(&staff),
+                    Notice {
+                        kind: "dispute.escalated",
+                        title: "争议超期未裁决",
+                        body: format!("争议 #{id} 已超过 60 天未裁决，请尽快处理。"),
+                        link: Some(format!("/api/v1/disputes/{id}")),
+                    },
+                )?;
+            }
+            Ok::<usize, AppError>(n)
+        });
+        match done {
+            Ok(n) => escalated += n,
+            Err(e) => log::error!(
+                "job dispute escalation id={id}: {}",
+                e.cause.as_deref().unwrap_or(&e.code)
+            ),
+        }
+    }
+    Ok((silences, escalated))
+}
+
+/// Refuses to cancel or remove a demand while one of its awards is disputed.
+pub fn refuse_if_disputed(conn: &mut DbConnection, demand_id: i64) -> AppResult<()> {
+    let disputed: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(demand_id))
+            .filter(awards::status.eq(award_status::DISPUTED)),
+    ))
+    .get_result(conn)?;
+    if disputed {
+        return Err(AppError::conflict(
+            "award.disputed",
+            "该需求有争议中的中标，担保金已冻结，须待平台裁决",
+            "An award of this demand is under dispute; its hold is frozen until the platform decides",
+        ));
+    }
+    Ok(())
 }

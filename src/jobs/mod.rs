@@ -29,6 +29,8 @@ pub struct Report {
     pub awards_auto_completed: usize,
     pub deposits_overdue: usize,
     pub deposit_refunds_started: usize,
+    pub dispute_silences_recorded: usize,
+    pub disputes_escalated: usize,
     pub failures: usize,
 }
 
@@ -111,6 +113,18 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
         Err(e) => {
             report.failures += 1;
             log::error!("job deposit refunds: {}", describe(&e));
+        }
+    }
+
+    // DSP-1: silence after the response window; escalation after 60 days.
+    match crate::disputes::timers_due(&mut conn, st) {
+        Ok((silences, escalated)) => {
+            report.dispute_silences_recorded = silences;
+            report.disputes_escalated = escalated;
+        }
+        Err(e) => {
+            report.failures += 1;
+            log::error!("job dispute timers: {}", describe(&e));
         }
     }
 

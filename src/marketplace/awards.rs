@@ -20,6 +20,8 @@ pub mod status {
     pub const DELIVERED: &str = "delivered";
     pub const COMPLETED: &str = "completed";
     pub const CANCELLED: &str = "cancelled";
+    /// Under dispute: the hold is frozen until staff decide (DSP-1).
+    pub const DISPUTED: &str = "disputed";
 }
 
 #[derive(Queryable, Selectable)]
@@ -437,6 +439,13 @@ pub fn confirm(
             "award.not_employer",
             "只有雇主可以确认完成",
             "Only the employer can confirm",
+        ));
+    }
+    if row.status == status::DISPUTED {
+        return Err(AppError::conflict(
+            "award.disputed",
+            "该中标争议处理中，担保金已冻结，须待平台裁决",
+            "The award is under dispute; its hold is frozen until the platform decides",
         ));
     }
     if !complete(conn, st, &row, "雇主确认完成")? {

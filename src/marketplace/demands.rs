@@ -280,6 +280,8 @@ pub fn cancel_open_awards(
     statuses: &[&str],
     why: &str,
 ) -> AppResult<Vec<i64>> {
+    // DSP-1: a disputed award's hold stays frozen until staff decide.
+    crate::disputes::refuse_if_disputed(conn, demand_id)?;
     let open: Vec<(i64, i64, i64, i64)> = awards::table
         .filter(awards::demand_id.eq(demand_id))
         .filter(awards::status.eq_any(statuses))
