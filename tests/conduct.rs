@@ -9,41 +9,6 @@ use common::{Account, TestApp};
 use serde_json::{Value, json};
 use weigongbao::users::models::Role;
 
-/// An employer and a provider with an award in progress between them.
-struct Deal {
-    employer: Account,
-    provider: Account,
-    demand: i64,
-    award: i64,
-}
-
-async fn deal(app: &TestApp) -> Deal {
-    let employer = app.verified_user().await;
-    let provider = app.verified_user().await;
-    app.fund(&employer, "1000.00").await;
-    let demand = app
-        .demand(&employer, app.demand_body("周末地推", "800.00", 1))
-        .await;
-    let bid = app.bid(&provider, demand, "500.00").await;
-    let res = app
-        .post(&format!("/api/v1/demands/{demand}/awards"))
-        .bearer(&employer.access)
-        .json(json!({"bid_ids": [bid]}))
-        .send()
-        .await;
-    res.assert(201);
-    let award = res.json["items"][0]["id"]
-        .as_i64()
-        .or_else(|| res.json[0]["id"].as_i64())
-        .expect("award id");
-    Deal {
-        employer,
-        provider,
-        demand,
-        award,
-    }
-}
-
 async fn complain(app: &TestApp, who: &Account, body: Value) -> common::Res {
     app.post("/api/v1/complaints")
         .bearer(&who.access)
@@ -115,19 +80,6 @@ fn china_end_of_day_after(from: chrono::DateTime<Utc>, days: i64) -> chrono::Dat
         .with_timezone(&Utc)
 }
 
-/// Logs the account in again (after the clock moved past its tokens).
-async fn relog(app: &TestApp, a: &Account) -> Account {
-    let res = app.login(&a.member_name, common::PASSWORD).await;
-    res.assert(200);
-    Account {
-        id: a.id,
-        member_name: a.member_name.clone(),
-        access: res.json["tokens"]["access_token"].as_str().unwrap().into(),
-        refresh: res.json["tokens"]["refresh_token"].as_str().unwrap().into(),
-        session_id: res.json["tokens"]["session_id"].as_i64().unwrap(),
-    }
-}
-
 /// Whether two instants are within a second (requests take time).
 fn close(a: chrono::DateTime<Utc>, b: chrono::DateTime<Utc>) -> bool {
     (a - b).num_milliseconds().abs() < 1_000
@@ -176,7 +128,7 @@ async fn notice_bodies(app: &TestApp, user: &Account, kind: &str) -> Vec<String>
 #[actix_web::test]
 async fn vio1_complaints_about_award_parties_and_reports_with_duplicates_refused() {
     let app = TestApp::new().await;
-    let d = deal(&app).await;
+    let d = app.deal().await;
     let outsider = app.user().await;
     let body = json!({
         "target_type": "award",
@@ -284,7 +236,7 @@ async fn vio1_complaints_about_award_parties_and_reports_with_duplicates_refused
 async fn vio4_dep1_dep2_breach_requires_deposit_due_in_three_china_days_and_paying_restores_bidding()
  {
     let app = TestApp::new().await;
-    let d = deal(&app).await;
+    let d = app.deal().await;
     let employer2 = app.verified_user().await;
     let open = app
         .demand(&employer2, app.demand_body("商场地推", "600.00", 2))
@@ -448,8 +400,8 @@ async fn vio4_missed_deadline_flags_deposit_overdue_and_a_late_payment_does_not_
     app.clock.advance(Duration::days(2));
     assert_eq!(app.run_jobs().await.deposits_overdue, 1);
     assert_eq!(app.run_jobs().await.deposits_overdue, 0);
-    let provider = relog(&app, &provider).await;
-    let employer = relog(&app, &employer).await;
+    let provider = app.relog(&provider).await;
+    let employer = app.relog(&employer).await;
     let finance = app.staff(Role::Finance).await;
     let dep = deposit(&app, &provider).await;
     assert_eq!(dep["status"], "overdue");
@@ -466,6 +418,14 @@ async fn vio4_missed_deadline_flags_deposit_overdue_and_a_late_payment_does_not_
         .await;
     staff_view.assert(200);
     assert_eq!(staff_view.json["deposit_overdue"], true);
+    let record = app
+        .get(&format!("/api/v1/admin/users/{}", provider.id))
+        .bearer(&finance.access)
+        .send()
+        .await;
+    record.assert(200);
+    assert_eq!(record.json["deposit_overdue"], true);
+    assert_eq!(record.json["deposit_status"], "overdue");
 
     // Paying late fills the deposit but does not reopen order-taking.
     pay_deposit(&app, &provider).await;
@@ -663,7 +623,7 @@ async fn vio6_appeal_window_closes_after_seven_days() {
     res.assert(201);
     let vid = res.json["id"].as_i64().unwrap();
     app.clock.advance(Duration::days(7) + Duration::minutes(1));
-    let provider = relog(&app, &provider).await;
+    let provider = app.relog(&provider).await;
     app.post(&format!("/api/v1/violations/{vid}/appeals"))
         .bearer(&provider.access)
         .json(json!({"text": "申诉"}))
@@ -738,8 +698,8 @@ async fn dep3_missed_top_up_suspends_order_taking_and_hides_the_provider() {
     let bid = app.bid(&provider, demand, "300.00").await;
     app.clock.advance(Duration::days(4));
     assert_eq!(app.run_jobs().await.deposits_overdue, 1);
-    let provider = relog(&app, &provider).await;
-    let employer = relog(&app, &employer).await;
+    let provider = app.relog(&provider).await;
+    let employer = app.relog(&employer).await;
     try_bid(&app, &provider, demand)
         .await
         .assert_problem(403, "deposit.overdue");
@@ -830,7 +790,7 @@ async fn vio3_suspension_credit_points_and_published_decisions() {
     assert_eq!(profile.json["penalties"][0]["category"], "automated_access");
     // The suspension ends after its period; the credit deduction stays.
     app.clock.advance(Duration::days(7) + Duration::minutes(1));
-    let provider = relog(&app, &provider).await;
+    let provider = app.relog(&provider).await;
     try_bid(&app, &provider, demand).await.assert(201);
     let mine = app
         .get("/api/v1/me/violations")
@@ -990,8 +950,8 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
 
     // Ten days on, a new complaint extends the observation to 30 days from then.
     app.clock.advance(Duration::days(10));
-    let provider = relog(&app, &provider).await;
-    let reporter = relog(&app, &reporter).await;
+    let provider = app.relog(&provider).await;
+    let reporter = app.relog(&reporter).await;
     let moderator = app.staff(Role::Moderator).await;
     let second = complain(
         &app,
@@ -1029,7 +989,7 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
     assert!(thursday > extended_at + Duration::days(30));
     app.clock.advance(thursday - now);
     assert_eq!(app.run_jobs().await.deposit_refunds_started, 1);
-    let provider = relog(&app, &provider).await;
+    let provider = app.relog(&provider).await;
     let finance = app.staff(Role::Finance).await;
     let due = app
         .get("/api/v1/admin/deposit-refunds")

@@ -4,45 +4,10 @@ mod common;
 
 use actix_web::http::Method;
 use chrono::Duration;
-use common::{Account, TestApp};
+use common::{Account, Deal, TestApp};
 use futures_util::future::join;
 use serde_json::{Value, json};
 use weigongbao::users::models::Role;
-
-struct Deal {
-    employer: Account,
-    provider: Account,
-    demand: i64,
-    award: i64,
-}
-
-/// An award of 500.00 in progress; the employer topped up 1000.00.
-async fn deal(app: &TestApp) -> Deal {
-    let employer = app.verified_user().await;
-    let provider = app.verified_user().await;
-    app.fund(&employer, "1000.00").await;
-    let mut body = app.demand_body("周末地推", "800.00", 1);
-    body["bid_deadline"] = json!((app.clock_now() + Duration::days(30)).to_rfc3339());
-    let demand = app.demand(&employer, body).await;
-    let bid = app.bid(&provider, demand, "500.00").await;
-    let res = app
-        .post(&format!("/api/v1/demands/{demand}/awards"))
-        .bearer(&employer.access)
-        .json(json!({"bid_ids": [bid]}))
-        .send()
-        .await;
-    res.assert(201);
-    let award = res.json["items"][0]["id"]
-        .as_i64()
-        .or_else(|| res.json[0]["id"].as_i64())
-        .expect("award id");
-    Deal {
-        employer,
-        provider,
-        demand,
-        award,
-    }
-}
 
 async fn deliver(app: &TestApp, d: &Deal) {
     app.post(&format!("/api/v1/awards/{}/deliver", d.award))
@@ -79,18 +44,6 @@ async fn confirm(app: &TestApp, d: &Deal) -> common::Res {
         .bearer(&d.employer.access)
         .send()
         .await
-}
-
-async fn relog(app: &TestApp, a: &Account) -> Account {
-    let res = app.login(&a.member_name, common::PASSWORD).await;
-    res.assert(200);
-    Account {
-        id: a.id,
-        member_name: a.member_name.clone(),
-        access: res.json["tokens"]["access_token"].as_str().unwrap().into(),
-        refresh: res.json["tokens"]["refresh_token"].as_str().unwrap().into(),
-        session_id: res.json["tokens"]["session_id"].as_i64().unwrap(),
-    }
 }
 
 /// Gives `provider` a paid deposit of `amount` (a staff risk decision).
@@ -134,7 +87,7 @@ async fn deposit_of(app: &TestApp, user: &Account) -> Value {
 #[actix_web::test]
 async fn dsp1_dispute_freezes_confirm_auto_complete_and_cancel_and_only_parties_see_it() {
     let app = TestApp::new().await;
-    let d = deal(&app).await;
+    let d = app.deal().await;
     deliver(&app, &d).await;
     // The claim is bounded by the award price.
     open(&app, &d.employer, d.award, "600.00")
@@ -170,9 +123,9 @@ async fn dsp1_dispute_freezes_confirm_auto_complete_and_cancel_and_only_parties_
         .assert_problem(409, "award.disputed");
     app.clock.advance(Duration::days(8));
     assert_eq!(app.run_jobs().await.awards_auto_completed, 0);
-    let employer = relog(&app, &d.employer).await;
-    let provider = relog(&app, &d.provider).await;
-    let outsider = relog(&app, &outsider).await;
+    let employer = app.relog(&d.employer).await;
+    let provider = app.relog(&d.provider).await;
+    let outsider = app.relog(&outsider).await;
     assert_eq!(
         app.balances(&employer).await,
         ("500.00".to_string(), "500.00".to_string())
@@ -229,7 +182,7 @@ async fn dsp1_dispute_freezes_confirm_auto_complete_and_cancel_and_only_parties_
 #[actix_web::test]
 async fn dsp1_silence_is_recorded_and_undecided_disputes_escalate_never_close() {
     let app = TestApp::new().await;
-    let d = deal(&app).await;
+    let d = app.deal().await;
     let moderator = app.staff(Role::Moderator).await;
     let res = open(&app, &d.provider, d.award, "100.00").await;
     res.assert(201);
@@ -244,7 +197,7 @@ async fn dsp1_silence_is_recorded_and_undecided_disputes_escalate_never_close() 
     let report = app.run_jobs().await;
     assert_eq!(report.disputes_escalated, 1);
     assert_eq!(app.run_jobs().await.disputes_escalated, 0);
-    let moderator = relog(&app, &moderator).await;
+    let moderator = app.relog(&moderator).await;
     let view = app
         .get(&format!("/api/v1/disputes/{id}"))
         .bearer(&moderator.access)
@@ -271,7 +224,7 @@ async fn dsp1_silence_is_recorded_and_undecided_disputes_escalate_never_close() 
 #[actix_web::test]
 async fn dsp1_split_decision_moves_exactly_the_decided_amounts() {
     let app = TestApp::new().await;
-    let d = deal(&app).await;
+    let d = app.deal().await;
     let res = open(&app, &d.employer, d.award, "500.00").await;
     let id = res.json["id"].as_i64().unwrap();
     let moderator = app.staff(Role::Moderator).await;
@@ -350,7 +303,7 @@ async fn dsp1_split_decision_moves_exactly_the_decided_amounts() {
 #[actix_web::test]
 async fn dsp1_dep5_claim_from_the_deposit_lowers_it_sends_top_up_notice_and_is_appealable() {
     let app = TestApp::new().await;
-    let d = deal(&app).await;
+    let d = app.deal().await;
     with_deposit(&app, &d.provider, "1000.00").await;
     let res = open(&app, &d.employer, d.award, "500.00").await;
     let id = res.json["id"].as_i64().unwrap();
@@ -412,7 +365,7 @@ async fn dsp1_dep5_claim_from_the_deposit_lowers_it_sends_top_up_notice_and_is_a
 #[actix_web::test]
 async fn dep8_a_deposit_does_not_waive_a_claim_from_the_providers_funds() {
     let app = TestApp::new().await;
-    let d = deal(&app).await;
+    let d = app.deal().await;
     with_deposit(&app, &d.provider, "1000.00").await;
     app.fund(&d.provider, "200.00").await;
     let id = open(&app, &d.employer, d.award, "500.00").await.json["id"]
@@ -450,7 +403,7 @@ async fn dep8_a_deposit_does_not_waive_a_claim_from_the_providers_funds() {
 async fn dsp1_confirm_racing_a_dispute_ends_in_one_consistent_state() {
     let app = TestApp::new().await;
     for _ in 0..4 {
-        let d = deal(&app).await;
+        let d = app.deal().await;
         deliver(&app, &d).await;
         let (confirmed, disputed) = join(
             confirm(&app, &d),
@@ -489,7 +442,7 @@ async fn dsp1_confirm_racing_a_dispute_ends_in_one_consistent_state() {
 #[actix_web::test]
 async fn dsp1_dep7_open_dispute_blocks_refund_and_closure_and_extends_observation() {
     let app = TestApp::new().await;
-    let d = deal(&app).await;
+    let d = app.deal().await;
     deliver(&app, &d).await;
     confirm(&app, &d).await.assert(200);
     with_deposit(&app, &d.provider, "500.00").await;
@@ -529,8 +482,8 @@ async fn dsp1_dep7_open_dispute_blocks_refund_and_closure_and_extends_observatio
         .assert(201);
     // A new dispute during the observation extends it to 30 days from then.
     app.clock.advance(Duration::days(5));
-    let employer = relog(&app, &d.employer).await;
-    let provider = relog(&app, &d.provider).await;
+    let employer = app.relog(&d.employer).await;
+    let provider = app.relog(&d.provider).await;
     open(&app, &employer, d.award, "100.00").await.assert(201);
     let opened_at = app.clock_now();
     let dep = deposit_of(&app, &provider).await;

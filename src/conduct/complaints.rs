@@ -59,7 +59,11 @@ pub struct NewComplaint {
     #[serde(deserialize_with = "crate::http::integer::i64")]
     pub target_id: i64,
     pub category: Category,
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub text: String,
     /// Links to screenshots, recordings, photos (at most 20).
     #[schema(max_items = 20)]

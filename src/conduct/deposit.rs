@@ -68,6 +68,17 @@ pub fn account(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResul
     )
 }
 
+/// Where a refund waits while the channel pays it out.
+fn payout_account(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<i64> {
+    ledger::account(
+        conn,
+        st,
+        &payout_code(user_id),
+        Some(user_id),
+        "user_deposit_payout",
+    )
+}
+
 /// DEP-3: the deposit balance (paid − deducted).
 pub fn balance(conn: &mut DbConnection, user_id: i64) -> AppResult<i64> {
     crate::funds::reading::balance_of(conn, &code::deposit(user_id))
@@ -627,13 +638,7 @@ pub fn apply_callback(
             },
         ),
         (_, true) => {
-            let payout = ledger::account(
-                conn,
-                st,
-                &payout_code(p.user_id),
-                Some(p.user_id),
-                "user_deposit_payout",
-            )?;
+            let payout = payout_account(conn, st, p.user_id)?;
             ledger::post(
                 conn,
                 st,
@@ -660,13 +665,7 @@ pub fn apply_callback(
             )
         }
         (_, false) => {
-            let payout = ledger::account(
-                conn,
-                st,
-                &payout_code(p.user_id),
-                Some(p.user_id),
-                "user_deposit_payout",
-            )?;
+            let payout = payout_account(conn, st, p.user_id)?;
             ledger::post(
                 conn,
                 st,
@@ -1023,13 +1022,7 @@ fn start_payout(conn: &mut DbConnection, st: &AppState, id: i64, user_id: i64) -
     }
     if let Some(public_id) = &payment_id {
         let deposit = account(conn, st, user_id)?;
-        let payout = ledger::account(
-            conn,
-            st,
-            &payout_code(user_id),
-            Some(user_id),
-            "user_deposit_payout",
-        )?;
+        let payout = payout_account(conn, st, user_id)?;
         ledger::post(
             conn,
             st,

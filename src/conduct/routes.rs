@@ -18,6 +18,33 @@ use crate::paging::{Page, PageQuery, queue_status};
 use crate::state::AppState;
 use crate::verification::dto::ReasonRequest;
 
+/// Records a staff action on a user's deposit (SVC-2).
+#[allow(clippy::too_many_arguments)]
+fn audit_deposit(
+    conn: &mut crate::db::DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    action: &'static str,
+    user_id: i64,
+    reason: &str,
+    details: Option<serde_json::Value>,
+    ip: &str,
+) -> AppResult<()> {
+    crate::audit::record(
+        conn,
+        st,
+        crate::audit::Entry {
+            actor: crate::audit::Actor::Staff(staff_id),
+            action,
+            target_type: "user",
+            target_id: Some(user_id.to_string()),
+            reason: Some(reason),
+            details,
+            ip: Some(ip),
+        },
+    )
+}
+
 fn created<T: Serialize>(body: &T) -> HttpResponse {
     HttpResponse::Created().json(body)
 }
@@ -490,20 +517,18 @@ pub async fn set_required_amount(
         .tx(move |conn, st| {
             require_marketplace_user(conn, user_id)?;
             let view = deposit::set_required(conn, st, user_id, amount, &reason)?;
-            crate::audit::record(
+            let details = serde_json::json!({
+                "required": crate::funds::money::format_fen(amount)
+            });
+            audit_deposit(
                 conn,
                 st,
-                crate::audit::Entry {
-                    actor: crate::audit::Actor::Staff(staff_id),
-                    action: "deposit.set_required",
-                    target_type: "user",
-                    target_id: Some(user_id.to_string()),
-                    reason: Some(&reason),
-                    details: Some(serde_json::json!({
-                        "required": crate::funds::money::format_fen(amount)
-                    })),
-                    ip: Some(&meta.ip),
-                },
+                staff_id,
+                "deposit.set_required",
+                user_id,
+                &reason,
+                Some(details),
+                &meta.ip,
             )?;
             Ok(view)
         })
@@ -583,18 +608,15 @@ pub async fn reinstate(
         .tx(move |conn, st| {
             require_marketplace_user(conn, user_id)?;
             let view = deposit::reinstate(conn, st, user_id)?;
-            crate::audit::record(
+            audit_deposit(
                 conn,
                 st,
-                crate::audit::Entry {
-                    actor: crate::audit::Actor::Staff(staff_id),
-                    action: "deposit.reinstate",
-                    target_type: "user",
-                    target_id: Some(user_id.to_string()),
-                    reason: Some(&reason),
-                    details: None,
-                    ip: Some(&meta.ip),
-                },
+                staff_id,
+                "deposit.reinstate",
+                user_id,
+                &reason,
+                None,
+                &meta.ip,
             )?;
             Ok(view)
         })

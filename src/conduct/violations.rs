@@ -131,10 +131,18 @@ pub struct NewViolation {
     pub category: Category,
     pub source: Source,
     /// What happened, as established.
-    #[schema(min_length = 1, max_length = 5000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub facts: String,
     /// The decision and its reason, as the user's notice states it.
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub decision: String,
     /// Publish the decision on the user's profile (SA §9.2).
     #[serde(default)]
@@ -1022,7 +1030,11 @@ pub fn deposit_claim(
     "evidence": ["https://files.example.com/evidence/report.jpg"]
 }))]
 pub struct NewAppeal {
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub text: String,
     #[schema(max_items = 20)]
     #[serde(default)]
@@ -1135,7 +1147,11 @@ pub enum AppealOutcome {
 #[schema(example = json!({"outcome": "upheld", "reason": "报案回执属实，失联非本人原因。"}))]
 pub struct AppealDecision {
     pub outcome: AppealOutcome,
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub reason: String,
 }
 

@@ -83,7 +83,11 @@ pub struct NewDispute {
     pub category: DisputeCategory,
     /// What the opener claims, at most the award's price.
     pub claim_amount: Money,
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub statement: String,
     #[schema(max_items = 20)]
     #[serde(default)]
@@ -95,7 +99,11 @@ pub struct NewDispute {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"text": "已按时到场，附带定位打卡记录。", "evidence": ["https://files.example.com/checkin.png"]}))]
 pub struct NewStatement {
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub text: String,
     #[schema(max_items = 20)]
     #[serde(default)]
@@ -573,7 +581,11 @@ pub struct DisputeDecision {
     pub provider_amount: Option<Money>,
     /// Optionally, a claim paid beyond the hold.
     pub claim: Option<Claim>,
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub reason: String,
 }
 

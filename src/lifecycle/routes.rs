@@ -317,6 +317,14 @@ pub struct AdminUserView {
     pub restrictions: Vec<String>,
     pub live_sessions: i64,
     pub status_changed_at: Option<DateTime<Utc>>,
+    /// A deposit deadline was missed (VIO-4, DEP-2, DEP-3).
+    pub deposit_overdue: bool,
+    /// `not_required`, `payment_due`, `active`, `top_up_due`, `overdue`,
+    /// `refunding` or `refunded`.
+    pub deposit_status: String,
+    pub credit_score: i32,
+    /// Open disputes the user is a party of.
+    pub open_disputes: i64,
 }
 
 /// A user's full record (any staff role). The read is audited (ACC-11).
@@ -356,7 +364,12 @@ pub async fn admin_get_user(
                 .count()
                 .get_result(conn)?;
             let status_changed_at = user.status_changed_at.map(|t| t.and_utc());
+            let deposit = crate::conduct::deposit::view(conn, st, user_id)?;
             let view = AdminUserView {
+                deposit_overdue: deposit.deposit_overdue,
+                deposit_status: deposit.status,
+                credit_score: crate::conduct::credit_score(conn, st, user_id)?,
+                open_disputes: crate::disputes::open_count(conn, user_id)?,
                 user: crate::users::service::me_view(conn, user)?,
                 verification: crate::verification::service::latest(conn, user_id)?,
                 restrictions: super::restrictions(conn, user_id)?,

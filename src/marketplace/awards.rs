@@ -441,14 +441,21 @@ pub fn confirm(
             "Only the employer can confirm",
         ));
     }
-    if row.status == status::DISPUTED {
-        return Err(AppError::conflict(
+    let disputed = || {
+        AppError::conflict(
             "award.disputed",
             "该中标争议处理中，担保金已冻结，须待平台裁决",
             "The award is under dispute; its hold is frozen until the platform decides",
-        ));
+        )
+    };
+    if row.status == status::DISPUTED {
+        return Err(disputed());
     }
     if !complete(conn, st, &row, "雇主确认完成")? {
+        // A dispute may have frozen it since it was read (DSP-1).
+        if load_for(conn, id, None)?.status == status::DISPUTED {
+            return Err(disputed());
+        }
         return Err(AppError::conflict(
             "award.not_confirmable",
             "该中标已完成或已取消",

@@ -560,3 +560,48 @@ impl TestApp {
         res.json["id"].as_i64().unwrap()
     }
 }
+
+/// An employer and a provider with an award of 500.00 in progress between
+/// them; the employer topped up 1000.00.
+pub struct Deal {
+    pub employer: Account,
+    pub provider: Account,
+    pub demand: i64,
+    pub award: i64,
+}
+
+impl TestApp {
+    pub async fn deal(&self) -> Deal {
+        let employer = self.verified_user().await;
+        let provider = self.verified_user().await;
+        self.fund(&employer, "1000.00").await;
+        let mut body = self.demand_body("周末地推", "800.00", 1);
+        body["bid_deadline"] = json!((self.clock_now() + chrono::Duration::days(30)).to_rfc3339());
+        let demand = self.demand(&employer, body).await;
+        let bid = self.bid(&provider, demand, "500.00").await;
+        let res = self
+            .post(&format!("/api/v1/demands/{demand}/awards"))
+            .bearer(&employer.access)
+            .json(json!({"bid_ids": [bid]}))
+            .send()
+            .await;
+        res.assert(201);
+        let award = res.json["items"][0]["id"]
+            .as_i64()
+            .or_else(|| res.json[0]["id"].as_i64())
+            .expect("award id");
+        Deal {
+            employer,
+            provider,
+            demand,
+            award,
+        }
+    }
+
+    /// Logs the account in again (after the clock moved past its tokens).
+    pub async fn relog(&self, a: &Account) -> Account {
+        let res = self.login(&a.member_name, PASSWORD).await;
+        res.assert(200);
+        Account::from_auth(&res.json)
+    }
+}
