@@ -3,7 +3,6 @@
 
 mod common;
 
-use actix_web::http::Method;
 use chrono::{Datelike, Duration, FixedOffset, NaiveTime, TimeZone, Utc, Weekday};
 use common::{Account, TestApp};
 use serde_json::{Value, json};
@@ -640,16 +639,7 @@ async fn dep3_missed_top_up_suspends_order_taking_and_hides_the_provider() {
     let finance = app.staff(Role::Finance).await;
     // DEP-4: a staff risk decision requires a deposit.
     let res = app
-        .req(
-            Method::PUT,
-            &format!(
-                "/api/v1/admin/users/{}/deposit/required-amount",
-                provider.id
-            ),
-        )
-        .bearer(&finance.access)
-        .json(json!({"amount": "500.00", "reason": "近 30 天投诉量异常"}))
-        .send()
+        .set_required(&finance, &provider, "500.00", "近 30 天投诉量异常")
         .await;
     res.assert(200);
     assert_eq!(res.json["status"], "payment_due");
@@ -657,16 +647,7 @@ async fn dep3_missed_top_up_suspends_order_taking_and_hides_the_provider() {
     assert_eq!(deposit(&app, &provider).await["status"], "active");
     // Raised: the balance is now short → a top-up notice and deadline.
     let res = app
-        .req(
-            Method::PUT,
-            &format!(
-                "/api/v1/admin/users/{}/deposit/required-amount",
-                provider.id
-            ),
-        )
-        .bearer(&finance.access)
-        .json(json!({"amount": "800.00", "reason": "成交量异常"}))
-        .send()
+        .set_required(&finance, &provider, "800.00", "成交量异常")
         .await;
     res.assert(200);
     assert_eq!(res.json["status"], "top_up_due");
@@ -681,18 +662,9 @@ async fn dep3_missed_top_up_suspends_order_taking_and_hides_the_provider() {
     );
     // Moderators cannot change deposits.
     let moderator = app.staff(Role::Moderator).await;
-    app.req(
-        Method::PUT,
-        &format!(
-            "/api/v1/admin/users/{}/deposit/required-amount",
-            provider.id
-        ),
-    )
-    .bearer(&moderator.access)
-    .json(json!({"amount": "0", "reason": "x"}))
-    .send()
-    .await
-    .assert(403);
+    app.set_required(&moderator, &provider, "0", "x")
+        .await
+        .assert(403);
 
     let demand = app.demand(&employer, long_demand(&app, "地推")).await;
     let bid = app.bid(&provider, demand, "300.00").await;
@@ -881,18 +853,9 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
     let reporter = app.user().await;
     let finance = app.staff(Role::Finance).await;
     let moderator = app.staff(Role::Moderator).await;
-    app.req(
-        Method::PUT,
-        &format!(
-            "/api/v1/admin/users/{}/deposit/required-amount",
-            provider.id
-        ),
-    )
-    .bearer(&finance.access)
-    .json(json!({"amount": "1000.00", "reason": "风控要求"}))
-    .send()
-    .await
-    .assert(200);
+    app.set_required(&finance, &provider, "1000.00", "风控要求")
+        .await
+        .assert(200);
     pay_deposit(&app, &provider).await;
 
     // An open complaint blocks the refund, and closure.

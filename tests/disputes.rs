@@ -2,7 +2,6 @@
 
 mod common;
 
-use actix_web::http::Method;
 use chrono::Duration;
 use common::{Account, Deal, TestApp};
 use futures_util::future::join;
@@ -49,18 +48,9 @@ async fn confirm(app: &TestApp, d: &Deal) -> common::Res {
 /// Gives `provider` a paid deposit of `amount` (a staff risk decision).
 async fn with_deposit(app: &TestApp, provider: &Account, amount: &str) {
     let finance = app.staff(Role::Finance).await;
-    app.req(
-        Method::PUT,
-        &format!(
-            "/api/v1/admin/users/{}/deposit/required-amount",
-            provider.id
-        ),
-    )
-    .bearer(&finance.access)
-    .json(json!({"amount": amount, "reason": "风控要求"}))
-    .send()
-    .await
-    .assert(200);
+    app.set_required(&finance, provider, amount, "风控要求")
+        .await
+        .assert(200);
     let res = app
         .money_post(
             provider,

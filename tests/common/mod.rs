@@ -605,3 +605,23 @@ impl TestApp {
         Account::from_auth(&res.json)
     }
 }
+
+impl TestApp {
+    /// `PUT /admin/users/{id}/deposit/required-amount` as `staff` (DEP-4).
+    pub async fn set_required(
+        &self,
+        staff: &Account,
+        user: &Account,
+        amount: &str,
+        reason: &str,
+    ) -> Res {
+        self.req(
+            Method::PUT,
+            &format!("/api/v1/admin/users/{}/deposit/required-amount", user.id),
+        )
+        .bearer(&staff.access)
+        .json(json!({"amount": amount, "reason": reason}))
+        .send()
+        .await
+    }
+}
