@@ -25,6 +25,7 @@ use crate::state::AppState;
 /// are the code-of-conduct breaches of the deposit rules (VIO-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = ConductCategory)]
 pub enum Category {
     /// 辱骂、威胁雇主.
     AbusiveLanguage,
