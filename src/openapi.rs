@@ -20,7 +20,7 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
             Authenticate with `Authorization: Bearer <access_token>` from register, login or refresh."
     ),
     modifiers(&BearerScheme),
-    components(schemas(Problem, ProblemFieldError)),
+    components(schemas(Problem, ProblemFieldError, crate::marketplace::dto::DemandSort)),
     tags(
         (name = "auth", description = "Registration, login, token refresh, logout"),
         (name = "me", description = "The caller's own account and sessions"),
