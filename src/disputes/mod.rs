@@ -231,62 +231,92 @@ type EventRow = (
     NaiveDateTime,
 );
 
-fn view(conn: &mut DbConnection, r: Row) -> AppResult<DisputeView> {
-    let (price, award_now): (i64, String) = awards::table
-        .find(r.award_id)
-        .select((awards::price, awards::status))
-        .first(conn)?;
-    let events: Vec<EventRow> = dispute_events::table
-        .filter(dispute_events::dispute_id.eq(r.id))
+/// Views of disputes with their timelines: two queries however many rows.
+fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<DisputeView>> {
+    use std::collections::HashMap;
+    let award_ids: Vec<i64> = rows.iter().map(|r| r.award_id).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let awards_of: HashMap<i64, (i64, String)> = awards::table
+        .filter(awards::id.eq_any(&award_ids))
+        .select((awards::id, awards::price, awards::status))
+        .load::<(i64, i64, String)>(conn)?
+        .into_iter()
+        .map(|(id, price, st)| (id, (price, st)))
+        .collect();
+    let mut events_of: HashMap<i64, Vec<EventRow>> = HashMap::new();
+    let events: Vec<(i64, EventRow)> = dispute_events::table
+        .filter(dispute_events::dispute_id.eq_any(&ids))
         .order(dispute_events::id.asc())
         .select((
-            dispute_events::id,
-            dispute_events::actor_id,
-            dispute_events::kind,
-            dispute_events::body,
-            dispute_events::evidence,
-            dispute_events::created_at,
+            dispute_events::dispute_id,
+            (
+                dispute_events::id,
+                dispute_events::actor_id,
+                dispute_events::kind,
+                dispute_events::body,
+                dispute_events::evidence,
+                dispute_events::created_at,
+            ),
         ))
         .load(conn)?;
-    let role = |actor: Option<i64>| match actor {
-        None => "platform",
-        Some(a) if a == r.employer_id => "employer",
-        Some(a) if a == r.provider_id => "provider",
-        Some(_) => "staff",
-    };
-    let timeline = events
-        .into_iter()
-        .map(|(id, actor, kind, text, evidence, at)| EventView {
-            id,
-            role: role(actor).to_string(),
-            actor_id: actor,
-            kind,
-            text,
-            evidence: evidence.as_deref().map(evidence_of).unwrap_or_default(),
-            created_at: at.and_utc(),
+    for (dispute_id, e) in events {
+        events_of.entry(dispute_id).or_default().push(e);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let (price, award_now) = awards_of
+                .get(&r.award_id)
+                .cloned()
+                .ok_or_else(|| AppError::internal("dispute without its award"))?;
+            let role = |actor: Option<i64>| match actor {
+                None => "platform",
+                Some(a) if a == r.employer_id => "employer",
+                Some(a) if a == r.provider_id => "provider",
+                Some(_) => "staff",
+            };
+            let timeline = events_of
+                .remove(&r.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, actor, kind, text, evidence, at)| EventView {
+                    id,
+                    role: role(actor).to_string(),
+                    actor_id: actor,
+                    kind,
+                    text,
+                    evidence: evidence.as_deref().map(evidence_of).unwrap_or_default(),
+                    created_at: at.and_utc(),
+                })
+                .collect();
+            Ok(DisputeView {
+                id: r.id,
+                award_id: r.award_id,
+                employer_id: r.employer_id,
+                provider_id: r.provider_id,
+                opened_by: r.opened_by,
+                category: r.category,
+                claim_amount: money(r.claim_amount),
+                award_price: money(price),
+                hold_frozen: r.status == status::OPEN && award_now == award_status::DISPUTED,
+                status: r.status,
+                respond_by: r.respond_by.and_utc(),
+                responded_at: r.responded_at.map(|t| t.and_utc()),
+                silence_recorded: r.silence_recorded_at.is_some(),
+                escalated: r.escalated_at.is_some(),
+                outcome: r.outcome,
+                decision_reason: r.decision_reason,
+                decided_at: r.decided_at.map(|t| t.and_utc()),
+                created_at: r.created_at.and_utc(),
+                timeline,
+            })
         })
-        .collect();
-    Ok(DisputeView {
-        id: r.id,
-        award_id: r.award_id,
-        employer_id: r.employer_id,
-        provider_id: r.provider_id,
-        opened_by: r.opened_by,
-        category: r.category,
-        claim_amount: money(r.claim_amount),
-        award_price: money(price),
-        hold_frozen: r.status == status::OPEN && award_now == award_status::DISPUTED,
-        status: r.status,
-        respond_by: r.respond_by.and_utc(),
-        responded_at: r.responded_at.map(|t| t.and_utc()),
-        silence_recorded: r.silence_recorded_at.is_some(),
-        escalated: r.escalated_at.is_some(),
-        outcome: r.outcome,
-        decision_reason: r.decision_reason,
-        decided_at: r.decided_at.map(|t| t.and_utc()),
-        created_at: r.created_at.and_utc(),
-        timeline,
-    })
+        .collect()
+}
+
+fn view(conn: &mut DbConnection, r: Row) -> AppResult<DisputeView> {
+    views(conn, vec![r])?
+        .pop()
+        .ok_or_else(|| AppError::internal("dispute view vanished"))
 }
 
 /// The dispute, for its parties and staff; anyone else gets 404.
@@ -514,11 +544,7 @@ pub fn queue(
         q = q.filter(disputes::id.gt(after));
     }
     let rows: Vec<Row> = q.load(conn)?;
-    let views = rows
-        .into_iter()
-        .map(|r| view(conn, r))
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(page_of(views, limit, |v| v.id))
+    Ok(page_of(views(conn, rows)?, limit, |v| v.id))
 }
 
 /// What happens to the held amount.

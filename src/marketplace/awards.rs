@@ -441,20 +441,15 @@ pub fn confirm(
             "Only the employer can confirm",
         ));
     }
-    let disputed = || {
-        AppError::conflict(
-            "award.disputed",
-            "该中标争议处理中，担保金已冻结，须待平台裁决",
-            "The award is under dispute; its hold is frozen until the platform decides",
-        )
-    };
-    if row.status == status::DISPUTED {
-        return Err(disputed());
-    }
     if !complete(conn, st, &row, "雇主确认完成")? {
-        // A dispute may have frozen it since it was read (DSP-1).
+        // Say why from the state it is in now: a dispute may have frozen it
+        // since it was read (DSP-1).
         if load_for(conn, id, None)?.status == status::DISPUTED {
-            return Err(disputed());
+            return Err(AppError::conflict(
+                "award.disputed",
+                "该中标争议处理中，担保金已冻结，须待平台裁决",
+                "The award is under dispute; its hold is frozen until the platform decides",
+            ));
         }
         return Err(AppError::conflict(
             "award.not_confirmable",
