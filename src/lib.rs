@@ -5,24 +5,15 @@
 pub mod agreements;
 pub mod audit;
 pub mod auth;
-pub mod clock;
 pub mod conduct;
-pub mod config;
 pub mod content;
-pub mod db;
 pub mod disputes;
-pub mod error;
+pub mod flows;
 pub mod funds;
-pub mod http;
-pub mod jobs;
 pub mod lifecycle;
 pub mod marketplace;
 pub mod notifications;
-pub mod openapi;
-pub mod ops;
-pub mod paging;
-pub mod ratelimit;
-pub mod state;
+pub mod platform;
 pub mod users;
 pub mod verification;
 
@@ -35,7 +26,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
 
-pub use state::AppState;
+pub use platform::state::AppState;
+use platform::{http, openapi, ops};
 
 /// Every documented route. Only `.service(...)` registrations reach the
 /// OpenAPI document, so nothing is added with `.route(...)`.
@@ -134,11 +126,17 @@ fn routes(cfg: &mut ServiceConfig) {
     );
 }
 
+/// Schemas the features publish that no operation body names directly
+/// (query parameter enums).
+#[derive(OpenApi)]
+#[openapi(components(schemas(marketplace::dto::DemandSort)))]
+struct FeatureSchemas;
+
 /// The OpenAPI document the server serves (and `openapi/openapi.json` holds).
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
-        .openapi(openapi::ApiDoc::openapi())
+        .openapi(openapi::ApiDoc::openapi().merge_from(FeatureSchemas::openapi()))
         .configure(routes)
         .split_for_parts();
     openapi::add_error_responses(&mut doc);

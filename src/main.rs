@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use clap::{Parser, Subcommand};
-use weigongbao::config::Settings;
-use weigongbao::db::{self, Backend, DbPool};
+use weigongbao::platform::config::Settings;
+use weigongbao::platform::db::{self, Backend, DbPool};
 use weigongbao::users::models::Role;
 use weigongbao::users::service;
 use weigongbao::{AppState, api_doc, build_app};
@@ -155,7 +155,7 @@ fn admin_create(
 fn jobs_run_once() -> Result<(), String> {
     let (settings, backend, pool) = open()?;
     let state = AppState::new(settings, pool, &backend);
-    let report = weigongbao::jobs::run_once(&state)
+    let report = weigongbao::flows::jobs::run_once(&state)
         .map_err(|e| format!("jobs failed: {}", e.cause.as_deref().unwrap_or(&e.code)))?;
     println!("{}", serde_json::to_string(&report).unwrap_or_default());
     Ok(())
@@ -173,7 +173,7 @@ fn serve() -> Result<(), String> {
     let workers = settings.workers;
     let state = AppState::new(settings, pool, &backend);
     bootstrap_admin(&state)?;
-    weigongbao::jobs::spawn_scheduler(state.clone());
+    weigongbao::flows::jobs::spawn_scheduler(state.clone());
     let doc = api_doc();
     let system = actix_web::rt::System::new();
     system.block_on(async move {
@@ -203,5 +203,7 @@ fn bootstrap_admin(state: &AppState) -> Result<(), String> {
         log::info!("bootstrapped the first admin account from ADMIN_BOOTSTRAP_MEMBER_NAME");
         Ok(())
     })
-    .map_err(|e: weigongbao::error::AppError| format!("admin bootstrap failed: {}", e.detail.en))
+    .map_err(|e: weigongbao::platform::error::AppError| {
+        format!("admin bootstrap failed: {}", e.detail.en)
+    })
 }

@@ -134,7 +134,7 @@ async fn svc2_admin_create_makes_a_staff_account_that_can_log_in() {
 #[actix_web::test]
 async fn svc1_two_concurrent_run_once_commands_reclaim_each_account_once() {
     use diesel::prelude::*;
-    use weigongbao::db::schema::users;
+    use weigongbao::platform::db::schema::users;
     let app = TestApp::new().await;
     for _ in 0..5 {
         app.user().await;
@@ -168,7 +168,7 @@ async fn svc1_two_concurrent_run_once_commands_reclaim_each_account_once() {
     }
     assert_eq!(reclaimed, 5, "each account reclaimed exactly once");
     let notes: i64 = {
-        use weigongbao::db::schema::notifications;
+        use weigongbao::platform::db::schema::notifications;
         let mut conn = app.state.pool.get().unwrap();
         notifications::table
             .filter(notifications::kind.eq("account.reclaimed"))

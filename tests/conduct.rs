@@ -97,7 +97,7 @@ fn at(v: &Value) -> chrono::DateTime<Utc> {
 
 async fn fen_of(app: &TestApp, code: &str) -> i64 {
     use diesel::prelude::*;
-    use weigongbao::db::schema::ledger_accounts;
+    use weigongbao::platform::db::schema::ledger_accounts;
     let mut conn = app.state.pool.get().unwrap();
     ledger_accounts::table
         .filter(ledger_accounts::code.eq(code))

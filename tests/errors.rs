@@ -9,8 +9,8 @@ use actix_web::http::Method;
 use common::{TestApp, TestDb, test_settings};
 use serde_json::json;
 use weigongbao::AppState;
-use weigongbao::clock::ShiftedClock;
-use weigongbao::db::{self, Backend};
+use weigongbao::platform::clock::ShiftedClock;
+use weigongbao::platform::db::{self, Backend};
 
 #[actix_web::test]
 async fn unknown_route_is_404_problem_and_wrong_method_is_405_with_allow() {

@@ -7,8 +7,8 @@ mod common;
 use common::{ALIPAY_SECRET, Account, TestApp};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
-use weigongbao::funds::channels::SignedChannel;
 use weigongbao::funds::ledger::{self, Reference};
+use weigongbao::platform::channels::SignedChannel;
 
 async fn funds_app() -> TestApp {
     TestApp::with_settings(&[("PAYMENT_ALIPAY_SECRET", ALIPAY_SECRET)]).await
@@ -272,7 +272,7 @@ async fn fnd1_money_endpoints_refuse_floats_negatives_and_three_decimals() {
 #[actix_web::test]
 async fn fnd1_two_hundred_concurrent_mixed_operations_keep_the_ledger_sound() {
     use diesel::prelude::*;
-    use weigongbao::db::schema::{ledger_accounts, ledger_entries};
+    use weigongbao::platform::db::schema::{ledger_accounts, ledger_entries};
     let app = TestApp::new().await;
     let user = app.user().await;
     app.fund(&user, "1000.00").await;
@@ -344,7 +344,7 @@ async fn fnd1_two_hundred_concurrent_mixed_operations_keep_the_ledger_sound() {
         .unwrap();
     let (available, _) = app.balances(&user).await;
     assert_eq!(
-        weigongbao::funds::money::format_fen(sum.unwrap()),
+        weigongbao::platform::money::format_fen(sum.unwrap()),
         available
     );
 }
@@ -520,7 +520,7 @@ async fn fnd2_concurrent_duplicates_of_one_key_move_money_once() {
 #[actix_web::test]
 async fn fnd2_a_claim_left_by_a_crashed_request_is_taken_over_once() {
     use diesel::prelude::*;
-    use weigongbao::db::schema::idempotency_keys as keys;
+    use weigongbao::platform::db::schema::idempotency_keys as keys;
     let app = TestApp::new().await;
     let user = app.user().await;
     app.fund(&user, "50.00").await;

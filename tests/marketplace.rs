@@ -20,7 +20,7 @@ async fn award(app: &TestApp, employer: &Account, demand: i64, bids: &[i64]) -> 
 
 async fn platform_fees(app: &TestApp) -> i64 {
     use diesel::prelude::*;
-    use weigongbao::db::schema::ledger_accounts;
+    use weigongbao::platform::db::schema::ledger_accounts;
     let mut conn = app.state.pool.get().unwrap();
     ledger_accounts::table
         .filter(ledger_accounts::code.eq("platform:fees"))

@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Actor};
 use crate::auth::{Admins, AuthUserAnyAgreement, Staff};
-use crate::db::DbConnection;
-use crate::db::schema::{agreement_acceptances, agreements};
-use crate::error::{AppError, AppResult};
-use crate::http::ClientMeta;
-use crate::state::AppState;
-use crate::users::names::plain_text;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{agreement_acceptances, agreements};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::http::ClientMeta;
+use crate::platform::state::AppState;
+use crate::platform::text::plain_text;
 
 /// An agreement version.
 #[derive(Debug, Serialize, ToSchema, Queryable)]
@@ -114,7 +114,7 @@ pub struct AcceptanceView {
     params(("version" = i32, Path, description = "The version in force")),
     responses(
         (status = 200, description = "Accepted", body = AcceptanceView),
-        (status = 409, description = "Not the version in force (`agreement.not_current`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not the version in force (`agreement.not_current`)", body = crate::platform::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -6,10 +6,10 @@ pub mod routes;
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
-use crate::db::schema::audit_log;
-use crate::error::AppResult;
-use crate::state::AppState;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::audit_log;
+use crate::platform::error::AppResult;
+use crate::platform::state::AppState;
 
 /// Who acted: a staff account, or the command line.
 #[derive(Debug, Clone, Copy)]

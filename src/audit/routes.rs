@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Admins, Staff};
-use crate::db::schema::audit_log;
-use crate::error::AppResult;
-use crate::paging::{Page, PageQuery, page_by_id};
-use crate::state::AppState;
+use crate::platform::db::schema::audit_log;
+use crate::platform::error::AppResult;
+use crate::platform::paging::{Page, PageQuery, page_by_id};
+use crate::platform::state::AppState;
 
 /// One recorded staff action.
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,7 +72,7 @@ pub async fn list_audit_log(
     let before = page.before_id()?;
     let filter = filter.into_inner();
     if let Some(action) = &filter.action {
-        crate::users::names::check_len("action", action, 1, 100)?;
+        crate::platform::text::check_len("action", action, 1, 100)?;
     }
     let rows: Vec<Row> = state
         .run(move |conn, _| {

@@ -7,7 +7,7 @@ use argon2::password_hash::{
 };
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::error::{AppError, AppResult};
+use crate::platform::error::{AppError, AppResult};
 
 /// OWASP's Argon2id baseline: 19 MiB memory, 2 iterations, 1 lane.
 fn hasher() -> Argon2<'static> {

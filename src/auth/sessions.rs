@@ -14,11 +14,11 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::db::DbConnection;
-use crate::db::schema::{refresh_tokens, sessions, users};
-use crate::error::{AppError, AppResult};
-use crate::http::ClientMeta;
-use crate::state::AppState;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{refresh_tokens, sessions, users};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::http::ClientMeta;
+use crate::platform::state::AppState;
 use crate::users::models::{Role, status};
 
 /// Tokens handed to the client after login, registration or refresh.
@@ -252,7 +252,7 @@ pub fn authenticate(
     session_id: i64,
 ) -> AppResult<Caller> {
     let now = st.clock.now_naive();
-    use crate::db::schema::{agreement_acceptances, agreements};
+    use crate::platform::db::schema::{agreement_acceptances, agreements};
     // One round trip: the session, its user, and the AGR-1 versions.
     let in_force = agreements::table
         .filter(agreements::in_force_at.le(now))

@@ -7,13 +7,14 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Category, Link, evidence_json, evidence_of, long_text};
-use crate::db::schema::{complaints, demands, users};
-use crate::db::{DbConnection, unique_or};
-use crate::error::{AppError, AppResult};
+use super::{Category, Link, evidence_json, evidence_of};
 use crate::notifications::{Notice, notify};
-use crate::paging::{Page, PageQuery, page_by_id, page_of};
-use crate::state::AppState;
+use crate::platform::db::schema::{complaints, demands, users};
+use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::paging::{Page, PageQuery, page_by_id, page_of};
+use crate::platform::state::AppState;
+use crate::platform::text::long_text;
 
 pub mod status {
     pub const OPEN: &str = "open";
@@ -56,7 +57,7 @@ impl TargetType {
 pub struct NewComplaint {
     pub target_type: TargetType,
     #[schema(minimum = 1)]
-    #[serde(deserialize_with = "crate::http::integer::i64")]
+    #[serde(deserialize_with = "crate::platform::http::integer::i64")]
     pub target_id: i64,
     pub category: Category,
     #[schema(

@@ -20,17 +20,17 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{china_days_deadline, working_days_deadline};
-use crate::db::DbConnection;
-use crate::db::schema::{appeals, awards, complaints, deposit_refunds, deposits};
-use crate::error::{AppError, AppResult};
 use crate::funds::ledger::{self, Reference, code};
-use crate::funds::money::{SignedFen, format_fen};
 use crate::funds::payments::{ChannelName, PaymentView};
 use crate::lifecycle::closure::Blocker;
 use crate::notifications::{Notice, notify};
-use crate::paging::{Page, PageQuery, page_of};
-use crate::state::AppState;
+use crate::platform::clock::{china_days_deadline, china_deadline, working_days_deadline};
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{appeals, awards, complaints, deposit_refunds, deposits};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::money::{SignedFen, format_fen};
+use crate::platform::paging::{Page, PageQuery, page_of};
+use crate::platform::state::AppState;
 
 pub mod status {
     pub const NOT_REQUIRED: &str = "not_required";
@@ -129,13 +129,6 @@ fn save(conn: &mut DbConnection, st: &AppState, row: &Row) -> AppResult<()> {
     Ok(())
 }
 
-/// A deadline as shown in notices: China time.
-pub fn china_time(t: NaiveDateTime) -> String {
-    (t + Duration::hours(8) - Duration::minutes(1))
-        .format("%Y-%m-%d %H:%M（北京时间）")
-        .to_string()
-}
-
 /// What changed the deposit, for [`reassess`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -225,7 +218,7 @@ pub fn reassess(
                 "原因：{}。须缴纳保证金 {} 元，请于 {} 前一次性缴清；缴清前您的订单已屏蔽，不能接单。",
                 row.reason.as_deref().unwrap_or("平台风控要求"),
                 format_fen(row.required),
-                due_at.map(china_time).unwrap_or_default()
+                due_at.map(china_deadline).unwrap_or_default()
             ),
             link,
         }),
@@ -236,7 +229,7 @@ pub fn reassess(
                 "保证金余额 {} 元低于应缴金额 {} 元，请于 {} 前补足 {} 元，逾期将暂停接单并在搜索中隐藏。",
                 format_fen(balance),
                 format_fen(row.required),
-                due_at.map(china_time).unwrap_or_default(),
+                due_at.map(china_deadline).unwrap_or_default(),
                 shortfall
             ),
             link,
@@ -382,7 +375,7 @@ pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
         .load(conn)?;
     let mut done = 0;
     for (user_id, was) in due {
-        let outcome: AppResult<usize> = crate::db::write_tx(conn, |c| {
+        let outcome: AppResult<usize> = crate::platform::db::write_tx(conn, |c| {
             let n = diesel::update(
                 deposits::table
                     .filter(deposits::user_id.eq(user_id))
@@ -733,7 +726,7 @@ fn finish_refund(conn: &mut DbConnection, st: &AppState, user_id: i64, to: &str)
 }
 
 fn withdraw_bids(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<()> {
-    use crate::db::schema::bids;
+    use crate::platform::db::schema::bids;
     diesel::update(
         bids::table
             .filter(bids::provider_id.eq(user_id))
@@ -857,7 +850,7 @@ pub fn request_refund(
         ))
         .execute(conn)
         .map_err(|e| {
-            crate::db::unique_or(e, |_| {
+            crate::platform::db::unique_or(e, |_| {
                 AppError::conflict(
                     "deposit.refund_in_progress",
                     "保证金退还已在处理中",
@@ -884,7 +877,7 @@ pub fn request_refund(
             title: "保证金退还申请已受理",
             body: format!(
                 "观察期至 {}。期间如有新的投诉、处罚或争议，观察期将延长 {} 天。观察期间不能接单。",
-                china_time(ends + Duration::minutes(1)),
+                crate::platform::clock::china_time(ends),
                 st.settings.conduct.observation_days
             ),
             link: Some("/api/v1/me/deposit".into()),
@@ -920,7 +913,7 @@ pub fn extend_observation(
                 title: "保证金观察期延长",
                 body: format!(
                     "因{cause}，保证金退还观察期延长至 {}。",
-                    china_time(ends + Duration::minutes(1))
+                    crate::platform::clock::china_time(ends)
                 ),
                 link: Some("/api/v1/me/deposit".into()),
             },
@@ -942,7 +935,7 @@ pub fn observations_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usi
         .load(conn)?;
     let mut started = 0;
     for (id, user_id) in due {
-        match crate::db::write_tx(conn, |c| start_payout(c, st, id, user_id)) {
+        match crate::platform::db::write_tx(conn, |c| start_payout(c, st, id, user_id)) {
             Ok(true) => started += 1,
             Ok(false) => {}
             Err(e) => log::error!(
@@ -1045,7 +1038,7 @@ fn start_payout(conn: &mut DbConnection, st: &AppState, id: i64, user_id: i64) -
                 body: format!(
                     "观察期已结束，保证金 {} 元将于 {} 前退至您的{}账户。",
                     format_fen(amount),
-                    china_time(due_by),
+                    china_deadline(due_by),
                     channel_label(&channel)
                 ),
                 link: Some("/api/v1/me/deposit".into()),

@@ -11,15 +11,15 @@ pub mod deposit;
 pub mod routes;
 pub mod violations;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::DbConnection;
-use crate::db::schema::{deposits, measures};
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{deposits, measures};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
 
 /// What a complaint, report or violation is about (VIO-2). The first four
 /// are the code-of-conduct breaches of the deposit rules (VIO-4).
@@ -120,24 +120,6 @@ pub fn evidence_json(links: &[Link], max: usize) -> AppResult<String> {
 
 pub fn evidence_of(stored: &str) -> Vec<Link> {
     serde_json::from_str(stored).unwrap_or_default()
-}
-
-/// Free text of 1–`max` characters, newlines allowed.
-pub fn long_text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    let bad = value.trim().is_empty()
-        || value.chars().count() > max
-        || value
-            .chars()
-            .any(|c| (c <= '\u{1f}' && c != '\n' && c != '\r' && c != '\t') || c == '\u{7f}');
-    if bad {
-        return Err(AppError::invalid_field(
-            field,
-            "text.invalid",
-            format!("{field} 须为 1–{max} 个字符、不能为空白且不含控制字符"),
-            format!("{field} must be 1–{max} characters, not blank, without control characters"),
-        ));
-    }
-    Ok(value.trim().to_string())
 }
 
 /// Services a suspension can cover (VIO-3).
@@ -276,72 +258,4 @@ pub fn credit_score(conn: &mut DbConnection, st: &AppState, user_id: i64) -> App
         .first(conn)?;
     let start = i64::from(st.settings.conduct.credit_start);
     Ok((start - deducted.unwrap_or(0)).max(0) as i32)
-}
-
-/// The instant a period of `days` China calendar days counted from the day
-/// after `from` ends: 24:00 China time of the last day (the starting day is
-/// not counted, as Chinese law counts periods), as UTC.
-pub fn china_days_deadline(from: NaiveDateTime, days: i64) -> NaiveDateTime {
-    let today = crate::verification::service::china_today(from);
-    china_midnight_after(today + Duration::days(days))
-}
-
-/// 24:00 China time at the end of `day`, as UTC.
-fn china_midnight_after(day: NaiveDate) -> NaiveDateTime {
-    (day + Duration::days(1)).and_time(NaiveTime::MIN) - Duration::hours(8)
-}
-
-/// DEP-7: the end of the `n`th working day (Monday–Friday, not a listed
-/// holiday; China time) after the day of `from`.
-pub fn working_days_deadline(from: NaiveDateTime, n: i64, holidays: &[NaiveDate]) -> NaiveDateTime {
-    use chrono::{Datelike, Weekday};
-    let mut day = crate::verification::service::china_today(from);
-    let mut counted = 0;
-    while counted < n {
-        day += Duration::days(1);
-        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        if !weekend && !holidays.contains(&day) {
-            counted += 1;
-        }
-    }
-    china_midnight_after(day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
-    }
-
-    #[test]
-    fn dep2_three_china_calendar_days_end_at_china_midnight() {
-        // 2026-11-21 15:00 UTC is 23:00 China on the 21st: days 22, 23, 24.
-        assert_eq!(
-            china_days_deadline(at("2026-11-21 15:00:00"), 3),
-            at("2026-11-24 16:00:00")
-        );
-        // 2026-11-21 17:00 UTC is already the 22nd in China: days 23, 24, 25.
-        assert_eq!(
-            china_days_deadline(at("2026-11-21 17:00:00"), 3),
-            at("2026-11-25 16:00:00")
-        );
-    }
-
-    #[test]
-    fn dep7_working_days_skip_weekends_and_holidays() {
-        // Thursday 2026-12-31 (China): Fri 1 Jan is a holiday, then the
-        // weekend; Mon 4, Tue 5, Wed 6 are the three working days.
-        let holidays = [NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()];
-        assert_eq!(
-            working_days_deadline(at("2026-12-31 04:00:00"), 3, &holidays),
-            at("2027-01-06 16:00:00")
-        );
-        // Without the holiday: Fri, Mon, Tue.
-        assert_eq!(
-            working_days_deadline(at("2026-12-31 04:00:00"), 3, &[]),
-            at("2027-01-05 16:00:00")
-        );
-    }
 }

@@ -11,17 +11,17 @@ use super::complaints::{self, AdminComplaintView, ComplaintView, NewComplaint};
 use super::deposit::{self, DepositPaymentRequest, DepositView, RefundRequest, RefundView};
 use super::violations::{self, AppealDecision, AppealView, NewAppeal, NewViolation, ViolationView};
 use crate::auth::{AuthUser, Finance, Moderators, Staff};
-use crate::error::{AppError, AppResult, Problem};
 use crate::funds::reading::EntryView;
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, queue_status};
-use crate::state::AppState;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, queue_status};
+use crate::platform::state::AppState;
 use crate::verification::dto::ReasonRequest;
 
 /// Records a staff action on a user's deposit (SVC-2).
 #[allow(clippy::too_many_arguments)]
 fn audit_deposit(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut crate::platform::db::DbConnection,
     st: &AppState,
     staff_id: i64,
     action: &'static str,
@@ -314,7 +314,7 @@ pub async fn dismiss_complaint(
     body: web::Json<ReasonRequest>,
 ) -> AppResult<web::Json<ComplaintView>> {
     let (id, staff_id) = (id.into_inner(), staff.user_id);
-    let reason = crate::users::names::plain_text("reason", &body.reason, 500)?;
+    let reason = crate::platform::text::plain_text("reason", &body.reason, 500)?;
     let view = state
         .tx(move |conn, st| {
             let view = complaints::dismiss(conn, st, staff_id, id, &reason)?;
@@ -478,8 +478,8 @@ fn amount_or_zero(raw: &str) -> AppResult<i64> {
     if zero {
         return Ok(0);
     }
-    crate::funds::money::Money::parse(raw)
-        .map(crate::funds::money::Money::fen)
+    crate::platform::money::Money::parse(raw)
+        .map(crate::platform::money::Money::fen)
         .map_err(|e| {
             AppError::invalid_field(
                 "amount",
@@ -512,13 +512,13 @@ pub async fn set_required_amount(
 ) -> AppResult<web::Json<DepositView>> {
     let (user_id, staff_id) = (id.into_inner(), staff.user_id);
     let amount = amount_or_zero(&body.amount)?;
-    let reason = crate::users::names::plain_text("reason", &body.reason, 500)?;
+    let reason = crate::platform::text::plain_text("reason", &body.reason, 500)?;
     let view = state
         .tx(move |conn, st| {
             require_marketplace_user(conn, user_id)?;
             let view = deposit::set_required(conn, st, user_id, amount, &reason)?;
             let details = serde_json::json!({
-                "required": crate::funds::money::format_fen(amount)
+                "required": crate::platform::money::format_fen(amount)
             });
             audit_deposit(
                 conn,
@@ -536,8 +536,11 @@ pub async fn set_required_amount(
     Ok(web::Json(view))
 }
 
-fn require_marketplace_user(conn: &mut crate::db::DbConnection, user_id: i64) -> AppResult<()> {
-    use crate::db::schema::users;
+fn require_marketplace_user(
+    conn: &mut crate::platform::db::DbConnection,
+    user_id: i64,
+) -> AppResult<()> {
+    use crate::platform::db::schema::users;
     use diesel::prelude::*;
     let role: Option<String> = users::table
         .find(user_id)
@@ -603,7 +606,7 @@ pub async fn reinstate(
     body: web::Json<ReasonRequest>,
 ) -> AppResult<web::Json<DepositView>> {
     let (user_id, staff_id) = (id.into_inner(), staff.user_id);
-    let reason = crate::users::names::plain_text("reason", &body.reason, 500)?;
+    let reason = crate::platform::text::plain_text("reason", &body.reason, 500)?;
     let view = state
         .tx(move |conn, st| {
             require_marketplace_user(conn, user_id)?;

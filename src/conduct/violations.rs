@@ -12,18 +12,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::deposit::{self, Event};
-use super::{Category, Link, Service, evidence_json, evidence_of, long_text, measure_status};
+use super::{Category, Link, Service, evidence_json, evidence_of, measure_status};
 use crate::audit::{self, Actor};
-use crate::db::schema::{
+use crate::funds::ledger::{self, Reference};
+use crate::notifications::{Notice, notify};
+use crate::platform::db::schema::{
     appeals, demands, measures, restricted_identities, users, verifications, violations,
 };
-use crate::db::{DbConnection, unique_or};
-use crate::error::{AppError, AppResult};
-use crate::funds::ledger::{self, Reference};
-use crate::funds::money::{Money, SignedFen, format_fen};
-use crate::notifications::{Notice, notify};
-use crate::paging::{Page, PageQuery, page_of};
-use crate::state::AppState;
+use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::money::{Money, SignedFen, format_fen};
+use crate::platform::paging::{Page, PageQuery, page_of};
+use crate::platform::state::AppState;
+use crate::platform::text::long_text;
 use crate::users::models::status as user_status;
 
 pub mod status {
@@ -81,19 +82,19 @@ pub enum NewMeasure {
     /// Remove (下架) one of the user's demands; its holds are released.
     RemoveContent {
         #[schema(minimum = 1)]
-        #[serde(deserialize_with = "crate::http::integer::i64")]
+        #[serde(deserialize_with = "crate::platform::http::integer::i64")]
         demand_id: i64,
     },
     /// Deduct credit points from the score (starts at 100).
     DeductCredit {
         #[schema(minimum = 1, maximum = 100)]
-        #[serde(deserialize_with = "crate::http::integer::i32")]
+        #[serde(deserialize_with = "crate::platform::http::integer::i32")]
         points: i32,
     },
     /// Restrict marketing activities, for `days` or indefinitely.
     RestrictMarketing {
         #[schema(minimum = 1, maximum = 3650)]
-        #[serde(default, deserialize_with = "crate::http::integer::opt_i32")]
+        #[serde(default, deserialize_with = "crate::platform::http::integer::opt_i32")]
         days: Option<i32>,
     },
     /// Suspend services, for `days` or indefinitely.
@@ -101,7 +102,7 @@ pub enum NewMeasure {
         #[schema(min_items = 1, max_items = 4)]
         services: Vec<Service>,
         #[schema(minimum = 1, maximum = 3650)]
-        #[serde(default, deserialize_with = "crate::http::integer::opt_i32")]
+        #[serde(default, deserialize_with = "crate::platform::http::integer::opt_i32")]
         days: Option<i32>,
     },
     /// Deduct a penalty (违约金) from the deposit or the funds.
@@ -126,7 +127,7 @@ pub enum NewMeasure {
 }))]
 pub struct NewViolation {
     #[schema(minimum = 1)]
-    #[serde(deserialize_with = "crate::http::integer::i64")]
+    #[serde(deserialize_with = "crate::platform::http::integer::i64")]
     pub user_id: i64,
     pub category: Category,
     pub source: Source,
@@ -149,7 +150,7 @@ pub struct NewViolation {
     pub public: bool,
     /// Open complaints about this user that this violation settles.
     #[schema(max_items = 50)]
-    #[serde(default, deserialize_with = "crate::http::integer::vec_i64")]
+    #[serde(default, deserialize_with = "crate::platform::http::integer::vec_i64")]
     pub complaint_ids: Vec<i64>,
     #[schema(max_items = 10)]
     #[serde(default)]
@@ -424,7 +425,7 @@ pub fn of_user(
         next_cursor: more
             .then_some(last)
             .flatten()
-            .map(|id| crate::paging::encode_keys([id])),
+            .map(|id| crate::platform::paging::encode_keys([id])),
     })
 }
 
@@ -871,7 +872,7 @@ pub fn record(
             body: format!(
                 "违规类型：{}。处理决定：{decision}。如有异议，请于 {} 前提出申诉。",
                 Category::label(req.category.as_str()),
-                deposit::china_time(appeal_until + Duration::minutes(1))
+                crate::platform::clock::china_time(appeal_until)
             ),
             link: link.clone(),
         },
@@ -995,7 +996,7 @@ pub fn deposit_claim(
             title: "保证金扣除通知",
             body: format!(
                 "{decision}如有异议，请于 {} 前提出申诉。",
-                deposit::china_time(appeal_until + Duration::minutes(1))
+                crate::platform::clock::china_time(appeal_until)
             ),
             link: Some("/api/v1/me/violations".into()),
         },

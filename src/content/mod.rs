@@ -9,27 +9,19 @@
 
 pub mod routes;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
-use crate::db::DbConnection;
-use crate::db::schema::{list_revisions, prohibited_words};
-use crate::error::{AppError, AppResult};
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{list_revisions, prohibited_words};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
+use crate::platform::text::WordMatcher;
 
-/// NFKC + lower case: the form under which two names count as the same.
-pub fn fold(text: &str) -> String {
-    text.nfkc().flat_map(char::to_lowercase).collect()
-}
-
-/// The matching form: [`fold`] with separators, spaces and punctuation removed.
-pub fn normalize(text: &str) -> String {
-    fold(text).chars().filter(|c| c.is_alphanumeric()).collect()
-}
+pub use crate::platform::text::{fold, normalize};
 
 /// The nine categories of prohibited content in SA §2.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -119,75 +111,42 @@ impl Category {
     }
 }
 
-/// A compiled word list.
-pub struct WordFilter {
-    automaton: Option<AhoCorasick>,
-    categories: Vec<Category>,
-}
+/// The compiled prohibited-word list.
+pub struct WordFilter(Arc<WordMatcher>);
 
 impl WordFilter {
-    /// Builds the automaton from (normalised word, category) pairs.
+    /// Builds the filter from (normalised word, category) pairs.
     pub fn new(words: Vec<(String, Category)>) -> AppResult<Self> {
-        let (patterns, categories): (Vec<String>, Vec<Category>) =
-            words.into_iter().filter(|(w, _)| !w.is_empty()).unzip();
-        let automaton = if patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::new(&patterns)
-                    .map_err(|e| AppError::internal(format!("word filter: {e}")))?,
-            )
-        };
-        Ok(WordFilter {
-            automaton,
-            categories,
-        })
+        let words = words
+            .into_iter()
+            .map(|(w, c)| (w, c.code().to_string()))
+            .collect();
+        Ok(WordFilter(Arc::new(WordMatcher::new(words)?)))
     }
 
     /// The category of the first listed word found in `text`, if any.
     pub fn find(&self, text: &str) -> Option<Category> {
-        let normalized = normalize(text);
-        let found = self.automaton.as_ref()?.find(&normalized)?;
-        self.categories.get(found.pattern().as_usize()).copied()
+        self.0.find(text).and_then(Category::parse)
     }
-}
-
-/// The compiled list, shared by all requests of one server.
-#[derive(Default)]
-pub struct WordFilterCache {
-    cached: RwLock<Option<(i64, Arc<WordFilter>)>>,
 }
 
 pub const WORDS_LIST: &str = "prohibited_words";
 
-impl WordFilterCache {
-    /// The current filter; one small query checks the list's revision.
-    pub fn get(&self, conn: &mut DbConnection) -> AppResult<Arc<WordFilter>> {
-        let revision: i64 = list_revisions::table
-            .find(WORDS_LIST)
-            .select(list_revisions::revision)
-            .first(conn)
-            .optional()?
-            .unwrap_or(0);
-        if let Ok(guard) = self.cached.read()
-            && let Some((cached_rev, filter)) = guard.as_ref()
-            && *cached_rev == revision
-        {
-            return Ok(filter.clone());
-        }
-        let rows: Vec<(String, String)> = prohibited_words::table
+/// The current filter, from the server's cache; one small query checks the
+/// list's revision.
+pub fn filter(conn: &mut DbConnection, st: &AppState) -> AppResult<WordFilter> {
+    let revision: i64 = list_revisions::table
+        .find(WORDS_LIST)
+        .select(list_revisions::revision)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0);
+    let matcher = st.words.get(revision, || {
+        Ok(prohibited_words::table
             .select((prohibited_words::word, prohibited_words::category))
-            .load(conn)?;
-        let words = rows
-            .into_iter()
-            .filter_map(|(w, c)| Category::parse(&c).map(|c| (w, c)))
-            .collect();
-        let filter = Arc::new(WordFilter::new(words)?);
-        if let Ok(mut guard) = self.cached.write() {
-            *guard = Some((revision, filter.clone()));
-        }
-        Ok(filter)
-    }
+            .load::<(String, String)>(conn)?)
+    })?;
+    Ok(WordFilter(matcher))
 }
 
 /// Bumps a cached list's revision (same transaction as the change).

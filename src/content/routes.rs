@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::{Category, WORDS_LIST, bump_revision, normalize};
 use crate::audit::{self, Actor};
 use crate::auth::{Moderators, Staff};
-use crate::db::schema::prohibited_words;
-use crate::db::unique_or;
-use crate::error::{AppError, AppResult};
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, page_by_id};
-use crate::state::AppState;
+use crate::platform::db::schema::prohibited_words;
+use crate::platform::db::unique_or;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, page_by_id};
+use crate::platform::state::AppState;
 
 /// A listed word, stored in its normalised form.
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,7 +108,7 @@ pub async fn list_words(
     request_body = NewWord,
     responses(
         (status = 201, description = "Added", body = WordView),
-        (status = 409, description = "Already listed (`prohibited_word.exists`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already listed (`prohibited_word.exists`)", body = crate::platform::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -189,7 +189,7 @@ pub async fn add_word(
     params(("id" = i64, Path, description = "Word id")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, description = "No such word", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such word", body = crate::platform::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -13,16 +13,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor};
-use crate::conduct::{Link, evidence_json, evidence_of, long_text};
-use crate::db::schema::{awards, demands, dispute_events, disputes, users};
-use crate::db::{DbConnection, unique_or};
-use crate::error::{AppError, AppResult};
+use crate::conduct::{Link, evidence_json, evidence_of};
 use crate::funds::ledger::{self, Reference, code};
-use crate::funds::money::{Money, format_fen};
 use crate::marketplace::awards::{self as award_svc, status as award_status};
 use crate::notifications::{Notice, Recipients, notify, notify_many};
-use crate::paging::{Page, PageQuery, page_of};
-use crate::state::AppState;
+use crate::platform::db::schema::{awards, demands, dispute_events, disputes, users};
+use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::money::{Money, format_fen};
+use crate::platform::paging::{Page, PageQuery, page_of};
+use crate::platform::state::AppState;
+use crate::platform::text::long_text;
 
 pub mod status {
     pub const OPEN: &str = "open";
@@ -444,7 +445,7 @@ pub fn open(
             body: format!(
                 "中标 #{award_id} 的对方提出争议，索赔 {} 元。请于 {} 前提交说明和证据，逾期视为未答复。{}",
                 req.claim_amount,
-                crate::conduct::deposit::china_time(respond_by + Duration::minutes(1)),
+                crate::platform::clock::china_time(respond_by),
                 if frozen {
                     "争议期间担保金冻结。"
                 } else {
@@ -914,7 +915,7 @@ pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, u
         .load(conn)?;
     let mut silences = 0;
     for (id, opener) in silent {
-        let done = crate::db::write_tx(conn, |c| {
+        let done = crate::platform::db::write_tx(conn, |c| {
             let n = diesel::update(
                 disputes::table
                     .filter(disputes::id.eq(id))
@@ -967,7 +968,7 @@ pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, u
         .load(conn)?;
     let mut escalated = 0;
     for id in stale {
-        let done = crate::db::write_tx(conn, |c| {
+        let done = crate::platform::db::write_tx(conn, |c| {
             let n = diesel::update(
                 disputes::table
                     .filter(disputes::id.eq(id))

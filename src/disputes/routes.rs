@@ -7,10 +7,10 @@ use utoipa::IntoParams;
 
 use super::{DisputeDecision, DisputeView, NewDispute, NewStatement};
 use crate::auth::{AuthUser, Moderators, Staff};
-use crate::error::{AppResult, Problem};
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, queue_status};
-use crate::state::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, queue_status};
+use crate::platform::state::AppState;
 
 /// Open a dispute on an award you are a party of (DSP-1): while it is in
 /// progress or delivered (its hold freezes: no confirmation,

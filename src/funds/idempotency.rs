@@ -13,10 +13,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::schema::idempotency_keys as keys;
-use crate::db::{DbConnection, unique_or};
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::platform::db::schema::idempotency_keys as keys;
+use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
 const ABANDONED_AFTER_SECS: i64 = 60;

@@ -8,10 +8,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
-use crate::db::schema::{ledger_accounts, ledger_entries, ledger_transactions};
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{ledger_accounts, ledger_entries, ledger_transactions};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
 
 /// Account codes.
 pub mod code {

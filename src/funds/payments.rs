@@ -6,14 +6,14 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::channels::{CallbackError, CallbackEvent, CallbackKind, PaymentChannel};
 use super::ledger::{self, Reference, code};
-use super::money::{Money, format_fen};
-use crate::db::DbConnection;
-use crate::db::schema::payments;
-use crate::error::{AppError, AppResult};
 use crate::notifications::{Notice, notify};
-use crate::state::AppState;
+use crate::platform::channels::{CallbackError, CallbackEvent, CallbackKind, PaymentChannel};
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::payments;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::money::{Money, format_fen};
+use crate::platform::state::AppState;
 
 /// A payment channel a user can choose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -10,11 +10,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::ledger::code;
-use super::money::SignedFen;
-use crate::db::DbConnection;
-use crate::db::schema::{ledger_accounts, ledger_entries, ledger_transactions};
-use crate::error::AppResult;
-use crate::paging::{Page, PageQuery, page_by_id};
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{ledger_accounts, ledger_entries, ledger_transactions};
+use crate::platform::error::AppResult;
+use crate::platform::money::SignedFen;
+use crate::platform::paging::{Page, PageQuery, page_by_id};
 
 /// A user's funds account (FND-1).
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,14 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::channels::PaymentChannel;
 use super::idempotency;
 use super::payments::{self, PaymentRequest, PaymentView};
 use super::reading::{self, AccountView, EntryView, LedgerCheck};
 use crate::auth::{AuthUser, Finance, Staff};
-use crate::error::{AppError, AppResult, Problem};
-use crate::paging::{Page, PageQuery};
-use crate::state::AppState;
+use crate::platform::channels::PaymentChannel;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::paging::{Page, PageQuery};
+use crate::platform::state::AppState;
 
 /// The caller's balances.
 #[utoipa::path(
@@ -87,8 +87,12 @@ pub async fn top_up(
     .await
 }
 
-type CreatePayment =
-    fn(&mut crate::db::DbConnection, &AppState, i64, &PaymentRequest) -> AppResult<PaymentView>;
+type CreatePayment = fn(
+    &mut crate::platform::db::DbConnection,
+    &AppState,
+    i64,
+    &PaymentRequest,
+) -> AppResult<PaymentView>;
 
 /// The idempotent part every money POST shares.
 async fn payment_post(
@@ -199,7 +203,7 @@ async fn handle_callback(
         ("X-Timestamp" = String, Header, description = "Unix seconds; must be within the tolerance window"),
         ("X-Signature" = String, Header, description = "Hex HMAC-SHA256 of `{timestamp}.{raw body}`"),
     ),
-    request_body = super::channels::CallbackEvent,
+    request_body = crate::platform::channels::CallbackEvent,
     responses(
         (status = 200, description = "Applied (or already applied)", body = CallbackAck),
         (status = 401, description = "Bad signature or stale timestamp", body = Problem, content_type = "application/problem+json"),
@@ -291,7 +295,7 @@ pub async fn sandbox_complete(
     let raw = serde_json::to_vec(&serde_json::json!({
         "payment_id": public_id,
         "event": event,
-        "amount": super::money::format_fen(amount),
+        "amount": crate::platform::money::format_fen(amount),
         "channel_reference": format!("sandbox-{}", uuid::Uuid::new_v4().simple()),
     }))
     .map_err(AppError::internal)?;
@@ -344,14 +348,14 @@ pub struct AdminAccountView {
 pub async fn admin_account(
     state: web::Data<AppState>,
     staff: Staff<Finance>,
-    meta: crate::http::ClientMeta,
+    meta: crate::platform::http::ClientMeta,
     id: web::Path<i64>,
     page: web::Query<PageQuery>,
 ) -> AppResult<web::Json<AdminAccountView>> {
     let (user_id, staff_id, page) = (id.into_inner(), staff.user_id, page.into_inner());
     let view = state
         .tx(move |conn, st| {
-            use crate::db::schema::users;
+            use crate::platform::db::schema::users;
             use diesel::prelude::*;
             let exists: bool =
                 diesel::select(diesel::dsl::exists(users::table.find(user_id))).get_result(conn)?;

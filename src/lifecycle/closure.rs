@@ -2,7 +2,7 @@
 //! when nothing is open; two years after closure personal data is
 //! anonymised, while the records money and rules need stay.
 
-use chrono::{DateTime, Months, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,14 +10,14 @@ use utoipa::ToSchema;
 use super::info_requests;
 use crate::audit::{self, Actor};
 use crate::auth::sessions;
-use crate::db::DbConnection;
-use crate::db::schema::{
+use crate::notifications::{Notice, notify};
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{
     agreement_acceptances, closure_requests, info_requests as info_t, sessions as sessions_t,
     users, verifications,
 };
-use crate::error::{AppError, AppResult};
-use crate::notifications::{Notice, notify};
-use crate::state::AppState;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
 use crate::users::models::status as user_status;
 
 pub mod status {
@@ -52,7 +52,7 @@ pub fn blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>
         });
     }
     {
-        use crate::db::schema::{awards, demands};
+        use crate::platform::db::schema::{awards, demands};
         let demands_open: i64 = demands::table
             .filter(demands::owner_id.eq(user_id))
             .filter(demands::status.eq_any(["open", "awarded"]))
@@ -207,7 +207,7 @@ pub fn request(
         .returning(closure_requests::id)
         .get_result(conn)
         .map_err(|e| {
-            crate::db::unique_or(e, |_| {
+            crate::platform::db::unique_or(e, |_| {
                 AppError::conflict(
                     "closure.already_requested",
                     "已有待处理的注销申请",
@@ -371,10 +371,7 @@ pub fn decide(
 /// When a closed account's data is anonymised: two calendar years after
 /// closure (SA §4(5).1), counted in China time.
 pub fn anonymise_due(closed_at: NaiveDateTime) -> NaiveDateTime {
-    let china = chrono::Duration::hours(8);
-    (closed_at + china)
-        .checked_add_months(Months::new(24))
-        .map_or(closed_at, |t| t - china)
+    crate::platform::clock::add_china_months(closed_at, 24)
 }
 
 /// Anonymises one closed account whose retention ended; returns whether

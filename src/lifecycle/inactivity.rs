@@ -1,15 +1,16 @@
 //! Six months without login reclaims an account (ACC-9, SA §2.6), with
 //! warnings 14 and 7 days before. Months are calendar months in China time.
 
-use chrono::{Duration, Months, NaiveDateTime};
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::auth::sessions;
-use crate::db::DbConnection;
-use crate::db::schema::users;
-use crate::error::AppResult;
 use crate::notifications::{Notice, notify};
-use crate::state::AppState;
+use crate::platform::clock::{add_china_months, china_time, sub_china_months};
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::users;
+use crate::platform::error::AppResult;
+use crate::platform::state::AppState;
 use crate::users::models::status;
 
 pub const INACTIVE_MONTHS: u32 = 6;
@@ -21,10 +22,7 @@ pub const WARNED_7_DAYS: i32 = 2;
 
 /// The instant an account that last logged in at `last_login` is reclaimed.
 pub fn reclaim_at(last_login: NaiveDateTime) -> NaiveDateTime {
-    let china = Duration::hours(8);
-    (last_login + china)
-        .checked_add_months(Months::new(INACTIVE_MONTHS))
-        .map_or(last_login, |t| t - china)
+    add_china_months(last_login, INACTIVE_MONTHS)
 }
 
 /// What one account needs now.
@@ -57,10 +55,7 @@ pub fn candidates(
 ) -> AppResult<Vec<(i64, NaiveDateTime, i32)>> {
     // Everyone due a warning or reclamation logged in before this (three
     // days of slack for month-end clamping); few others are read.
-    let china = Duration::hours(8);
-    let bound = (now + china + Duration::days(17))
-        .checked_sub_months(Months::new(INACTIVE_MONTHS))
-        .map_or(now, |t| t - china);
+    let bound = sub_china_months(now + Duration::days(17), INACTIVE_MONTHS);
     let rows: Vec<(i64, Option<NaiveDateTime>, i32)> = users::table
         .filter(users::status.eq(status::ACTIVE))
         .filter(users::role.eq("user"))
@@ -99,7 +94,7 @@ pub fn process(
                 return Ok(None);
             }
             let days = if level == WARNED_7_DAYS { 7 } else { 14 };
-            let deadline = reclaim_at(last_login) + Duration::hours(8);
+            let deadline = reclaim_at(last_login);
             notify(
                 conn,
                 st,
@@ -108,8 +103,8 @@ pub fn process(
                     kind: "account.inactivity_warning",
                     title: "账户即将因长期未登录被回收",
                     body: format!(
-                        "您已近六个月未登录。如在 {}（北京时间）前仍未登录，账户将被回收（约 {days} 天后）。登录一次即可保留账户。",
-                        deadline.format("%Y-%m-%d %H:%M")
+                        "您已近六个月未登录。如在 {} 前仍未登录，账户将被回收（约 {days} 天后）。登录一次即可保留账户。",
+                        china_time(deadline)
                     ),
                     link: None,
                 },

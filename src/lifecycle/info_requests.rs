@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor};
-use crate::db::DbConnection;
-use crate::db::schema::{info_requests, users};
-use crate::error::{AppError, AppResult};
 use crate::notifications::{Notice, notify};
-use crate::state::AppState;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{info_requests, users};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
 
 pub mod status {
     pub const OPEN: &str = "open";
@@ -129,7 +129,7 @@ pub fn create(
     req: NewInfoRequest,
     ip: &str,
 ) -> AppResult<InfoRequestView> {
-    let message = crate::users::names::plain_text("message", &req.message, 1000)?;
+    let message = crate::platform::text::plain_text("message", &req.message, 1000)?;
     let role: Option<String> = users::table
         .find(user_id)
         .select(users::role)
@@ -201,7 +201,7 @@ pub fn respond(
     id: i64,
     response: &str,
 ) -> AppResult<InfoRequestView> {
-    let response = crate::users::names::plain_text("response", response, 2000)?;
+    let response = crate::platform::text::plain_text("response", response, 2000)?;
     let n = diesel::update(
         info_requests::table
             .filter(info_requests::id.eq(id))

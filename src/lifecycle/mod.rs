@@ -10,9 +10,9 @@ pub mod routes;
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
-use crate::db::schema::info_requests as info_t;
-use crate::error::{AppError, AppResult};
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::info_requests as info_t;
+use crate::platform::error::{AppError, AppResult};
 
 /// Restrictions in force on an account, as stable codes.
 pub fn restrictions(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<String>> {

@@ -10,12 +10,12 @@ use super::closure::{self, ClosureRequestBody, ClosureView};
 use super::info_requests::{self, InfoRequestView, InfoResponse, NewInfoRequest};
 use crate::audit::{self, Actor};
 use crate::auth::{AnyStaff, AuthUser, AuthUserAnyAgreement, Moderators, Staff};
-use crate::error::{AppError, AppResult, Problem};
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, page_of};
-use crate::state::AppState;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, page_of};
+use crate::platform::state::AppState;
+use crate::platform::text::plain_text;
 use crate::users::dto::MeView;
-use crate::users::names::plain_text;
 use crate::verification::dto::{ReasonRequest, VerificationView};
 
 /// Ask a user to explain, correct or re-verify their data (ACC-6). Until
@@ -243,7 +243,7 @@ pub async fn list_closures(
 ) -> AppResult<web::Json<Page<ClosureView>>> {
     let limit = page.limit()?;
     let after = page.after_id()?;
-    let wanted = crate::paging::queue_status(
+    let wanted = crate::platform::paging::queue_status(
         filter.into_inner().status,
         "pending",
         &["pending", "approved", "rejected"],
@@ -347,7 +347,7 @@ pub async fn admin_get_user(
     let (user_id, staff_id) = (id.into_inner(), staff.user_id);
     let view = state
         .tx(move |conn, st| {
-            use crate::db::schema::{sessions, users};
+            use crate::platform::db::schema::{sessions, users};
             use diesel::prelude::*;
             let user: crate::users::models::User = users::table
                 .find(user_id)

@@ -8,12 +8,12 @@ use super::bids::status as bid_status;
 use super::demands::{self, status as demand_status};
 use super::dto::{AwardView, DeliveryRequest, Evidence, NewReview, ReviewView};
 use super::{close_bids, notify_each};
-use crate::db::DbConnection;
-use crate::db::schema::{awards, bids, demands as demands_t, reviews};
-use crate::error::{AppError, AppResult};
 use crate::funds::ledger::{self, Reference};
-use crate::funds::money::{Money, SignedFen, format_fen};
-use crate::state::AppState;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{awards, bids, demands as demands_t, reviews};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::money::{Money, SignedFen, format_fen};
+use crate::platform::state::AppState;
 
 pub mod status {
     pub const IN_PROGRESS: &str = "in_progress";
@@ -474,7 +474,7 @@ pub fn auto_complete_due(conn: &mut DbConnection, st: &AppState) -> AppResult<us
     let mut done = 0;
     for row in due {
         // One award that cannot complete must not stop the others.
-        match crate::db::write_tx(conn, |c| {
+        match crate::platform::db::write_tx(conn, |c| {
             complete(c, st, &row, "交付后逾期未确认，自动完成")
         }) {
             Ok(true) => done += 1,
@@ -539,7 +539,7 @@ pub fn review(
         ))
         .execute(conn)
         .map_err(|e| {
-            crate::db::unique_or(e, |_| {
+            crate::platform::db::unique_or(e, |_| {
                 AppError::conflict(
                     "review.duplicate",
                     "您已评价过该订单",

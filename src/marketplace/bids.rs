@@ -5,11 +5,11 @@ use diesel::prelude::*;
 
 use super::demands::{self, status as demand_status};
 use super::dto::{BidView, NewBid};
-use crate::db::schema::{bids, demands as demands_t};
-use crate::db::{DbConnection, unique_or};
-use crate::error::{AppError, AppResult};
-use crate::funds::money::Money;
-use crate::state::AppState;
+use crate::platform::db::schema::{bids, demands as demands_t};
+use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::money::Money;
+use crate::platform::state::AppState;
 
 pub mod status {
     pub const ACTIVE: &str = "active";
@@ -179,7 +179,7 @@ pub fn visible(
         q = q.filter(bids::provider_id.eq(viewer));
     } else {
         // DEP-2, DEP-3: bids of providers whose orders are shielded are hidden.
-        use crate::db::schema::deposits;
+        use crate::platform::db::schema::deposits;
         q = q.filter(diesel::dsl::not(
             bids::provider_id.eq_any(
                 deposits::table

@@ -6,15 +6,16 @@ use diesel::prelude::*;
 use super::dto::{CategoryView, DemandPatch, DemandQuery, DemandSort, DemandView, NewDemand};
 use super::{close_bids, notify_each, require_good_standing};
 use crate::audit::{self, Actor};
-use crate::content::{self, fold};
-use crate::db::DbConnection;
-use crate::db::schema::{awards, categories, demands};
-use crate::error::{AppError, AppResult};
+use crate::content;
 use crate::funds::ledger::{self, Reference};
-use crate::funds::money::Money;
-use crate::paging::{Page, decode_keys, encode_keys};
-use crate::state::AppState;
-use crate::users::names::plain_text;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{awards, categories, demands};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::money::Money;
+use crate::platform::paging::{Page, decode_keys, encode_keys};
+use crate::platform::state::AppState;
+use crate::platform::text::plain_text;
+use crate::platform::text::{fold, long_text};
 
 pub mod status {
     pub const OPEN: &str = "open";
@@ -96,22 +97,10 @@ pub fn load(conn: &mut DbConnection, id: i64, viewer: Option<i64>) -> AppResult<
 
 /// ACC-4 applied to demand text (MKT-1).
 fn check_text(conn: &mut DbConnection, st: &AppState, field: &str, text: &str) -> AppResult<()> {
-    if let Some(category) = st.words.get(conn)?.find(text) {
+    if let Some(category) = crate::content::filter(conn, st)?.find(text) {
         return Err(content::prohibited(field, "demand.prohibited", category));
     }
     Ok(())
-}
-
-fn long_text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    if value.trim().is_empty() || value.chars().count() > max {
-        return Err(AppError::invalid_field(
-            field,
-            "text.invalid",
-            format!("{field} 须为 1–{max} 个字符且不能为空白"),
-            format!("{field} must be 1–{max} characters and not blank"),
-        ));
-    }
-    Ok(value.trim().to_string())
 }
 
 fn check_deadline(st: &AppState, deadline: DateTime<Utc>) -> AppResult<NaiveDateTime> {
@@ -464,7 +453,7 @@ pub fn discover(
     st: &AppState,
     q: &DemandQuery,
 ) -> AppResult<Page<DemandView>> {
-    let limit = crate::paging::PageQuery {
+    let limit = crate::platform::paging::PageQuery {
         limit: q.limit,
         cursor: None,
     }
@@ -638,7 +627,7 @@ pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
         .load(conn)?;
     let mut expired = 0;
     for (id, owner, title) in due {
-        let done = crate::db::write_tx(conn, |c| -> AppResult<bool> {
+        let done = crate::platform::db::write_tx(conn, |c| -> AppResult<bool> {
             let n = diesel::update(
                 demands::table
                     .filter(demands::id.eq(id))

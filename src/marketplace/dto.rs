@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::funds::money::Money;
+use crate::platform::money::Money;
 
 /// A demand category (seeded list).
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,7 +35,11 @@ pub struct NewDemand {
         pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
     )]
     pub title: String,
-    #[schema(min_length = 1, max_length = 5000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub description: String,
     /// A code from `GET /api/v1/categories`.
     #[schema(pattern = r"^[a-z_]{1,40}$")]
@@ -51,7 +55,7 @@ pub struct NewDemand {
     pub region_name: String,
     pub budget: Money,
     #[schema(minimum = 1, maximum = 1000)]
-    #[serde(deserialize_with = "crate::http::integer::i32")]
+    #[serde(deserialize_with = "crate::platform::http::integer::i32")]
     pub workers_wanted: i32,
     /// In the future, at most `MAX_BID_DEADLINE_DAYS` (90) days ahead.
     pub bid_deadline: DateTime<Utc>,
@@ -67,11 +71,15 @@ pub struct DemandPatch {
         pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
     )]
     pub title: Option<String>,
-    #[schema(min_length = 1, max_length = 5000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+    )]
     pub description: Option<String>,
     pub budget: Option<Money>,
     #[schema(minimum = 1, maximum = 1000)]
-    #[serde(default, deserialize_with = "crate::http::integer::opt_i32")]
+    #[serde(default, deserialize_with = "crate::platform::http::integer::opt_i32")]
     pub workers_wanted: Option<i32>,
     pub bid_deadline: Option<DateTime<Utc>>,
 }
@@ -171,7 +179,7 @@ pub struct BidView {
 pub struct AwardRequest {
     /// Bids to award, at most the workers wanted.
     #[schema(min_items = 1, max_items = 100)]
-    #[serde(deserialize_with = "crate::http::integer::vec_i64")]
+    #[serde(deserialize_with = "crate::platform::http::integer::vec_i64")]
     pub bid_ids: Vec<i64>,
 }
 
@@ -224,7 +232,7 @@ pub struct AwardView {
     /// Held from the employer when awarded.
     pub price: Money,
     /// The platform fee taken at completion.
-    pub fee: Option<crate::funds::money::SignedFen>,
+    pub fee: Option<crate::platform::money::SignedFen>,
     /// `in_progress`, `delivered`, `completed` or `cancelled`.
     #[schema(example = "in_progress")]
     pub status: String,
@@ -244,7 +252,7 @@ pub struct AwardView {
 #[serde(deny_unknown_fields)]
 pub struct NewReview {
     #[schema(minimum = 1, maximum = 5)]
-    #[serde(deserialize_with = "crate::http::integer::i32")]
+    #[serde(deserialize_with = "crate::platform::http::integer::i32")]
     pub rating: i32,
     #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub body: String,

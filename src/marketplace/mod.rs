@@ -9,10 +9,10 @@ pub mod routes;
 
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
-use crate::error::{AppError, AppResult};
 use crate::notifications::{Notice, Recipients, notify_many};
-use crate::state::AppState;
+use crate::platform::db::DbConnection;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
 
 /// MKT-1/MKT-2: a verified user in good standing (no open information
 /// request, ACC-6).
@@ -52,7 +52,7 @@ pub fn notify_each(
 
 /// Sets every active bid of a demand to `not_selected`; returns the bidders.
 pub fn close_bids(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<Vec<i64>> {
-    use crate::db::schema::bids;
+    use crate::platform::db::schema::bids;
     let bidders: Vec<i64> = bids::table
         .filter(bids::demand_id.eq(demand_id))
         .filter(bids::status.eq("active"))

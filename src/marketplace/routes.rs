@@ -9,12 +9,12 @@ use super::dto::{
 };
 use super::{awards, bids, demands};
 use crate::auth::{AuthUser, Moderators, Staff};
-use crate::error::{AppResult, Problem};
 use crate::funds::idempotency;
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, page_by_id};
-use crate::state::AppState;
-use crate::users::names::plain_text;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, page_by_id};
+use crate::platform::state::AppState;
+use crate::platform::text::plain_text;
 use crate::verification::dto::ReasonRequest;
 
 /// The seeded demand categories.

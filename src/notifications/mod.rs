@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
-use crate::db::DbConnection;
-use crate::db::schema::notifications;
-use crate::error::{AppError, AppResult};
-use crate::paging::{Page, PageQuery, page_by_id};
-use crate::state::AppState;
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::notifications;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::paging::{Page, PageQuery, page_by_id};
+use crate::platform::state::AppState;
 
 /// A message for a user about something that happened to their account.
 pub struct Notice<'a> {
@@ -60,7 +60,7 @@ pub fn notify_many(
     to: Recipients<'_>,
     notice: Notice<'_>,
 ) -> AppResult<()> {
-    use crate::db::schema::users;
+    use crate::platform::db::schema::users;
     use diesel::dsl::sql;
     use diesel::sql_types::{Nullable, Text, Timestamp};
     let mut select = users::table
@@ -195,7 +195,7 @@ pub async fn list_notifications(
     params(("id" = i64, Path, description = "Notification id")),
     responses(
         (status = 204, description = "Marked read (also when it already was)"),
-        (status = 404, description = "No such notification of the caller", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such notification of the caller", body = crate::platform::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

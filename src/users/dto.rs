@@ -54,7 +54,7 @@ pub struct RegisterRequest {
     pub account_kind: AccountKind,
     /// The agreement version in force (`GET /api/v1/agreements/current`).
     #[schema(minimum = 1)]
-    #[serde(deserialize_with = "crate::http::integer::i32")]
+    #[serde(deserialize_with = "crate::platform::http::integer::i32")]
     pub agreement_version: i32,
 }
 

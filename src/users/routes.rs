@@ -10,10 +10,10 @@ use super::dto::{
 use super::service;
 use crate::auth::sessions::{self, TokenPair};
 use crate::auth::{AuthUser, AuthUserAnyAgreement};
-use crate::error::{AppResult, Problem};
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery};
-use crate::state::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery};
+use crate::platform::state::AppState;
 
 /// Register an account (ACC-2). Returns the account and a token pair.
 #[utoipa::path(
@@ -87,7 +87,7 @@ pub async fn refresh(
 ) -> AppResult<web::Json<TokenPair>> {
     state.limits.refresh.check(&meta.ip)?;
     let token = body.into_inner().refresh_token;
-    crate::users::names::check_len("refresh_token", &token, 1, 200)?;
+    crate::platform::text::check_len("refresh_token", &token, 1, 200)?;
     let outcome = state
         .tx(move |conn, st| sessions::refresh(conn, st, &token))
         .await?;

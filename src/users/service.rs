@@ -7,16 +7,18 @@ use super::dto::{
     RegisterRequest, SessionView, UpdateMeRequest,
 };
 use super::models::{AccountKind, NewUser, Role, User, status};
-use super::names::{Email, MemberName, Phone, check_len, plain_text};
+use super::names::MemberName;
 use crate::agreements;
 use crate::auth::{Caller, password, sessions};
 use crate::content::{self, Category};
-use crate::db::schema::{sessions as sessions_t, users};
-use crate::db::{DbConnection, unique_or};
-use crate::error::{AppError, AppResult};
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, page_by_id};
-use crate::state::AppState;
+use crate::platform::contact::{Email, Phone};
+use crate::platform::db::schema::{sessions as sessions_t, users};
+use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, page_by_id};
+use crate::platform::state::AppState;
+use crate::platform::text::{check_len, plain_text};
 
 fn taken(what: &str) -> AppError {
     if what.contains("email") {
@@ -51,7 +53,7 @@ pub fn check_member_name(
     st: &AppState,
     raw: &str,
 ) -> AppResult<MemberName> {
-    if let Some(category) = st.words.get(conn)?.find(raw) {
+    if let Some(category) = crate::content::filter(conn, st)?.find(raw) {
         return Err(content::prohibited(
             "member_name",
             "member_name.prohibited",
@@ -63,7 +65,7 @@ pub fn check_member_name(
 
 /// Refuses a name that is taken, or held after reclamation (ACC-5).
 fn require_name_free(conn: &mut DbConnection, key: &str) -> AppResult<()> {
-    use crate::db::schema::held_member_names as held;
+    use crate::platform::db::schema::held_member_names as held;
     let taken: bool = diesel::select(diesel::dsl::exists(
         users::table.filter(users::member_name_key.eq(key)),
     ))
@@ -578,7 +580,7 @@ pub fn reclaim_member_name(
     reason: &str,
     ip: &str,
 ) -> AppResult<()> {
-    use crate::db::schema::held_member_names as held;
+    use crate::platform::db::schema::held_member_names as held;
     let user = load_user(conn, user_id)?;
     let (Some(name), Some(key)) = (user.member_name.clone(), user.member_name_key.clone()) else {
         return Err(AppError::conflict(
@@ -648,7 +650,7 @@ pub fn release_member_name(
     name: &str,
     ip: &str,
 ) -> AppResult<()> {
-    use crate::db::schema::held_member_names as held;
+    use crate::platform::db::schema::held_member_names as held;
     let key = content::fold(name);
     let n = diesel::delete(held::table.find(&key)).execute(conn)?;
     if n == 0 {

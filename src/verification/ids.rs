@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::error::{AppError, AppResult};
+use crate::platform::error::{AppError, AppResult};
 
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK: &[u8; 11] = b"10X98765432";

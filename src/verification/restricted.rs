@@ -9,16 +9,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ids::{CreditCode, ResidentId, identity_hash, mask};
-use super::service::china_today;
 use crate::audit::{self, Actor};
 use crate::auth::{Moderators, Staff};
-use crate::db::schema::restricted_identities;
-use crate::db::{DbConnection, unique_or};
-use crate::error::{AppError, AppResult, Problem};
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, page_by_id};
-use crate::state::AppState;
-use crate::users::names::{Email, Phone, plain_text};
+use crate::platform::clock::china_today;
+use crate::platform::contact::{Email, Phone};
+use crate::platform::db::schema::restricted_identities;
+use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, page_by_id};
+use crate::platform::state::AppState;
+use crate::platform::text::plain_text;
 
 /// What kind of identifier an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

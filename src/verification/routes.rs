@@ -7,11 +7,11 @@ use utoipa::IntoParams;
 use super::dto::{ReasonRequest, TransferRequest, VerificationRequest, VerificationView};
 use super::service;
 use crate::auth::{Admins, AuthUser, Moderators, Staff};
-use crate::error::{AppError, AppResult, Problem};
-use crate::http::ClientMeta;
-use crate::paging::{Page, PageQuery, page_of};
-use crate::state::AppState;
-use crate::users::names::plain_text;
+use crate::platform::error::{AppError, AppResult, Problem};
+use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, page_of};
+use crate::platform::state::AppState;
+use crate::platform::text::plain_text;
 
 /// Submit a real-name verification for review (ACC-8).
 #[utoipa::path(
@@ -91,7 +91,7 @@ pub async fn list(
 ) -> AppResult<web::Json<Page<VerificationView>>> {
     let limit = page.limit()?;
     let after = page.after_id()?;
-    let wanted = crate::paging::queue_status(
+    let wanted = crate::platform::paging::queue_status(
         filter.into_inner().status,
         "pending",
         &["pending", "approved", "rejected", "released"],

@@ -1,6 +1,8 @@
 //! Submitting and reviewing real-name verifications (ACC-1, ACC-3, ACC-8).
 
-use chrono::{FixedOffset, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::platform::clock::china_today;
 use diesel::prelude::*;
 
 use super::dto::{GuardianConsent, VerificationRequest, VerificationView};
@@ -8,12 +10,12 @@ use super::ids::{CreditCode, ResidentId, identity_hash, mask};
 use super::restricted;
 use crate::audit::{self, Actor};
 use crate::auth::Caller;
-use crate::db::schema::{users, verifications};
-use crate::db::{DbConnection, unique_or};
-use crate::error::{AppError, AppResult};
 use crate::notifications::{Notice, notify};
-use crate::state::AppState;
-use crate::users::names::plain_text;
+use crate::platform::db::schema::{users, verifications};
+use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
+use crate::platform::text::plain_text;
 
 pub mod status {
     pub const PENDING: &str = "pending";
@@ -23,13 +25,6 @@ pub mod status {
     pub const RELEASED: &str = "released";
     /// Replaced by a staff-recorded transfer of the account.
     pub const TRANSFERRED: &str = "transferred";
-}
-
-/// Today's date in China (UTC+8), which decides ages and calendar days.
-pub fn china_today(now: NaiveDateTime) -> NaiveDate {
-    let offset = FixedOffset::east_opt(8 * 3600)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
-    now.and_utc().with_timezone(&offset).date_naive()
 }
 
 #[derive(Queryable, Selectable)]

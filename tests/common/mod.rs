@@ -15,9 +15,9 @@ use actix_web::http::{Method, StatusCode, header::HeaderMap};
 use actix_web::test;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::{Value, json};
-use weigongbao::clock::ShiftedClock;
-use weigongbao::config::Settings;
-use weigongbao::db::{self, Backend};
+use weigongbao::platform::clock::ShiftedClock;
+use weigongbao::platform::config::Settings;
+use weigongbao::platform::db::{self, Backend};
 use weigongbao::users::models::Role;
 use weigongbao::{AppState, api_doc, build_app};
 
@@ -432,9 +432,9 @@ impl TestApp {
     }
 
     /// Runs the scheduled jobs once, as the scheduler would.
-    pub async fn run_jobs(&self) -> weigongbao::jobs::Report {
+    pub async fn run_jobs(&self) -> weigongbao::flows::jobs::Report {
         let state = self.state.clone();
-        actix_web::web::block(move || weigongbao::jobs::run_once(&state))
+        actix_web::web::block(move || weigongbao::flows::jobs::run_once(&state))
             .await
             .expect("blocking")
             .expect("jobs")
@@ -444,7 +444,7 @@ impl TestApp {
 impl TestApp {
     /// The application's current time.
     pub fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
-        use weigongbao::clock::Clock;
+        use weigongbao::platform::clock::Clock;
         self.clock.now()
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, AppResult};
+use crate::platform::error::{AppError, AppResult};
 
 pub const ISSUER: &str = "weigongbao";
 pub const AUDIENCE: &str = "weigongbao-api";

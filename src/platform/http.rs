@@ -11,8 +11,8 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 
-use crate::error::{AppError, Lang, PROBLEM_CONTENT_TYPE};
-use crate::state::AppState;
+use crate::platform::error::{AppError, Lang, PROBLEM_CONTENT_TYPE};
+use crate::platform::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

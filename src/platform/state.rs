@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use crate::auth::jwt::JwtKeys;
-use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
-use crate::content::WordFilterCache;
-use crate::db::{self, Backend, DbConnection, DbPool};
-use crate::error::AppResult;
-use crate::funds::channels::{Channels, SignedChannel};
-use crate::ratelimit::RateLimiters;
+use crate::platform::channels::{Channels, SignedChannel};
+use crate::platform::clock::{Clock, SystemClock};
+use crate::platform::config::Settings;
+use crate::platform::db::{self, Backend, DbConnection, DbPool};
+use crate::platform::error::AppResult;
+use crate::platform::jwt::JwtKeys;
+use crate::platform::ratelimit::RateLimiters;
+use crate::platform::text::WordMatcherCache;
 
 /// Everything a request needs besides its own input. Cheap to clone.
 #[derive(Clone)]
@@ -21,7 +21,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
     pub jwt: Arc<JwtKeys>,
-    pub words: Arc<WordFilterCache>,
+    pub words: Arc<WordMatcherCache>,
     pub limits: Arc<RateLimiters>,
     pub channels: Arc<Channels>,
 }
@@ -64,7 +64,7 @@ impl AppState {
                 &settings.jwt_secret,
                 settings.access_token_ttl_secs,
             )),
-            words: Arc::new(WordFilterCache::default()),
+            words: Arc::new(WordMatcherCache::default()),
             limits: Arc::new(RateLimiters::new(&settings.rate_limits, &settings.market)),
             channels: Arc::new(channels(&settings)),
             settings: Arc::new(settings),

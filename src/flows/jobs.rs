@@ -7,15 +7,14 @@
 
 use std::time::Duration;
 
-use chrono::Months;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::schema::users;
-use crate::db::write_tx;
-use crate::error::{AppError, AppResult};
 use crate::lifecycle::{closure, inactivity};
-use crate::state::AppState;
+use crate::platform::db::schema::users;
+use crate::platform::db::write_tx;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
 use crate::users::models::status;
 
 /// What one run did.
@@ -58,10 +57,7 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     }
 
     // ACC-10: anonymise accounts closed two years ago.
-    let china = chrono::Duration::hours(8);
-    let bound = (now + china + chrono::Duration::days(3))
-        .checked_sub_months(Months::new(24))
-        .map_or(now, |t| t - china);
+    let bound = crate::platform::clock::sub_china_months(now + chrono::Duration::days(3), 24);
     let closed: Vec<(i64, Option<chrono::NaiveDateTime>)> = users::table
         .filter(users::status.eq(status::CLOSED))
         .filter(users::anonymized_at.is_null())

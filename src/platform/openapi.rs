@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
+use crate::platform::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,7 +20,7 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
             Authenticate with `Authorization: Bearer <access_token>` from register, login or refresh."
     ),
     modifiers(&BearerScheme),
-    components(schemas(Problem, ProblemFieldError, crate::marketplace::dto::DemandSort)),
+    components(schemas(Problem, ProblemFieldError)),
     tags(
         (name = "auth", description = "Registration, login, token refresh, logout"),
         (name = "me", description = "The caller's own account and sessions"),

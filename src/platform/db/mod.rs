@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::error::AppError;
+use crate::platform::error::AppError;
 
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]

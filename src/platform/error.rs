@@ -2,7 +2,7 @@
 //!
 //! Handlers and services return [`AppError`]; its `code` is stable and
 //! machine-readable, its texts come in Chinese (default) and English. The
-//! response is rendered finally by [`crate::http::edge`], which knows the
+//! response is rendered finally by [`crate::platform::http::edge`], which knows the
 //! request id and the caller's `Accept-Language`. Unexpected causes are logged
 //! there with the request id and answered as an opaque 500 or 503.
 

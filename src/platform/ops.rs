@@ -5,8 +5,8 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{AppResult, Problem};
-use crate::state::AppState;
+use crate::platform::error::{AppResult, Problem};
+use crate::platform::state::AppState;
 
 /// Liveness or readiness.
 #[derive(Debug, Serialize, ToSchema)]

@@ -323,8 +323,8 @@ fn parse_money(
 ) -> Result<i64, ConfigError> {
     match lookup(key) {
         None => Ok(default),
-        Some(raw) => crate::funds::money::Money::parse(raw.trim())
-            .map(crate::funds::money::Money::fen)
+        Some(raw) => crate::platform::money::Money::parse(raw.trim())
+            .map(crate::platform::money::Money::fen)
             .map_err(|_| ConfigError(format!("{key} must be an amount like 1000.00"))),
     }
 }

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::config::RateLimits;
-use crate::error::{AppError, AppResult};
+use crate::platform::config::RateLimits;
+use crate::platform::error::{AppError, AppResult};
 
 /// One keyed limiter per endpoint group.
 pub struct RateLimiters {
@@ -22,7 +22,7 @@ pub struct RateLimiters {
 }
 
 impl RateLimiters {
-    pub fn new(limits: &RateLimits, market: &crate::config::MarketSettings) -> Self {
+    pub fn new(limits: &RateLimits, market: &crate::platform::config::MarketSettings) -> Self {
         RateLimiters {
             register: Limiter::per_minute(limits.register_per_minute),
             login: Limiter::per_minute(limits.login_per_minute),

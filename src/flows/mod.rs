@@ -1,0 +1,5 @@
+//! The top layer: compositions across features. A flow calls the public
+//! surface of several features in one transaction; no feature imports a
+//! flow (`tests/architecture.rs`).
+
+pub mod jobs;

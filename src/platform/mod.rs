@@ -1,0 +1,21 @@
+//! The bottom layer: everything a feature needs that carries no product
+//! rule — settings, state, errors, the database, HTTP plumbing, the clock
+//! and China calendar, money, the text policy, paging, rate limits, token
+//! signing, payment-channel signatures and the OpenAPI scaffolding.
+//! Nothing here imports a feature (`tests/architecture.rs`).
+
+pub mod channels;
+pub mod clock;
+pub mod config;
+pub mod contact;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod jwt;
+pub mod money;
+pub mod openapi;
+pub mod ops;
+pub mod paging;
+pub mod ratelimit;
+pub mod state;
+pub mod text;

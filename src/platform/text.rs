@@ -1,0 +1,183 @@
+//! The one text policy: how free text is checked, folded and matched.
+//!
+//! Every string a feature stores goes through one of these checks, so two
+//! fields with the same kind of content follow the same rule:
+//! [`plain_text`] for one-line fields (no control characters at all),
+//! [`long_text`] for multi-line text (newline, carriage return and tab
+//! allowed), [`check_len`] where only the length is ruled. [`fold`] and
+//! [`normalize`] are the forms under which two texts count as the same,
+//! and [`WordMatcher`] finds listed words in normalised text.
+
+use std::sync::{Arc, RwLock};
+
+use aho_corasick::AhoCorasick;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::platform::error::{AppError, AppResult};
+
+/// The JSON Schema pattern stating [`plain_text`]'s rule: no control
+/// characters and at least one character that is not white space.
+pub const PLAIN_TEXT_PATTERN: &str = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$";
+
+/// The JSON Schema pattern stating [`long_text`]'s rule: like
+/// [`PLAIN_TEXT_PATTERN`] but newline, carriage return and tab allowed.
+pub const LONG_TEXT_PATTERN: &str =
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$";
+
+/// NFKC + lower case: the form under which two names count as the same.
+pub fn fold(text: &str) -> String {
+    text.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+/// The matching form: [`fold`] with separators, spaces and punctuation removed.
+pub fn normalize(text: &str) -> String {
+    fold(text).chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
+fn is_control(c: char) -> bool {
+    c <= '\u{1f}' || c == '\u{7f}'
+}
+
+fn is_line_break_or_tab(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\t')
+}
+
+/// Checks that a field has `min..=max` characters (as its schema says).
+pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> AppResult<()> {
+    let len = value.chars().count();
+    if (min..=max).contains(&len) {
+        return Ok(());
+    }
+    Err(AppError::invalid_field(
+        field,
+        "text.length",
+        format!("{field} 须为 {min}–{max} 个字符"),
+        format!("{field} must be {min}–{max} characters"),
+    ))
+}
+
+fn invalid_text(field: &str, max: usize) -> AppError {
+    AppError::invalid_field(
+        field,
+        "text.invalid",
+        format!("{field} 须为 1–{max} 个字符、不能为空白且不含控制字符"),
+        format!("{field} must be 1–{max} characters, not blank, without control characters"),
+    )
+}
+
+/// A one-line free-text field: at most `max` characters, no control
+/// characters, not blank; returns it trimmed.
+pub fn plain_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let trimmed = value.trim();
+    if value.chars().count() > max || trimmed.is_empty() || value.chars().any(is_control) {
+        return Err(invalid_text(field, max));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Multi-line free text of 1–`max` characters: newlines and tabs allowed,
+/// other control characters not; returns it trimmed.
+pub fn long_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let bad = value.trim().is_empty()
+        || value.chars().count() > max
+        || value
+            .chars()
+            .any(|c| is_control(c) && !is_line_break_or_tab(c));
+    if bad {
+        return Err(invalid_text(field, max));
+    }
+    Ok(value.trim().to_string())
+}
+
+/// A compiled list of words, each with a tag (what the list says about it),
+/// matched against [`normalize`]d text with one Aho-Corasick automaton, so
+/// the cost does not grow with the number of words.
+pub struct WordMatcher {
+    automaton: Option<AhoCorasick>,
+    tags: Vec<String>,
+}
+
+impl WordMatcher {
+    /// Builds the automaton from (normalised word, tag) pairs.
+    pub fn new(words: Vec<(String, String)>) -> AppResult<Self> {
+        let (patterns, tags): (Vec<String>, Vec<String>) =
+            words.into_iter().filter(|(w, _)| !w.is_empty()).unzip();
+        let automaton = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::new(&patterns)
+                    .map_err(|e| AppError::internal(format!("word matcher: {e}")))?,
+            )
+        };
+        Ok(WordMatcher { automaton, tags })
+    }
+
+    /// The tag of the first listed word found in `text`, if any.
+    pub fn find(&self, text: &str) -> Option<&str> {
+        let normalized = normalize(text);
+        let found = self.automaton.as_ref()?.find(&normalized)?;
+        self.tags
+            .get(found.pattern().as_usize())
+            .map(String::as_str)
+    }
+}
+
+/// A compiled word list shared by all requests of one server, kept until
+/// the list's revision moves.
+#[derive(Default)]
+pub struct WordMatcherCache {
+    cached: RwLock<Option<(i64, Arc<WordMatcher>)>>,
+}
+
+impl WordMatcherCache {
+    /// The matcher for `revision`, built by `load` when the cached one is
+    /// older.
+    pub fn get(
+        &self,
+        revision: i64,
+        load: impl FnOnce() -> AppResult<Vec<(String, String)>>,
+    ) -> AppResult<Arc<WordMatcher>> {
+        if let Ok(guard) = self.cached.read()
+            && let Some((cached_rev, matcher)) = guard.as_ref()
+            && *cached_rev == revision
+        {
+            return Ok(matcher.clone());
+        }
+        let matcher = Arc::new(WordMatcher::new(load()?)?);
+        if let Ok(mut guard) = self.cached.write() {
+            *guard = Some((revision, matcher.clone()));
+        }
+        Ok(matcher)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_rules() {
+        assert_eq!(plain_text("address", "  北京市 ", 200).unwrap(), "北京市");
+        assert!(plain_text("address", "   ", 200).is_err());
+        assert!(plain_text("address", "a\u{0}b", 200).is_err());
+        assert!(plain_text("address", "a\nb", 200).is_err());
+        assert!(plain_text("contact_name", &"x".repeat(51), 50).is_err());
+    }
+
+    #[test]
+    fn long_text_allows_line_breaks_only() {
+        assert_eq!(long_text("text", " a\nb\tc ", 10).unwrap(), "a\nb\tc");
+        assert!(long_text("text", "a\u{0}b", 10).is_err());
+        assert!(long_text("text", "a\u{7f}b", 10).is_err());
+        assert!(long_text("text", " \n ", 10).is_err());
+        assert!(long_text("text", &"x".repeat(11), 10).is_err());
+    }
+
+    #[test]
+    fn acc4_matcher_finds_words_in_normalised_text() {
+        let m = WordMatcher::new(vec![("赌博".into(), "gambling".into())]).unwrap();
+        assert_eq!(m.find("网上赌 博"), Some("gambling"));
+        assert_eq!(m.find("正常文字"), None);
+    }
+}
