@@ -4,6 +4,7 @@
 //! logged-in account, [`Staff<R>`] for staff with a role in `R` (admins pass
 //! every staff check). Nothing is authorised by a list of skipped paths.
 
+pub mod accounts;
 pub mod password;
 pub mod sessions;
 
@@ -14,10 +15,10 @@ use std::pin::Pin;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
+use crate::auth::accounts::Role;
 use crate::platform::error::AppError;
 use crate::platform::jwt;
 use crate::platform::state::AppState;
-use crate::users::models::Role;
 
 pub use sessions::Caller;
 

@@ -14,12 +14,12 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use super::accounts::{Role, UserStatus};
 use crate::platform::db::DbConnection;
 use crate::platform::db::schema::{refresh_tokens, sessions, users};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::http::ClientMeta;
 use crate::platform::state::AppState;
-use crate::users::models::{Role, status};
 
 /// Tokens handed to the client after login, registration or refresh.
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,7 +139,7 @@ pub fn refresh(conn: &mut DbConnection, st: &AppState, token: &str) -> AppResult
         revoke(conn, session_id, now, "refresh_token_reused")?;
         return Ok(RefreshOutcome::Reused);
     }
-    let live: Option<(i64, String)> = sessions::table
+    let live: Option<(i64, UserStatus)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::revoked_at.is_null())
@@ -150,7 +150,7 @@ pub fn refresh(conn: &mut DbConnection, st: &AppState, token: &str) -> AppResult
     let Some((user_id, user_status)) = live else {
         return Ok(RefreshOutcome::Invalid);
     };
-    if user_status != status::ACTIVE {
+    if user_status != UserStatus::Active {
         return Ok(RefreshOutcome::Invalid);
     }
     // Spend the token only if nobody else did meanwhile: of two concurrent
@@ -262,7 +262,7 @@ pub fn authenticate(
         .filter(agreement_acceptances::user_id.eq(user_id))
         .select(diesel::dsl::max(agreement_acceptances::version))
         .single_value();
-    let row: Option<(String, String, Option<i32>, Option<i32>)> = sessions::table
+    let row: Option<(String, UserStatus, Option<i32>, Option<i32>)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::user_id.eq(user_id))
@@ -272,7 +272,7 @@ pub fn authenticate(
         .first(conn)
         .optional()?;
     match row {
-        Some((role, user_status, in_force, accepted)) if user_status == status::ACTIVE => {
+        Some((role, user_status, in_force, accepted)) if user_status == UserStatus::Active => {
             let role = Role::parse(&role).unwrap_or(Role::User);
             let agreement_pending = !role.is_staff() && accepted < in_force;
             Ok(Caller {

@@ -175,7 +175,7 @@ fn subject_of(
         }
         TargetType::User => users::table
             .filter(users::id.eq(id))
-            .filter(users::status.ne(crate::users::models::status::CLOSED))
+            .filter(users::status.ne(crate::auth::accounts::UserStatus::Closed))
             .select(users::id)
             .first::<i64>(conn)
             .optional()?,

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::funds::ledger::{self, Reference, code};
-use crate::funds::payments::{ChannelName, PaymentView};
+use crate::funds::payments::{ChannelName, PaymentView, Purpose, Settled};
 use crate::lifecycle::closure::Blocker;
 use crate::notifications::{Notice, notify};
 use crate::platform::clock::{china_days_deadline, china_deadline, working_days_deadline};
@@ -48,10 +48,6 @@ pub mod refund_status {
     pub const PAID: &str = "paid";
     pub const PAYOUT_FAILED: &str = "payout_failed";
 }
-
-/// Payment purposes (the `payments.purpose` column).
-pub const PURPOSE_DEPOSIT: &str = "deposit";
-pub const PURPOSE_REFUND: &str = "deposit_refund";
 
 fn payout_code(user_id: i64) -> String {
     format!("user:{user_id}:deposit_payout")
@@ -568,35 +564,21 @@ pub fn create_payment(
         conn,
         st,
         user_id,
-        crate::funds::payments::direction::TOP_UP,
-        PURPOSE_DEPOSIT,
+        crate::funds::payments::Direction::TopUp,
+        Purpose::Deposit,
         req.channel,
         shortfall,
     )
 }
 
-/// A settled deposit payment or refund payout, from the callback.
-pub struct Settled<'a> {
-    pub public_id: &'a str,
-    pub user_id: i64,
-    pub channel: &'a str,
-    pub amount: i64,
-    pub purpose: &'a str,
-}
-
 /// Moves the money of a settled deposit payment or refund payout and
 /// updates the deposit. Called once per payment, inside the callback's
 /// transaction, after the payment left `pending`.
-pub fn apply_callback(
-    conn: &mut DbConnection,
-    st: &AppState,
-    p: &Settled<'_>,
-    succeeded: bool,
-) -> AppResult<()> {
+pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
     let reference = |kind, memo: String| Reference {
         kind,
         object_type: "payment",
-        object_id: p.public_id.to_string(),
+        object_id: p.public_id.clone(),
         memo,
     };
     let shown = format_fen(p.amount);
@@ -604,12 +586,12 @@ pub fn apply_callback(
     let clearing = ledger::account(
         conn,
         st,
-        &code::clearing(p.channel),
+        &code::clearing(&p.channel),
         None,
         "channel_clearing",
     )?;
-    match (p.purpose, succeeded) {
-        (PURPOSE_DEPOSIT, true) => {
+    match (p.purpose, p.succeeded) {
+        (Purpose::Deposit, true) => {
             ledger::post(
                 conn,
                 st,
@@ -619,7 +601,7 @@ pub fn apply_callback(
             )?;
             reassess(conn, st, p.user_id, None, None, Event::Paid)
         }
-        (PURPOSE_DEPOSIT, false) => notify(
+        (Purpose::Deposit, false) => notify(
             conn,
             st,
             p.user_id,
@@ -640,8 +622,6 @@ pub fn apply_callback(
                 None,
             )?;
             finish_refund(conn, st, p.user_id, refund_status::PAID)?;
-            // DEP-7: the provider's profile and works leave the platform.
-            withdraw_bids(conn, st, p.user_id)?;
             notify(
                 conn,
                 st,
@@ -651,7 +631,7 @@ pub fn apply_callback(
                     title: "保证金已退还",
                     body: format!(
                         "保证金 {shown} 元已退至您的{}账户。您的服务商主页和竞标已从平台移除。",
-                        channel_label(p.channel)
+                        channel_label(&p.channel)
                     ),
                     link: Some("/api/v1/me/deposit".into()),
                 },
@@ -722,21 +702,6 @@ fn finish_refund(conn: &mut DbConnection, st: &AppState, user_id: i64, to: &str)
             deposits::updated_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
-}
-
-fn withdraw_bids(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<()> {
-    use crate::platform::db::schema::bids;
-    diesel::update(
-        bids::table
-            .filter(bids::provider_id.eq(user_id))
-            .filter(bids::status.eq(crate::marketplace::bids::status::ACTIVE)),
-    )
-    .set((
-        bids::status.eq(crate::marketplace::bids::status::WITHDRAWN),
-        bids::updated_at.eq(st.clock.now_naive()),
-    ))
-    .execute(conn)?;
     Ok(())
 }
 
@@ -983,8 +948,8 @@ fn start_payout(conn: &mut DbConnection, st: &AppState, id: i64, user_id: i64) -
             conn,
             st,
             user_id,
-            crate::funds::payments::direction::WITHDRAWAL,
-            PURPOSE_REFUND,
+            crate::funds::payments::Direction::Withdrawal,
+            Purpose::DepositRefund,
             channel,
             amount,
         )?;

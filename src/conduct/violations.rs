@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use super::deposit::{self, Event};
 use super::{Category, Link, Service, evidence_json, evidence_of, measure_status};
 use crate::audit::{self, Actor};
+use crate::auth::accounts::UserStatus;
 use crate::funds::ledger::{self, Reference};
 use crate::notifications::{Notice, notify};
 use crate::platform::db::schema::{
@@ -25,7 +26,6 @@ use crate::platform::money::{Money, SignedFen, format_fen};
 use crate::platform::paging::{Page, PageQuery, page_of};
 use crate::platform::state::AppState;
 use crate::platform::text::long_text;
-use crate::users::models::status as user_status;
 
 pub mod status {
     pub const IN_FORCE: &str = "in_force";
@@ -715,10 +715,10 @@ fn seal(conn: &mut DbConnection, st: &AppState, ctx: &Ctx<'_>) -> AppResult<()> 
     diesel::update(
         users::table
             .filter(users::id.eq(ctx.user_id))
-            .filter(users::status.eq(user_status::ACTIVE)),
+            .filter(users::status.eq(UserStatus::Active)),
     )
     .set((
-        users::status.eq(user_status::SEALED),
+        users::status.eq(UserStatus::Sealed),
         users::status_changed_at.eq(ctx.now),
     ))
     .execute(conn)?;
@@ -757,10 +757,10 @@ fn unseal(
     diesel::update(
         users::table
             .filter(users::id.eq(user_id))
-            .filter(users::status.eq(user_status::SEALED)),
+            .filter(users::status.eq(UserStatus::Sealed)),
     )
     .set((
-        users::status.eq(user_status::ACTIVE),
+        users::status.eq(UserStatus::Active),
         users::status_changed_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
@@ -788,7 +788,7 @@ pub fn record(
 ) -> AppResult<ViolationView> {
     let facts = long_text("facts", &req.facts, 5000)?;
     let decision = long_text("decision", &req.decision, 2000)?;
-    let subject: Option<(String, String)> = users::table
+    let subject: Option<(String, UserStatus)> = users::table
         .find(req.user_id)
         .select((users::role, users::status))
         .first(conn)
@@ -801,7 +801,7 @@ pub fn record(
         ));
     };
     if crate::users::models::Role::parse(&role).is_none_or(|r| r.is_staff())
-        || subject_status == user_status::CLOSED
+        || subject_status == UserStatus::Closed
     {
         return Err(AppError::conflict(
             "violation.subject_invalid",

@@ -989,7 +989,7 @@ pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, u
                 )?;
                 let staff: Vec<i64> = users::table
                     .filter(users::role.eq_any(["admin", "moderator"]))
-                    .filter(users::status.eq(crate::users::models::status::ACTIVE))
+                    .filter(users::status.eq(crate::auth::accounts::UserStatus::Active))
                     .select(users::id)
                     .load(c)?;
                 notify_many(

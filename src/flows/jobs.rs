@@ -10,12 +10,12 @@ use std::time::Duration;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::auth::accounts::UserStatus;
 use crate::lifecycle::{closure, inactivity};
 use crate::platform::db::schema::users;
 use crate::platform::db::write_tx;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
-use crate::users::models::status;
 
 /// What one run did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -59,7 +59,7 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     // ACC-10: anonymise accounts closed two years ago.
     let bound = crate::platform::clock::sub_china_months(now + chrono::Duration::days(3), 24);
     let closed: Vec<(i64, Option<chrono::NaiveDateTime>)> = users::table
-        .filter(users::status.eq(status::CLOSED))
+        .filter(users::status.eq(UserStatus::Closed))
         .filter(users::anonymized_at.is_null())
         .filter(users::status_changed_at.le(bound))
         .select((users::id, users::status_changed_at))

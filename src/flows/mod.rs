@@ -3,3 +3,5 @@
 //! flow (`tests/architecture.rs`).
 
 pub mod jobs;
+pub mod payments;
+pub mod profile;

@@ -11,6 +11,7 @@ use crate::notifications::{Notice, notify};
 use crate::platform::channels::{CallbackError, CallbackEvent, CallbackKind, PaymentChannel};
 use crate::platform::db::DbConnection;
 use crate::platform::db::schema::payments;
+use crate::platform::enums::text_enum;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::{Money, format_fen};
 use crate::platform::state::AppState;
@@ -50,30 +51,45 @@ pub struct PaymentView {
     /// The id the channel sees (`out_trade_no`).
     #[schema(example = "0f8a3c1e-2b7d-4a51-9b1e-3c2d4e5f6a7b")]
     pub id: String,
-    /// `top_up` or `withdrawal`.
-    #[schema(example = "top_up")]
-    pub direction: String,
+    pub direction: Direction,
     #[schema(example = "alipay")]
     pub channel: String,
     pub amount: Money,
-    /// `pending`, `succeeded` or `failed`.
-    #[schema(example = "pending")]
-    pub status: String,
+    pub status: PaymentStatus,
     /// For a pending top-up: the parameters the app hands to the channel SDK.
     pub pay_params: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const SUCCEEDED: &str = "succeeded";
-    pub const FAILED: &str = "failed";
+text_enum! {
+    /// Where a payment stands: pending until the channel's callback settles it.
+    pub enum PaymentStatus {
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
+    }
 }
 
-pub mod direction {
-    pub const TOP_UP: &str = "top_up";
-    pub const WITHDRAWAL: &str = "withdrawal";
+text_enum! {
+    /// Money coming in through a channel, or going out to one.
+    pub enum Direction {
+        TopUp = "top_up",
+        Withdrawal = "withdrawal",
+    }
+}
+
+text_enum! {
+    /// What a payment is for, which decides who moves its money when the
+    /// callback settles it (the routing lives in `flows::payments`).
+    pub enum Purpose {
+        /// A top-up or withdrawal of the user's funds (FND-2).
+        Funds = "funds",
+        /// A security-deposit payment (DEP-2).
+        Deposit = "deposit",
+        /// A security-deposit refund payout (DEP-7).
+        DepositRefund = "deposit_refund",
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -82,13 +98,13 @@ struct Row {
     id: i64,
     public_id: String,
     user_id: i64,
-    direction: String,
+    direction: Direction,
     channel: String,
     amount: i64,
-    status: String,
+    status: PaymentStatus,
     created_at: NaiveDateTime,
     completed_at: Option<NaiveDateTime>,
-    purpose: String,
+    purpose: Purpose,
 }
 
 /// Refuses a channel that is not configured here (422).
@@ -110,16 +126,16 @@ fn channel(st: &AppState, name: ChannelName) -> AppResult<&dyn PaymentChannel> {
         })
 }
 
-fn view(st: &AppState, r: Row) -> PaymentView {
-    let amount = Money::from_fen(r.amount).unwrap_or_else(|| Money::from_fen(1).expect("1 fen"));
-    let pay_params = (r.status == status::PENDING && r.direction == direction::TOP_UP)
+fn view(st: &AppState, r: Row) -> AppResult<PaymentView> {
+    let amount = Money::from_stored(r.amount)?;
+    let pay_params = (r.status == PaymentStatus::Pending && r.direction == Direction::TopUp)
         .then(|| {
             st.channels
                 .get(&r.channel)
                 .map(|c| c.pay_params(&r.public_id, &amount.to_string()))
         })
         .flatten();
-    PaymentView {
+    Ok(PaymentView {
         id: r.public_id,
         direction: r.direction,
         channel: r.channel,
@@ -128,25 +144,25 @@ fn view(st: &AppState, r: Row) -> PaymentView {
         pay_params,
         created_at: r.created_at.and_utc(),
         completed_at: r.completed_at.map(|t| t.and_utc()),
-    }
+    })
 }
 
 fn insert(
     conn: &mut DbConnection,
     st: &AppState,
     user_id: i64,
-    dir: &str,
+    dir: Direction,
     req: &PaymentRequest,
 ) -> AppResult<Row> {
-    insert_for(conn, st, user_id, dir, "funds", req)
+    insert_for(conn, st, user_id, dir, Purpose::Funds, req)
 }
 
 fn insert_for(
     conn: &mut DbConnection,
     st: &AppState,
     user_id: i64,
-    dir: &str,
-    purpose: &str,
+    dir: Direction,
+    purpose: Purpose,
     req: &PaymentRequest,
 ) -> AppResult<Row> {
     let public_id = uuid::Uuid::new_v4().to_string();
@@ -157,7 +173,7 @@ fn insert_for(
             payments::direction.eq(dir),
             payments::channel.eq(req.channel.as_str()),
             payments::amount.eq(req.amount.fen()),
-            payments::status.eq(status::PENDING),
+            payments::status.eq(PaymentStatus::Pending),
             payments::purpose.eq(purpose),
             payments::created_at.eq(st.clock.now_naive()),
         ))
@@ -179,8 +195,8 @@ pub fn create_top_up(
 ) -> AppResult<PaymentView> {
     channel(st, req.channel)?;
     ledger::user_accounts(conn, st, user_id)?;
-    let row = insert(conn, st, user_id, direction::TOP_UP, req)?;
-    Ok(view(st, row))
+    let row = insert(conn, st, user_id, Direction::TopUp, req)?;
+    view(st, row)
 }
 
 /// Creates a pending payment for another ledger purpose (a deposit
@@ -190,8 +206,8 @@ pub fn create_purposed(
     conn: &mut DbConnection,
     st: &AppState,
     user_id: i64,
-    dir: &str,
-    purpose: &str,
+    dir: Direction,
+    purpose: Purpose,
     channel_name: ChannelName,
     fen: i64,
 ) -> AppResult<PaymentView> {
@@ -203,7 +219,7 @@ pub fn create_purposed(
         channel: channel_name,
     };
     let row = insert_for(conn, st, user_id, dir, purpose, &req)?;
-    Ok(view(st, row))
+    view(st, row)
 }
 
 /// Holds the amount and asks the channel to pay it out; the hold is
@@ -215,9 +231,7 @@ pub fn create_withdrawal(
     req: &PaymentRequest,
 ) -> AppResult<PaymentView> {
     channel(st, req.channel)?;
-    // VIO-3: a suspension may cover withdrawals.
-    crate::conduct::require_service(conn, st, user_id, crate::conduct::Service::Withdrawal)?;
-    let row = insert(conn, st, user_id, direction::WITHDRAWAL, req)?;
+    let row = insert(conn, st, user_id, Direction::Withdrawal, req)?;
     let reference = Reference {
         kind: "withdrawal_hold",
         object_type: "payment",
@@ -225,7 +239,7 @@ pub fn create_withdrawal(
         memo: format!("提现冻结 {}", req.amount),
     };
     ledger::hold(conn, st, user_id, req.amount.fen(), &reference)?;
-    Ok(view(st, row))
+    view(st, row)
 }
 
 /// Turns a channel's refusal into the API's answer.
@@ -249,24 +263,45 @@ pub fn callback_error(err: CallbackError) -> AppError {
     }
 }
 
-/// Applies a verified callback. The payment moves from pending exactly once
-/// (a conditional update); replays of the same outcome answer OK and move
-/// nothing.
-pub fn apply_callback(
+/// A payment the callback just moved out of `pending`: the purpose's owner
+/// moves its money next, in the same transaction.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub id: i64,
+    pub public_id: String,
+    pub user_id: i64,
+    pub channel: String,
+    pub amount: i64,
+    pub purpose: Purpose,
+    pub direction: Direction,
+    pub succeeded: bool,
+}
+
+/// What a verified callback did to its payment.
+pub enum Settlement {
+    /// A replay of the outcome already applied: nothing moves again.
+    Replayed(PaymentView),
+    /// The payment left `pending` now.
+    Settled(Settled),
+}
+
+fn find_for_callback(
     conn: &mut DbConnection,
-    st: &AppState,
     channel_name: &str,
     event: &CallbackEvent,
-) -> AppResult<PaymentView> {
-    let row: Row = payments::table
+) -> AppResult<Row> {
+    payments::table
         .filter(payments::public_id.eq(&event.payment_id))
         .filter(payments::channel.eq(channel_name))
         .select(Row::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| {
-            AppError::not_found("payment.not_found", "支付单不存在", "No such payment")
-        })?;
+        .ok_or_else(|| AppError::not_found("payment.not_found", "支付单不存在", "No such payment"))
+}
+
+/// The outcome a callback reports, refused when its amount or kind does
+/// not fit the payment.
+fn outcome_of(row: &Row, channel_name: &str, event: &CallbackEvent) -> AppResult<PaymentStatus> {
     let amount = Money::parse(&event.amount).map(Money::fen).unwrap_or(-1);
     if amount != row.amount {
         log::warn!(
@@ -282,13 +317,13 @@ pub fn apply_callback(
             "The callback amount does not match the payment",
         ));
     }
-    let (is_payment, succeeded) = match event.event {
-        CallbackKind::PaymentSucceeded => (true, true),
-        CallbackKind::PaymentFailed => (true, false),
-        CallbackKind::PayoutSucceeded => (false, true),
-        CallbackKind::PayoutFailed => (false, false),
+    let (direction, status) = match event.event {
+        CallbackKind::PaymentSucceeded => (Direction::TopUp, PaymentStatus::Succeeded),
+        CallbackKind::PaymentFailed => (Direction::TopUp, PaymentStatus::Failed),
+        CallbackKind::PayoutSucceeded => (Direction::Withdrawal, PaymentStatus::Succeeded),
+        CallbackKind::PayoutFailed => (Direction::Withdrawal, PaymentStatus::Failed),
     };
-    if is_payment != (row.direction == direction::TOP_UP) {
+    if direction != row.direction {
         return Err(AppError::invalid_field(
             "event",
             "payment.event_mismatch",
@@ -296,84 +331,88 @@ pub fn apply_callback(
             "The callback event does not fit this payment",
         ));
     }
-    let new_status = if succeeded {
-        status::SUCCEEDED
-    } else {
-        status::FAILED
-    };
-    let now = st.clock.now_naive();
+    Ok(status)
+}
+
+/// Applies a verified callback to its payment. The payment moves from
+/// pending exactly once (a conditional update); a replay of the same
+/// outcome answers [`Settlement::Replayed`], another outcome 409.
+pub fn settle(
+    conn: &mut DbConnection,
+    st: &AppState,
+    channel_name: &str,
+    event: &CallbackEvent,
+) -> AppResult<Settlement> {
+    let row = find_for_callback(conn, channel_name, event)?;
+    let new_status = outcome_of(&row, channel_name, event)?;
     let changed = diesel::update(
         payments::table
             .filter(payments::id.eq(row.id))
-            .filter(payments::status.eq(status::PENDING)),
+            .filter(payments::status.eq(PaymentStatus::Pending)),
     )
     .set((
         payments::status.eq(new_status),
         payments::channel_reference.eq(&event.channel_reference),
-        payments::completed_at.eq(now),
+        payments::completed_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
     if changed == 0 {
-        let current: String = payments::table
-            .find(row.id)
-            .select(payments::status)
-            .first(conn)?;
-        if current != new_status {
+        let current = view_of(conn, st, row.id)?;
+        if current.status != new_status {
             return Err(AppError::conflict(
                 "payment.already_completed",
                 "支付单已以另一结果完成",
                 "The payment was already completed with another outcome",
             ));
         }
-        // A replay of the outcome already applied: nothing moves again.
-        let row = payments::table
-            .find(row.id)
-            .select(Row::as_select())
-            .first(conn)?;
-        return Ok(view(st, row));
+        return Ok(Settlement::Replayed(current));
     }
-    if row.purpose != "funds" {
-        // Deposit payments and refund payouts (DEP-2, DEP-7).
-        crate::conduct::deposit::apply_callback(
-            conn,
-            st,
-            &crate::conduct::deposit::Settled {
-                public_id: &row.public_id,
-                user_id: row.user_id,
-                channel: &row.channel,
-                amount: row.amount,
-                purpose: &row.purpose,
-            },
-            succeeded,
-        )?;
-        let row = payments::table
-            .find(row.id)
-            .select(Row::as_select())
-            .first(conn)?;
-        return Ok(view(st, row));
-    }
+    Ok(Settlement::Settled(Settled {
+        id: row.id,
+        public_id: row.public_id,
+        user_id: row.user_id,
+        channel: row.channel,
+        amount: row.amount,
+        purpose: row.purpose,
+        direction: row.direction,
+        succeeded: new_status == PaymentStatus::Succeeded,
+    }))
+}
+
+/// The payment's current view.
+pub fn view_of(conn: &mut DbConnection, st: &AppState, id: i64) -> AppResult<PaymentView> {
+    let row = payments::table
+        .find(id)
+        .select(Row::as_select())
+        .first(conn)?;
+    view(st, row)
+}
+
+/// Moves the money of a settled top-up or withdrawal (FND-2) and tells the
+/// user.
+pub fn apply_funds(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
     let reference = |kind, memo: String| Reference {
         kind,
         object_type: "payment",
-        object_id: row.public_id.clone(),
+        object_id: p.public_id.clone(),
         memo,
     };
-    let shown = format_fen(row.amount);
-    let (available, held) = ledger::user_accounts(conn, st, row.user_id)?;
+    let shown = format_fen(p.amount);
+    let (available, held) = ledger::user_accounts(conn, st, p.user_id)?;
     let clearing = ledger::account(
         conn,
         st,
-        &code::clearing(&row.channel),
+        &code::clearing(&p.channel),
         None,
         "channel_clearing",
     )?;
-    let (kind, title, body) = match (is_payment, succeeded) {
-        (true, true) => {
+    let (kind, title, body) = match (p.direction, p.succeeded) {
+        (Direction::TopUp, true) => {
             ledger::post(
                 conn,
                 st,
                 &reference("top_up", format!("充值 {shown}")),
-                &[(clearing, -row.amount), (available, row.amount)],
+                &[(clearing, -p.amount), (available, p.amount)],
                 None,
             )?;
             (
@@ -382,17 +421,17 @@ pub fn apply_callback(
                 format!("充值 {shown} 元已到账。"),
             )
         }
-        (true, false) => (
+        (Direction::TopUp, false) => (
             "payment.top_up_failed",
             "充值失败",
             format!("充值 {shown} 元未成功，未扣款。"),
         ),
-        (false, true) => {
+        (Direction::Withdrawal, true) => {
             ledger::post(
                 conn,
                 st,
                 &reference("withdrawal", format!("提现 {shown}")),
-                &[(held, -row.amount), (clearing, row.amount)],
+                &[(held, -p.amount), (clearing, p.amount)],
                 None,
             )?;
             (
@@ -401,12 +440,12 @@ pub fn apply_callback(
                 format!("提现 {shown} 元已转出。"),
             )
         }
-        (false, false) => {
+        (Direction::Withdrawal, false) => {
             ledger::release(
                 conn,
                 st,
-                row.user_id,
-                row.amount,
+                p.user_id,
+                p.amount,
                 &reference("withdrawal_release", format!("提现失败退回 {shown}")),
             )?;
             (
@@ -419,19 +458,14 @@ pub fn apply_callback(
     notify(
         conn,
         st,
-        row.user_id,
+        p.user_id,
         Notice {
             kind,
             title,
             body,
             link: Some("/api/v1/me/account".into()),
         },
-    )?;
-    let row = payments::table
-        .find(row.id)
-        .select(Row::as_select())
-        .first(conn)?;
-    Ok(view(st, row))
+    )
 }
 
 /// The payment with a public id, if `user_id` owns it.
@@ -439,7 +473,7 @@ pub fn owned(
     conn: &mut DbConnection,
     user_id: i64,
     public_id: &str,
-) -> AppResult<(String, i64, String)> {
+) -> AppResult<(String, i64, Direction)> {
     payments::table
         .filter(payments::public_id.eq(public_id))
         .filter(payments::user_id.eq(user_id))

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::info_requests;
 use crate::audit::{self, Actor};
+use crate::auth::accounts::UserStatus;
 use crate::auth::sessions;
 use crate::notifications::{Notice, notify};
 use crate::platform::db::DbConnection;
@@ -18,7 +18,7 @@ use crate::platform::db::schema::{
 };
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
-use crate::users::models::status as user_status;
+use crate::verification::info_requests;
 
 pub mod status {
     pub const PENDING: &str = "pending";
@@ -316,7 +316,7 @@ pub fn decide(
     if approve {
         diesel::update(users::table.find(user_id))
             .set((
-                users::status.eq(user_status::CLOSED),
+                users::status.eq(UserStatus::Closed),
                 users::status_changed_at.eq(now),
                 users::updated_at.eq(now),
             ))
@@ -381,7 +381,7 @@ pub fn anonymise(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppRes
     let n = diesel::update(
         users::table
             .filter(users::id.eq(user_id))
-            .filter(users::status.eq(user_status::CLOSED))
+            .filter(users::status.eq(UserStatus::Closed))
             .filter(users::anonymized_at.is_null()),
     )
     .set((

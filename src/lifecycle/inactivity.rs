@@ -4,6 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
+use crate::auth::accounts::UserStatus;
 use crate::auth::sessions;
 use crate::notifications::{Notice, notify};
 use crate::platform::clock::{add_china_months, china_time, sub_china_months};
@@ -11,14 +12,9 @@ use crate::platform::db::DbConnection;
 use crate::platform::db::schema::users;
 use crate::platform::error::AppResult;
 use crate::platform::state::AppState;
-use crate::users::models::status;
+use crate::users::models::{WARNED_7_DAYS, WARNED_14_DAYS};
 
 pub const INACTIVE_MONTHS: u32 = 6;
-
-/// `inactivity_warned` values: which warning was sent since the last login.
-pub const WARNED_NONE: i32 = 0;
-pub const WARNED_14_DAYS: i32 = 1;
-pub const WARNED_7_DAYS: i32 = 2;
 
 /// The instant an account that last logged in at `last_login` is reclaimed.
 pub fn reclaim_at(last_login: NaiveDateTime) -> NaiveDateTime {
@@ -57,7 +53,7 @@ pub fn candidates(
     // days of slack for month-end clamping); few others are read.
     let bound = sub_china_months(now + Duration::days(17), INACTIVE_MONTHS);
     let rows: Vec<(i64, Option<NaiveDateTime>, i32)> = users::table
-        .filter(users::status.eq(status::ACTIVE))
+        .filter(users::status.eq(UserStatus::Active))
         .filter(users::role.eq("user"))
         .filter(users::last_login_at.le(bound))
         .select((users::id, users::last_login_at, users::inactivity_warned))
@@ -81,7 +77,7 @@ pub fn process(
     let now = st.clock.now_naive();
     let same_state = users::table
         .filter(users::id.eq(user_id))
-        .filter(users::status.eq(status::ACTIVE))
+        .filter(users::status.eq(UserStatus::Active))
         .filter(users::last_login_at.eq(last_login))
         .filter(users::inactivity_warned.eq(warned));
     match due(last_login, warned, now) {
@@ -114,7 +110,7 @@ pub fn process(
         Due::Reclaim => {
             let n = diesel::update(same_state)
                 .set((
-                    users::status.eq(status::RECLAIMED),
+                    users::status.eq(UserStatus::Reclaimed),
                     users::status_changed_at.eq(now),
                     users::updated_at.eq(now),
                 ))
@@ -143,6 +139,7 @@ pub fn process(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::users::models::WARNED_NONE;
     use chrono::NaiveDate;
 
     fn at(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {

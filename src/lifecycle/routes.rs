@@ -7,9 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::closure::{self, ClosureRequestBody, ClosureView};
-use super::info_requests::{self, InfoRequestView, InfoResponse, NewInfoRequest};
 use crate::audit::{self, Actor};
-use crate::auth::{AnyStaff, AuthUser, AuthUserAnyAgreement, Moderators, Staff};
+use crate::auth::{AnyStaff, AuthUserAnyAgreement, Moderators, Staff};
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::ClientMeta;
 use crate::platform::paging::{Page, PageQuery, page_of};
@@ -17,102 +16,6 @@ use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
 use crate::users::dto::MeView;
 use crate::verification::dto::{ReasonRequest, VerificationView};
-
-/// Ask a user to explain, correct or re-verify their data (ACC-6). Until
-/// staff clear it, the user cannot publish or bid.
-#[utoipa::path(
-    tag = "admin",
-    params(("id" = i64, Path, description = "User id")),
-    request_body = NewInfoRequest,
-    responses(
-        (status = 201, description = "Created; the user is notified", body = InfoRequestView),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-#[post("/admin/users/{id}/info-requests")]
-pub async fn create_info_request(
-    state: web::Data<AppState>,
-    staff: Staff<Moderators>,
-    meta: ClientMeta,
-    id: web::Path<i64>,
-    body: web::Json<NewInfoRequest>,
-) -> AppResult<HttpResponse> {
-    let (user_id, staff_id, req) = (id.into_inner(), staff.user_id, body.into_inner());
-    let view = state
-        .tx(move |conn, st| info_requests::create(conn, st, staff_id, user_id, req, &meta.ip))
-        .await?;
-    Ok(HttpResponse::Created().json(view))
-}
-
-/// Clear an information request (the restriction lifts when none is open).
-#[utoipa::path(
-    tag = "admin",
-    params(("id" = i64, Path, description = "Information request id")),
-    responses(
-        (status = 200, description = "Cleared; the user is notified", body = InfoRequestView),
-        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already cleared (`info_request.cleared`)", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-#[post("/admin/info-requests/{id}/clear")]
-pub async fn clear_info_request(
-    state: web::Data<AppState>,
-    staff: Staff<Moderators>,
-    meta: ClientMeta,
-    id: web::Path<i64>,
-) -> AppResult<web::Json<InfoRequestView>> {
-    let (id, staff_id) = (id.into_inner(), staff.user_id);
-    let view = state
-        .tx(move |conn, st| info_requests::clear(conn, st, staff_id, id, &meta.ip))
-        .await?;
-    Ok(web::Json(view))
-}
-
-/// The caller's information requests, newest first.
-#[utoipa::path(
-    tag = "me",
-    responses((status = 200, description = "Up to 100 newest requests", body = Vec<InfoRequestView>)),
-    security(("bearer" = []))
-)]
-#[get("/me/info-requests")]
-pub async fn my_info_requests(
-    state: web::Data<AppState>,
-    user: AuthUser,
-) -> AppResult<web::Json<Vec<InfoRequestView>>> {
-    let user_id = user.user_id;
-    let items = state
-        .run(move |conn, _| info_requests::mine(conn, user_id))
-        .await?;
-    Ok(web::Json(items))
-}
-
-/// Answer an information request; staff then review and clear it.
-#[utoipa::path(
-    tag = "me",
-    params(("id" = i64, Path, description = "Information request id")),
-    request_body = InfoResponse,
-    responses(
-        (status = 200, description = "Answered", body = InfoRequestView),
-        (status = 404, description = "No such request of the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already cleared", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-#[post("/me/info-requests/{id}/response")]
-pub async fn respond_info_request(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    id: web::Path<i64>,
-    body: web::Json<InfoResponse>,
-) -> AppResult<web::Json<InfoRequestView>> {
-    let (id, user_id, text) = (id.into_inner(), user.user_id, body.into_inner().response);
-    let view = state
-        .tx(move |conn, st| info_requests::respond(conn, st, user_id, id, &text))
-        .await?;
-    Ok(web::Json(view))
-}
 
 /// Reclaim a user's member name that breaks the rules (ACC-5). The user
 /// keeps logging in by email or phone; the name is held until released.
@@ -372,7 +275,7 @@ pub async fn admin_get_user(
                 open_disputes: crate::disputes::open_count(conn, user_id)?,
                 user: crate::users::service::me_view(conn, user)?,
                 verification: crate::verification::service::latest(conn, user_id)?,
-                restrictions: super::restrictions(conn, user_id)?,
+                restrictions: crate::verification::info_requests::restrictions(conn, user_id)?,
                 live_sessions,
                 status_changed_at,
             };

@@ -86,7 +86,7 @@ pub fn place(
             "Real-name verification is required first",
         ));
     };
-    crate::lifecycle::require_no_info_request(conn, provider)?;
+    crate::verification::info_requests::require_no_info_request(conn, provider)?;
     // MKT-2, VIO-3, VIO-4, DEP-2: not suspended, orders not shielded.
     crate::conduct::require_order_taking(conn, st, provider)?;
     // MKT-7: no bidding from an account sharing the publisher's identity.
@@ -238,6 +238,22 @@ pub fn withdraw(
         return Err(not_withdrawable());
     }
     load(conn, id)
+}
+
+/// Withdraws every live bid of a provider who left the platform (DEP-7
+/// refund payout).
+pub fn withdraw_all_of(conn: &mut DbConnection, st: &AppState, provider: i64) -> AppResult<()> {
+    diesel::update(
+        bids::table
+            .filter(bids::provider_id.eq(provider))
+            .filter(bids::status.eq(status::ACTIVE)),
+    )
+    .set((
+        bids::status.eq(status::WITHDRAWN),
+        bids::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The provider's own bids, newest first.

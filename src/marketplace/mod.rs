@@ -24,7 +24,7 @@ pub fn require_good_standing(conn: &mut DbConnection, user_id: i64) -> AppResult
             "Real-name verification is required first",
         ));
     }
-    crate::lifecycle::require_no_info_request(conn, user_id)
+    crate::verification::info_requests::require_no_info_request(conn, user_id)
 }
 
 /// Notifies every user in `ids` with the same notice.

@@ -79,7 +79,7 @@ pub fn notify_many(
         Recipients::AllActiveUsers => {
             select = select
                 .filter(users::role.eq("user"))
-                .filter(users::status.eq(crate::users::models::status::ACTIVE))
+                .filter(users::status.eq(crate::auth::accounts::UserStatus::Active))
         }
     }
     diesel::insert_into(notifications::table)

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod contact;
 pub mod db;
+pub mod enums;
 pub mod error;
 pub mod http;
 pub mod jwt;

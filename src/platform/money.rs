@@ -9,6 +9,8 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::ToSchema;
 
+use crate::platform::error::{AppError, AppResult};
+
 /// A positive amount in CNY, stored as fen (1/100 yuan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ToSchema)]
 #[schema(value_type = String, pattern = r"^(?!0+(\.0{1,2})?$)[0-9]{1,9}(\.[0-9]{1,2})?$", example = "1000.00")]
@@ -75,6 +77,16 @@ impl Money {
     /// A positive amount of fen within the bound.
     pub fn from_fen(fen: i64) -> Option<Money> {
         (1..=MAX_FEN).contains(&fen).then_some(Money(fen))
+    }
+
+    /// A stored amount read back: a value outside the bound means the row is
+    /// corrupt, which is logged and answered as an internal error rather than
+    /// shown as some other amount.
+    pub fn from_stored(fen: i64) -> AppResult<Money> {
+        Money::from_fen(fen).ok_or_else(|| {
+            log::error!("stored amount out of range: {fen} fen");
+            AppError::internal(format!("stored amount out of range: {fen} fen"))
+        })
     }
 
     pub fn fen(self) -> i64 {

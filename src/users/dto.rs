@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::models::{AccountKind, Role, User};
+use super::models::{AccountKind, Role, User, UserStatus};
 use crate::auth::sessions::TokenPair;
 
 /// `POST /api/v1/auth/register` (ACC-2).
@@ -96,8 +96,7 @@ pub struct MeView {
     pub address: String,
     pub account_kind: AccountKind,
     pub role: Role,
-    #[schema(example = "active")]
-    pub status: String,
+    pub status: UserStatus,
     /// The latest agreement version this account accepted.
     pub agreement_version: Option<i32>,
     /// Real-name verification: `none`, `pending`, `approved`, `rejected`.
@@ -191,31 +190,6 @@ pub struct SessionView {
     pub ip: Option<String>,
     /// True for the session of the token making this request.
     pub current: bool,
-}
-
-/// What anyone may see of a user (ACC-11: never email, phone, address or ID).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicProfile {
-    pub id: i64,
-    #[schema(example = "地推达人")]
-    pub member_name: Option<String>,
-    pub account_kind: AccountKind,
-    /// Real-name verification approved (ACC-8).
-    pub verified: bool,
-    /// Credit score: starts at 100; conduct measures deduct points (VIO-3).
-    #[schema(example = 100)]
-    pub credit_score: i32,
-    /// Average of visible reviews (double-blind), one decimal; `null` without any.
-    pub rating: Option<f64>,
-    pub rating_count: i64,
-    /// Awards completed as a provider.
-    pub completed_awards: i64,
-    /// Published penalty decisions (SA §9.2; from the conduct rules).
-    pub penalties: Vec<crate::conduct::violations::PublicPenalty>,
-    /// Whether the provider takes orders now (false while suspended or
-    /// while the deposit shields their orders).
-    pub accepting_orders: bool,
-    pub member_since: DateTime<Utc>,
 }
 
 /// Whether a member name can be registered now.

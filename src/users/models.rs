@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::auth::accounts::{Role, UserStatus};
 use crate::platform::db::schema::users;
 
 /// A row of `users`.
@@ -22,7 +23,7 @@ pub struct User {
     pub address: String,
     pub account_kind: String,
     pub role: String,
-    pub status: String,
+    pub status: UserStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
@@ -45,46 +46,10 @@ pub struct NewUser<'a> {
     pub address: &'a str,
     pub account_kind: &'a str,
     pub role: &'a str,
-    pub status: &'a str,
+    pub status: UserStatus,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
-}
-
-/// What an account may do on the platform. Staff accounts are separate from
-/// marketplace users and are created only by the `admin create` command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    User,
-    Admin,
-    Moderator,
-    Finance,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-            Role::Moderator => "moderator",
-            Role::Finance => "finance",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "user" => Role::User,
-            "admin" => Role::Admin,
-            "moderator" => Role::Moderator,
-            "finance" => Role::Finance,
-            _ => return None,
-        })
-    }
-
-    pub fn is_staff(self) -> bool {
-        self != Role::User
-    }
 }
 
 /// Individual person or legal entity (ACC-1, ACC-2).
@@ -112,13 +77,7 @@ impl AccountKind {
     }
 }
 
-/// Account states; only `active` accounts can log in.
-pub mod status {
-    pub const ACTIVE: &str = "active";
-    /// Six months without login (ACC-9).
-    pub const RECLAIMED: &str = "reclaimed";
-    /// Closed at the user's request (ACC-10).
-    pub const CLOSED: &str = "closed";
-    /// Sealed for a fundamental breach (VIO-3).
-    pub const SEALED: &str = "sealed";
-}
+/// `inactivity_warned` values: which warning was sent since the last login.
+pub const WARNED_NONE: i32 = 0;
+pub const WARNED_14_DAYS: i32 = 1;
+pub const WARNED_7_DAYS: i32 = 2;

@@ -4,8 +4,8 @@
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 
 use super::dto::{
-    AuthResponse, Availability, ChangePasswordRequest, LoginRequest, MeView, PublicProfile,
-    RefreshRequest, RegisterRequest, SessionView, UpdateMeRequest,
+    AuthResponse, Availability, ChangePasswordRequest, LoginRequest, MeView, RefreshRequest,
+    RegisterRequest, SessionView, UpdateMeRequest,
 };
 use super::service;
 use crate::auth::sessions::{self, TokenPair};
@@ -215,27 +215,6 @@ pub async fn end_session(
         .tx(move |conn, st| service::end_session(conn, st, &user, id))
         .await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// A user's public profile (never email, phone, address or ID number).
-#[utoipa::path(
-    tag = "users",
-    params(("id" = i64, Path, description = "User id")),
-    responses(
-        (status = 200, description = "Public profile", body = PublicProfile),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-#[get("/users/{id}")]
-pub async fn get_user(
-    state: web::Data<AppState>,
-    id: web::Path<i64>,
-) -> AppResult<web::Json<PublicProfile>> {
-    let id = id.into_inner();
-    let profile = state
-        .run(move |conn, st| service::public_profile(conn, st, id))
-        .await?;
-    Ok(web::Json(profile))
 }
 
 /// Whether a member name can be registered, and if not, why (ACC-4).

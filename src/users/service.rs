@@ -3,10 +3,10 @@
 use diesel::prelude::*;
 
 use super::dto::{
-    AuthResponse, Availability, ChangePasswordRequest, LoginRequest, MeView, PublicProfile,
-    RegisterRequest, SessionView, UpdateMeRequest,
+    AuthResponse, Availability, ChangePasswordRequest, LoginRequest, MeView, RegisterRequest,
+    SessionView, UpdateMeRequest,
 };
-use super::models::{AccountKind, NewUser, Role, User, status};
+use super::models::{AccountKind, NewUser, Role, User, UserStatus};
 use super::names::MemberName;
 use crate::agreements;
 use crate::auth::{Caller, password, sessions};
@@ -135,7 +135,7 @@ pub fn register(
             address: &address,
             account_kind: req.account_kind.as_str(),
             role: Role::User.as_str(),
-            status: status::ACTIVE,
+            status: UserStatus::Active,
             created_at: now,
             updated_at: now,
             // Registering starts a session: it counts as a login (ACC-9).
@@ -187,18 +187,18 @@ pub fn login(
     if !password::verify(&req.password, &user.password_hash) {
         return Err(invalid_credentials());
     }
-    refuse_inactive(&user.status)?;
+    refuse_inactive(user.status)?;
     let now = st.clock.now_naive();
     diesel::update(users::table.find(user.id))
         .set((
             users::last_login_at.eq(now),
-            users::inactivity_warned.eq(crate::lifecycle::inactivity::WARNED_NONE),
+            users::inactivity_warned.eq(super::models::WARNED_NONE),
         ))
         .execute(conn)?;
     let tokens = sessions::start(conn, st, user.id, meta)?;
     let user = User {
         last_login_at: Some(now),
-        inactivity_warned: crate::lifecycle::inactivity::WARNED_NONE,
+        inactivity_warned: super::models::WARNED_NONE,
         ..user
     };
     Ok(AuthResponse {
@@ -208,33 +208,28 @@ pub fn login(
 }
 
 /// Login refusals for accounts that are not active.
-fn refuse_inactive(user_status: &str) -> AppResult<()> {
+fn refuse_inactive(user_status: UserStatus) -> AppResult<()> {
     match user_status {
-        status::ACTIVE => Ok(()),
-        status::RECLAIMED => Err(AppError::forbidden(
+        UserStatus::Active => Ok(()),
+        UserStatus::Reclaimed => Err(AppError::forbidden(
             "account.reclaimed",
             "账户因连续六个月未登录已被回收",
             "The account was reclaimed after six months without login",
         )),
-        status::CLOSED => Err(AppError::forbidden(
+        UserStatus::Closed => Err(AppError::forbidden(
             "account.closed",
             "账户已注销",
             "The account is closed",
         )),
-        status::SEALED => Err(AppError::forbidden(
+        UserStatus::Sealed => Err(AppError::forbidden(
             "account.sealed",
             "账户已被查封",
             "The account is sealed",
         )),
-        _ => Err(AppError::forbidden(
-            "account.inactive",
-            "账户当前不可登录",
-            "This account cannot log in",
-        )),
     }
 }
 
-fn load_user(conn: &mut DbConnection, id: i64) -> AppResult<User> {
+pub fn load_user(conn: &mut DbConnection, id: i64) -> AppResult<User> {
     users::table
         .find(id)
         .select(User::as_select())
@@ -249,7 +244,7 @@ pub fn me_view(conn: &mut DbConnection, user: User) -> AppResult<MeView> {
     let mut view = MeView::new(user, agreements::latest_accepted(conn, id)?);
     view.verification_status = crate::verification::service::latest(conn, id)?
         .map_or_else(|| "none".to_string(), |v| v.status);
-    view.restrictions = crate::lifecycle::restrictions(conn, id)?;
+    view.restrictions = crate::verification::info_requests::restrictions(conn, id)?;
     Ok(view)
 }
 
@@ -437,46 +432,6 @@ pub fn end_session(
     Ok(())
 }
 
-/// A user's public profile (ACC-11: no contact or identity data; MKT-6).
-pub fn public_profile(conn: &mut DbConnection, st: &AppState, id: i64) -> AppResult<PublicProfile> {
-    let user = load_user(conn, id)?;
-    // Staff have no marketplace profile; reclaimed and closed accounts have
-    // left the platform (ACC-9, ACC-10).
-    let listed = matches!(user.status.as_str(), status::ACTIVE | status::SEALED);
-    if Role::parse(&user.role).is_none_or(Role::is_staff) || !listed {
-        return Err(AppError::not_found(
-            "user.not_found",
-            "用户不存在",
-            "No such user",
-        ));
-    }
-    // DEP-7: after a deposit refund the provider's profile leaves the platform.
-    let deposit = crate::conduct::deposit::view(conn, st, id)?;
-    if deposit.status == crate::conduct::deposit::status::REFUNDED {
-        return Err(AppError::not_found(
-            "user.not_found",
-            "用户不存在",
-            "No such user",
-        ));
-    }
-    let (rating, rating_count, completed_awards) =
-        crate::marketplace::awards::reputation(conn, st, id)?;
-    Ok(PublicProfile {
-        id: user.id,
-        member_name: user.member_name,
-        account_kind: AccountKind::parse(&user.account_kind),
-        verified: crate::verification::service::is_verified(conn, id)?,
-        credit_score: crate::conduct::credit_score(conn, st, id)?,
-        rating,
-        rating_count,
-        completed_awards,
-        penalties: crate::conduct::violations::public_penalties(conn, id)?,
-        accepting_orders: user.status == status::ACTIVE
-            && crate::conduct::require_order_taking(conn, st, id).is_ok(),
-        member_since: user.created_at.and_utc(),
-    })
-}
-
 /// Whether `raw` could be registered now, and why not.
 pub fn availability(conn: &mut DbConnection, st: &AppState, raw: &str) -> AppResult<Availability> {
     let refused = |code: &str, category: Option<Category>| Availability {
@@ -538,7 +493,7 @@ pub fn create_staff(
             address: "-",
             account_kind: AccountKind::Individual.as_str(),
             role: role.as_str(),
-            status: status::ACTIVE,
+            status: UserStatus::Active,
             created_at: now,
             updated_at: now,
             last_login_at: None,

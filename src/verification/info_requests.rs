@@ -285,3 +285,34 @@ pub fn clear(
     )?;
     Ok(view)
 }
+
+/// Restrictions in force on an account, as stable codes.
+pub fn restrictions(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<String>> {
+    let mut out = Vec::new();
+    let open_info: bool = diesel::select(diesel::dsl::exists(
+        info_requests::table
+            .filter(info_requests::user_id.eq(user_id))
+            .filter(info_requests::status.ne(status::CLEARED)),
+    ))
+    .get_result(conn)?;
+    if open_info {
+        out.push("info_request_pending".to_string());
+    }
+    Ok(out)
+}
+
+/// ACC-6: publishing and bidding are refused while a staff information
+/// request is not cleared (MKT-1, MKT-2 call this).
+pub fn require_no_info_request(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
+    if restrictions(conn, user_id)?
+        .iter()
+        .any(|r| r == "info_request_pending")
+    {
+        return Err(AppError::forbidden(
+            "account.info_request_pending",
+            "平台要求您说明或更正信息，处理完成前无法发布需求或竞标",
+            "Staff asked you to explain or correct your information; publishing and bidding are closed until it is cleared",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! What the platform knows of an account before anything else: its role
+//! and its status. Owned here because every authenticated request reads them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::platform::enums::text_enum;
+
+/// What an account may do on the platform. Staff accounts are separate from
+/// marketplace users and are created only by the `admin create` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Admin,
+    Moderator,
+    Finance,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+            Role::Moderator => "moderator",
+            Role::Finance => "finance",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "user" => Role::User,
+            "admin" => Role::Admin,
+            "moderator" => Role::Moderator,
+            "finance" => Role::Finance,
+            _ => return None,
+        })
+    }
+
+    pub fn is_staff(self) -> bool {
+        self != Role::User
+    }
+}
+
+text_enum! {
+    /// Account states; only `active` accounts can log in.
+    pub enum UserStatus {
+        Active = "active",
+        /// Six months without activity (ACC-9).
+        Reclaimed = "reclaimed",
+        /// Closed at the user's request (ACC-10).
+        Closed = "closed",
+        /// Sealed for a fundamental breach (VIO-3).
+        Sealed = "sealed",
+    }
+}
