@@ -2,6 +2,7 @@
 //! an award, or a report of any user or demand. Moderators triage them: a
 //! violation links and closes them (`actioned`), or they are dismissed.
 
+use super::model::ComplaintStatus;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -15,12 +16,6 @@ use crate::platform::error::{AppError, AppResult};
 use crate::platform::paging::{Page, PageQuery, page_by_id, page_of};
 use crate::platform::state::AppState;
 use crate::platform::text::long_text;
-
-pub mod status {
-    pub const OPEN: &str = "open";
-    pub const ACTIONED: &str = "actioned";
-    pub const DISMISSED: &str = "dismissed";
-}
 
 /// What a complaint or report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -89,8 +84,7 @@ pub struct ComplaintView {
     pub text: String,
     pub evidence: Vec<Link>,
     /// `open`, `actioned` (a violation was recorded) or `dismissed`.
-    #[schema(example = "open")]
-    pub status: String,
+    pub status: ComplaintStatus,
     /// The violation recorded on it, if any.
     pub violation_id: Option<i64>,
     /// Why it was dismissed or how it was handled.
@@ -119,7 +113,7 @@ struct Row {
     category: String,
     body: String,
     evidence: String,
-    status: String,
+    status: ComplaintStatus,
     violation_id: Option<i64>,
     resolution: Option<String>,
     created_at: NaiveDateTime,
@@ -219,7 +213,7 @@ pub fn create(
             complaints::category.eq(req.category.as_str()),
             complaints::body.eq(&text),
             complaints::evidence.eq(&evidence),
-            complaints::status.eq(status::OPEN),
+            complaints::status.eq(ComplaintStatus::Open),
             complaints::created_at.eq(now),
         ))
         .returning(complaints::id)
@@ -286,7 +280,7 @@ pub fn mine(
 /// The moderators' queue: complaints in a state, oldest first.
 pub fn queue(
     conn: &mut DbConnection,
-    wanted: &str,
+    wanted: ComplaintStatus,
     page: &PageQuery,
 ) -> AppResult<Page<AdminComplaintView>> {
     let limit = page.limit()?;
@@ -326,10 +320,10 @@ pub fn link_to_violation(
             complaints::table
                 .filter(complaints::id.eq(id))
                 .filter(complaints::subject_id.eq(subject))
-                .filter(complaints::status.eq(status::OPEN)),
+                .filter(complaints::status.eq(ComplaintStatus::Open)),
         )
         .set((
-            complaints::status.eq(status::ACTIONED),
+            complaints::status.eq(ComplaintStatus::Actioned),
             complaints::violation_id.eq(violation_id),
             complaints::resolution.eq("已认定违规并处理"),
             complaints::handled_by.eq(staff),
@@ -374,10 +368,10 @@ pub fn dismiss(
     let n = diesel::update(
         complaints::table
             .filter(complaints::id.eq(id))
-            .filter(complaints::status.eq(status::OPEN)),
+            .filter(complaints::status.eq(ComplaintStatus::Open)),
     )
     .set((
-        complaints::status.eq(status::DISMISSED),
+        complaints::status.eq(ComplaintStatus::Dismissed),
         complaints::resolution.eq(reason),
         complaints::handled_by.eq(staff),
         complaints::handled_at.eq(st.clock.now_naive()),

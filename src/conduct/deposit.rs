@@ -15,6 +15,7 @@
 //!   staff; paying late does not reopen it, staff reinstate (VIO-4);
 //! - `refunding` / `refunded` — the refund's observation and payout (DEP-7).
 
+use super::model::{AppealStatus, Blocker, ComplaintStatus, DepositStatus, RefundStatus};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use utoipa::ToSchema;
 
 use crate::funds::ledger::{self, Reference, code};
 use crate::funds::payments::{ChannelName, PaymentView, Purpose, Settled};
-use crate::lifecycle::closure::Blocker;
+use crate::marketplace::model::AwardStatus;
 use crate::notifications::{Notice, notify};
 use crate::platform::clock::{china_days_deadline, china_deadline, working_days_deadline};
 use crate::platform::db::DbConnection;
@@ -31,23 +32,6 @@ use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::{SignedFen, format_fen};
 use crate::platform::paging::{Page, PageQuery, page_of};
 use crate::platform::state::AppState;
-
-pub mod status {
-    pub const NOT_REQUIRED: &str = "not_required";
-    pub const PAYMENT_DUE: &str = "payment_due";
-    pub const ACTIVE: &str = "active";
-    pub const TOP_UP_DUE: &str = "top_up_due";
-    pub const OVERDUE: &str = "overdue";
-    pub const REFUNDING: &str = "refunding";
-    pub const REFUNDED: &str = "refunded";
-}
-
-pub mod refund_status {
-    pub const OBSERVATION: &str = "observation";
-    pub const PAYOUT_PENDING: &str = "payout_pending";
-    pub const PAID: &str = "paid";
-    pub const PAYOUT_FAILED: &str = "payout_failed";
-}
 
 fn payout_code(user_id: i64) -> String {
     format!("user:{user_id}:deposit_payout")
@@ -85,7 +69,7 @@ pub fn balance(conn: &mut DbConnection, user_id: i64) -> AppResult<i64> {
 struct Row {
     user_id: i64,
     required: i64,
-    status: String,
+    status: DepositStatus,
     due_at: Option<NaiveDateTime>,
     reason: Option<String>,
 }
@@ -104,7 +88,7 @@ fn save(conn: &mut DbConnection, st: &AppState, row: &Row) -> AppResult<()> {
     let n = diesel::update(deposits::table.find(row.user_id))
         .set((
             deposits::required.eq(row.required),
-            deposits::status.eq(&row.status),
+            deposits::status.eq(row.status),
             deposits::due_at.eq(row.due_at),
             deposits::reason.eq(&row.reason),
             deposits::updated_at.eq(now),
@@ -115,7 +99,7 @@ fn save(conn: &mut DbConnection, st: &AppState, row: &Row) -> AppResult<()> {
             .values((
                 deposits::user_id.eq(row.user_id),
                 deposits::required.eq(row.required),
-                deposits::status.eq(&row.status),
+                deposits::status.eq(row.status),
                 deposits::due_at.eq(row.due_at),
                 deposits::reason.eq(&row.reason),
                 deposits::updated_at.eq(now),
@@ -155,12 +139,11 @@ pub fn reassess(
     let before = load(conn, user_id)?;
     let was = before
         .as_ref()
-        .map_or(status::NOT_REQUIRED, |r| r.status.as_str())
-        .to_string();
+        .map_or(DepositStatus::NotRequired, |r| r.status);
     let mut row = before.clone().unwrap_or(Row {
         user_id,
         required: 0,
-        status: status::NOT_REQUIRED.into(),
+        status: DepositStatus::NotRequired,
         due_at: None,
         reason: None,
     });
@@ -173,41 +156,41 @@ pub fn reassess(
     account(conn, st, user_id)?;
     let balance = balance(conn, user_id)?;
     let lifts_overdue = matches!(event, Event::Reinstated | Event::Relieved);
-    let refund_flow = was == status::REFUNDING || was == status::REFUNDED;
-    let (new_status, due_at): (&str, Option<NaiveDateTime>) = if refund_flow {
-        (was.as_str(), row.due_at)
-    } else if was == status::OVERDUE && !lifts_overdue {
-        (status::OVERDUE, row.due_at)
+    let refund_flow = was == DepositStatus::Refunding || was == DepositStatus::Refunded;
+    let (new_status, due_at): (DepositStatus, Option<NaiveDateTime>) = if refund_flow {
+        (was, row.due_at)
+    } else if was == DepositStatus::Overdue && !lifts_overdue {
+        (DepositStatus::Overdue, row.due_at)
     } else if balance >= row.required {
         if row.required == 0 {
-            (status::NOT_REQUIRED, None)
+            (DepositStatus::NotRequired, None)
         } else {
-            (status::ACTIVE, None)
+            (DepositStatus::Active, None)
         }
-    } else if was == status::OVERDUE {
+    } else if was == DepositStatus::Overdue {
         // Relieved but still short: the overdue flag stays.
-        (status::OVERDUE, row.due_at)
-    } else if [status::NOT_REQUIRED, status::PAYMENT_DUE].contains(&was.as_str()) {
-        let due = match (was.as_str(), row.due_at) {
-            (status::PAYMENT_DUE, Some(due)) => due,
+        (DepositStatus::Overdue, row.due_at)
+    } else if [DepositStatus::NotRequired, DepositStatus::PaymentDue].contains(&was) {
+        let due = match (was, row.due_at) {
+            (DepositStatus::PaymentDue, Some(due)) => due,
             _ => china_days_deadline(now, st.settings.conduct.deposit_due_days),
         };
-        (status::PAYMENT_DUE, Some(due))
+        (DepositStatus::PaymentDue, Some(due))
     } else {
-        let due = match (was.as_str(), row.due_at) {
-            (status::TOP_UP_DUE, Some(due)) => due,
+        let due = match (was, row.due_at) {
+            (DepositStatus::TopUpDue, Some(due)) => due,
             _ => china_days_deadline(now, st.settings.conduct.top_up_days),
         };
-        (status::TOP_UP_DUE, Some(due))
+        (DepositStatus::TopUpDue, Some(due))
     };
-    row.status = new_status.to_string();
+    row.status = new_status;
     row.due_at = due_at;
     save(conn, st, &row)?;
 
     let shortfall = format_fen((row.required - balance).max(0));
     let link = Some("/api/v1/me/deposit".to_string());
-    let notice = match (was.as_str(), new_status, event) {
-        (w, status::PAYMENT_DUE, _) if w != status::PAYMENT_DUE => Some(Notice {
+    let notice = match (was, new_status, event) {
+        (w, DepositStatus::PaymentDue, _) if w != DepositStatus::PaymentDue => Some(Notice {
             kind: "deposit.required",
             title: "须缴纳保证金",
             body: format!(
@@ -218,7 +201,7 @@ pub fn reassess(
             ),
             link,
         }),
-        (w, status::TOP_UP_DUE, _) if w != status::TOP_UP_DUE => Some(Notice {
+        (w, DepositStatus::TopUpDue, _) if w != DepositStatus::TopUpDue => Some(Notice {
             kind: "deposit.top_up_required",
             title: "请补足保证金",
             body: format!(
@@ -230,13 +213,15 @@ pub fn reassess(
             ),
             link,
         }),
-        (status::PAYMENT_DUE | status::TOP_UP_DUE, status::ACTIVE, _) => Some(Notice {
-            kind: "deposit.paid",
-            title: "保证金已缴足",
-            body: format!("保证金余额 {} 元，已恢复接单。", format_fen(balance)),
-            link,
-        }),
-        (status::OVERDUE, status::OVERDUE, Event::Paid) => Some(Notice {
+        (DepositStatus::PaymentDue | DepositStatus::TopUpDue, DepositStatus::Active, _) => {
+            Some(Notice {
+                kind: "deposit.paid",
+                title: "保证金已缴足",
+                body: format!("保证金余额 {} 元，已恢复接单。", format_fen(balance)),
+                link,
+            })
+        }
+        (DepositStatus::Overdue, DepositStatus::Overdue, Event::Paid) => Some(Notice {
             kind: "deposit.paid_late",
             title: "保证金已到账",
             body: format!(
@@ -245,12 +230,14 @@ pub fn reassess(
             ),
             link,
         }),
-        (status::OVERDUE, status::ACTIVE | status::NOT_REQUIRED, _) => Some(Notice {
-            kind: "deposit.reinstated",
-            title: "已恢复接单",
-            body: "平台已恢复您的接单权限。".into(),
-            link,
-        }),
+        (DepositStatus::Overdue, DepositStatus::Active | DepositStatus::NotRequired, _) => {
+            Some(Notice {
+                kind: "deposit.reinstated",
+                title: "已恢复接单",
+                body: "平台已恢复您的接单权限。".into(),
+                link,
+            })
+        }
         _ => None,
     };
     if let Some(notice) = notice {
@@ -311,7 +298,7 @@ pub fn set_required(
     };
     // Lowering never lifts an overdue flag by itself (staff reinstate).
     let event = if event == Event::Relieved
-        && load(conn, user_id)?.is_some_and(|r| r.status == status::OVERDUE)
+        && load(conn, user_id)?.is_some_and(|r| r.status == DepositStatus::Overdue)
     {
         Event::Deducted
     } else {
@@ -339,7 +326,7 @@ pub fn set_required(
 /// Staff reopen order-taking of an overdue account whose deposit is paid.
 pub fn reinstate(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<DepositView> {
     let row = load(conn, user_id)?;
-    if row.as_ref().map(|r| r.status.as_str()) != Some(status::OVERDUE) {
+    if row.as_ref().map(|r| r.status) != Some(DepositStatus::Overdue) {
         return Err(AppError::conflict(
             "deposit.not_overdue",
             "该账户保证金未逾期",
@@ -364,7 +351,7 @@ pub fn reinstate(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppRes
 pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
     let now = st.clock.now_naive();
     let due: Vec<(i64, String)> = deposits::table
-        .filter(deposits::status.eq_any([status::PAYMENT_DUE, status::TOP_UP_DUE]))
+        .filter(deposits::status.eq_any([DepositStatus::PaymentDue, DepositStatus::TopUpDue]))
         .filter(deposits::due_at.le(now))
         .select((deposits::user_id, deposits::status))
         .limit(500)
@@ -379,7 +366,7 @@ pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
                     .filter(deposits::due_at.le(now)),
             )
             .set((
-                deposits::status.eq(status::OVERDUE),
+                deposits::status.eq(DepositStatus::Overdue),
                 deposits::updated_at.eq(now),
             ))
             .execute(c)?;
@@ -416,9 +403,7 @@ pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
 pub struct RefundView {
     pub id: i64,
     pub user_id: i64,
-    /// `observation`, `payout_pending`, `paid` or `payout_failed`.
-    #[schema(example = "observation")]
-    pub status: String,
+    pub status: RefundStatus,
     #[schema(example = "alipay")]
     pub channel: String,
     /// When the observation period ends (extended by 30 days from any new
@@ -441,7 +426,7 @@ struct RefundRow {
     id: i64,
     user_id: i64,
     channel: String,
-    status: String,
+    status: RefundStatus,
     observation_ends_at: NaiveDateTime,
     amount: Option<i64>,
     payout_due_at: Option<NaiveDateTime>,
@@ -479,10 +464,7 @@ pub struct DepositView {
     /// What is still to pay (`required − balance`, at least 0).
     #[schema(example = "0.00")]
     pub shortfall: SignedFen,
-    /// `not_required`, `payment_due`, `active`, `top_up_due`, `overdue`,
-    /// `refunding` or `refunded`.
-    #[schema(example = "active")]
-    pub status: String,
+    pub status: DepositStatus,
     /// Deadline to pay or top up (`payment_due`, `top_up_due`).
     pub due_at: Option<DateTime<Utc>>,
     /// A deadline was missed; only staff reopen order-taking.
@@ -511,14 +493,14 @@ pub fn view(conn: &mut DbConnection, _st: &AppState, user_id: i64) -> AppResult<
     let balance = balance(conn, user_id)?;
     let (required, status, due_at, reason) = match row {
         Some(r) => (r.required, r.status, r.due_at, r.reason),
-        None => (0, status::NOT_REQUIRED.to_string(), None, None),
+        None => (0, DepositStatus::NotRequired, None, None),
     };
-    let shielded = super::shielded_statuses().contains(&status.as_str());
+    let shielded = DepositStatus::SHIELDED.contains(&status);
     Ok(DepositView {
         required: SignedFen(required),
         balance: SignedFen(balance),
         shortfall: SignedFen((required - balance).max(0)),
-        deposit_overdue: status == status::OVERDUE,
+        deposit_overdue: status == DepositStatus::Overdue,
         accepting_orders: !shielded,
         status,
         due_at: due_at.map(|t| t.and_utc()),
@@ -547,9 +529,10 @@ pub fn create_payment(
     req: &DepositPaymentRequest,
 ) -> AppResult<PaymentView> {
     let row = load(conn, user_id)?;
-    let due_states = [status::PAYMENT_DUE, status::TOP_UP_DUE, status::OVERDUE];
     let shortfall = match &row {
-        Some(r) if due_states.contains(&r.status.as_str()) => r.required - balance(conn, user_id)?,
+        Some(r) if DepositStatus::ARREARS.contains(&r.status) => {
+            r.required - balance(conn, user_id)?
+        }
         _ => 0,
     };
     if shortfall <= 0 {
@@ -621,7 +604,7 @@ pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> Ap
                 &[(payout, -p.amount), (clearing, p.amount)],
                 None,
             )?;
-            finish_refund(conn, st, p.user_id, refund_status::PAID)?;
+            finish_refund(conn, st, p.user_id, RefundStatus::Paid)?;
             notify(
                 conn,
                 st,
@@ -649,7 +632,7 @@ pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> Ap
                 &[(payout, -p.amount), (deposit, p.amount)],
                 None,
             )?;
-            finish_refund(conn, st, p.user_id, refund_status::PAYOUT_FAILED)?;
+            finish_refund(conn, st, p.user_id, RefundStatus::PayoutFailed)?;
             reassess(conn, st, p.user_id, None, None, Event::Relieved)?;
             notify(
                 conn,
@@ -676,24 +659,29 @@ fn channel_label(channel: &str) -> &'static str {
     }
 }
 
-fn finish_refund(conn: &mut DbConnection, st: &AppState, user_id: i64, to: &str) -> AppResult<()> {
+fn finish_refund(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    to: RefundStatus,
+) -> AppResult<()> {
     let now = st.clock.now_naive();
     diesel::update(
         deposit_refunds::table
             .filter(deposit_refunds::user_id.eq(user_id))
-            .filter(deposit_refunds::status.eq(refund_status::PAYOUT_PENDING)),
+            .filter(deposit_refunds::status.eq(RefundStatus::PayoutPending)),
     )
     .set((
         deposit_refunds::status.eq(to),
         deposit_refunds::completed_at.eq(now),
     ))
     .execute(conn)?;
-    let deposit_status = if to == refund_status::PAID {
-        status::REFUNDED
+    let deposit_status = if to == RefundStatus::Paid {
+        DepositStatus::Refunded
     } else {
         // A failed payout returns the account to its normal state; the
         // user applies again once the receiving account is fixed.
-        status::ACTIVE
+        DepositStatus::Active
     };
     diesel::update(deposits::table.find(user_id))
         .set((
@@ -729,19 +717,23 @@ pub fn refund_blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<B
     };
     let arrears: i64 = deposits::table
         .filter(deposits::user_id.eq(user_id))
-        .filter(deposits::status.eq_any([status::PAYMENT_DUE, status::TOP_UP_DUE, status::OVERDUE]))
+        .filter(deposits::status.eq_any([
+            DepositStatus::PaymentDue,
+            DepositStatus::TopUpDue,
+            DepositStatus::Overdue,
+        ]))
         .count()
         .get_result(conn)?;
     push("deposit_arrears", arrears);
     let open_complaints: i64 = complaints::table
         .filter(complaints::subject_id.eq(user_id))
-        .filter(complaints::status.eq(super::complaints::status::OPEN))
+        .filter(complaints::status.eq(ComplaintStatus::Open))
         .count()
         .get_result(conn)?;
     push("complaint_open", open_complaints);
     let appeals_pending: i64 = appeals::table
         .filter(appeals::user_id.eq(user_id))
-        .filter(appeals::status.eq(super::violations::appeal_status::PENDING))
+        .filter(appeals::status.eq(AppealStatus::Pending))
         .count()
         .get_result(conn)?;
     push("penalty_under_appeal", appeals_pending);
@@ -752,7 +744,7 @@ pub fn refund_blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<B
                 .eq(user_id)
                 .or(awards::employer_id.eq(user_id)),
         )
-        .filter(awards::status.eq_any(["in_progress", "delivered"]))
+        .filter(awards::status.eq_any(AwardStatus::UNDER_WAY))
         .count()
         .get_result(conn)?;
     push("award_in_progress", awards_open);
@@ -784,7 +776,7 @@ pub fn request_refund(
     crate::funds::payments::channel_available(st, req.channel)?;
     let row = load(conn, user_id)?;
     if let Some(r) = &row
-        && (r.status == status::REFUNDING || r.status == status::REFUNDED)
+        && (r.status == DepositStatus::Refunding || r.status == DepositStatus::Refunded)
     {
         return Err(AppError::conflict(
             "deposit.refund_in_progress",
@@ -809,7 +801,7 @@ pub fn request_refund(
         .values((
             deposit_refunds::user_id.eq(user_id),
             deposit_refunds::channel.eq(req.channel.as_str()),
-            deposit_refunds::status.eq(refund_status::OBSERVATION),
+            deposit_refunds::status.eq(RefundStatus::Observation),
             deposit_refunds::observation_ends_at.eq(ends),
             deposit_refunds::created_at.eq(now),
         ))
@@ -826,11 +818,11 @@ pub fn request_refund(
     let mut row = row.unwrap_or(Row {
         user_id,
         required: 0,
-        status: status::NOT_REQUIRED.into(),
+        status: DepositStatus::NotRequired,
         due_at: None,
         reason: None,
     });
-    row.status = status::REFUNDING.into();
+    row.status = DepositStatus::Refunding.into();
     row.due_at = None;
     save(conn, st, &row)?;
     notify(
@@ -863,7 +855,7 @@ pub fn extend_observation(
     let n = diesel::update(
         deposit_refunds::table
             .filter(deposit_refunds::user_id.eq(user_id))
-            .filter(deposit_refunds::status.eq(refund_status::OBSERVATION))
+            .filter(deposit_refunds::status.eq(RefundStatus::Observation))
             .filter(deposit_refunds::observation_ends_at.lt(ends)),
     )
     .set(deposit_refunds::observation_ends_at.eq(ends))
@@ -893,7 +885,7 @@ pub fn extend_observation(
 pub fn observations_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
     let now = st.clock.now_naive();
     let due: Vec<(i64, i64)> = deposit_refunds::table
-        .filter(deposit_refunds::status.eq(refund_status::OBSERVATION))
+        .filter(deposit_refunds::status.eq(RefundStatus::Observation))
         .filter(deposit_refunds::observation_ends_at.le(now))
         .select((deposit_refunds::id, deposit_refunds::user_id))
         .limit(200)
@@ -925,7 +917,7 @@ fn start_payout(conn: &mut DbConnection, st: &AppState, id: i64, user_id: i64) -
         diesel::update(
             deposit_refunds::table
                 .filter(deposit_refunds::id.eq(id))
-                .filter(deposit_refunds::status.eq(refund_status::OBSERVATION))
+                .filter(deposit_refunds::status.eq(RefundStatus::Observation))
                 .filter(deposit_refunds::observation_ends_at.le(now)),
         )
         .set(deposit_refunds::observation_ends_at.eq(ends))
@@ -953,14 +945,14 @@ fn start_payout(conn: &mut DbConnection, st: &AppState, id: i64, user_id: i64) -
             channel,
             amount,
         )?;
-        (Some(payment.id), refund_status::PAYOUT_PENDING)
+        (Some(payment.id), RefundStatus::PayoutPending)
     } else {
-        (None, refund_status::PAID)
+        (None, RefundStatus::Paid)
     };
     let n = diesel::update(
         deposit_refunds::table
             .filter(deposit_refunds::id.eq(id))
-            .filter(deposit_refunds::status.eq(refund_status::OBSERVATION))
+            .filter(deposit_refunds::status.eq(RefundStatus::Observation))
             .filter(deposit_refunds::observation_ends_at.le(now)),
     )
     .set((
@@ -1011,7 +1003,7 @@ fn start_payout(conn: &mut DbConnection, st: &AppState, id: i64, user_id: i64) -
         )?;
     } else {
         diesel::update(deposits::table.find(user_id))
-            .set(deposits::status.eq(status::REFUNDED))
+            .set(deposits::status.eq(DepositStatus::Refunded))
             .execute(conn)?;
     }
     Ok(true)
@@ -1021,7 +1013,7 @@ fn start_payout(conn: &mut DbConnection, st: &AppState, id: i64, user_id: i64) -
 /// is due and by when).
 pub fn refunds(
     conn: &mut DbConnection,
-    wanted: &str,
+    wanted: RefundStatus,
     page: &PageQuery,
 ) -> AppResult<Page<RefundView>> {
     let limit = page.limit()?;

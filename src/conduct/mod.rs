@@ -8,11 +8,13 @@
 
 pub mod complaints;
 pub mod deposit;
+pub mod model;
 pub mod routes;
 pub mod violations;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use model::{DepositStatus, MeasureKind, MeasureStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -154,10 +156,6 @@ impl Service {
 }
 
 /// Measure states.
-pub mod measure_status {
-    pub const ACTIVE: &str = "active";
-    pub const REVOKED: &str = "revoked";
-}
 
 /// Whether an active suspension of `service` covers `user_id` now.
 fn suspended(
@@ -170,8 +168,8 @@ fn suspended(
     Ok(diesel::select(diesel::dsl::exists(
         measures::table
             .filter(measures::user_id.eq(user_id))
-            .filter(measures::kind.eq("suspend"))
-            .filter(measures::status.eq(measure_status::ACTIVE))
+            .filter(measures::kind.eq(MeasureKind::Suspend))
+            .filter(measures::status.eq(MeasureStatus::Active))
             .filter(measures::starts_at.le(now))
             .filter(measures::ends_at.is_null().or(measures::ends_at.gt(now)))
             .filter(measures::services.like(format!("%,{},%", service.as_str()))),
@@ -210,23 +208,23 @@ pub fn require_order_taking(conn: &mut DbConnection, st: &AppState, user_id: i64
     for service in [Service::OrderTaking, Service::Bidding] {
         require_service(conn, st, user_id, service)?;
     }
-    let status: Option<String> = deposits::table
+    let status: Option<DepositStatus> = deposits::table
         .find(user_id)
         .select(deposits::status)
         .first(conn)
         .optional()?;
-    match status.as_deref() {
-        Some(deposit::status::PAYMENT_DUE) => Err(AppError::forbidden(
+    match status {
+        Some(DepositStatus::PaymentDue) => Err(AppError::forbidden(
             "deposit.required",
             "须先缴纳保证金，缴清前订单已屏蔽、不能接单",
             "A security deposit is required; until it is paid your orders are shielded and you cannot take orders",
         )),
-        Some(deposit::status::OVERDUE) => Err(AppError::forbidden(
+        Some(DepositStatus::Overdue) => Err(AppError::forbidden(
             "deposit.overdue",
             "保证金逾期未缴足，接单已暂停，请联系平台",
             "The security deposit is overdue; order-taking is suspended until staff reinstate it",
         )),
-        Some(deposit::status::REFUNDING | deposit::status::REFUNDED) => Err(AppError::forbidden(
+        Some(DepositStatus::Refunding | DepositStatus::Refunded) => Err(AppError::forbidden(
             "deposit.refunding",
             "保证金退还期间不能接单",
             "You cannot take orders while your deposit is being refunded",
@@ -235,23 +233,13 @@ pub fn require_order_taking(conn: &mut DbConnection, st: &AppState, user_id: i64
     }
 }
 
-/// Whether the provider's bids and profile are hidden from others (DEP-2, DEP-3).
-pub fn shielded_statuses() -> [&'static str; 4] {
-    [
-        deposit::status::PAYMENT_DUE,
-        deposit::status::OVERDUE,
-        deposit::status::REFUNDING,
-        deposit::status::REFUNDED,
-    ]
-}
-
 /// VIO-3: the credit score: the starting score less the points of every
 /// deduction in force, never below zero.
 pub fn credit_score(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<i32> {
     let deducted: Option<i64> = measures::table
         .filter(measures::user_id.eq(user_id))
-        .filter(measures::kind.eq("deduct_credit"))
-        .filter(measures::status.eq(measure_status::ACTIVE))
+        .filter(measures::kind.eq(MeasureKind::DeductCredit))
+        .filter(measures::status.eq(MeasureStatus::Active))
         .select(diesel::dsl::sql::<
             diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
         >("CAST(SUM(points) AS BIGINT)"))

@@ -2,6 +2,7 @@
 //! `/violations/{id}/appeals`, `/me/deposit*`, and the staff side under
 //! `/admin`.
 
+use super::model::{AppealStatus, ComplaintStatus, RefundStatus};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::{Deserialize, Serialize};
@@ -282,13 +283,17 @@ pub async fn list_complaints(
 ) -> AppResult<web::Json<Page<AdminComplaintView>>> {
     let wanted = queue_status(
         filter.into_inner().status,
-        complaints::status::OPEN,
-        &["open", "actioned", "dismissed"],
+        ComplaintStatus::Open,
+        &[
+            ComplaintStatus::Open,
+            ComplaintStatus::Actioned,
+            ComplaintStatus::Dismissed,
+        ],
     )?;
     let page = page.into_inner();
     Ok(web::Json(
         state
-            .run(move |conn, _| complaints::queue(conn, &wanted, &page))
+            .run(move |conn, _| complaints::queue(conn, wanted, &page))
             .await?,
     ))
 }
@@ -411,13 +416,17 @@ pub async fn list_appeals(
 ) -> AppResult<web::Json<Page<AppealView>>> {
     let wanted = queue_status(
         filter.into_inner().status,
-        violations::appeal_status::PENDING,
-        &["pending", "upheld", "rejected"],
+        AppealStatus::Pending,
+        &[
+            AppealStatus::Pending,
+            AppealStatus::Upheld,
+            AppealStatus::Rejected,
+        ],
     )?;
     let page = page.into_inner();
     Ok(web::Json(
         state
-            .run(move |conn, _| violations::appeal_queue(conn, &wanted, &page))
+            .run(move |conn, _| violations::appeal_queue(conn, wanted, &page))
             .await?,
     ))
 }
@@ -653,13 +662,18 @@ pub async fn list_refunds(
 ) -> AppResult<web::Json<Page<RefundView>>> {
     let wanted = queue_status(
         filter.into_inner().status,
-        deposit::refund_status::PAYOUT_PENDING,
-        &["payout_pending", "observation", "paid", "payout_failed"],
+        RefundStatus::PayoutPending,
+        &[
+            RefundStatus::PayoutPending,
+            RefundStatus::Observation,
+            RefundStatus::Paid,
+            RefundStatus::PayoutFailed,
+        ],
     )?;
     let page = page.into_inner();
     Ok(web::Json(
         state
-            .run(move |conn, _| deposit::refunds(conn, &wanted, &page))
+            .run(move |conn, _| deposit::refunds(conn, wanted, &page))
             .await?,
     ))
 }

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::deposit::{self, Event};
-use super::{Category, Link, Service, evidence_json, evidence_of, measure_status};
+use super::model::{AppealStatus, MeasureKind, MeasureState, MeasureStatus, ViolationStatus};
+use super::{Category, Link, Service, evidence_json, evidence_of};
 use crate::audit::{self, Actor};
 use crate::auth::accounts::UserStatus;
 use crate::funds::ledger::{self, Reference};
@@ -26,17 +27,6 @@ use crate::platform::money::{Money, SignedFen, format_fen};
 use crate::platform::paging::{Page, PageQuery, page_of};
 use crate::platform::state::AppState;
 use crate::platform::text::long_text;
-
-pub mod status {
-    pub const IN_FORCE: &str = "in_force";
-    pub const REVOKED: &str = "revoked";
-}
-
-pub mod appeal_status {
-    pub const PENDING: &str = "pending";
-    pub const UPHELD: &str = "upheld";
-    pub const REJECTED: &str = "rejected";
-}
 
 const PENALTIES: &str = "platform:penalties";
 
@@ -163,8 +153,7 @@ pub struct MeasureView {
     pub id: i64,
     /// `remove_content`, `deduct_credit`, `restrict_marketing`, `suspend`,
     /// `deduct_penalty`, `seal` or `require_deposit` (VIO-4).
-    #[schema(example = "suspend")]
-    pub kind: String,
+    pub kind: MeasureKind,
     /// For `suspend`.
     pub services: Option<Vec<String>>,
     /// For `deduct_credit`.
@@ -179,8 +168,7 @@ pub struct MeasureView {
     /// `null`: indefinite.
     pub ends_at: Option<DateTime<Utc>>,
     /// `active`, `ended` (its period is over) or `revoked` (appeal upheld).
-    #[schema(example = "active")]
-    pub status: String,
+    pub status: MeasureState,
 }
 
 /// An appeal (VIO-6).
@@ -191,9 +179,7 @@ pub struct AppealView {
     pub user_id: i64,
     pub text: String,
     pub evidence: Vec<Link>,
-    /// `pending`, `upheld` or `rejected`.
-    #[schema(example = "pending")]
-    pub status: String,
+    pub status: AppealStatus,
     pub decision_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -213,8 +199,7 @@ pub struct ViolationView {
     /// Shown on the public profile while in force.
     pub public: bool,
     /// `in_force` or `revoked` (appeal upheld).
-    #[schema(example = "in_force")]
-    pub status: String,
+    pub status: ViolationStatus,
     /// The last moment an appeal is accepted.
     pub appeal_until: DateTime<Utc>,
     /// Whether the user can still appeal.
@@ -247,7 +232,7 @@ struct Row {
     facts: String,
     decision: String,
     public: bool,
-    status: String,
+    status: ViolationStatus,
     appeal_until: NaiveDateTime,
     created_at: NaiveDateTime,
     revoked_at: Option<NaiveDateTime>,
@@ -258,7 +243,7 @@ struct Row {
 struct MeasureRow {
     id: i64,
     violation_id: i64,
-    kind: String,
+    kind: MeasureKind,
     services: Option<String>,
     points: Option<i32>,
     amount: Option<i64>,
@@ -268,17 +253,16 @@ struct MeasureRow {
     ledger_transaction_id: Option<i64>,
     starts_at: NaiveDateTime,
     ends_at: Option<NaiveDateTime>,
-    status: String,
+    status: MeasureStatus,
 }
 
 impl MeasureRow {
     fn view(self, now: NaiveDateTime) -> MeasureView {
-        let status =
-            if self.status == measure_status::ACTIVE && self.ends_at.is_some_and(|e| e <= now) {
-                "ended".to_string()
-            } else {
-                self.status
-            };
+        let status = match self.status {
+            MeasureStatus::Active if self.ends_at.is_some_and(|e| e <= now) => MeasureState::Ended,
+            MeasureStatus::Active => MeasureState::Active,
+            MeasureStatus::Revoked => MeasureState::Revoked,
+        };
         MeasureView {
             id: self.id,
             services: self.services.map(|s| {
@@ -289,10 +273,10 @@ impl MeasureRow {
             }),
             points: self.points,
             amount: self.amount.map(SignedFen),
-            from: (self.kind == "deduct_penalty")
+            from: (self.kind == MeasureKind::DeductPenalty)
                 .then_some(self.source)
                 .flatten(),
-            demand_id: (self.kind == "remove_content")
+            demand_id: (self.kind == MeasureKind::RemoveContent)
                 .then_some(self.target_id)
                 .flatten(),
             kind: self.kind,
@@ -311,7 +295,7 @@ struct AppealRow {
     user_id: i64,
     body: String,
     evidence: String,
-    status: String,
+    status: AppealStatus,
     decision_reason: Option<String>,
     created_at: NaiveDateTime,
     decided_at: Option<NaiveDateTime>,
@@ -378,7 +362,7 @@ fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Ve
                 facts: r.facts,
                 decision: r.decision,
                 public: r.public,
-                can_appeal: r.status == status::IN_FORCE
+                can_appeal: r.status == ViolationStatus::InForce
                     && appeal.is_none()
                     && now <= r.appeal_until,
                 status: r.status,
@@ -434,7 +418,7 @@ pub fn public_penalties(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<
     let rows: Vec<(i64, String, String, NaiveDateTime)> = violations::table
         .filter(violations::user_id.eq(user_id))
         .filter(violations::public.eq(true))
-        .filter(violations::status.eq(status::IN_FORCE))
+        .filter(violations::status.eq(ViolationStatus::InForce))
         .order(violations::id.desc())
         .limit(50)
         .select((
@@ -478,13 +462,13 @@ struct Ctx<'a> {
 fn insert_measure(
     conn: &mut DbConnection,
     ctx: &Ctx<'_>,
-    kind: &str,
+    kind: MeasureKind,
     fill: impl FnOnce(&mut NewMeasureRow),
 ) -> AppResult<i64> {
     let mut m = NewMeasureRow {
         violation_id: ctx.violation_id,
         user_id: ctx.user_id,
-        kind: kind.to_string(),
+        kind,
         services: None,
         points: None,
         amount: None,
@@ -495,7 +479,7 @@ fn insert_measure(
         ledger_transaction_id: None,
         starts_at: ctx.now,
         ends_at: None,
-        status: measure_status::ACTIVE.to_string(),
+        status: MeasureStatus::Active,
         created_at: ctx.now,
     };
     fill(&mut m);
@@ -510,7 +494,7 @@ fn insert_measure(
 struct NewMeasureRow {
     violation_id: i64,
     user_id: i64,
-    kind: String,
+    kind: MeasureKind,
     services: Option<String>,
     points: Option<i32>,
     amount: Option<i64>,
@@ -521,7 +505,7 @@ struct NewMeasureRow {
     ledger_transaction_id: Option<i64>,
     starts_at: NaiveDateTime,
     ends_at: Option<NaiveDateTime>,
-    status: String,
+    status: MeasureStatus,
     created_at: NaiveDateTime,
 }
 
@@ -556,7 +540,7 @@ fn apply(
                 ctx.decision,
                 ctx.ip,
             )?;
-            insert_measure(conn, ctx, "remove_content", |m| {
+            insert_measure(conn, ctx, MeasureKind::RemoveContent, |m| {
                 m.target_type = Some("demand".into());
                 m.target_id = Some(*demand_id);
                 m.source = Some(was);
@@ -572,12 +556,16 @@ fn apply(
                     "points must be 1–100",
                 ));
             }
-            insert_measure(conn, ctx, "deduct_credit", |m| m.points = Some(*points))?;
+            insert_measure(conn, ctx, MeasureKind::DeductCredit, |m| {
+                m.points = Some(*points)
+            })?;
             Ok(format!("扣除信用分 {points} 分"))
         }
         NewMeasure::RestrictMarketing { days } => {
             check_days(*days)?;
-            insert_measure(conn, ctx, "restrict_marketing", |m| m.ends_at = ends(*days))?;
+            insert_measure(conn, ctx, MeasureKind::RestrictMarketing, |m| {
+                m.ends_at = ends(*days)
+            })?;
             Ok(format!("限制参加营销活动（{}）", period(*days)))
         }
         NewMeasure::Suspend { services, days } => {
@@ -591,7 +579,7 @@ fn apply(
                 ));
             }
             let list: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
-            insert_measure(conn, ctx, "suspend", |m| {
+            insert_measure(conn, ctx, MeasureKind::Suspend, |m| {
                 m.services = Some(format!(",{},", list.join(",")));
                 m.ends_at = ends(*days);
             })?;
@@ -637,7 +625,7 @@ fn apply(
                 ),
                 _ => e,
             })?;
-            insert_measure(conn, ctx, "deduct_penalty", |m| {
+            insert_measure(conn, ctx, MeasureKind::DeductPenalty, |m| {
                 m.amount = Some(fen);
                 m.source = Some(from_str.into());
                 m.ledger_transaction_id = Some(tx);
@@ -650,7 +638,7 @@ fn apply(
         }
         NewMeasure::Seal => {
             seal(conn, st, ctx)?;
-            insert_measure(conn, ctx, "seal", |_| {})?;
+            insert_measure(conn, ctx, MeasureKind::Seal, |_| {})?;
             Ok("封禁账号：不能再登录，实名身份、手机号和邮箱列入受限名单".into())
         }
     }
@@ -819,7 +807,7 @@ pub fn record(
             violations::facts.eq(&facts),
             violations::decision.eq(&decision),
             violations::public.eq(req.public),
-            violations::status.eq(status::IN_FORCE),
+            violations::status.eq(ViolationStatus::InForce),
             violations::appeal_until.eq(appeal_until),
             violations::created_by.eq(staff),
             violations::created_at.eq(now),
@@ -853,7 +841,7 @@ pub fn record(
                 Category::label(req.category.as_str())
             ),
         )?;
-        insert_measure(conn, &ctx, "require_deposit", |m| {
+        insert_measure(conn, &ctx, MeasureKind::RequireDeposit, |m| {
             m.amount = Some(required);
             m.previous_amount = Some(previous);
         })?;
@@ -942,7 +930,7 @@ pub fn deposit_claim(
             violations::facts.eq(format!("争议 #{dispute_id}：{reason}")),
             violations::decision.eq(&decision),
             violations::public.eq(false),
-            violations::status.eq(status::IN_FORCE),
+            violations::status.eq(ViolationStatus::InForce),
             violations::appeal_until.eq(appeal_until),
             violations::created_by.eq(staff),
             violations::created_at.eq(now),
@@ -979,7 +967,7 @@ pub fn deposit_claim(
         decision: &decision,
         now,
     };
-    insert_measure(conn, &ctx, "deduct_penalty", |m| {
+    insert_measure(conn, &ctx, MeasureKind::DeductPenalty, |m| {
         m.amount = Some(fen);
         m.source = Some("deposit".into());
         m.target_type = Some("dispute".into());
@@ -1057,7 +1045,7 @@ pub fn appeal(
         return Err(not_found());
     }
     let now = st.clock.now_naive();
-    if row.status != status::IN_FORCE || now > row.appeal_until {
+    if row.status != ViolationStatus::InForce || now > row.appeal_until {
         return Err(AppError::conflict(
             "appeal.window_closed",
             "申诉期已过或处理已撤销",
@@ -1070,7 +1058,7 @@ pub fn appeal(
             appeals::user_id.eq(user_id),
             appeals::body.eq(&text),
             appeals::evidence.eq(&evidence),
-            appeals::status.eq(appeal_status::PENDING),
+            appeals::status.eq(AppealStatus::Pending),
             appeals::created_at.eq(now),
         ))
         .returning(appeals::id)
@@ -1111,7 +1099,7 @@ fn load_appeal(conn: &mut DbConnection, id: i64) -> AppResult<AppealView> {
 /// The moderators' queue of appeals in a state, oldest first.
 pub fn appeal_queue(
     conn: &mut DbConnection,
-    wanted: &str,
+    wanted: AppealStatus,
     page: &PageQuery,
 ) -> AppResult<Page<AppealView>> {
     let limit = page.limit()?;
@@ -1169,13 +1157,13 @@ pub fn decide_appeal(
     let appeal = load_appeal(conn, id)?;
     let now = st.clock.now_naive();
     let to = match req.outcome {
-        AppealOutcome::Upheld => appeal_status::UPHELD,
-        AppealOutcome::Rejected => appeal_status::REJECTED,
+        AppealOutcome::Upheld => AppealStatus::Upheld,
+        AppealOutcome::Rejected => AppealStatus::Rejected,
     };
     let n = diesel::update(
         appeals::table
             .filter(appeals::id.eq(id))
-            .filter(appeals::status.eq(appeal_status::PENDING)),
+            .filter(appeals::status.eq(AppealStatus::Pending)),
     )
     .set((
         appeals::status.eq(to),
@@ -1249,10 +1237,10 @@ fn revoke(conn: &mut DbConnection, st: &AppState, violation_id: i64) -> AppResul
     let n = diesel::update(
         violations::table
             .filter(violations::id.eq(violation_id))
-            .filter(violations::status.eq(status::IN_FORCE)),
+            .filter(violations::status.eq(ViolationStatus::InForce)),
     )
     .set((
-        violations::status.eq(status::REVOKED),
+        violations::status.eq(ViolationStatus::Revoked),
         violations::revoked_at.eq(now),
     ))
     .execute(conn)?;
@@ -1265,7 +1253,7 @@ fn revoke(conn: &mut DbConnection, st: &AppState, violation_id: i64) -> AppResul
         .first(conn)?;
     let rows: Vec<MeasureRow> = measures::table
         .filter(measures::violation_id.eq(violation_id))
-        .filter(measures::status.eq(measure_status::ACTIVE))
+        .filter(measures::status.eq(MeasureStatus::Active))
         .select(MeasureRow::as_select())
         .load(conn)?;
     let mut returned = 0;
@@ -1316,9 +1304,9 @@ fn revoke(conn: &mut DbConnection, st: &AppState, violation_id: i64) -> AppResul
     diesel::update(
         measures::table
             .filter(measures::violation_id.eq(violation_id))
-            .filter(measures::status.eq(measure_status::ACTIVE)),
+            .filter(measures::status.eq(MeasureStatus::Active)),
     )
-    .set(measures::status.eq(measure_status::REVOKED))
+    .set(measures::status.eq(MeasureStatus::Revoked))
     .execute(conn)?;
     Ok(returned)
 }

@@ -7,6 +7,7 @@
 
 pub mod routes;
 
+use crate::platform::enums::text_enum;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,8 @@ use utoipa::ToSchema;
 use crate::audit::{self, Actor};
 use crate::conduct::{Link, evidence_json, evidence_of};
 use crate::funds::ledger::{self, Reference, code};
-use crate::marketplace::awards::{self as award_svc, status as award_status};
+use crate::marketplace::awards::{self as award_svc};
+use crate::marketplace::model::AwardStatus;
 use crate::notifications::{Notice, Recipients, notify, notify_many};
 use crate::platform::db::schema::{awards, demands, dispute_events, disputes, users};
 use crate::platform::db::{DbConnection, unique_or};
@@ -25,9 +27,12 @@ use crate::platform::paging::{Page, PageQuery, page_of};
 use crate::platform::state::AppState;
 use crate::platform::text::long_text;
 
-pub mod status {
-    pub const OPEN: &str = "open";
-    pub const DECIDED: &str = "decided";
+text_enum! {
+    /// Where a dispute stands (DSP-1): open until a moderator decides.
+    pub enum DisputeStatus {
+        Open = "open",
+        Decided = "decided",
+    }
 }
 
 /// Open disputes the user is a party of (they block deposit refund and
@@ -39,7 +44,7 @@ pub fn open_count(conn: &mut DbConnection, user_id: i64) -> AppResult<i64> {
                 .eq(user_id)
                 .or(disputes::provider_id.eq(user_id)),
         )
-        .filter(disputes::status.eq(status::OPEN))
+        .filter(disputes::status.eq(DisputeStatus::Open))
         .count()
         .get_result(conn)?)
 }
@@ -145,9 +150,7 @@ pub struct DisputeView {
     /// Whether the award's held amount is frozen by this dispute (false
     /// for a dispute opened after completion).
     pub hold_frozen: bool,
-    /// `open` or `decided`.
-    #[schema(example = "open")]
-    pub status: String,
+    pub status: DisputeStatus,
     /// The other party answers by then.
     pub respond_by: DateTime<Utc>,
     pub responded_at: Option<DateTime<Utc>>,
@@ -173,7 +176,7 @@ struct Row {
     opened_by: i64,
     category: String,
     claim_amount: i64,
-    status: String,
+    status: DisputeStatus,
     respond_by: NaiveDateTime,
     responded_at: Option<NaiveDateTime>,
     silence_recorded_at: Option<NaiveDateTime>,
@@ -237,10 +240,10 @@ fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<DisputeView>>
     use std::collections::HashMap;
     let award_ids: Vec<i64> = rows.iter().map(|r| r.award_id).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let awards_of: HashMap<i64, (i64, String)> = awards::table
+    let awards_of: HashMap<i64, (i64, AwardStatus)> = awards::table
         .filter(awards::id.eq_any(&award_ids))
         .select((awards::id, awards::price, awards::status))
-        .load::<(i64, i64, String)>(conn)?
+        .load::<(i64, i64, AwardStatus)>(conn)?
         .into_iter()
         .map(|(id, price, st)| (id, (price, st)))
         .collect();
@@ -298,7 +301,7 @@ fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<DisputeView>>
                 category: r.category,
                 claim_amount: money(r.claim_amount),
                 award_price: money(price),
-                hold_frozen: r.status == status::OPEN && award_now == award_status::DISPUTED,
+                hold_frozen: r.status == DisputeStatus::Open && award_now == AwardStatus::Disputed,
                 status: r.status,
                 respond_by: r.respond_by.and_utc(),
                 responded_at: r.responded_at.map(|t| t.and_utc()),
@@ -365,22 +368,22 @@ pub fn open(
     let frozen = diesel::update(
         awards::table
             .filter(awards::id.eq(award_id))
-            .filter(awards::status.eq_any([award_status::IN_PROGRESS, award_status::DELIVERED])),
+            .filter(awards::status.eq_any([AwardStatus::InProgress, AwardStatus::Delivered])),
     )
-    .set(awards::status.eq(award_status::DISPUTED))
+    .set(awards::status.eq(AwardStatus::Disputed))
     .execute(conn)?
         == 1;
     let before = if frozen {
-        award.status.clone()
+        award.status
     } else {
-        let (now_status, completed_at): (String, Option<NaiveDateTime>) = awards::table
+        let (now_status, completed_at): (AwardStatus, Option<NaiveDateTime>) = awards::table
             .find(award_id)
             .select((awards::status, awards::completed_at))
             .first(conn)?;
         let window = Duration::days(st.settings.conduct.dispute_window_days);
-        let in_window = now_status == award_status::COMPLETED
-            && completed_at.is_some_and(|c| now <= c + window);
-        if now_status == award_status::DISPUTED {
+        let in_window =
+            now_status == AwardStatus::Completed && completed_at.is_some_and(|c| now <= c + window);
+        if now_status == AwardStatus::Disputed {
             return Err(AppError::conflict(
                 "dispute.exists",
                 "该中标已有进行中的争议",
@@ -406,7 +409,7 @@ pub fn open(
             disputes::category.eq(req.category.as_str()),
             disputes::claim_amount.eq(req.claim_amount.fen()),
             disputes::award_status_before.eq(&before),
-            disputes::status.eq(status::OPEN),
+            disputes::status.eq(DisputeStatus::Open),
             disputes::respond_by.eq(respond_by),
             disputes::created_at.eq(now),
         ))
@@ -479,7 +482,7 @@ pub fn add_statement(
     if !party && !is_staff {
         return Err(not_found());
     }
-    if row.status != status::OPEN {
+    if row.status != DisputeStatus::Open {
         return Err(AppError::conflict(
             "dispute.closed",
             "争议已裁决",
@@ -527,7 +530,7 @@ pub fn add_statement(
 /// The moderators' queue, oldest first; `escalated=true` for the flagged ones.
 pub fn queue(
     conn: &mut DbConnection,
-    wanted: &str,
+    wanted: DisputeStatus,
     escalated_only: bool,
     page: &PageQuery,
 ) -> AppResult<Page<DisputeView>> {
@@ -641,10 +644,10 @@ pub fn decide(
     let n = diesel::update(
         disputes::table
             .filter(disputes::id.eq(id))
-            .filter(disputes::status.eq(status::OPEN)),
+            .filter(disputes::status.eq(DisputeStatus::Open)),
     )
     .set((
-        disputes::status.eq(status::DECIDED),
+        disputes::status.eq(DisputeStatus::Decided),
         disputes::outcome.eq(req.outcome.as_str()),
         disputes::decision_reason.eq(&reason),
         disputes::decided_by.eq(staff),
@@ -658,7 +661,7 @@ pub fn decide(
             "The dispute is already decided",
         ));
     }
-    let frozen = award.status == award_status::DISPUTED;
+    let frozen = award.status == AwardStatus::Disputed;
     let price = award.price;
     let reference = |kind, memo: String| Reference {
         kind,
@@ -731,14 +734,14 @@ pub fn decide(
                 None,
             )?;
             let (new_status, completed_at, fee_col) = if to_provider > 0 {
-                (award_status::COMPLETED, Some(now), Some(fee))
+                (AwardStatus::Completed, Some(now), Some(fee))
             } else {
-                (award_status::CANCELLED, None, None)
+                (AwardStatus::Cancelled, None, None)
             };
             diesel::update(
                 awards::table
                     .filter(awards::id.eq(award.id))
-                    .filter(awards::status.eq(award_status::DISPUTED)),
+                    .filter(awards::status.eq(AwardStatus::Disputed)),
             )
             .set((
                 awards::status.eq(new_status),
@@ -868,9 +871,9 @@ fn settle_demand(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppR
         awards::table
             .filter(awards::demand_id.eq(demand_id))
             .filter(awards::status.eq_any([
-                award_status::IN_PROGRESS,
-                award_status::DELIVERED,
-                award_status::DISPUTED,
+                AwardStatus::InProgress,
+                AwardStatus::Delivered,
+                AwardStatus::Disputed,
             ])),
     ))
     .get_result(conn)?;
@@ -880,7 +883,7 @@ fn settle_demand(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppR
     let any_completed: bool = diesel::select(diesel::dsl::exists(
         awards::table
             .filter(awards::demand_id.eq(demand_id))
-            .filter(awards::status.eq(award_status::COMPLETED)),
+            .filter(awards::status.eq(AwardStatus::Completed)),
     ))
     .get_result(conn)?;
     diesel::update(
@@ -906,7 +909,7 @@ fn settle_demand(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppR
 pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, usize)> {
     let now = st.clock.now_naive();
     let silent: Vec<(i64, i64)> = disputes::table
-        .filter(disputes::status.eq(status::OPEN))
+        .filter(disputes::status.eq(DisputeStatus::Open))
         .filter(disputes::respond_by.le(now))
         .filter(disputes::responded_at.is_null())
         .filter(disputes::silence_recorded_at.is_null())
@@ -960,7 +963,7 @@ pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, u
     }
     let cutoff = now - Duration::days(st.settings.conduct.dispute_escalation_days);
     let stale: Vec<i64> = disputes::table
-        .filter(disputes::status.eq(status::OPEN))
+        .filter(disputes::status.eq(DisputeStatus::Open))
         .filter(disputes::created_at.le(cutoff))
         .filter(disputes::escalated_at.is_null())
         .select(disputes::id)
@@ -973,7 +976,7 @@ pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, u
                 disputes::table
                     .filter(disputes::id.eq(id))
                     .filter(disputes::escalated_at.is_null())
-                    .filter(disputes::status.eq(status::OPEN)),
+                    .filter(disputes::status.eq(DisputeStatus::Open)),
             )
             .set(disputes::escalated_at.eq(now))
             .execute(c)?;
@@ -1022,7 +1025,7 @@ pub fn refuse_if_disputed(conn: &mut DbConnection, demand_id: i64) -> AppResult<
     let disputed: bool = diesel::select(diesel::dsl::exists(
         awards::table
             .filter(awards::demand_id.eq(demand_id))
-            .filter(awards::status.eq(award_status::DISPUTED)),
+            .filter(awards::status.eq(AwardStatus::Disputed)),
     ))
     .get_result(conn)?;
     if disputed {

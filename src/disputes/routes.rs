@@ -1,6 +1,7 @@
 //! `/api/v1/awards/{id}/disputes`, `/api/v1/disputes/{id}*`,
 //! `/api/v1/admin/disputes*`.
 
+use super::DisputeStatus;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -124,12 +125,16 @@ pub async fn list_disputes(
     filter: web::Query<DisputeQuery>,
 ) -> AppResult<web::Json<Page<DisputeView>>> {
     let filter = filter.into_inner();
-    let wanted = queue_status(filter.status, super::status::OPEN, &["open", "decided"])?;
+    let wanted = queue_status(
+        filter.status,
+        DisputeStatus::Open,
+        &[DisputeStatus::Open, DisputeStatus::Decided],
+    )?;
     let escalated = filter.escalated.unwrap_or(false);
     let page = page.into_inner();
     Ok(web::Json(
         state
-            .run(move |conn, _| super::queue(conn, &wanted, escalated, &page))
+            .run(move |conn, _| super::queue(conn, wanted, escalated, &page))
             .await?,
     ))
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::accounts::{Role, UserStatus};
-use crate::conduct::deposit::status::REFUNDED;
+use crate::conduct::model::DepositStatus;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::state::AppState;
@@ -54,7 +54,7 @@ pub fn public_profile(conn: &mut DbConnection, st: &AppState, id: i64) -> AppRes
     }
     // DEP-7: after a deposit refund the provider's profile leaves the platform.
     let deposit = crate::conduct::deposit::view(conn, st, id)?;
-    if deposit.status == REFUNDED {
+    if deposit.status == DepositStatus::Refunded {
         return Err(AppError::not_found(
             "user.not_found",
             "用户不存在",

@@ -10,7 +10,6 @@ use super::idempotency;
 use super::payments::{self, PaymentRequest, PaymentView};
 use super::reading::{self, AccountView, EntryView, LedgerCheck};
 use crate::auth::{AuthUser, Finance, Staff};
-use crate::platform::channels::PaymentChannel;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::paging::{Page, PageQuery};
 use crate::platform::state::AppState;

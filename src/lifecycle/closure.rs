@@ -2,6 +2,8 @@
 //! when nothing is open; two years after closure personal data is
 //! anonymised, while the records money and rules need stay.
 
+use crate::conduct::model::Blocker;
+use crate::platform::enums::text_enum;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -10,6 +12,7 @@ use utoipa::ToSchema;
 use crate::audit::{self, Actor};
 use crate::auth::accounts::UserStatus;
 use crate::auth::sessions;
+use crate::marketplace::model::{AwardStatus, DemandStatus};
 use crate::notifications::{Notice, notify};
 use crate::platform::db::DbConnection;
 use crate::platform::db::schema::{
@@ -18,22 +21,14 @@ use crate::platform::db::schema::{
 };
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
-use crate::verification::info_requests;
 
-pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const APPROVED: &str = "approved";
-    pub const REJECTED: &str = "rejected";
-}
-
-/// Something that keeps an account from closing.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Blocker {
-    /// Stable code, e.g. `info_request_open`.
-    #[schema(example = "info_request_open")]
-    pub code: String,
-    /// How many such items are open.
-    pub count: i64,
+text_enum! {
+    /// Where a closure request stands (ACC-10).
+    pub enum ClosureStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
 }
 
 /// Everything open on an account that blocks closure (ACC-10). Later
@@ -42,7 +37,7 @@ pub fn blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>
     let mut out = Vec::new();
     let open_info: i64 = info_t::table
         .filter(info_t::user_id.eq(user_id))
-        .filter(info_t::status.ne(info_requests::status::CLEARED))
+        .filter(info_t::status.ne(crate::verification::info_requests::InfoRequestStatus::Cleared))
         .count()
         .get_result(conn)?;
     if open_info > 0 {
@@ -55,7 +50,7 @@ pub fn blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>
         use crate::platform::db::schema::{awards, demands};
         let demands_open: i64 = demands::table
             .filter(demands::owner_id.eq(user_id))
-            .filter(demands::status.eq_any(["open", "awarded"]))
+            .filter(demands::status.eq_any(DemandStatus::LIVE))
             .count()
             .get_result(conn)?;
         if demands_open > 0 {
@@ -70,7 +65,7 @@ pub fn blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>
                     .eq(user_id)
                     .or(awards::employer_id.eq(user_id)),
             )
-            .filter(awards::status.eq_any(["in_progress", "delivered"]))
+            .filter(awards::status.eq_any(AwardStatus::UNDER_WAY))
             .count()
             .get_result(conn)?;
         if awards_open > 0 {
@@ -122,9 +117,7 @@ pub struct ClosureView {
     pub id: i64,
     pub user_id: i64,
     pub reason: Option<String>,
-    /// `pending`, `approved` or `rejected`.
-    #[schema(example = "pending")]
-    pub status: String,
+    pub status: ClosureStatus,
     pub decision_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
@@ -138,14 +131,14 @@ struct Row {
     id: i64,
     user_id: i64,
     reason: Option<String>,
-    status: String,
+    status: ClosureStatus,
     decision_reason: Option<String>,
     created_at: NaiveDateTime,
     decided_at: Option<NaiveDateTime>,
 }
 
 fn view(conn: &mut DbConnection, r: Row) -> AppResult<ClosureView> {
-    let blocking = if r.status == status::PENDING {
+    let blocking = if r.status == ClosureStatus::Pending {
         blockers(conn, r.user_id)?
     } else {
         Vec::new()
@@ -201,7 +194,7 @@ pub fn request(
         .values((
             closure_requests::user_id.eq(user_id),
             closure_requests::reason.eq(reason),
-            closure_requests::status.eq(status::PENDING),
+            closure_requests::status.eq(ClosureStatus::Pending),
             closure_requests::created_at.eq(st.clock.now_naive()),
         ))
         .returning(closure_requests::id)
@@ -239,7 +232,7 @@ pub fn latest(conn: &mut DbConnection, user_id: i64) -> AppResult<ClosureView> {
 /// Closure requests by status, oldest first.
 pub fn list(
     conn: &mut DbConnection,
-    wanted: &str,
+    wanted: ClosureStatus,
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<ClosureView>> {
@@ -267,7 +260,7 @@ pub fn decide(
     ip: &str,
 ) -> AppResult<ClosureView> {
     let request = load(conn, id)?;
-    if request.status != status::PENDING {
+    if request.status != ClosureStatus::Pending {
         return Err(AppError::conflict(
             "closure.not_pending",
             "该注销申请不在待处理状态",
@@ -289,14 +282,14 @@ pub fn decide(
         .with_extension("blocking_codes", codes));
     }
     let new_status = if approve {
-        status::APPROVED
+        ClosureStatus::Approved
     } else {
-        status::REJECTED
+        ClosureStatus::Rejected
     };
     let n = diesel::update(
         closure_requests::table
             .filter(closure_requests::id.eq(id))
-            .filter(closure_requests::status.eq(status::PENDING)),
+            .filter(closure_requests::status.eq(ClosureStatus::Pending)),
     )
     .set((
         closure_requests::status.eq(new_status),

@@ -1,6 +1,8 @@
 //! Account lifecycle endpoints: information requests, member-name
 //! reclamation, closure requests and the staff view of a user.
 
+use super::closure::ClosureStatus;
+use crate::conduct::model::DepositStatus;
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -148,11 +150,15 @@ pub async fn list_closures(
     let after = page.after_id()?;
     let wanted = crate::platform::paging::queue_status(
         filter.into_inner().status,
-        "pending",
-        &["pending", "approved", "rejected"],
+        ClosureStatus::Pending,
+        &[
+            ClosureStatus::Pending,
+            ClosureStatus::Approved,
+            ClosureStatus::Rejected,
+        ],
     )?;
     let items = state
-        .run(move |conn, _| closure::list(conn, &wanted, after, limit))
+        .run(move |conn, _| closure::list(conn, wanted, after, limit))
         .await?;
     Ok(web::Json(page_of(items, limit, |v| v.id)))
 }
@@ -222,9 +228,7 @@ pub struct AdminUserView {
     pub status_changed_at: Option<DateTime<Utc>>,
     /// A deposit deadline was missed (VIO-4, DEP-2, DEP-3).
     pub deposit_overdue: bool,
-    /// `not_required`, `payment_due`, `active`, `top_up_due`, `overdue`,
-    /// `refunding` or `refunded`.
-    pub deposit_status: String,
+    pub deposit_status: DepositStatus,
     pub credit_score: i32,
     /// Open disputes the user is a party of.
     pub open_disputes: i64,

@@ -4,9 +4,9 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::bids::status as bid_status;
-use super::demands::{self, status as demand_status};
+use super::demands;
 use super::dto::{AwardView, DeliveryRequest, Evidence, NewReview, ReviewView};
+use super::model::{AwardStatus, BidStatus, DemandStatus};
 use super::{close_bids, notify_each};
 use crate::funds::ledger::{self, Reference};
 use crate::platform::db::DbConnection;
@@ -14,15 +14,6 @@ use crate::platform::db::schema::{awards, bids, demands as demands_t, reviews};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::{Money, SignedFen, format_fen};
 use crate::platform::state::AppState;
-
-pub mod status {
-    pub const IN_PROGRESS: &str = "in_progress";
-    pub const DELIVERED: &str = "delivered";
-    pub const COMPLETED: &str = "completed";
-    pub const CANCELLED: &str = "cancelled";
-    /// Under dispute: the hold is frozen until staff decide (DSP-1).
-    pub const DISPUTED: &str = "disputed";
-}
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = awards)]
@@ -34,7 +25,7 @@ pub struct Row {
     pub provider_id: i64,
     pub price: i64,
     pub fee: Option<i64>,
-    pub status: String,
+    pub status: AwardStatus,
     pub delivery_note: Option<String>,
     pub evidence: Option<String>,
     pub delivered_at: Option<NaiveDateTime>,
@@ -163,10 +154,10 @@ pub fn award(
     let n = diesel::update(
         demands_t::table
             .filter(demands_t::id.eq(demand_id))
-            .filter(demands_t::status.eq(demand_status::OPEN)),
+            .filter(demands_t::status.eq(DemandStatus::Open)),
     )
     .set((
-        demands_t::status.eq(demand_status::AWARDED),
+        demands_t::status.eq(DemandStatus::Awarded),
         demands_t::updated_at.eq(now),
     ))
     .execute(conn)?;
@@ -190,10 +181,10 @@ pub fn award(
             bids::table
                 .filter(bids::id.eq(bid_id))
                 .filter(bids::demand_id.eq(demand_id))
-                .filter(bids::status.eq(bid_status::ACTIVE)),
+                .filter(bids::status.eq(BidStatus::Active)),
         )
         .set((
-            bids::status.eq(bid_status::AWARDED),
+            bids::status.eq(BidStatus::Awarded),
             bids::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -220,7 +211,7 @@ pub fn award(
                 awards::employer_id.eq(employer),
                 awards::provider_id.eq(provider),
                 awards::price.eq(price),
-                awards::status.eq(status::IN_PROGRESS),
+                awards::status.eq(AwardStatus::InProgress),
                 awards::created_at.eq(now),
             ))
             .returning(awards::id)
@@ -318,10 +309,10 @@ pub fn deliver(
     let n = diesel::update(
         awards::table
             .filter(awards::id.eq(id))
-            .filter(awards::status.eq(status::IN_PROGRESS)),
+            .filter(awards::status.eq(AwardStatus::InProgress)),
     )
     .set((
-        awards::status.eq(status::DELIVERED),
+        awards::status.eq(AwardStatus::Delivered),
         awards::delivery_note.eq(req.note.trim()),
         awards::evidence.eq(evidence),
         awards::delivered_at.eq(st.clock.now_naive()),
@@ -363,10 +354,10 @@ fn complete(conn: &mut DbConnection, st: &AppState, row: &Row, reason: &str) -> 
     let n = diesel::update(
         awards::table
             .filter(awards::id.eq(row.id))
-            .filter(awards::status.eq_any([status::IN_PROGRESS, status::DELIVERED])),
+            .filter(awards::status.eq_any([AwardStatus::InProgress, AwardStatus::Delivered])),
     )
     .set((
-        awards::status.eq(status::COMPLETED),
+        awards::status.eq(AwardStatus::Completed),
         awards::fee.eq(fee),
         awards::completed_at.eq(now),
     ))
@@ -395,17 +386,17 @@ fn complete(conn: &mut DbConnection, st: &AppState, row: &Row, reason: &str) -> 
     let open_left: bool = diesel::select(diesel::dsl::exists(
         awards::table
             .filter(awards::demand_id.eq(row.demand_id))
-            .filter(awards::status.eq_any([status::IN_PROGRESS, status::DELIVERED])),
+            .filter(awards::status.eq_any([AwardStatus::InProgress, AwardStatus::Delivered])),
     ))
     .get_result(conn)?;
     if !open_left {
         diesel::update(
             demands_t::table
                 .filter(demands_t::id.eq(row.demand_id))
-                .filter(demands_t::status.eq(demand_status::AWARDED)),
+                .filter(demands_t::status.eq(DemandStatus::Awarded)),
         )
         .set((
-            demands_t::status.eq(demand_status::COMPLETED),
+            demands_t::status.eq(DemandStatus::Completed),
             demands_t::updated_at.eq(now),
         ))
         .execute(conn)?;
@@ -444,7 +435,7 @@ pub fn confirm(
     if !complete(conn, st, &row, "雇主确认完成")? {
         // Say why from the state it is in now: a dispute may have frozen it
         // since it was read (DSP-1).
-        if load_for(conn, id, None)?.status == status::DISPUTED {
+        if load_for(conn, id, None)?.status == AwardStatus::Disputed {
             return Err(AppError::conflict(
                 "award.disputed",
                 "该中标争议处理中，担保金已冻结，须待平台裁决",
@@ -466,7 +457,7 @@ pub fn confirm(
 pub fn auto_complete_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
     let cutoff = st.clock.now_naive() - Duration::days(st.settings.market.auto_complete_days);
     let due: Vec<Row> = awards::table
-        .filter(awards::status.eq(status::DELIVERED))
+        .filter(awards::status.eq(AwardStatus::Delivered))
         .filter(awards::delivered_at.le(cutoff))
         .select(Row::as_select())
         .limit(500)
@@ -509,7 +500,10 @@ pub fn review(
             "Rating 1–5 and a text of 1–1000 characters",
         ));
     }
-    let Some(completed_at) = row.completed_at.filter(|_| row.status == status::COMPLETED) else {
+    let Some(completed_at) = row
+        .completed_at
+        .filter(|_| row.status == AwardStatus::Completed)
+    else {
         return Err(AppError::conflict(
             "review.not_completed",
             "订单完成后才能评价",
@@ -583,7 +577,7 @@ pub fn reputation(
         .collect();
     let completed: i64 = awards::table
         .filter(awards::provider_id.eq(user_id))
-        .filter(awards::status.eq(status::COMPLETED))
+        .filter(awards::status.eq(AwardStatus::Completed))
         .count()
         .get_result(conn)?;
     let average = (!shown.is_empty())

@@ -3,20 +3,14 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::demands::{self, status as demand_status};
+use super::demands;
 use super::dto::{BidView, NewBid};
+use super::model::{BidStatus, DemandStatus};
 use crate::platform::db::schema::{bids, demands as demands_t};
 use crate::platform::db::{DbConnection, unique_or};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::Money;
 use crate::platform::state::AppState;
-
-pub mod status {
-    pub const ACTIVE: &str = "active";
-    pub const WITHDRAWN: &str = "withdrawn";
-    pub const AWARDED: &str = "awarded";
-    pub const NOT_SELECTED: &str = "not_selected";
-}
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = bids)]
@@ -26,7 +20,7 @@ pub struct Row {
     pub provider_id: i64,
     pub price: i64,
     pub proposal: String,
-    pub status: String,
+    pub status: BidStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -71,7 +65,7 @@ pub fn place(
         ));
     }
     let now = st.clock.now_naive();
-    if demand.status != demand_status::OPEN || demand.bid_deadline <= now {
+    if demand.status != DemandStatus::Open || demand.bid_deadline <= now {
         return Err(AppError::conflict(
             "demand.not_open",
             "该需求已停止竞标",
@@ -103,7 +97,7 @@ pub fn place(
             bids::provider_id.eq(provider),
             bids::price.eq(req.price.fen()),
             bids::proposal.eq(&proposal),
-            bids::status.eq(status::ACTIVE),
+            bids::status.eq(BidStatus::Active),
             bids::created_at.eq(now),
             bids::updated_at.eq(now),
         ))
@@ -123,7 +117,7 @@ pub fn place(
     let n = diesel::update(
         demands_t::table
             .filter(demands_t::id.eq(demand_id))
-            .filter(demands_t::status.eq(demand_status::OPEN)),
+            .filter(demands_t::status.eq(DemandStatus::Open)),
     )
     .set(demands_t::bid_count.eq(demands_t::bid_count + 1))
     .execute(conn)?;
@@ -140,7 +134,7 @@ pub fn place(
         provider_id: provider,
         price: req.price,
         proposal,
-        status: status::ACTIVE.into(),
+        status: BidStatus::Active.into(),
         created_at: now.and_utc(),
     })
 }
@@ -183,7 +177,7 @@ pub fn visible(
         q = q.filter(diesel::dsl::not(
             bids::provider_id.eq_any(
                 deposits::table
-                    .filter(deposits::status.eq_any(crate::conduct::shielded_statuses()))
+                    .filter(deposits::status.eq_any(crate::conduct::model::DepositStatus::SHIELDED))
                     .select(deposits::user_id),
             ),
         ));
@@ -217,7 +211,7 @@ pub fn withdraw(
     let open = diesel::update(
         demands_t::table
             .filter(demands_t::id.eq(bid.demand_id))
-            .filter(demands_t::status.eq(demand_status::OPEN)),
+            .filter(demands_t::status.eq(DemandStatus::Open)),
     )
     .set(demands_t::bid_count.eq(demands_t::bid_count - 1))
     .execute(conn)?;
@@ -227,10 +221,10 @@ pub fn withdraw(
     let n = diesel::update(
         bids::table
             .filter(bids::id.eq(id))
-            .filter(bids::status.eq(status::ACTIVE)),
+            .filter(bids::status.eq(BidStatus::Active)),
     )
     .set((
-        bids::status.eq(status::WITHDRAWN),
+        bids::status.eq(BidStatus::Withdrawn),
         bids::updated_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
@@ -246,10 +240,10 @@ pub fn withdraw_all_of(conn: &mut DbConnection, st: &AppState, provider: i64) ->
     diesel::update(
         bids::table
             .filter(bids::provider_id.eq(provider))
-            .filter(bids::status.eq(status::ACTIVE)),
+            .filter(bids::status.eq(BidStatus::Active)),
     )
     .set((
-        bids::status.eq(status::WITHDRAWN),
+        bids::status.eq(BidStatus::Withdrawn),
         bids::updated_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;

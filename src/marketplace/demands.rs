@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::dto::{CategoryView, DemandPatch, DemandQuery, DemandSort, DemandView, NewDemand};
+use super::model::{AwardStatus, DemandStatus};
 use super::{close_bids, notify_each, require_good_standing};
 use crate::audit::{self, Actor};
 use crate::content;
@@ -16,15 +17,6 @@ use crate::platform::paging::{Page, decode_keys, encode_keys};
 use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
 use crate::platform::text::{fold, long_text};
-
-pub mod status {
-    pub const OPEN: &str = "open";
-    pub const AWARDED: &str = "awarded";
-    pub const COMPLETED: &str = "completed";
-    pub const CANCELLED: &str = "cancelled";
-    pub const EXPIRED: &str = "expired";
-    pub const REMOVED: &str = "removed";
-}
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = demands)]
@@ -39,7 +31,7 @@ pub struct Row {
     pub budget: i64,
     pub workers_wanted: i32,
     pub bid_deadline: NaiveDateTime,
-    pub status: String,
+    pub status: DemandStatus,
     pub bid_count: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -89,7 +81,7 @@ pub fn load(conn: &mut DbConnection, id: i64, viewer: Option<i64>) -> AppResult<
         .first(conn)
         .optional()?
         .ok_or_else(not_found)?;
-    if row.status == status::REMOVED && viewer != Some(row.owner_id) {
+    if row.status == DemandStatus::Removed && viewer != Some(row.owner_id) {
         return Err(not_found());
     }
     Ok(row)
@@ -189,7 +181,7 @@ pub fn publish(
             demands::budget.eq(req.budget.fen()),
             demands::workers_wanted.eq(req.workers_wanted),
             demands::bid_deadline.eq(deadline),
-            demands::status.eq(status::OPEN),
+            demands::status.eq(DemandStatus::Open),
             demands::created_at.eq(now),
             demands::updated_at.eq(now),
         ))
@@ -210,7 +202,7 @@ pub fn edit(
     if row.owner_id != owner {
         return Err(not_found());
     }
-    if row.status != status::OPEN || row.bid_count > 0 {
+    if row.status != DemandStatus::Open || row.bid_count > 0 {
         return Err(AppError::conflict(
             "demand.not_editable",
             "需求已有竞标或不在招标中，不能修改",
@@ -237,7 +229,7 @@ pub fn edit(
     let n = diesel::update(
         demands::table
             .filter(demands::id.eq(id))
-            .filter(demands::status.eq(status::OPEN))
+            .filter(demands::status.eq(DemandStatus::Open))
             .filter(demands::bid_count.eq(0)),
     )
     .set((
@@ -266,7 +258,7 @@ pub fn cancel_open_awards(
     conn: &mut DbConnection,
     st: &AppState,
     demand_id: i64,
-    statuses: &[&str],
+    statuses: &[AwardStatus],
     why: &str,
 ) -> AppResult<Vec<i64>> {
     // DSP-1: a disputed award's hold stays frozen until staff decide.
@@ -288,7 +280,7 @@ pub fn cancel_open_awards(
                 .filter(awards::id.eq(award_id))
                 .filter(awards::status.eq_any(statuses)),
         )
-        .set(awards::status.eq("cancelled"))
+        .set(awards::status.eq(AwardStatus::Cancelled))
         .execute(conn)?;
         if n == 1 {
             ledger::release(
@@ -331,10 +323,10 @@ pub fn cancel(
     let n = diesel::update(
         demands::table
             .filter(demands::id.eq(id))
-            .filter(demands::status.eq_any([status::OPEN, status::AWARDED])),
+            .filter(demands::status.eq_any([DemandStatus::Open, DemandStatus::Awarded])),
     )
     .set((
-        demands::status.eq(status::CANCELLED),
+        demands::status.eq(DemandStatus::Cancelled),
         demands::updated_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
@@ -350,13 +342,13 @@ pub fn cancel(
         conn,
         st,
         id,
-        &["in_progress"],
+        &[AwardStatus::InProgress],
         "需求取消，释放担保金",
     )?);
     let settled: bool = diesel::select(diesel::dsl::exists(
         awards::table
             .filter(awards::demand_id.eq(id))
-            .filter(awards::status.eq_any(["delivered", "completed"])),
+            .filter(awards::status.eq_any([AwardStatus::Delivered, AwardStatus::Completed])),
     ))
     .get_result(conn)?;
     if settled {
@@ -388,11 +380,11 @@ pub fn remove(
     let n = diesel::update(
         demands::table
             .filter(demands::id.eq(id))
-            .filter(demands::status.ne(status::REMOVED))
-            .filter(demands::status.ne(status::COMPLETED)),
+            .filter(demands::status.ne(DemandStatus::Removed))
+            .filter(demands::status.ne(DemandStatus::Completed)),
     )
     .set((
-        demands::status.eq(status::REMOVED),
+        demands::status.eq(DemandStatus::Removed),
         demands::removed_reason.eq(reason),
         demands::updated_at.eq(st.clock.now_naive()),
     ))
@@ -409,7 +401,7 @@ pub fn remove(
         conn,
         st,
         id,
-        &["in_progress", "delivered"],
+        &AwardStatus::UNDER_WAY,
         "需求下架，释放担保金",
     )?);
     notify_each(
@@ -458,22 +450,24 @@ pub fn discover(
         cursor: None,
     }
     .limit()?;
-    let wanted = q.status.as_deref().unwrap_or(status::OPEN);
-    if ![
-        status::OPEN,
-        status::AWARDED,
-        status::COMPLETED,
-        status::EXPIRED,
-    ]
-    .contains(&wanted)
-    {
+    let listed = [
+        DemandStatus::Open,
+        DemandStatus::Awarded,
+        DemandStatus::Completed,
+        DemandStatus::Expired,
+    ];
+    let wanted = match q.status.as_deref() {
+        None => Some(DemandStatus::Open),
+        Some(text) => DemandStatus::parse(text).filter(|s| listed.contains(s)),
+    };
+    let Some(wanted) = wanted else {
         return Err(AppError::invalid_field(
             "status",
             "status.invalid",
             "status 取值无效",
             "Invalid status",
         ));
-    }
+    };
     // An empty budget range (min above max) is a valid filter that matches nothing.
     let sort = q.sort.unwrap_or_default();
     let mut query = demands::table
@@ -481,7 +475,7 @@ pub fn discover(
         .select(Row::as_select())
         .limit(limit + 1)
         .into_boxed();
-    if wanted == status::OPEN {
+    if wanted == DemandStatus::Open {
         query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
     }
     if let Some(c) = &q.category {
@@ -620,7 +614,7 @@ pub fn mine(
 pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
     let now = st.clock.now_naive();
     let due: Vec<(i64, i64, String)> = demands::table
-        .filter(demands::status.eq(status::OPEN))
+        .filter(demands::status.eq(DemandStatus::Open))
         .filter(demands::bid_deadline.le(now))
         .select((demands::id, demands::owner_id, demands::title))
         .limit(500)
@@ -631,10 +625,10 @@ pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
             let n = diesel::update(
                 demands::table
                     .filter(demands::id.eq(id))
-                    .filter(demands::status.eq(status::OPEN)),
+                    .filter(demands::status.eq(DemandStatus::Open)),
             )
             .set((
-                demands::status.eq(status::EXPIRED),
+                demands::status.eq(DemandStatus::Expired),
                 demands::updated_at.eq(now),
             ))
             .execute(c)?;

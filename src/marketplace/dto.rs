@@ -1,5 +1,6 @@
 //! Bodies of the marketplace endpoints.
 
+use super::model::{AwardStatus, BidStatus, DemandStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -97,9 +98,7 @@ pub struct DemandView {
     pub budget: Money,
     pub workers_wanted: i32,
     pub bid_deadline: DateTime<Utc>,
-    /// `open`, `awarded`, `completed`, `cancelled`, `expired` or `removed`.
-    #[schema(example = "open")]
-    pub status: String,
+    pub status: DemandStatus,
     pub bid_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -167,9 +166,7 @@ pub struct BidView {
     pub provider_id: i64,
     pub price: Money,
     pub proposal: String,
-    /// `active`, `withdrawn`, `awarded` or `not_selected`.
-    #[schema(example = "active")]
-    pub status: String,
+    pub status: BidStatus,
     pub created_at: DateTime<Utc>,
 }
 
@@ -233,9 +230,7 @@ pub struct AwardView {
     pub price: Money,
     /// The platform fee taken at completion.
     pub fee: Option<crate::platform::money::SignedFen>,
-    /// `in_progress`, `delivered`, `completed` or `cancelled`.
-    #[schema(example = "in_progress")]
-    pub status: String,
+    pub status: AwardStatus,
     pub delivery_note: Option<String>,
     pub evidence: Vec<Evidence>,
     pub delivered_at: Option<DateTime<Utc>>,

@@ -5,6 +5,7 @@ pub mod awards;
 pub mod bids;
 pub mod demands;
 pub mod dto;
+pub mod model;
 pub mod routes;
 
 use diesel::prelude::*;
@@ -55,13 +56,13 @@ pub fn close_bids(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> App
     use crate::platform::db::schema::bids;
     let bidders: Vec<i64> = bids::table
         .filter(bids::demand_id.eq(demand_id))
-        .filter(bids::status.eq("active"))
+        .filter(bids::status.eq(model::BidStatus::Active))
         .select(bids::provider_id)
         .load(conn)?;
     diesel::update(
         bids::table
             .filter(bids::demand_id.eq(demand_id))
-            .filter(bids::status.eq("active")),
+            .filter(bids::status.eq(model::BidStatus::Active)),
     )
     .set((
         bids::status.eq("not_selected"),

@@ -4,6 +4,16 @@
 //! named enum schema. A stored value the enum does not know fails the
 //! read loudly instead of being guessed.
 
+/// What every [`text_enum!`] type offers, for code generic over them.
+pub trait TextEnum: Copy + PartialEq + 'static {
+    /// Every value, in declaration order.
+    fn all() -> &'static [Self];
+    /// The stored and serialised form.
+    fn text(self) -> &'static str;
+    /// The value with this stored form.
+    fn from_text(text: &str) -> Option<Self>;
+}
+
 /// Declares a text-stored enum: `text_enum! { /// doc
 /// pub enum DemandStatus { Open = "open", Closed = "closed" } }`.
 macro_rules! text_enum {
@@ -43,6 +53,18 @@ macro_rules! text_enum {
                     $( $text => Some($name::$variant), )+
                     _ => None,
                 }
+            }
+        }
+
+        impl $crate::platform::enums::TextEnum for $name {
+            fn all() -> &'static [Self] {
+                $name::ALL
+            }
+            fn text(self) -> &'static str {
+                self.as_str()
+            }
+            fn from_text(text: &str) -> Option<Self> {
+                $name::parse(text)
             }
         }
 

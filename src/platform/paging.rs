@@ -12,6 +12,7 @@ use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::platform::enums::TextEnum;
 use crate::platform::error::{AppError, AppResult};
 
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -105,18 +106,20 @@ impl PageQuery {
 }
 
 /// A `status` filter of a staff queue: `default` when absent, else one of `allowed`.
-pub fn queue_status(given: Option<String>, default: &str, allowed: &[&str]) -> AppResult<String> {
-    let wanted = given.unwrap_or_else(|| default.to_string());
-    if allowed.contains(&wanted.as_str()) {
-        Ok(wanted)
-    } else {
-        Err(AppError::invalid_field(
+pub fn queue_status<T: TextEnum>(given: Option<String>, default: T, allowed: &[T]) -> AppResult<T> {
+    let wanted = match given {
+        None => Some(default),
+        Some(text) => T::from_text(&text).filter(|s| allowed.contains(s)),
+    };
+    wanted.ok_or_else(|| {
+        let names: Vec<&str> = allowed.iter().map(|s| s.text()).collect();
+        AppError::invalid_field(
             "status",
             "status.invalid",
-            format!("status 须为 {}", allowed.join("、")),
-            format!("status must be one of {}", allowed.join(", ")),
-        ))
-    }
+            format!("status 须为 {}", names.join("、")),
+            format!("status must be one of {}", names.join(", ")),
+        )
+    })
 }
 
 /// Makes a page from `limit + 1` rows already turned into views, keyed by `id_of`.

@@ -243,7 +243,7 @@ pub fn me_view(conn: &mut DbConnection, user: User) -> AppResult<MeView> {
     let id = user.id;
     let mut view = MeView::new(user, agreements::latest_accepted(conn, id)?);
     view.verification_status = crate::verification::service::latest(conn, id)?
-        .map_or_else(|| "none".to_string(), |v| v.status);
+        .map_or_else(|| "none".to_string(), |v| v.status.to_string());
     view.restrictions = crate::verification::info_requests::restrictions(conn, id)?;
     Ok(view)
 }

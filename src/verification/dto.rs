@@ -1,5 +1,6 @@
 //! Bodies of the verification endpoints.
 
+use super::model::VerificationStatus;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -92,8 +93,7 @@ pub struct VerificationView {
     pub guardian_relation: Option<String>,
     /// `pending`, `approved`, `rejected`, `released` (account closed) or
     /// `transferred` (replaced by a staff-recorded transfer).
-    #[schema(example = "pending")]
-    pub status: String,
+    pub status: VerificationStatus,
     pub reject_reason: Option<String>,
     pub submitted_at: DateTime<Utc>,
     pub reviewed_at: Option<DateTime<Utc>>,

@@ -1,5 +1,6 @@
 //! Staff requests to explain, correct or re-verify data (ACC-6, SA §2.2, §4.4).
 
+use crate::platform::enums::text_enum;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,10 +13,13 @@ use crate::platform::db::schema::{info_requests, users};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
 
-pub mod status {
-    pub const OPEN: &str = "open";
-    pub const RESPONDED: &str = "responded";
-    pub const CLEARED: &str = "cleared";
+text_enum! {
+    /// Where a staff information request stands (ACC-6).
+    pub enum InfoRequestStatus {
+        Open = "open",
+        Responded = "responded",
+        Cleared = "cleared",
+    }
 }
 
 /// What staff ask for.
@@ -72,8 +76,7 @@ pub struct InfoRequestView {
     pub kind: String,
     pub message: String,
     /// `open`, `responded` (waiting for staff) or `cleared`.
-    #[schema(example = "open")]
-    pub status: String,
+    pub status: InfoRequestStatus,
     pub response: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -85,7 +88,7 @@ struct Row {
     user_id: i64,
     kind: String,
     message: String,
-    status: String,
+    status: InfoRequestStatus,
     response: Option<String>,
     created_at: NaiveDateTime,
 }
@@ -147,7 +150,7 @@ pub fn create(
             info_requests::user_id.eq(user_id),
             info_requests::kind.eq(req.kind.as_str()),
             info_requests::message.eq(&message),
-            info_requests::status.eq(status::OPEN),
+            info_requests::status.eq(InfoRequestStatus::Open),
             info_requests::created_at.eq(st.clock.now_naive()),
             info_requests::created_by.eq(staff_id),
         ))
@@ -206,10 +209,10 @@ pub fn respond(
         info_requests::table
             .filter(info_requests::id.eq(id))
             .filter(info_requests::user_id.eq(user_id))
-            .filter(info_requests::status.ne(status::CLEARED)),
+            .filter(info_requests::status.ne(InfoRequestStatus::Cleared)),
     )
     .set((
-        info_requests::status.eq(status::RESPONDED),
+        info_requests::status.eq(InfoRequestStatus::Responded),
         info_requests::response.eq(&response),
         info_requests::responded_at.eq(st.clock.now_naive()),
     ))
@@ -243,10 +246,10 @@ pub fn clear(
     let n = diesel::update(
         info_requests::table
             .filter(info_requests::id.eq(id))
-            .filter(info_requests::status.ne(status::CLEARED)),
+            .filter(info_requests::status.ne(InfoRequestStatus::Cleared)),
     )
     .set((
-        info_requests::status.eq(status::CLEARED),
+        info_requests::status.eq(InfoRequestStatus::Cleared),
         info_requests::cleared_at.eq(st.clock.now_naive()),
         info_requests::cleared_by.eq(staff_id),
     ))
@@ -292,7 +295,7 @@ pub fn restrictions(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Stri
     let open_info: bool = diesel::select(diesel::dsl::exists(
         info_requests::table
             .filter(info_requests::user_id.eq(user_id))
-            .filter(info_requests::status.ne(status::CLEARED)),
+            .filter(info_requests::status.ne(InfoRequestStatus::Cleared)),
     ))
     .get_result(conn)?;
     if open_info {

@@ -6,6 +6,7 @@ pub mod dto;
 pub mod ids;
 pub mod info_request_routes;
 pub mod info_requests;
+pub mod model;
 pub mod restricted;
 pub mod routes;
 pub mod service;

@@ -1,5 +1,6 @@
 //! `/api/v1/me/verification` and `/api/v1/admin/verifications*`.
 
+use super::service::VerificationStatus;
 use actix_web::{HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -93,11 +94,16 @@ pub async fn list(
     let after = page.after_id()?;
     let wanted = crate::platform::paging::queue_status(
         filter.into_inner().status,
-        "pending",
-        &["pending", "approved", "rejected", "released"],
+        VerificationStatus::Pending,
+        &[
+            VerificationStatus::Pending,
+            VerificationStatus::Approved,
+            VerificationStatus::Rejected,
+            VerificationStatus::Released,
+        ],
     )?;
     let items = state
-        .run(move |conn, _| service::list(conn, &wanted, after, limit))
+        .run(move |conn, _| service::list(conn, wanted, after, limit))
         .await?;
     Ok(web::Json(page_of(items, limit, |v| v.id)))
 }

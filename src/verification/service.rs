@@ -1,5 +1,6 @@
 //! Submitting and reviewing real-name verifications (ACC-1, ACC-3, ACC-8).
 
+pub use super::model::VerificationStatus;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::platform::clock::china_today;
@@ -17,16 +18,6 @@ use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
 
-pub mod status {
-    pub const PENDING: &str = "pending";
-    pub const APPROVED: &str = "approved";
-    pub const REJECTED: &str = "rejected";
-    /// The account closed: the identity may bind another account.
-    pub const RELEASED: &str = "released";
-    /// Replaced by a staff-recorded transfer of the account.
-    pub const TRANSFERRED: &str = "transferred";
-}
-
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = verifications)]
 struct Row {
@@ -40,7 +31,7 @@ struct Row {
     guardian_name: Option<String>,
     guardian_id_masked: Option<String>,
     guardian_relation: Option<String>,
-    status: String,
+    status: VerificationStatus,
     reject_reason: Option<String>,
     submitted_at: NaiveDateTime,
     reviewed_at: Option<NaiveDateTime>,
@@ -91,7 +82,7 @@ pub fn is_verified(conn: &mut DbConnection, user_id: i64) -> AppResult<bool> {
     Ok(diesel::select(diesel::dsl::exists(
         verifications::table
             .filter(verifications::user_id.eq(user_id))
-            .filter(verifications::status.eq(status::APPROVED)),
+            .filter(verifications::status.eq(VerificationStatus::Approved)),
     ))
     .get_result(conn)?)
 }
@@ -100,7 +91,7 @@ pub fn is_verified(conn: &mut DbConnection, user_id: i64) -> AppResult<bool> {
 pub fn verified_identity(conn: &mut DbConnection, user_id: i64) -> AppResult<Option<String>> {
     Ok(verifications::table
         .filter(verifications::user_id.eq(user_id))
-        .filter(verifications::status.eq(status::APPROVED))
+        .filter(verifications::status.eq(VerificationStatus::Approved))
         .select(verifications::identity_hash)
         .first(conn)
         .optional()?)
@@ -235,15 +226,15 @@ pub fn submit(
         .first(conn)?;
     let identity = parse_identity(st, &account_kind, req, today)?;
     if let Some(current) = latest(conn, caller.user_id)? {
-        match current.status.as_str() {
-            status::APPROVED => {
+        match current.status {
+            VerificationStatus::Approved => {
                 return Err(AppError::conflict(
                     "verification.locked",
                     "实名认证已通过，认证身份不可更改",
                     "The verified identity cannot be changed",
                 ));
             }
-            status::PENDING => {
+            VerificationStatus::Pending => {
                 return Err(AppError::conflict(
                     "verification.pending",
                     "已有待审核的实名认证",
@@ -263,14 +254,24 @@ pub fn submit(
     let bound: bool = diesel::select(diesel::dsl::exists(
         verifications::table
             .filter(verifications::identity_hash.eq(&identity.hash))
-            .filter(verifications::status.eq_any([status::PENDING, status::APPROVED]))
+            .filter(
+                verifications::status
+                    .eq_any([VerificationStatus::Pending, VerificationStatus::Approved]),
+            )
             .filter(verifications::user_id.ne(caller.user_id)),
     ))
     .get_result(conn)?;
     if bound {
         return Err(identity_bound());
     }
-    let id = insert(conn, caller.user_id, identity, status::PENDING, now, None)?;
+    let id = insert(
+        conn,
+        caller.user_id,
+        identity,
+        VerificationStatus::Pending,
+        now,
+        None,
+    )?;
     load(conn, id)
 }
 
@@ -279,7 +280,7 @@ fn insert(
     conn: &mut DbConnection,
     user_id: i64,
     identity: Identity,
-    new_status: &str,
+    new_status: VerificationStatus,
     now: NaiveDateTime,
     reviewed_by: Option<i64>,
 ) -> AppResult<i64> {
@@ -329,7 +330,7 @@ fn load(conn: &mut DbConnection, id: i64) -> AppResult<VerificationView> {
 /// Staff list verifications by status, oldest first (a review queue).
 pub fn list(
     conn: &mut DbConnection,
-    status_filter: &str,
+    status_filter: VerificationStatus,
     after: Option<i64>,
     limit: i64,
 ) -> AppResult<Vec<VerificationView>> {
@@ -358,14 +359,14 @@ pub fn decide(
 ) -> AppResult<VerificationView> {
     let now = st.clock.now_naive();
     let new_status = if approve {
-        status::APPROVED
+        VerificationStatus::Approved
     } else {
-        status::REJECTED
+        VerificationStatus::Rejected
     };
     let changed = diesel::update(
         verifications::table
             .filter(verifications::id.eq(id))
-            .filter(verifications::status.eq(status::PENDING)),
+            .filter(verifications::status.eq(VerificationStatus::Pending)),
     )
     .set((
         verifications::status.eq(new_status),
@@ -434,9 +435,12 @@ pub fn release(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
     diesel::update(
         verifications::table
             .filter(verifications::user_id.eq(user_id))
-            .filter(verifications::status.eq_any([status::PENDING, status::APPROVED])),
+            .filter(
+                verifications::status
+                    .eq_any([VerificationStatus::Pending, VerificationStatus::Approved]),
+            ),
     )
-    .set(verifications::status.eq(status::RELEASED))
+    .set(verifications::status.eq(VerificationStatus::Released))
     .execute(conn)?;
     Ok(())
 }
@@ -471,7 +475,7 @@ pub fn transfer(
     let current = latest(conn, user_id)?;
     if current
         .as_ref()
-        .is_none_or(|v| v.status != status::APPROVED)
+        .is_none_or(|v| v.status != VerificationStatus::Approved)
     {
         return Err(AppError::conflict(
             "verification.not_verified",
@@ -489,14 +493,17 @@ pub fn transfer(
     diesel::update(
         verifications::table
             .filter(verifications::user_id.eq(user_id))
-            .filter(verifications::status.eq(status::APPROVED)),
+            .filter(verifications::status.eq(VerificationStatus::Approved)),
     )
-    .set(verifications::status.eq(status::TRANSFERRED))
+    .set(verifications::status.eq(VerificationStatus::Transferred))
     .execute(conn)?;
     let bound: bool = diesel::select(diesel::dsl::exists(
         verifications::table
             .filter(verifications::identity_hash.eq(&identity.hash))
-            .filter(verifications::status.eq_any([status::PENDING, status::APPROVED])),
+            .filter(
+                verifications::status
+                    .eq_any([VerificationStatus::Pending, VerificationStatus::Approved]),
+            ),
     ))
     .get_result(conn)?;
     if bound {
@@ -507,7 +514,7 @@ pub fn transfer(
         conn,
         user_id,
         identity,
-        status::APPROVED,
+        VerificationStatus::Approved,
         now,
         Some(staff_id),
     )?;

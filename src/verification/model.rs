@@ -1,0 +1,16 @@
+//! Verification's states.
+
+use crate::platform::enums::text_enum;
+
+text_enum! {
+    /// Where a real-name verification stands (ACC-8).
+    pub enum VerificationStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+        /// The account closed: the identity may bind another account.
+        Released = "released",
+        /// Replaced by a staff-recorded transfer of the account.
+        Transferred = "transferred",
+    }
+}
