@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{Category, Link, evidence_json, evidence_of};
 use crate::notifications::{Notice, notify};
-use crate::platform::db::schema::{complaints, demands, users};
+use crate::platform::db::schema::{awards, complaints, demands, users};
 use crate::platform::db::{DbConnection, unique_or};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::paging::{Page, PageQuery, page_by_id, page_of};
@@ -158,12 +158,15 @@ fn subject_of(
     let subject = match target {
         TargetType::Award => {
             // Only a party may complain; anyone else sees no such award.
-            let award = crate::marketplace::awards::load_for(conn, id, Some(reporter))
-                .map_err(|_| target_not_found())?;
-            let other = if award.employer_id == reporter {
-                award.provider_id
-            } else {
-                award.employer_id
+            let parties: Option<(i64, i64)> = awards::table
+                .find(id)
+                .select((awards::employer_id, awards::provider_id))
+                .first(conn)
+                .optional()?;
+            let other = match parties {
+                Some((employer, provider)) if employer == reporter => provider,
+                Some((employer, provider)) if provider == reporter => employer,
+                _ => return Err(target_not_found()),
             };
             return Ok((other, "complaint"));
         }

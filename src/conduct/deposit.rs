@@ -23,11 +23,10 @@ use utoipa::ToSchema;
 
 use crate::funds::ledger::{self, Reference, code};
 use crate::funds::payments::{ChannelName, PaymentView, Purpose, Settled};
-use crate::marketplace::model::AwardStatus;
 use crate::notifications::{Notice, notify};
 use crate::platform::clock::{china_days_deadline, china_deadline, working_days_deadline};
 use crate::platform::db::DbConnection;
-use crate::platform::db::schema::{appeals, awards, complaints, deposit_refunds, deposits};
+use crate::platform::db::schema::{appeals, complaints, deposit_refunds, deposits};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::{SignedFen, format_fen};
 use crate::platform::paging::{Page, PageQuery, page_of};
@@ -704,54 +703,33 @@ pub struct RefundRequest {
     pub channel: ChannelName,
 }
 
-/// What keeps a deposit from being refunded (DEP-7).
-pub fn refund_blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>> {
+/// What conduct itself knows keeps a deposit from being refunded or an
+/// account from closing (DEP-7): money owed, open complaints about the
+/// user, penalties under appeal. Disputes and awards are added by the
+/// callers that can see them (`flows::refunds`, `lifecycle::closure`).
+pub fn own_blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>> {
     let mut out = Vec::new();
-    let mut push = |code: &str, count: i64| {
-        if count > 0 {
-            out.push(Blocker {
-                code: code.into(),
-                count,
-            });
-        }
-    };
     let arrears: i64 = deposits::table
         .filter(deposits::user_id.eq(user_id))
-        .filter(deposits::status.eq_any([
-            DepositStatus::PaymentDue,
-            DepositStatus::TopUpDue,
-            DepositStatus::Overdue,
-        ]))
+        .filter(deposits::status.eq_any(DepositStatus::ARREARS))
         .count()
         .get_result(conn)?;
-    push("deposit_arrears", arrears);
+    Blocker::push_if(&mut out, "deposit_arrears", arrears);
     let open_complaints: i64 = complaints::table
         .filter(complaints::subject_id.eq(user_id))
         .filter(complaints::status.eq(ComplaintStatus::Open))
         .count()
         .get_result(conn)?;
-    push("complaint_open", open_complaints);
+    Blocker::push_if(&mut out, "complaint_open", open_complaints);
     let appeals_pending: i64 = appeals::table
         .filter(appeals::user_id.eq(user_id))
         .filter(appeals::status.eq(AppealStatus::Pending))
         .count()
         .get_result(conn)?;
-    push("penalty_under_appeal", appeals_pending);
-    push("dispute_open", crate::disputes::open_count(conn, user_id)?);
-    let awards_open: i64 = awards::table
-        .filter(
-            awards::provider_id
-                .eq(user_id)
-                .or(awards::employer_id.eq(user_id)),
-        )
-        .filter(awards::status.eq_any(AwardStatus::UNDER_WAY))
-        .count()
-        .get_result(conn)?;
-    push("award_in_progress", awards_open);
+    Blocker::push_if(&mut out, "penalty_under_appeal", appeals_pending);
     Ok(out)
 }
 
-/// The refund cannot start: 409 listing what blocks it.
 fn refund_blocked(blocking: Vec<Blocker>) -> AppError {
     let codes: Vec<&str> = blocking.iter().map(|b| b.code.as_str()).collect();
     AppError::conflict(
@@ -772,6 +750,7 @@ pub fn request_refund(
     st: &AppState,
     user_id: i64,
     req: &RefundRequest,
+    blocking: Vec<Blocker>,
 ) -> AppResult<DepositView> {
     crate::funds::payments::channel_available(st, req.channel)?;
     let row = load(conn, user_id)?;
@@ -791,7 +770,6 @@ pub fn request_refund(
             "There is no deposit balance to refund",
         ));
     }
-    let blocking = refund_blockers(conn, user_id)?;
     if !blocking.is_empty() {
         return Err(refund_blocked(blocking));
     }
@@ -879,38 +857,28 @@ pub fn extend_observation(
     Ok(())
 }
 
-/// Scheduler (DEP-7): observations that ended. With nothing open the
-/// balance goes out through the channel, due within the working-day
-/// window; otherwise the observation runs on.
-pub fn observations_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
-    let now = st.clock.now_naive();
-    let due: Vec<(i64, i64)> = deposit_refunds::table
+/// Scheduler (DEP-7): refunds whose observation ended, as (refund id, user id).
+pub fn observations_ended(conn: &mut DbConnection, st: &AppState) -> AppResult<Vec<(i64, i64)>> {
+    Ok(deposit_refunds::table
         .filter(deposit_refunds::status.eq(RefundStatus::Observation))
-        .filter(deposit_refunds::observation_ends_at.le(now))
+        .filter(deposit_refunds::observation_ends_at.le(st.clock.now_naive()))
         .select((deposit_refunds::id, deposit_refunds::user_id))
         .limit(200)
-        .load(conn)?;
-    let mut started = 0;
-    for (id, user_id) in due {
-        match crate::platform::db::write_tx(conn, |c| start_payout(c, st, id, user_id)) {
-            Ok(true) => started += 1,
-            Ok(false) => {}
-            Err(e) => log::error!(
-                "job deposit refund id={id}: {}",
-                e.cause.as_deref().unwrap_or(&e.code)
-            ),
-        }
-    }
-    Ok(started)
+        .load(conn)?)
 }
 
-fn start_payout(conn: &mut DbConnection, st: &AppState, id: i64, user_id: i64) -> AppResult<bool> {
+/// An observation that ended: with nothing in `blocking` the balance goes
+/// out through the channel, due within the working-day window; otherwise
+/// the observation runs on. Returns whether the payout started.
+pub fn start_payout(
+    conn: &mut DbConnection,
+    st: &AppState,
+    id: i64,
+    user_id: i64,
+    blocking: &[Blocker],
+) -> AppResult<bool> {
     let now = st.clock.now_naive();
     let conduct = &st.settings.conduct;
-    let blocking: Vec<Blocker> = refund_blockers(conn, user_id)?
-        .into_iter()
-        .filter(|b| b.code != "deposit_arrears")
-        .collect();
     if !blocking.is_empty() {
         // Not clean: the observation continues.
         let ends = now + Duration::days(conduct.observation_days);

@@ -3,14 +3,15 @@
 //! `/admin`.
 
 use super::model::{AppealStatus, ComplaintStatus, RefundStatus};
+use crate::platform::http::created;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::complaints::{self, AdminComplaintView, ComplaintView, NewComplaint};
-use super::deposit::{self, DepositPaymentRequest, DepositView, RefundRequest, RefundView};
-use super::violations::{self, AppealDecision, AppealView, NewAppeal, NewViolation, ViolationView};
+use super::deposit::{self, DepositPaymentRequest, DepositView, RefundView};
+use super::violations::{self, AppealView, NewAppeal, ViolationView};
 use crate::auth::{AuthUser, Finance, Moderators, Staff};
 use crate::funds::reading::EntryView;
 use crate::platform::error::{AppError, AppResult, Problem};
@@ -44,10 +45,6 @@ fn audit_deposit(
             ip: Some(ip),
         },
     )
-}
-
-fn created<T: Serialize>(body: &T) -> HttpResponse {
-    HttpResponse::Created().json(body)
 }
 
 /// Complain about the other party of one of your awards, or report a user
@@ -231,31 +228,6 @@ pub async fn pay_deposit(
     .await
 }
 
-/// Apply for the deposit refund (DEP-7): only with no arrears, open
-/// complaints, penalties under appeal, open disputes or awards in
-/// progress (409 lists them). A 30-day observation starts.
-#[utoipa::path(
-    tag = "deposit",
-    request_body = RefundRequest,
-    responses(
-        (status = 201, description = "Observation started", body = DepositView),
-        (status = 409, description = "Blocked (`deposit.refund_blocked`, with `blocking`), nothing to refund, or already in progress", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-#[post("/me/deposit/refund-request")]
-pub async fn request_refund(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    body: web::Json<RefundRequest>,
-) -> AppResult<HttpResponse> {
-    let (user_id, body) = (user.user_id, body.into_inner());
-    let view = state
-        .tx(move |conn, st| deposit::request_refund(conn, st, user_id, &body))
-        .await?;
-    Ok(created(&view))
-}
-
 // ---- Staff
 
 /// Complaint queue filter.
@@ -342,33 +314,6 @@ pub async fn dismiss_complaint(
     Ok(web::Json(view))
 }
 
-/// Record a violation with its measures (moderators; VIO-2, VIO-3). Applied
-/// in one transaction; a breach of the code of conduct also requires the
-/// deposit (VIO-4); the user gets a notice per measure (VIO-5).
-#[utoipa::path(
-    tag = "admin",
-    request_body = NewViolation,
-    responses(
-        (status = 201, description = "Recorded", body = ViolationView),
-        (status = 404, description = "No such user, or no such demand of theirs", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A linked complaint is not open or not about this user; the balance does not cover the penalty (`deposit.insufficient_balance`, `funds.insufficient`); the user cannot be sanctioned", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-#[post("/admin/violations")]
-pub async fn record_violation(
-    state: web::Data<AppState>,
-    staff: Staff<Moderators>,
-    meta: ClientMeta,
-    body: web::Json<NewViolation>,
-) -> AppResult<HttpResponse> {
-    let (staff_id, body) = (staff.user_id, body.into_inner());
-    let view = state
-        .tx(move |conn, st| violations::record(conn, st, staff_id, &meta.ip, body))
-        .await?;
-    Ok(created(&view))
-}
-
 /// A user's violations, newest first (moderators).
 #[utoipa::path(
     tag = "admin",
@@ -429,34 +374,6 @@ pub async fn list_appeals(
             .run(move |conn, _| violations::appeal_queue(conn, wanted, &page))
             .await?,
     ))
-}
-
-/// Decide an appeal (moderators). Upheld revokes every measure of the
-/// violation and returns deducted money by reversing entries (VIO-6).
-#[utoipa::path(
-    tag = "admin",
-    params(("id" = i64, Path, description = "Appeal id")),
-    request_body = AppealDecision,
-    responses(
-        (status = 200, description = "Decided", body = AppealView),
-        (status = 404, description = "No such appeal", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already decided", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-#[post("/admin/appeals/{id}/decision")]
-pub async fn decide_appeal(
-    state: web::Data<AppState>,
-    staff: Staff<Moderators>,
-    meta: ClientMeta,
-    id: web::Path<i64>,
-    body: web::Json<AppealDecision>,
-) -> AppResult<web::Json<AppealView>> {
-    let (id, staff_id, body) = (id.into_inner(), staff.user_id, body.into_inner());
-    let view = state
-        .tx(move |conn, st| violations::decide_appeal(conn, st, staff_id, &meta.ip, id, body))
-        .await?;
-    Ok(web::Json(view))
 }
 
 /// `PUT /api/v1/admin/users/{id}/deposit/required-amount` (DEP-4).

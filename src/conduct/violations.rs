@@ -19,7 +19,7 @@ use crate::auth::accounts::UserStatus;
 use crate::funds::ledger::{self, Reference};
 use crate::notifications::{Notice, notify};
 use crate::platform::db::schema::{
-    appeals, demands, measures, restricted_identities, users, verifications, violations,
+    appeals, measures, restricted_identities, users, verifications, violations,
 };
 use crate::platform::db::{DbConnection, unique_or};
 use crate::platform::error::{AppError, AppResult};
@@ -450,13 +450,40 @@ pub fn public_penalties(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<
         .collect())
 }
 
-struct Ctx<'a> {
-    violation_id: i64,
-    user_id: i64,
-    staff: i64,
-    ip: &'a str,
-    decision: &'a str,
-    now: NaiveDateTime,
+/// What measures ask of the marketplace, which sits above conduct: the
+/// implementation lives in `flows::conduct` and is handed to [`record`]
+/// and [`decide_appeal`].
+pub trait Marketplace {
+    /// VIO-3 content removal: takes down the sanctioned user's demand
+    /// (404 when it is not theirs); returns its status before, as stored.
+    fn remove_demand(
+        &self,
+        conn: &mut DbConnection,
+        st: &AppState,
+        ctx: &Ctx<'_>,
+        demand_id: i64,
+    ) -> AppResult<String>;
+
+    /// VIO-6: an upheld appeal brings a removed demand back when it was
+    /// open (`was`) and can still take bids.
+    fn restore_demand(
+        &self,
+        conn: &mut DbConnection,
+        st: &AppState,
+        demand_id: i64,
+        was: Option<&str>,
+    ) -> AppResult<()>;
+}
+
+/// The violation being recorded, as measures see it.
+pub struct Ctx<'a> {
+    pub violation_id: i64,
+    /// The sanctioned user.
+    pub user_id: i64,
+    pub staff: i64,
+    pub ip: &'a str,
+    pub decision: &'a str,
+    pub now: NaiveDateTime,
 }
 
 fn insert_measure(
@@ -519,27 +546,12 @@ fn apply(
     st: &AppState,
     ctx: &Ctx<'_>,
     measure: &NewMeasure,
+    market: &dyn Marketplace,
 ) -> AppResult<String> {
     let ends = |days: Option<i32>| days.map(|d| ctx.now + Duration::days(i64::from(d)));
     match measure {
         NewMeasure::RemoveContent { demand_id } => {
-            let demand: Option<(i64, String)> = demands::table
-                .find(demand_id)
-                .select((demands::owner_id, demands::status))
-                .first(conn)
-                .optional()?;
-            let Some((owner, was)) = demand.filter(|(o, _)| *o == ctx.user_id) else {
-                return Err(crate::marketplace::demands::not_found());
-            };
-            let _ = owner;
-            crate::marketplace::demands::remove(
-                conn,
-                st,
-                ctx.staff,
-                *demand_id,
-                ctx.decision,
-                ctx.ip,
-            )?;
+            let was = market.remove_demand(conn, st, ctx, *demand_id)?;
             insert_measure(conn, ctx, MeasureKind::RemoveContent, |m| {
                 m.target_type = Some("demand".into());
                 m.target_id = Some(*demand_id);
@@ -773,6 +785,7 @@ pub fn record(
     staff: i64,
     ip: &str,
     req: NewViolation,
+    market: &dyn Marketplace,
 ) -> AppResult<ViolationView> {
     let facts = long_text("facts", &req.facts, 5000)?;
     let decision = long_text("decision", &req.decision, 2000)?;
@@ -828,7 +841,7 @@ pub fn record(
     };
     let mut lines = Vec::new();
     for measure in &req.measures {
-        lines.push(apply(conn, st, &ctx, measure)?);
+        lines.push(apply(conn, st, &ctx, measure, market)?);
     }
     if req.category.is_conduct_breach() {
         // VIO-4: shield the provider's orders until the deposit is paid.
@@ -1152,6 +1165,7 @@ pub fn decide_appeal(
     ip: &str,
     id: i64,
     req: AppealDecision,
+    market: &dyn Marketplace,
 ) -> AppResult<AppealView> {
     let reason = long_text("reason", &req.reason, 2000)?;
     let appeal = load_appeal(conn, id)?;
@@ -1180,7 +1194,7 @@ pub fn decide_appeal(
         ));
     }
     let body = if req.outcome == AppealOutcome::Upheld {
-        let returned = revoke(conn, st, appeal.violation_id)?;
+        let returned = revoke(conn, st, appeal.violation_id, market)?;
         let money = if returned > 0 {
             format!("，已退还扣除的 {} 元", format_fen(returned))
         } else {
@@ -1232,7 +1246,12 @@ pub fn decide_appeal(
 }
 
 /// Revokes a violation and every measure; returns the money returned.
-fn revoke(conn: &mut DbConnection, st: &AppState, violation_id: i64) -> AppResult<i64> {
+fn revoke(
+    conn: &mut DbConnection,
+    st: &AppState,
+    violation_id: i64,
+    market: &dyn Marketplace,
+) -> AppResult<i64> {
     let now = st.clock.now_naive();
     let n = diesel::update(
         violations::table
@@ -1258,8 +1277,8 @@ fn revoke(conn: &mut DbConnection, st: &AppState, violation_id: i64) -> AppResul
         .load(conn)?;
     let mut returned = 0;
     for m in rows {
-        match m.kind.as_str() {
-            "deduct_penalty" => {
+        match m.kind {
+            MeasureKind::DeductPenalty => {
                 if let Some(tx) = m.ledger_transaction_id {
                     ledger::reverse(
                         conn,
@@ -1273,32 +1292,21 @@ fn revoke(conn: &mut DbConnection, st: &AppState, violation_id: i64) -> AppResul
                     deposit::reassess(conn, st, user_id, None, None, Event::Relieved)?;
                 }
             }
-            "seal" => unseal(conn, st, user_id, violation_id)?,
-            "require_deposit" => deposit::lift_breach_requirement(
+            MeasureKind::Seal => unseal(conn, st, user_id, violation_id)?,
+            MeasureKind::RequireDeposit => deposit::lift_breach_requirement(
                 conn,
                 st,
                 user_id,
                 m.amount.unwrap_or(0),
                 m.previous_amount.unwrap_or(0),
             )?,
-            "remove_content" => {
-                // The demand comes back if it was open and can still take bids.
-                if let (Some(id), Some("open")) = (m.target_id, m.source.as_deref()) {
-                    diesel::update(
-                        demands::table
-                            .filter(demands::id.eq(id))
-                            .filter(demands::status.eq("removed"))
-                            .filter(demands::bid_deadline.gt(now)),
-                    )
-                    .set((
-                        demands::status.eq("open"),
-                        demands::removed_reason.eq(None::<String>),
-                        demands::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
+            MeasureKind::RemoveContent => {
+                if let Some(id) = m.target_id {
+                    market.restore_demand(conn, st, id, m.source.as_deref())?;
                 }
             }
-            _ => {}
+            // Nothing to undo: the row is revoked below, which ends them.
+            MeasureKind::DeductCredit | MeasureKind::RestrictMarketing | MeasureKind::Suspend => {}
         }
     }
     diesel::update(

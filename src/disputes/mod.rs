@@ -1019,21 +1019,3 @@ pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, u
     }
     Ok((silences, escalated))
 }
-
-/// Refuses to cancel or remove a demand while one of its awards is disputed.
-pub fn refuse_if_disputed(conn: &mut DbConnection, demand_id: i64) -> AppResult<()> {
-    let disputed: bool = diesel::select(diesel::dsl::exists(
-        awards::table
-            .filter(awards::demand_id.eq(demand_id))
-            .filter(awards::status.eq(AwardStatus::Disputed)),
-    ))
-    .get_result(conn)?;
-    if disputed {
-        return Err(AppError::conflict(
-            "award.disputed",
-            "该需求有争议中的中标，担保金已冻结，须待平台裁决",
-            "An award of this demand is under dispute; its hold is frozen until the platform decides",
-        ));
-    }
-    Ok(())
-}

@@ -104,7 +104,7 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
             log::error!("job deposit deadlines: {}", describe(&e));
         }
     }
-    match crate::conduct::deposit::observations_due(&mut conn, st) {
+    match super::refunds::observations_due(&mut conn, st) {
         Ok(n) => report.deposit_refunds_started = n,
         Err(e) => {
             report.failures += 1;

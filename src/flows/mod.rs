@@ -2,6 +2,8 @@
 //! surface of several features in one transaction; no feature imports a
 //! flow (`tests/architecture.rs`).
 
+pub mod conduct;
 pub mod jobs;
 pub mod payments;
 pub mod profile;
+pub mod refunds;

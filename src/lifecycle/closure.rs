@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 use crate::audit::{self, Actor};
 use crate::auth::accounts::UserStatus;
 use crate::auth::sessions;
-use crate::marketplace::model::{AwardStatus, DemandStatus};
 use crate::notifications::{Notice, notify};
 use crate::platform::db::DbConnection;
 use crate::platform::db::schema::{
@@ -46,43 +45,24 @@ pub fn blockers(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<Blocker>
             count: open_info,
         });
     }
-    {
-        use crate::platform::db::schema::{awards, demands};
-        let demands_open: i64 = demands::table
-            .filter(demands::owner_id.eq(user_id))
-            .filter(demands::status.eq_any(DemandStatus::LIVE))
-            .count()
-            .get_result(conn)?;
-        if demands_open > 0 {
-            out.push(Blocker {
-                code: "demand_in_progress".into(),
-                count: demands_open,
-            });
-        }
-        let awards_open: i64 = awards::table
-            .filter(
-                awards::provider_id
-                    .eq(user_id)
-                    .or(awards::employer_id.eq(user_id)),
-            )
-            .filter(awards::status.eq_any(AwardStatus::UNDER_WAY))
-            .count()
-            .get_result(conn)?;
-        if awards_open > 0 {
-            out.push(Blocker {
-                code: "award_in_progress".into(),
-                count: awards_open,
-            });
-        }
-    }
+    Blocker::push_if(
+        &mut out,
+        "demand_in_progress",
+        crate::marketplace::live_demand_count(conn, user_id)?,
+    );
+    Blocker::push_if(
+        &mut out,
+        "award_in_progress",
+        crate::marketplace::awards_under_way_count(conn, user_id)?,
+    );
     // DEP-7, DSP-1: open complaints against the user, penalties under
     // appeal, open disputes, and deposit money not yet refunded.
-    for b in crate::conduct::deposit::refund_blockers(conn, user_id)? {
-        if !matches!(b.code.as_str(), "award_in_progress") && !out.iter().any(|o| o.code == b.code)
-        {
-            out.push(b);
-        }
-    }
+    out.extend(crate::conduct::deposit::own_blockers(conn, user_id)?);
+    Blocker::push_if(
+        &mut out,
+        "dispute_open",
+        crate::disputes::open_count(conn, user_id)?,
+    );
     let deposit_left = crate::conduct::deposit::balance(conn, user_id)?
         + crate::funds::reading::balance_of(conn, &format!("user:{user_id}:deposit_payout"))?;
     if deposit_left > 0 {

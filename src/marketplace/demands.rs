@@ -252,6 +252,24 @@ pub fn edit(
     Ok(load(conn, id, Some(owner))?.view())
 }
 
+/// Refuses to cancel or remove a demand while one of its awards is disputed.
+fn refuse_if_disputed(conn: &mut DbConnection, demand_id: i64) -> AppResult<()> {
+    let disputed: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(demand_id))
+            .filter(awards::status.eq(AwardStatus::Disputed)),
+    ))
+    .get_result(conn)?;
+    if disputed {
+        return Err(AppError::conflict(
+            "award.disputed",
+            "该需求有争议中的中标，担保金已冻结，须待平台裁决",
+            "An award of this demand is under dispute; its hold is frozen until the platform decides",
+        ));
+    }
+    Ok(())
+}
+
 /// Cancels the awards of a demand that are still under way, releasing their
 /// holds; returns the providers.
 pub fn cancel_open_awards(
@@ -262,7 +280,7 @@ pub fn cancel_open_awards(
     why: &str,
 ) -> AppResult<Vec<i64>> {
     // DSP-1: a disputed award's hold stays frozen until staff decide.
-    crate::disputes::refuse_if_disputed(conn, demand_id)?;
+    refuse_if_disputed(conn, demand_id)?;
     let open: Vec<(i64, i64, i64, i64)> = awards::table
         .filter(awards::demand_id.eq(demand_id))
         .filter(awards::status.eq_any(statuses))
@@ -436,6 +454,56 @@ pub fn remove(
         },
     )?;
     Ok(load(conn, id, Some(row.owner_id))?.view())
+}
+
+/// VIO-3 content removal: takes down `owner`'s demand (404 when the
+/// demand is not theirs); returns its status before.
+pub fn remove_for_violation(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    owner: i64,
+    id: i64,
+    reason: &str,
+    ip: &str,
+) -> AppResult<DemandStatus> {
+    let was: Option<(i64, DemandStatus)> = demands::table
+        .find(id)
+        .select((demands::owner_id, demands::status))
+        .first(conn)
+        .optional()?;
+    let Some((_, was)) = was.filter(|(o, _)| *o == owner) else {
+        return Err(not_found());
+    };
+    remove(conn, st, staff_id, id, reason, ip)?;
+    Ok(was)
+}
+
+/// VIO-6: a removed demand comes back when it was open before and can
+/// still take bids.
+pub fn restore(
+    conn: &mut DbConnection,
+    st: &AppState,
+    id: i64,
+    was: DemandStatus,
+) -> AppResult<()> {
+    let now = st.clock.now_naive();
+    if was != DemandStatus::Open {
+        return Ok(());
+    }
+    diesel::update(
+        demands::table
+            .filter(demands::id.eq(id))
+            .filter(demands::status.eq(DemandStatus::Removed))
+            .filter(demands::bid_deadline.gt(now)),
+    )
+    .set((
+        demands::status.eq(DemandStatus::Open),
+        demands::removed_reason.eq(None::<String>),
+        demands::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// MKT-6: discovery with filters, three sorts and keyset cursors that stay

@@ -71,3 +71,27 @@ pub fn close_bids(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> App
     .execute(conn)?;
     Ok(bidders)
 }
+
+/// Demands of `owner` still open or awarded (ACC-10 closure blocker).
+pub fn live_demand_count(conn: &mut DbConnection, owner: i64) -> AppResult<i64> {
+    use crate::platform::db::schema::demands;
+    Ok(demands::table
+        .filter(demands::owner_id.eq(owner))
+        .filter(demands::status.eq_any(model::DemandStatus::LIVE))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Awards under way in which `user_id` is a party (DEP-7, ACC-10 blockers).
+pub fn awards_under_way_count(conn: &mut DbConnection, user_id: i64) -> AppResult<i64> {
+    use crate::platform::db::schema::awards;
+    Ok(awards::table
+        .filter(
+            awards::provider_id
+                .eq(user_id)
+                .or(awards::employer_id.eq(user_id)),
+        )
+        .filter(awards::status.eq_any(model::AwardStatus::UNDER_WAY))
+        .count()
+        .get_result(conn)?)
+}

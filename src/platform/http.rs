@@ -408,3 +408,8 @@ pub mod integer {
             .collect()
     }
 }
+
+/// A 201 answer with a JSON body.
+pub fn created<T: serde::Serialize>(body: &T) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Created().json(body)
+}
