@@ -15,11 +15,11 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Actor};
 use crate::conduct::{Link, evidence_json, evidence_of};
-use crate::funds::ledger::{self, Reference, code};
+use crate::funds::ledger::{self, Reference};
 use crate::marketplace::awards::{self as award_svc};
 use crate::marketplace::model::AwardStatus;
 use crate::notifications::{Notice, Recipients, notify, notify_many};
-use crate::platform::db::schema::{awards, demands, dispute_events, disputes, users};
+use crate::platform::db::schema::{awards, dispute_events, disputes, users};
 use crate::platform::db::{DbConnection, unique_or};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::{Money, format_fen};
@@ -337,78 +337,69 @@ pub fn get(
     view(conn, row)
 }
 
-/// DSP-1: a party opens a dispute on an award in progress or delivered
-/// (freezing its hold), or within the window after completion.
-pub fn open(
-    conn: &mut DbConnection,
-    st: &AppState,
-    opener: i64,
-    award_id: i64,
-    req: NewDispute,
-) -> AppResult<DisputeView> {
-    let statement = long_text("statement", &req.statement, 2000)?;
-    let evidence = evidence_json(&req.evidence, 20)?;
-    let award = award_svc::load_for(conn, award_id, Some(opener))?;
-    if req.claim_amount.fen() > award.price {
+fn check_claim(req: &NewDispute, price: i64) -> AppResult<()> {
+    if req.claim_amount.fen() > price {
         return Err(AppError::invalid_field(
             "claim_amount",
             "dispute.claim_exceeds_price",
-            format!("索赔金额不能超过中标价 {}", format_fen(award.price)),
+            format!("索赔金额不能超过中标价 {}", format_fen(price)),
             format!(
                 "The claim cannot exceed the award price {}",
-                format_fen(award.price)
+                format_fen(price)
             ),
         ));
     }
+    Ok(())
+}
+
+/// DSP-1: an award that could not be frozen may still be disputed within
+/// the window after its completion; returns its status (the one before).
+fn open_after_completion(
+    conn: &mut DbConnection,
+    st: &AppState,
+    award_id: i64,
+) -> AppResult<AwardStatus> {
     let now = st.clock.now_naive();
-    // Lock order demand → award, as confirmation and cancellation take them.
-    diesel::update(demands::table.find(award.demand_id))
-        .set(demands::updated_at.eq(now))
-        .execute(conn)?;
-    let frozen = diesel::update(
-        awards::table
-            .filter(awards::id.eq(award_id))
-            .filter(awards::status.eq_any([AwardStatus::InProgress, AwardStatus::Delivered])),
-    )
-    .set(awards::status.eq(AwardStatus::Disputed))
-    .execute(conn)?
-        == 1;
-    let before = if frozen {
-        award.status
-    } else {
-        let (now_status, completed_at): (AwardStatus, Option<NaiveDateTime>) = awards::table
-            .find(award_id)
-            .select((awards::status, awards::completed_at))
-            .first(conn)?;
-        let window = Duration::days(st.settings.conduct.dispute_window_days);
-        let in_window =
-            now_status == AwardStatus::Completed && completed_at.is_some_and(|c| now <= c + window);
-        if now_status == AwardStatus::Disputed {
-            return Err(AppError::conflict(
-                "dispute.exists",
-                "该中标已有进行中的争议",
-                "This award already has an open dispute",
-            ));
-        }
-        if !in_window {
-            return Err(AppError::conflict(
-                "dispute.not_allowed",
-                "该中标已取消或完成超过 14 天，不能再提出争议",
-                "Disputes are closed for this award (cancelled, or completed more than 14 days ago)",
-            ));
-        }
-        now_status
-    };
+    let award = award_svc::load_for(conn, award_id, None)?;
+    if award.status == AwardStatus::Disputed {
+        return Err(AppError::conflict(
+            "dispute.exists",
+            "该中标已有进行中的争议",
+            "This award already has an open dispute",
+        ));
+    }
+    let window = Duration::days(st.settings.conduct.dispute_window_days);
+    let in_window = award.status == AwardStatus::Completed
+        && award.completed_at.is_some_and(|c| now <= c + window);
+    if !in_window {
+        return Err(AppError::conflict(
+            "dispute.not_allowed",
+            "该中标已取消或完成超过 14 天，不能再提出争议",
+            "Disputes are closed for this award (cancelled, or completed more than 14 days ago)",
+        ));
+    }
+    Ok(award.status)
+}
+
+fn insert_dispute(
+    conn: &mut DbConnection,
+    st: &AppState,
+    opener: i64,
+    award: &award_svc::Row,
+    req: &NewDispute,
+    before: AwardStatus,
+) -> AppResult<i64> {
+    let now = st.clock.now_naive();
     let respond_by = now + Duration::days(st.settings.conduct.dispute_response_days);
-    let id: i64 = diesel::insert_into(disputes::table)
+    diesel::insert_into(disputes::table)
         .values((
-            disputes::award_id.eq(award_id),
+            disputes::award_id.eq(award.id),
             disputes::employer_id.eq(award.employer_id),
             disputes::provider_id.eq(award.provider_id),
             disputes::opened_by.eq(opener),
             disputes::category.eq(req.category.as_str()),
             disputes::claim_amount.eq(req.claim_amount.fen()),
-            disputes::award_status_before.eq(&before),
+            disputes::award_status_before.eq(before),
             disputes::status.eq(DisputeStatus::Open),
             disputes::respond_by.eq(respond_by),
             disputes::created_at.eq(now),
@@ -423,16 +414,23 @@ pub fn open(
                     "This award already has an open dispute",
                 )
             })
-        })?;
-    add_event(
-        conn,
-        st,
-        id,
-        Some(opener),
-        "opened",
-        Some(&statement),
-        Some(&evidence),
-    )?;
+        })
+}
+
+/// Tells the other party, with the answer window.
+fn announce_opened(
+    conn: &mut DbConnection,
+    st: &AppState,
+    award: &award_svc::Row,
+    opener: i64,
+    id: i64,
+    req: &NewDispute,
+    frozen: bool,
+) -> AppResult<()> {
+    let respond_by: NaiveDateTime = disputes::table
+        .find(id)
+        .select(disputes::respond_by)
+        .first(conn)?;
     let other = if opener == award.employer_id {
         award.provider_id
     } else {
@@ -446,7 +444,8 @@ pub fn open(
             kind: "dispute.opened",
             title: "对方提出了争议",
             body: format!(
-                "中标 #{award_id} 的对方提出争议，索赔 {} 元。请于 {} 前提交说明和证据，逾期视为未答复。{}",
+                "中标 #{} 的对方提出争议，索赔 {} 元。请于 {} 前提交说明和证据，逾期视为未答复。{}",
+                award.id,
                 req.claim_amount,
                 crate::platform::clock::china_time(respond_by),
                 if frozen {
@@ -457,7 +456,40 @@ pub fn open(
             ),
             link: Some(format!("/api/v1/disputes/{id}")),
         },
+    )
+}
+
+/// DSP-1: a party opens a dispute on an award in progress or delivered
+/// (freezing its hold), or within the window after completion.
+pub fn open(
+    conn: &mut DbConnection,
+    st: &AppState,
+    opener: i64,
+    award_id: i64,
+    req: NewDispute,
+) -> AppResult<DisputeView> {
+    let statement = long_text("statement", &req.statement, 2000)?;
+    let evidence = evidence_json(&req.evidence, 20)?;
+    let award = award_svc::load_for(conn, award_id, Some(opener))?;
+    check_claim(&req, award.price)?;
+    award_svc::lock_demand(conn, st, award.demand_id)?;
+    let frozen = award_svc::freeze(conn, award_id)?;
+    let before = if frozen {
+        award.status
+    } else {
+        open_after_completion(conn, st, award_id)?
+    };
+    let id = insert_dispute(conn, st, opener, &award, &req, before)?;
+    add_event(
+        conn,
+        st,
+        id,
+        Some(opener),
+        "opened",
+        Some(&statement),
+        Some(&evidence),
     )?;
+    announce_opened(conn, st, &award, opener, id, &req, frozen)?;
     // DEP-7: a dispute extends a running deposit observation.
     for party in [award.employer_id, award.provider_id] {
         crate::conduct::deposit::extend_observation(conn, st, party, "发生新的争议")?;
@@ -623,24 +655,15 @@ fn decision_conflict(zh: &'static str, en: &'static str) -> AppError {
     AppError::conflict("dispute.decision_invalid", zh, en)
 }
 
-/// Moderators decide (DSP-1): the hold and any claim move in this one
-/// transaction through the ledger; both parties are told; audited.
-pub fn decide(
+/// Marks the dispute decided (once: a second decision is 409).
+fn close_row(
     conn: &mut DbConnection,
     st: &AppState,
     staff: i64,
-    ip: &str,
     id: i64,
-    req: DisputeDecision,
-) -> AppResult<DisputeView> {
-    let reason = long_text("reason", &req.reason, 2000)?;
-    let row = load_row(conn, id)?;
-    let award = award_svc::load_for(conn, row.award_id, None)?;
-    let now = st.clock.now_naive();
-    // Lock order: demand, award, dispute.
-    diesel::update(demands::table.find(award.demand_id))
-        .set(demands::updated_at.eq(now))
-        .execute(conn)?;
+    outcome: HoldOutcome,
+    reason: &str,
+) -> AppResult<()> {
     let n = diesel::update(
         disputes::table
             .filter(disputes::id.eq(id))
@@ -648,10 +671,10 @@ pub fn decide(
     )
     .set((
         disputes::status.eq(DisputeStatus::Decided),
-        disputes::outcome.eq(req.outcome.as_str()),
-        disputes::decision_reason.eq(&reason),
+        disputes::outcome.eq(outcome.as_str()),
+        disputes::decision_reason.eq(reason),
         disputes::decided_by.eq(staff),
-        disputes::decided_at.eq(now),
+        disputes::decided_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
     if n == 0 {
@@ -661,163 +684,164 @@ pub fn decide(
             "The dispute is already decided",
         ));
     }
-    let frozen = award.status == AwardStatus::Disputed;
-    let price = award.price;
-    let reference = |kind, memo: String| Reference {
-        kind,
-        object_type: "dispute",
-        object_id: id.to_string(),
-        memo,
-    };
-    let mut lines: Vec<String> = Vec::new();
+    Ok(())
+}
+
+/// How much of the frozen hold goes to the provider under `req`; `None`
+/// when nothing is held.
+fn provider_share(frozen: bool, price: i64, req: &DisputeDecision) -> AppResult<Option<i64>> {
     match (frozen, req.outcome) {
-        (false, HoldOutcome::None) => {}
-        (false, _) => {
-            return Err(decision_conflict(
-                "该争议没有冻结的担保金，outcome 须为 none",
-                "Nothing is held for this dispute: outcome must be `none`",
-            ));
-        }
-        (true, HoldOutcome::None) => {
-            return Err(decision_conflict(
-                "须裁决冻结的担保金：release、refund 或 split",
-                "The held amount must be decided: release, refund or split",
-            ));
-        }
-        (true, outcome) => {
-            let to_provider = match outcome {
-                HoldOutcome::Release => price,
-                HoldOutcome::Refund => 0,
-                _ => match req.provider_amount.map(Money::fen) {
-                    Some(p) if p < price => p,
-                    _ => {
-                        return Err(decision_conflict(
-                            "split 须给出小于中标价的 provider_amount",
-                            "split needs a provider_amount below the award price",
-                        ));
-                    }
-                },
-            };
-            let fee = if to_provider > 0 {
-                award_svc::fee_for(to_provider, st.settings.market.fee_bps)
-            } else {
-                0
-            };
-            let (_, held) = ledger::user_accounts(conn, st, award.employer_id)?;
-            let (employer_available, _) = ledger::user_accounts(conn, st, award.employer_id)?;
-            let (provider_available, _) = ledger::user_accounts(conn, st, award.provider_id)?;
-            let mut legs = vec![(held, -price)];
-            if to_provider > 0 {
-                legs.push((provider_available, to_provider - fee));
-            }
-            if fee > 0 {
-                let platform =
-                    ledger::account(conn, st, code::PLATFORM_FEES, None, "platform_fees")?;
-                legs.push((platform, fee));
-            }
-            if price - to_provider > 0 {
-                legs.push((employer_available, price - to_provider));
-            }
-            ledger::post(
-                conn,
-                st,
-                &reference(
-                    "dispute_settlement",
-                    format!(
-                        "争议裁决：服务商 {}（服务费 {}），退雇主 {}",
-                        format_fen(to_provider - fee),
-                        format_fen(fee),
-                        format_fen(price - to_provider)
-                    ),
-                ),
-                &legs,
-                None,
-            )?;
-            let (new_status, completed_at, fee_col) = if to_provider > 0 {
-                (AwardStatus::Completed, Some(now), Some(fee))
-            } else {
-                (AwardStatus::Cancelled, None, None)
-            };
-            diesel::update(
-                awards::table
-                    .filter(awards::id.eq(award.id))
-                    .filter(awards::status.eq(AwardStatus::Disputed)),
-            )
-            .set((
-                awards::status.eq(new_status),
-                awards::completed_at.eq(completed_at),
-                awards::fee.eq(fee_col),
-            ))
-            .execute(conn)?;
-            settle_demand(conn, st, award.demand_id)?;
-            lines.push(format!(
-                "担保金 {}：服务商得 {}（已扣服务费 {}），退还雇主 {}",
-                format_fen(price),
+        (false, HoldOutcome::None) => Ok(None),
+        (false, _) => Err(decision_conflict(
+            "该争议没有冻结的担保金，outcome 须为 none",
+            "Nothing is held for this dispute: outcome must be `none`",
+        )),
+        (true, HoldOutcome::None) => Err(decision_conflict(
+            "须裁决冻结的担保金：release、refund 或 split",
+            "The held amount must be decided: release, refund or split",
+        )),
+        (true, HoldOutcome::Release) => Ok(Some(price)),
+        (true, HoldOutcome::Refund) => Ok(Some(0)),
+        (true, HoldOutcome::Split) => match req.provider_amount.map(Money::fen) {
+            Some(p) if p < price => Ok(Some(p)),
+            _ => Err(decision_conflict(
+                "split 须给出小于中标价的 provider_amount",
+                "split needs a provider_amount below the award price",
+            )),
+        },
+    }
+}
+
+/// Moves a frozen hold as decided (one ledger transaction) and settles the
+/// award through the marketplace; returns the line for the notices.
+fn settle_hold(
+    conn: &mut DbConnection,
+    st: &AppState,
+    id: i64,
+    award: &award_svc::Row,
+    to_provider: i64,
+) -> AppResult<String> {
+    let price = award.price;
+    let fee = if to_provider > 0 {
+        award_svc::fee_for(to_provider, st.settings.market.fee_bps)
+    } else {
+        0
+    };
+    ledger::settle_split(
+        conn,
+        st,
+        award.employer_id,
+        award.provider_id,
+        price,
+        to_provider,
+        fee,
+        &Reference {
+            kind: "dispute_settlement",
+            object_type: "dispute",
+            object_id: id.to_string(),
+            memo: format!(
+                "争议裁决：服务商 {}（服务费 {}），退雇主 {}",
                 format_fen(to_provider - fee),
                 format_fen(fee),
                 format_fen(price - to_provider)
-            ));
-        }
+            ),
+        },
+    )?;
+    award_svc::settle_disputed(conn, st, award, (to_provider > 0).then_some(fee))?;
+    Ok(format!(
+        "担保金 {}：服务商得 {}（已扣服务费 {}），退还雇主 {}",
+        format_fen(price),
+        format_fen(to_provider - fee),
+        format_fen(fee),
+        format_fen(price - to_provider)
+    ))
+}
+
+fn party_name(award: &award_svc::Row, user_id: i64) -> &'static str {
+    if user_id == award.provider_id {
+        "服务商"
+    } else {
+        "雇主"
     }
-    if let Some(claim) = &req.claim {
-        let fen = claim.amount.fen();
-        if fen > row.claim_amount {
-            return Err(AppError::invalid_field(
-                "claim.amount",
-                "dispute.claim_exceeds",
-                format!("赔付金额不能超过索赔金额 {}", format_fen(row.claim_amount)),
-                format!(
-                    "The claim paid cannot exceed the amount claimed, {}",
-                    format_fen(row.claim_amount)
-                ),
-            ));
-        }
-        match claim.from {
-            ClaimFrom::ProviderDeposit => {
-                crate::conduct::violations::deposit_claim(
-                    conn,
-                    st,
-                    staff,
-                    ip,
-                    award.provider_id,
-                    award.employer_id,
-                    id,
-                    fen,
-                    &reason,
-                )?;
-                lines.push(format!("从服务商保证金向雇主赔付 {}", format_fen(fen)));
-            }
-            ClaimFrom::ProviderFunds | ClaimFrom::EmployerFunds => {
-                let (from, to) = if claim.from == ClaimFrom::ProviderFunds {
-                    (award.provider_id, award.employer_id)
-                } else {
-                    (award.employer_id, award.provider_id)
-                };
-                ledger::transfer(
-                    conn,
-                    st,
-                    from,
-                    to,
-                    fen,
-                    &reference("dispute_claim", format!("争议赔付 {}", format_fen(fen))),
-                )?;
-                lines.push(format!(
-                    "从{}可用余额向{}赔付 {}",
-                    if from == award.provider_id {
-                        "服务商"
-                    } else {
-                        "雇主"
-                    },
-                    if to == award.provider_id {
-                        "服务商"
-                    } else {
-                        "雇主"
-                    },
-                    format_fen(fen)
-                ));
-            }
-        }
+}
+
+/// Pays a claim beyond the hold, from the provider's deposit or a party's
+/// funds; returns the line for the notices.
+#[allow(clippy::too_many_arguments)]
+fn pay_claim(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: i64,
+    ip: &str,
+    row: &Row,
+    award: &award_svc::Row,
+    claim: &Claim,
+    reason: &str,
+) -> AppResult<String> {
+    let fen = claim.amount.fen();
+    if fen > row.claim_amount {
+        return Err(AppError::invalid_field(
+            "claim.amount",
+            "dispute.claim_exceeds",
+            format!("赔付金额不能超过索赔金额 {}", format_fen(row.claim_amount)),
+            format!(
+                "The claim paid cannot exceed the amount claimed, {}",
+                format_fen(row.claim_amount)
+            ),
+        ));
     }
+    let (from, to) = match claim.from {
+        ClaimFrom::ProviderDeposit => {
+            crate::conduct::violations::deposit_claim(
+                conn,
+                st,
+                staff,
+                ip,
+                award.provider_id,
+                award.employer_id,
+                row.id,
+                fen,
+                reason,
+            )?;
+            return Ok(format!("从服务商保证金向雇主赔付 {}", format_fen(fen)));
+        }
+        ClaimFrom::ProviderFunds => (award.provider_id, award.employer_id),
+        ClaimFrom::EmployerFunds => (award.employer_id, award.provider_id),
+    };
+    ledger::transfer(
+        conn,
+        st,
+        from,
+        to,
+        fen,
+        &Reference {
+            kind: "dispute_claim",
+            object_type: "dispute",
+            object_id: row.id.to_string(),
+            memo: format!("争议赔付 {}", format_fen(fen)),
+        },
+    )?;
+    Ok(format!(
+        "从{}可用余额向{}赔付 {}",
+        party_name(award, from),
+        party_name(award, to),
+        format_fen(fen)
+    ))
+}
+
+/// Records the decision on the timeline, tells both parties, audits it.
+#[allow(clippy::too_many_arguments)]
+fn announce_decision(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: i64,
+    ip: &str,
+    id: i64,
+    award: &award_svc::Row,
+    outcome: HoldOutcome,
+    reason: &str,
+    lines: &[String],
+) -> AppResult<()> {
     let summary = if lines.is_empty() {
         "不涉及款项".to_string()
     } else {
@@ -851,56 +875,56 @@ pub fn decide(
             action: "dispute.decide",
             target_type: "dispute",
             target_id: Some(id.to_string()),
-            reason: Some(&reason),
+            reason: Some(reason),
             details: Some(serde_json::json!({
-                "outcome": req.outcome.as_str(),
+                "outcome": outcome.as_str(),
                 "award_id": award.id,
                 "moves": lines,
             })),
             ip: Some(ip),
         },
+    )
+}
+
+/// Moderators decide (DSP-1): the hold and any claim move in this one
+/// transaction through the ledger; both parties are told; audited.
+pub fn decide(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: i64,
+    ip: &str,
+    id: i64,
+    req: DisputeDecision,
+) -> AppResult<DisputeView> {
+    let reason = long_text("reason", &req.reason, 2000)?;
+    let row = load_row(conn, id)?;
+    let award = award_svc::load_for(conn, row.award_id, None)?;
+    // Lock order: demand, award, dispute.
+    award_svc::lock_demand(conn, st, award.demand_id)?;
+    close_row(conn, st, staff, id, req.outcome, &reason)?;
+    let frozen = award.status == AwardStatus::Disputed;
+    let mut lines = Vec::new();
+    if let Some(to_provider) = provider_share(frozen, award.price, &req)? {
+        lines.push(settle_hold(conn, st, id, &award, to_provider)?);
+    }
+    if let Some(claim) = &req.claim {
+        lines.push(pay_claim(
+            conn, st, staff, ip, &row, &award, claim, &reason,
+        )?);
+    }
+    announce_decision(
+        conn,
+        st,
+        staff,
+        ip,
+        id,
+        &award,
+        req.outcome,
+        &reason,
+        &lines,
     )?;
     let row = load_row(conn, id)?;
     view(conn, row)
-}
-
-/// After an award leaves `disputed`: with no award of the demand still
-/// under way, the demand is completed (or cancelled if nothing was paid).
-fn settle_demand(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<()> {
-    let open_left: bool = diesel::select(diesel::dsl::exists(
-        awards::table
-            .filter(awards::demand_id.eq(demand_id))
-            .filter(awards::status.eq_any([
-                AwardStatus::InProgress,
-                AwardStatus::Delivered,
-                AwardStatus::Disputed,
-            ])),
-    ))
-    .get_result(conn)?;
-    if open_left {
-        return Ok(());
-    }
-    let any_completed: bool = diesel::select(diesel::dsl::exists(
-        awards::table
-            .filter(awards::demand_id.eq(demand_id))
-            .filter(awards::status.eq(AwardStatus::Completed)),
-    ))
-    .get_result(conn)?;
-    diesel::update(
-        demands::table
-            .filter(demands::id.eq(demand_id))
-            .filter(demands::status.eq("awarded")),
-    )
-    .set((
-        demands::status.eq(if any_completed {
-            "completed"
-        } else {
-            "cancelled"
-        }),
-        demands::updated_at.eq(st.clock.now_naive()),
-    ))
-    .execute(conn)?;
-    Ok(())
 }
 
 /// Scheduler: record silence after the response window, and escalate

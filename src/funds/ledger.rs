@@ -248,6 +248,40 @@ pub fn capture(
     post(conn, st, r, &legs, None)
 }
 
+/// Splits `price` held from `payer`: `to_payee` to the payee's available
+/// funds less `fee` to the platform, the rest back to the payer's
+/// available funds (DSP-1 split decisions; release and refund are the two
+/// ends of it).
+#[allow(clippy::too_many_arguments)]
+pub fn settle_split(
+    conn: &mut DbConnection,
+    st: &AppState,
+    payer: i64,
+    payee: i64,
+    price: i64,
+    to_payee: i64,
+    fee: i64,
+    r: &Reference,
+) -> AppResult<i64> {
+    if !(0..=price).contains(&to_payee) || !(0..=to_payee).contains(&fee) {
+        return Err(AppError::internal("split outside 0..=price"));
+    }
+    let (payer_available, held) = user_accounts(conn, st, payer)?;
+    let (payee_available, _) = user_accounts(conn, st, payee)?;
+    let mut legs = vec![(held, -price)];
+    if to_payee > 0 {
+        legs.push((payee_available, to_payee - fee));
+    }
+    if fee > 0 {
+        let platform = account(conn, st, code::PLATFORM_FEES, None, "platform_fees")?;
+        legs.push((platform, fee));
+    }
+    if price - to_payee > 0 {
+        legs.push((payer_available, price - to_payee));
+    }
+    post(conn, st, r, &legs, None)
+}
+
 /// Moves available funds between two users (refunds, compensation, FND-3).
 pub fn transfer(
     conn: &mut DbConnection,

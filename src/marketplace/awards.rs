@@ -343,14 +343,98 @@ pub fn deliver(
 
 /// Completes an award once: the hold goes to the provider less the fee
 /// (MKT-4). Used by the employer's confirmation and the auto-completion.
+/// Takes the demand row first: every change to an award takes its demand,
+/// then the award (confirmation, cancellation, removal, disputes), so two
+/// racing changes wait for each other instead of deadlocking.
+pub fn lock_demand(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<()> {
+    diesel::update(demands_t::table.find(demand_id))
+        .set(demands_t::updated_at.eq(st.clock.now_naive()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A demand whose awards are all finished closes: completed when any of
+/// them completed, cancelled when none did.
+fn close_demand_if_done(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<()> {
+    let open_left: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(demand_id))
+            .filter(awards::status.eq_any(AwardStatus::OPEN)),
+    ))
+    .get_result(conn)?;
+    if open_left {
+        return Ok(());
+    }
+    let any_completed: bool = diesel::select(diesel::dsl::exists(
+        awards::table
+            .filter(awards::demand_id.eq(demand_id))
+            .filter(awards::status.eq(AwardStatus::Completed)),
+    ))
+    .get_result(conn)?;
+    let closed = if any_completed {
+        DemandStatus::Completed
+    } else {
+        DemandStatus::Cancelled
+    };
+    diesel::update(
+        demands_t::table
+            .filter(demands_t::id.eq(demand_id))
+            .filter(demands_t::status.eq(DemandStatus::Awarded)),
+    )
+    .set((
+        demands_t::status.eq(closed),
+        demands_t::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// DSP-1: an award in progress or delivered becomes `disputed` and its
+/// hold is frozen (no confirmation, auto-completion or cancellation).
+/// Returns false when the award was not under way.
+pub fn freeze(conn: &mut DbConnection, award_id: i64) -> AppResult<bool> {
+    let n = diesel::update(
+        awards::table
+            .filter(awards::id.eq(award_id))
+            .filter(awards::status.eq_any(AwardStatus::UNDER_WAY)),
+    )
+    .set(awards::status.eq(AwardStatus::Disputed))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// DSP-1 decision on a frozen award: with money to the provider it is
+/// completed with `fee` (the ledger moved the hold already); with nothing
+/// to the provider it is cancelled. Then the demand closes if nothing of it
+/// is left open.
+pub fn settle_disputed(
+    conn: &mut DbConnection,
+    st: &AppState,
+    row: &Row,
+    fee: Option<i64>,
+) -> AppResult<()> {
+    let (status, completed_at) = match fee {
+        Some(_) => (AwardStatus::Completed, Some(st.clock.now_naive())),
+        None => (AwardStatus::Cancelled, None),
+    };
+    diesel::update(
+        awards::table
+            .filter(awards::id.eq(row.id))
+            .filter(awards::status.eq(AwardStatus::Disputed)),
+    )
+    .set((
+        awards::status.eq(status),
+        awards::completed_at.eq(completed_at),
+        awards::fee.eq(fee),
+    ))
+    .execute(conn)?;
+    close_demand_if_done(conn, st, row.demand_id)
+}
+
 fn complete(conn: &mut DbConnection, st: &AppState, row: &Row, reason: &str) -> AppResult<bool> {
     let fee = fee_for(row.price, st.settings.market.fee_bps);
     let now = st.clock.now_naive();
-    // Lock order demand → award, as cancelling and removal take them, so a
-    // confirmation racing a cancellation waits instead of deadlocking.
-    diesel::update(demands_t::table.find(row.demand_id))
-        .set(demands_t::updated_at.eq(now))
-        .execute(conn)?;
+    lock_demand(conn, st, row.demand_id)?;
     let n = diesel::update(
         awards::table
             .filter(awards::id.eq(row.id))
@@ -383,24 +467,7 @@ fn complete(conn: &mut DbConnection, st: &AppState, row: &Row, reason: &str) -> 
             ),
         },
     )?;
-    let open_left: bool = diesel::select(diesel::dsl::exists(
-        awards::table
-            .filter(awards::demand_id.eq(row.demand_id))
-            .filter(awards::status.eq_any([AwardStatus::InProgress, AwardStatus::Delivered])),
-    ))
-    .get_result(conn)?;
-    if !open_left {
-        diesel::update(
-            demands_t::table
-                .filter(demands_t::id.eq(row.demand_id))
-                .filter(demands_t::status.eq(DemandStatus::Awarded)),
-        )
-        .set((
-            demands_t::status.eq(DemandStatus::Completed),
-            demands_t::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    }
+    close_demand_if_done(conn, st, row.demand_id)?;
     notify_each(
         conn,
         st,
