@@ -42,6 +42,31 @@ impl Role {
     }
 }
 
+/// Individual person or legal entity (ACC-1, ACC-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Individual,
+    Organization,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Individual => "individual",
+            AccountKind::Organization => "organization",
+        }
+    }
+
+    pub fn parse(s: &str) -> AccountKind {
+        if s == "organization" {
+            AccountKind::Organization
+        } else {
+            AccountKind::Individual
+        }
+    }
+}
+
 text_enum! {
     /// Account states; only `active` accounts can log in.
     pub enum UserStatus {

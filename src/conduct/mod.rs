@@ -12,6 +12,7 @@ pub mod model;
 pub mod routes;
 pub mod violations;
 
+use crate::platform::enums::text_enum;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use model::{DepositStatus, MeasureKind, MeasureStatus};
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::platform::db::DbConnection;
-use crate::platform::db::schema::{deposits, measures};
+use crate::platform::db::schema::{deposits, measure_services, measures};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
 
@@ -124,27 +125,19 @@ pub fn evidence_of(stored: &str) -> Vec<Link> {
     serde_json::from_str(stored).unwrap_or_default()
 }
 
-/// Services a suspension can cover (VIO-3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Service {
-    /// Being awarded work (接单).
-    OrderTaking,
-    Publishing,
-    Bidding,
-    Withdrawal,
+text_enum! {
+    /// Services a suspension can cover (VIO-3); a suspension stores one
+    /// `measure_services` row per service.
+    pub enum Service {
+        /// Being awarded work (接单).
+        OrderTaking = "order_taking",
+        Publishing = "publishing",
+        Bidding = "bidding",
+        Withdrawal = "withdrawal",
+    }
 }
 
 impl Service {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::OrderTaking => "order_taking",
-            Service::Publishing => "publishing",
-            Service::Bidding => "bidding",
-            Service::Withdrawal => "withdrawal",
-        }
-    }
-
     fn label(self) -> &'static str {
         match self {
             Service::OrderTaking => "接单",
@@ -155,8 +148,6 @@ impl Service {
     }
 }
 
-/// Measure states.
-
 /// Whether an active suspension of `service` covers `user_id` now.
 fn suspended(
     conn: &mut DbConnection,
@@ -164,7 +155,6 @@ fn suspended(
     user_id: i64,
     service: Service,
 ) -> AppResult<bool> {
-    // `services` is stored as ",bidding,withdrawal," so LIKE matches whole names.
     Ok(diesel::select(diesel::dsl::exists(
         measures::table
             .filter(measures::user_id.eq(user_id))
@@ -172,7 +162,13 @@ fn suspended(
             .filter(measures::status.eq(MeasureStatus::Active))
             .filter(measures::starts_at.le(now))
             .filter(measures::ends_at.is_null().or(measures::ends_at.gt(now)))
-            .filter(measures::services.like(format!("%,{},%", service.as_str()))),
+            .filter(
+                measures::id.eq_any(
+                    measure_services::table
+                        .filter(measure_services::service.eq(service))
+                        .select(measure_services::measure_id),
+                ),
+            ),
     ))
     .get_result(conn)?)
 }

@@ -18,9 +18,7 @@ use crate::audit::{self, Actor};
 use crate::auth::accounts::UserStatus;
 use crate::funds::ledger::{self, Reference};
 use crate::notifications::{Notice, notify};
-use crate::platform::db::schema::{
-    appeals, measures, restricted_identities, users, verifications, violations,
-};
+use crate::platform::db::schema::{appeals, measure_services, measures, users, violations};
 use crate::platform::db::{DbConnection, unique_or};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::{Money, SignedFen, format_fen};
@@ -155,7 +153,7 @@ pub struct MeasureView {
     /// `deduct_penalty`, `seal` or `require_deposit` (VIO-4).
     pub kind: MeasureKind,
     /// For `suspend`.
-    pub services: Option<Vec<String>>,
+    pub services: Option<Vec<Service>>,
     /// For `deduct_credit`.
     pub points: Option<i32>,
     /// For `deduct_penalty` (deducted) and `require_deposit` (required).
@@ -244,7 +242,6 @@ struct MeasureRow {
     id: i64,
     violation_id: i64,
     kind: MeasureKind,
-    services: Option<String>,
     points: Option<i32>,
     amount: Option<i64>,
     previous_amount: Option<i64>,
@@ -257,7 +254,7 @@ struct MeasureRow {
 }
 
 impl MeasureRow {
-    fn view(self, now: NaiveDateTime) -> MeasureView {
+    fn view(self, now: NaiveDateTime, services: Option<Vec<Service>>) -> MeasureView {
         let status = match self.status {
             MeasureStatus::Active if self.ends_at.is_some_and(|e| e <= now) => MeasureState::Ended,
             MeasureStatus::Active => MeasureState::Active,
@@ -265,12 +262,7 @@ impl MeasureRow {
         };
         MeasureView {
             id: self.id,
-            services: self.services.map(|s| {
-                s.split(',')
-                    .filter(|x| !x.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }),
+            services,
             points: self.points,
             amount: self.amount.map(SignedFen),
             from: (self.kind == MeasureKind::DeductPenalty)
@@ -330,6 +322,31 @@ fn load_row(conn: &mut DbConnection, id: i64) -> AppResult<Row> {
         .ok_or_else(not_found)
 }
 
+/// The services of the suspensions among `measures`, by measure id.
+fn suspended_services(
+    conn: &mut DbConnection,
+    measures: &[MeasureRow],
+) -> AppResult<std::collections::HashMap<i64, Vec<Service>>> {
+    let ids: Vec<i64> = measures
+        .iter()
+        .filter(|m| m.kind == MeasureKind::Suspend)
+        .map(|m| m.id)
+        .collect();
+    let mut out: std::collections::HashMap<i64, Vec<Service>> = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, Service)> = measure_services::table
+        .filter(measure_services::measure_id.eq_any(&ids))
+        .order((measure_services::measure_id, measure_services::service))
+        .select((measure_services::measure_id, measure_services::service))
+        .load(conn)?;
+    for (id, service) in rows {
+        out.entry(id).or_default().push(service);
+    }
+    Ok(out)
+}
+
 fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Vec<ViolationView>> {
     let now = st.clock.now_naive();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -338,6 +355,7 @@ fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Ve
         .order(measures::id.asc())
         .select(MeasureRow::as_select())
         .load(conn)?;
+    let mut services_of = suspended_services(conn, &all_measures)?;
     let mut all_appeals: Vec<AppealRow> = appeals::table
         .filter(appeals::violation_id.eq_any(&ids))
         .select(AppealRow::as_select())
@@ -368,7 +386,13 @@ fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Ve
                 status: r.status,
                 appeal_until: r.appeal_until.and_utc(),
                 appeal,
-                measures: mine.into_iter().map(|m| m.view(now)).collect(),
+                measures: mine
+                    .into_iter()
+                    .map(|m| {
+                        let services = services_of.remove(&m.id);
+                        m.view(now, services)
+                    })
+                    .collect(),
                 created_at: r.created_at.and_utc(),
                 revoked_at: r.revoked_at.map(|t| t.and_utc()),
             }
@@ -496,7 +520,6 @@ fn insert_measure(
         violation_id: ctx.violation_id,
         user_id: ctx.user_id,
         kind,
-        services: None,
         points: None,
         amount: None,
         previous_amount: None,
@@ -522,7 +545,6 @@ struct NewMeasureRow {
     violation_id: i64,
     user_id: i64,
     kind: MeasureKind,
-    services: Option<String>,
     points: Option<i32>,
     amount: Option<i64>,
     previous_amount: Option<i64>,
@@ -590,11 +612,20 @@ fn apply(
                     "Choose at least one service",
                 ));
             }
-            let list: Vec<&str> = services.iter().map(|s| s.as_str()).collect();
-            insert_measure(conn, ctx, MeasureKind::Suspend, |m| {
-                m.services = Some(format!(",{},", list.join(",")));
+            let id = insert_measure(conn, ctx, MeasureKind::Suspend, |m| {
                 m.ends_at = ends(*days);
             })?;
+            let mut services = services.clone();
+            services.sort_by_key(|s| s.as_str());
+            services.dedup();
+            for service in &services {
+                diesel::insert_into(measure_services::table)
+                    .values((
+                        measure_services::measure_id.eq(id),
+                        measure_services::service.eq(service),
+                    ))
+                    .execute(conn)?;
+            }
             let labels: Vec<&str> = services.iter().map(|s| s.label()).collect();
             Ok(format!(
                 "暂停{}服务（{}）",
@@ -668,47 +699,6 @@ fn check_days(days: Option<i32>) -> AppResult<()> {
     Ok(())
 }
 
-/// The identifiers of a user as the restricted list stores them:
-/// (kind, hash, mask).
-fn identifiers(
-    conn: &mut DbConnection,
-    st: &AppState,
-    user_id: i64,
-) -> AppResult<Vec<(&'static str, String, String)>> {
-    use crate::verification::ids::{identity_hash, mask};
-    let mut out = Vec::new();
-    let verified: Option<(String, String, String)> = verifications::table
-        .filter(verifications::user_id.eq(user_id))
-        .filter(verifications::status.eq("approved"))
-        .select((
-            verifications::kind,
-            verifications::identity_hash,
-            verifications::identity_masked,
-        ))
-        .first(conn)
-        .optional()?;
-    if let Some((kind, hash, masked)) = verified {
-        let kind = if kind == "individual" {
-            "id_number"
-        } else {
-            "credit_code"
-        };
-        out.push((kind, hash, masked));
-    }
-    let (phone, email_key): (Option<String>, Option<String>) = users::table
-        .find(user_id)
-        .select((users::phone, users::email_key))
-        .first(conn)?;
-    let secret = &st.settings.identity_hash_secret;
-    if let Some(p) = phone {
-        out.push(("phone", identity_hash(secret, "phone", &p), mask(&p)));
-    }
-    if let Some(e) = email_key {
-        out.push(("email", identity_hash(secret, "email", &e), mask(&e)));
-    }
-    Ok(out)
-}
-
 /// VIO-3: seals the account: status `sealed`, every session ended, its
 /// identifiers on the restricted list (ACC-3).
 fn seal(conn: &mut DbConnection, st: &AppState, ctx: &Ctx<'_>) -> AppResult<()> {
@@ -723,28 +713,13 @@ fn seal(conn: &mut DbConnection, st: &AppState, ctx: &Ctx<'_>) -> AppResult<()> 
     ))
     .execute(conn)?;
     crate::auth::sessions::revoke_all(conn, ctx.user_id, None, ctx.now, "sealed")?;
-    for (kind, hash, masked) in identifiers(conn, st, ctx.user_id)? {
-        let listed: bool = diesel::select(diesel::dsl::exists(
-            restricted_identities::table
-                .filter(restricted_identities::kind.eq(kind))
-                .filter(restricted_identities::value_hash.eq(&hash)),
-        ))
-        .get_result(conn)?;
-        if !listed {
-            diesel::insert_into(restricted_identities::table)
-                .values((
-                    restricted_identities::kind.eq(kind),
-                    restricted_identities::value_hash.eq(&hash),
-                    restricted_identities::masked.eq(&masked),
-                    restricted_identities::reason
-                        .eq(format!("账号封禁（违规 #{}）", ctx.violation_id)),
-                    restricted_identities::source.eq("sealed_account"),
-                    restricted_identities::created_at.eq(ctx.now),
-                    restricted_identities::created_by.eq(ctx.staff),
-                ))
-                .execute(conn)?;
-        }
-    }
+    crate::verification::restricted::list_sealed(
+        conn,
+        st,
+        ctx.user_id,
+        ctx.violation_id,
+        ctx.staff,
+    )?;
     Ok(())
 }
 
@@ -764,33 +739,14 @@ fn unseal(
         users::status_changed_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
-    let reason = format!("账号封禁（违规 #{violation_id}）");
-    for (kind, hash, _) in identifiers(conn, st, user_id)? {
-        diesel::delete(
-            restricted_identities::table
-                .filter(restricted_identities::kind.eq(kind))
-                .filter(restricted_identities::value_hash.eq(&hash))
-                .filter(restricted_identities::source.eq("sealed_account"))
-                .filter(restricted_identities::reason.eq(&reason)),
-        )
-        .execute(conn)?;
-    }
+    crate::verification::restricted::lift_sealed(conn, violation_id)?;
     Ok(())
 }
 
-/// Records a violation with its measures, in one transaction (VIO-2..5).
-pub fn record(
-    conn: &mut DbConnection,
-    st: &AppState,
-    staff: i64,
-    ip: &str,
-    req: NewViolation,
-    market: &dyn Marketplace,
-) -> AppResult<ViolationView> {
-    let facts = long_text("facts", &req.facts, 5000)?;
-    let decision = long_text("decision", &req.decision, 2000)?;
+/// Violations are recorded against marketplace users that are not closed.
+fn check_subject(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
     let subject: Option<(String, UserStatus)> = users::table
-        .find(req.user_id)
+        .find(user_id)
         .select((users::role, users::status))
         .first(conn)
         .optional()?;
@@ -810,6 +766,86 @@ pub fn record(
             "Violations are recorded against marketplace users that are not closed",
         ));
     }
+    Ok(())
+}
+
+/// VIO-4: a code-of-conduct breach shields the provider's orders until the
+/// deposit is paid; returns the line for the notices.
+fn require_deposit_for_breach(
+    conn: &mut DbConnection,
+    st: &AppState,
+    ctx: &Ctx<'_>,
+    category: Category,
+) -> AppResult<String> {
+    let (previous, required) = deposit::require_for_breach(
+        conn,
+        st,
+        ctx.user_id,
+        &format!("违反服务商行为规范：{}", Category::label(category.as_str())),
+    )?;
+    insert_measure(conn, ctx, MeasureKind::RequireDeposit, |m| {
+        m.amount = Some(required);
+        m.previous_amount = Some(previous);
+    })?;
+    Ok(format!("须缴纳保证金 {} 元", format_fen(required)))
+}
+
+/// The decision notice with the appeal deadline, then one notice per
+/// measure with its reason and amount (VIO-5).
+fn announce_violation(
+    conn: &mut DbConnection,
+    st: &AppState,
+    ctx: &Ctx<'_>,
+    category: Category,
+    appeal_until: NaiveDateTime,
+    lines: &[String],
+) -> AppResult<()> {
+    let link = Some("/api/v1/me/violations".to_string());
+    let decision = ctx.decision;
+    notify(
+        conn,
+        st,
+        ctx.user_id,
+        Notice {
+            kind: "violation.recorded",
+            title: "违规处理通知",
+            body: format!(
+                "违规类型：{}。处理决定：{decision}。如有异议，请于 {} 前提出申诉。",
+                Category::label(category.as_str()),
+                crate::platform::clock::china_time(appeal_until)
+            ),
+            link: link.clone(),
+        },
+    )?;
+    for line in lines {
+        notify(
+            conn,
+            st,
+            ctx.user_id,
+            Notice {
+                kind: "violation.measure",
+                title: "处理措施通知",
+                body: format!("{line}。原因：{decision}"),
+                link: link.clone(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Records a violation (VIO-2) and applies its measures (VIO-3) in the
+/// caller's transaction; a conduct breach requires the deposit (VIO-4).
+pub fn record(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff: i64,
+    ip: &str,
+    req: NewViolation,
+    market: &dyn Marketplace,
+) -> AppResult<ViolationView> {
+    let facts = long_text("facts", &req.facts, 5000)?;
+    let decision = long_text("decision", &req.decision, 2000)?;
+    check_subject(conn, req.user_id)?;
     let now = st.clock.now_naive();
     let appeal_until = now + Duration::days(st.settings.conduct.appeal_days);
     let violation_id: i64 = diesel::insert_into(violations::table)
@@ -844,54 +880,11 @@ pub fn record(
         lines.push(apply(conn, st, &ctx, measure, market)?);
     }
     if req.category.is_conduct_breach() {
-        // VIO-4: shield the provider's orders until the deposit is paid.
-        let (previous, required) = deposit::require_for_breach(
-            conn,
-            st,
-            req.user_id,
-            &format!(
-                "违反服务商行为规范：{}",
-                Category::label(req.category.as_str())
-            ),
-        )?;
-        insert_measure(conn, &ctx, MeasureKind::RequireDeposit, |m| {
-            m.amount = Some(required);
-            m.previous_amount = Some(previous);
-        })?;
-        lines.push(format!("须缴纳保证金 {} 元", format_fen(required)));
+        lines.push(require_deposit_for_breach(conn, st, &ctx, req.category)?);
     }
     // DEP-7: a new penalty extends a running refund observation.
     deposit::extend_observation(conn, st, req.user_id, "受到新的处罚")?;
-    let link = Some("/api/v1/me/violations".to_string());
-    notify(
-        conn,
-        st,
-        req.user_id,
-        Notice {
-            kind: "violation.recorded",
-            title: "违规处理通知",
-            body: format!(
-                "违规类型：{}。处理决定：{decision}。如有异议，请于 {} 前提出申诉。",
-                Category::label(req.category.as_str()),
-                crate::platform::clock::china_time(appeal_until)
-            ),
-            link: link.clone(),
-        },
-    )?;
-    for line in &lines {
-        // VIO-5: a written notice per measure with the reason and amount.
-        notify(
-            conn,
-            st,
-            req.user_id,
-            Notice {
-                kind: "violation.measure",
-                title: "处理措施通知",
-                body: format!("{line}。原因：{decision}"),
-                link: link.clone(),
-            },
-        )?;
-    }
+    announce_violation(conn, st, &ctx, req.category, appeal_until, &lines)?;
     audit::record(
         conn,
         st,

@@ -124,6 +124,147 @@ pub fn view(
     })
 }
 
+/// The distinct bids chosen, 1 to `workers_wanted` of them.
+fn chosen_bids(bid_ids: &[i64], workers_wanted: i32) -> AppResult<Vec<i64>> {
+    let mut ids = bid_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() || ids.len() != bid_ids.len() || ids.len() > workers_wanted as usize {
+        return Err(AppError::invalid_field(
+            "bid_ids",
+            "award.bid_count",
+            format!("须选择 1–{workers_wanted} 个不重复的竞标"),
+            format!("Choose 1–{workers_wanted} distinct bids"),
+        ));
+    }
+    Ok(ids)
+}
+
+/// Closes the demand for awarding: of two concurrent awards only one gets
+/// past this.
+fn close_for_award(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<()> {
+    let n = diesel::update(
+        demands_t::table
+            .filter(demands_t::id.eq(demand_id))
+            .filter(demands_t::status.eq(DemandStatus::Open)),
+    )
+    .set((
+        demands_t::status.eq(DemandStatus::Awarded),
+        demands_t::updated_at.eq(st.clock.now_naive()),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "demand.not_open",
+            "该需求已不在招标中",
+            "The demand is not open",
+        ));
+    }
+    Ok(())
+}
+
+/// Awards one bid: the bid becomes `awarded`, the award is created and its
+/// price held from the employer. Returns (award id, provider).
+fn award_bid(
+    conn: &mut DbConnection,
+    st: &AppState,
+    employer: i64,
+    demand_id: i64,
+    bid_id: i64,
+) -> AppResult<(i64, i64)> {
+    let now = st.clock.now_naive();
+    let bid: Option<(i64, i64)> = bids::table
+        .filter(bids::id.eq(bid_id))
+        .filter(bids::demand_id.eq(demand_id))
+        .select((bids::provider_id, bids::price))
+        .first(conn)
+        .optional()?;
+    let changed = diesel::update(
+        bids::table
+            .filter(bids::id.eq(bid_id))
+            .filter(bids::demand_id.eq(demand_id))
+            .filter(bids::status.eq(BidStatus::Active)),
+    )
+    .set((
+        bids::status.eq(BidStatus::Awarded),
+        bids::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if let Some((provider, _)) = bid
+        && crate::conduct::require_order_taking(conn, st, provider).is_err()
+    {
+        return Err(AppError::conflict(
+            "bid.provider_unavailable",
+            "该服务商当前不能接单（已暂停或订单已屏蔽）",
+            "This provider cannot take orders at the moment",
+        ));
+    }
+    let (Some((provider, price)), 1) = (bid, changed) else {
+        return Err(AppError::conflict(
+            "bid.not_awardable",
+            "所选竞标不存在、已撤回或已处理",
+            "A chosen bid does not exist, was withdrawn or is already decided",
+        ));
+    };
+    let award_id: i64 = diesel::insert_into(awards::table)
+        .values((
+            awards::demand_id.eq(demand_id),
+            awards::bid_id.eq(bid_id),
+            awards::employer_id.eq(employer),
+            awards::provider_id.eq(provider),
+            awards::price.eq(price),
+            awards::status.eq(AwardStatus::InProgress),
+            awards::created_at.eq(now),
+        ))
+        .returning(awards::id)
+        .get_result(conn)?;
+    ledger::hold(
+        conn,
+        st,
+        employer,
+        price,
+        &Reference {
+            kind: "award_hold",
+            object_type: "award",
+            object_id: award_id.to_string(),
+            memo: format!("中标担保金 {}", format_fen(price)),
+        },
+    )?;
+    Ok((award_id, provider))
+}
+
+/// Tells the winners and the bidders who were not selected.
+fn announce_award(
+    conn: &mut DbConnection,
+    st: &AppState,
+    demand: &demands::Row,
+    winners: &[i64],
+    losers: &[i64],
+) -> AppResult<()> {
+    let link = format!("/api/v1/demands/{}", demand.id);
+    notify_each(
+        conn,
+        st,
+        winners,
+        "bid.awarded",
+        "恭喜中标",
+        &format!(
+            "您在需求「{}」的竞标已中标，雇主的担保金已冻结。",
+            demand.title
+        ),
+        &link,
+    )?;
+    notify_each(
+        conn,
+        st,
+        losers,
+        "bid.not_selected",
+        "未中标",
+        &format!("需求「{}」已选标，您的竞标未被选中。", demand.title),
+        &link,
+    )
+}
+
 /// MKT-3: the employer awards bids; their prices are held from the
 /// employer's available funds in this one transaction (insufficient: 409,
 /// nothing changes). Bidding closes; the others are told they were not selected.
@@ -138,122 +279,17 @@ pub fn award(
     if demand.owner_id != employer {
         return Err(demands::not_found());
     }
-    let mut ids = bid_ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() || ids.len() != bid_ids.len() || ids.len() > demand.workers_wanted as usize {
-        return Err(AppError::invalid_field(
-            "bid_ids",
-            "award.bid_count",
-            format!("须选择 1–{} 个不重复的竞标", demand.workers_wanted),
-            format!("Choose 1–{} distinct bids", demand.workers_wanted),
-        ));
-    }
-    // Close the demand first: of two concurrent awards only one gets here.
-    let now = st.clock.now_naive();
-    let n = diesel::update(
-        demands_t::table
-            .filter(demands_t::id.eq(demand_id))
-            .filter(demands_t::status.eq(DemandStatus::Open)),
-    )
-    .set((
-        demands_t::status.eq(DemandStatus::Awarded),
-        demands_t::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::conflict(
-            "demand.not_open",
-            "该需求已不在招标中",
-            "The demand is not open",
-        ));
-    }
+    let ids = chosen_bids(bid_ids, demand.workers_wanted)?;
+    close_for_award(conn, st, demand_id)?;
     let mut created = Vec::new();
     let mut winners = Vec::new();
     for bid_id in ids {
-        let bid: Option<(i64, i64)> = bids::table
-            .filter(bids::id.eq(bid_id))
-            .filter(bids::demand_id.eq(demand_id))
-            .select((bids::provider_id, bids::price))
-            .first(conn)
-            .optional()?;
-        let changed = diesel::update(
-            bids::table
-                .filter(bids::id.eq(bid_id))
-                .filter(bids::demand_id.eq(demand_id))
-                .filter(bids::status.eq(BidStatus::Active)),
-        )
-        .set((
-            bids::status.eq(BidStatus::Awarded),
-            bids::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if let Some((provider, _)) = bid
-            && crate::conduct::require_order_taking(conn, st, provider).is_err()
-        {
-            return Err(AppError::conflict(
-                "bid.provider_unavailable",
-                "该服务商当前不能接单（已暂停或订单已屏蔽）",
-                "This provider cannot take orders at the moment",
-            ));
-        }
-        let (Some((provider, price)), 1) = (bid, changed) else {
-            return Err(AppError::conflict(
-                "bid.not_awardable",
-                "所选竞标不存在、已撤回或已处理",
-                "A chosen bid does not exist, was withdrawn or is already decided",
-            ));
-        };
-        let award_id: i64 = diesel::insert_into(awards::table)
-            .values((
-                awards::demand_id.eq(demand_id),
-                awards::bid_id.eq(bid_id),
-                awards::employer_id.eq(employer),
-                awards::provider_id.eq(provider),
-                awards::price.eq(price),
-                awards::status.eq(AwardStatus::InProgress),
-                awards::created_at.eq(now),
-            ))
-            .returning(awards::id)
-            .get_result(conn)?;
-        ledger::hold(
-            conn,
-            st,
-            employer,
-            price,
-            &Reference {
-                kind: "award_hold",
-                object_type: "award",
-                object_id: award_id.to_string(),
-                memo: format!("中标担保金 {}", format_fen(price)),
-            },
-        )?;
+        let (award_id, provider) = award_bid(conn, st, employer, demand_id, bid_id)?;
         created.push(award_id);
         winners.push(provider);
     }
     let losers = close_bids(conn, st, demand_id)?;
-    let link = format!("/api/v1/demands/{demand_id}");
-    notify_each(
-        conn,
-        st,
-        &winners,
-        "bid.awarded",
-        "恭喜中标",
-        &format!(
-            "您在需求「{}」的竞标已中标，雇主的担保金已冻结。",
-            demand.title
-        ),
-        &link,
-    )?;
-    notify_each(
-        conn,
-        st,
-        &losers,
-        "bid.not_selected",
-        "未中标",
-        &format!("需求「{}」已选标，您的竞标未被选中。", demand.title),
-        &link,
-    )?;
+    announce_award(conn, st, &demand, &winners, &losers)?;
     created
         .into_iter()
         .map(|id| {

@@ -9,8 +9,8 @@ use super::{close_bids, notify_each, require_good_standing};
 use crate::audit::{self, Actor};
 use crate::content;
 use crate::funds::ledger::{self, Reference};
-use crate::platform::db::DbConnection;
 use crate::platform::db::schema::{awards, categories, demands};
+use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::Money;
 use crate::platform::paging::{Page, decode_keys, encode_keys};
@@ -506,18 +506,15 @@ pub fn restore(
     Ok(())
 }
 
-/// MKT-6: discovery with filters, three sorts and keyset cursors that stay
-/// stable under inserts.
-pub fn discover(
-    conn: &mut DbConnection,
-    st: &AppState,
-    q: &DemandQuery,
-) -> AppResult<Page<DemandView>> {
-    let limit = crate::platform::paging::PageQuery {
-        limit: q.limit,
-        cursor: None,
-    }
-    .limit()?;
+/// The boxed discovery query as its filters and ordering build it up.
+type DiscoveryQuery = demands::BoxedQuery<
+    'static,
+    MultiBackend,
+    diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Row, MultiBackend>>,
+>;
+
+/// The status filter of discovery: open by default; the states anyone may list.
+fn discovery_status(q: &DemandQuery) -> AppResult<DemandStatus> {
     let listed = [
         DemandStatus::Open,
         DemandStatus::Awarded,
@@ -528,24 +525,18 @@ pub fn discover(
         None => Some(DemandStatus::Open),
         Some(text) => DemandStatus::parse(text).filter(|s| listed.contains(s)),
     };
-    let Some(wanted) = wanted else {
-        return Err(AppError::invalid_field(
+    wanted.ok_or_else(|| {
+        AppError::invalid_field(
             "status",
             "status.invalid",
             "status 取值无效",
             "Invalid status",
-        ));
-    };
-    // An empty budget range (min above max) is a valid filter that matches nothing.
-    let sort = q.sort.unwrap_or_default();
-    let mut query = demands::table
-        .filter(demands::status.eq(wanted))
-        .select(Row::as_select())
-        .limit(limit + 1)
-        .into_boxed();
-    if wanted == DemandStatus::Open {
-        query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
-    }
+        )
+    })
+}
+
+/// Category, region and budget filters.
+fn filter_codes(mut query: DiscoveryQuery, q: &DemandQuery) -> AppResult<DiscoveryQuery> {
     if let Some(c) = &q.category {
         let ok =
             (1..=40).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
@@ -571,39 +562,54 @@ pub fn discover(
         }
         query = query.filter(demands::region_code.eq(r.clone()));
     }
+    // An empty budget range (min above max) is a valid filter that matches nothing.
     if let Some(min) = q.budget_min {
         query = query.filter(demands::budget.ge(min.fen()));
     }
     if let Some(max) = q.budget_max {
         query = query.filter(demands::budget.le(max.fen()));
     }
-    if let Some(words) = &q.q {
-        if words.is_empty() || words.chars().count() > 50 {
-            return Err(AppError::invalid_field(
-                "q",
-                "text.length",
-                "q 须为 1–50 个字符",
-                "q must be 1–50 characters",
-            ));
-        }
-        // Blank words filter nothing.
-        let words = fold(words.trim());
-        if !words.is_empty() {
-            let escaped = words
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            query = query.filter(
-                demands::search_text
-                    .like(format!("%{escaped}%"))
-                    .escape('\\'),
-            );
-        }
+    Ok(query)
+}
+
+/// The `q` filter: words in the title or description.
+fn filter_words(query: DiscoveryQuery, words: Option<&str>) -> AppResult<DiscoveryQuery> {
+    let Some(words) = words else {
+        return Ok(query);
+    };
+    if words.is_empty() || words.chars().count() > 50 {
+        return Err(AppError::invalid_field(
+            "q",
+            "text.length",
+            "q 须为 1–50 个字符",
+            "q must be 1–50 characters",
+        ));
     }
-    // Every sort pages with a two-key cursor, so any cursor of the
-    // documented shape is a position in any sort.
-    let cursor = q.cursor.as_deref().map(decode_keys::<2>).transpose()?;
-    query = match sort {
+    // Blank words filter nothing.
+    let words = fold(words.trim());
+    if words.is_empty() {
+        return Ok(query);
+    }
+    let escaped = words
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    Ok(query.filter(
+        demands::search_text
+            .like(format!("%{escaped}%"))
+            .escape('\\'),
+    ))
+}
+
+/// Orders by `sort` and starts after `cursor`. Every sort pages with a
+/// two-key cursor, so any cursor of the documented shape is a position in
+/// any sort.
+fn order_after(
+    mut query: DiscoveryQuery,
+    sort: DemandSort,
+    cursor: Option<[i64; 2]>,
+) -> DiscoveryQuery {
+    match sort {
         DemandSort::Newest => {
             if let Some([_, id]) = cursor {
                 query = query.filter(demands::id.lt(id));
@@ -637,21 +643,49 @@ pub fn discover(
             }
             query.order((demands::bid_deadline.asc(), demands::id.asc()))
         }
-    };
-    let mut rows: Vec<Row> = query.load(conn)?;
+    }
+}
+
+/// The cursor that continues after `last` in `sort`.
+fn cursor_after(last: &Row, sort: DemandSort) -> String {
+    match sort {
+        DemandSort::Newest => encode_keys([last.id, last.id]),
+        DemandSort::Budget => encode_keys([last.budget, last.id]),
+        DemandSort::Deadline => {
+            encode_keys([last.bid_deadline.and_utc().timestamp_micros(), last.id])
+        }
+    }
+}
+
+/// MKT-6: discovery with filters, three sorts and keyset cursors that stay
+/// stable under inserts.
+pub fn discover(
+    conn: &mut DbConnection,
+    st: &AppState,
+    q: &DemandQuery,
+) -> AppResult<Page<DemandView>> {
+    let limit = crate::platform::paging::PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let wanted = discovery_status(q)?;
+    let sort = q.sort.unwrap_or_default();
+    let mut query = demands::table
+        .filter(demands::status.eq(wanted))
+        .select(Row::as_select())
+        .limit(limit + 1)
+        .into_boxed();
+    if wanted == DemandStatus::Open {
+        query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
+    }
+    query = filter_codes(query, q)?;
+    query = filter_words(query, q.q.as_deref())?;
+    let cursor = q.cursor.as_deref().map(decode_keys::<2>).transpose()?;
+    let mut rows: Vec<Row> = order_after(query, sort, cursor).load(conn)?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| match sort {
-            DemandSort::Newest => encode_keys([r.id, r.id]),
-            DemandSort::Budget => encode_keys([r.budget, r.id]),
-            DemandSort::Deadline => {
-                encode_keys([r.bid_deadline.and_utc().timestamp_micros(), r.id])
-            }
-        })
-    } else {
-        None
-    };
+    let next_cursor = rows.last().filter(|_| more).map(|r| cursor_after(r, sort));
     Ok(Page {
         items: rows.into_iter().map(Row::view).collect(),
         next_cursor,

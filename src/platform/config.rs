@@ -126,56 +126,8 @@ impl Settings {
     /// Reads settings through `lookup` (the environment in production, a
     /// map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let app_env = match lookup("APP_ENV").as_deref() {
-            None | Some("development") => AppEnv::Development,
-            Some("production") => AppEnv::Production,
-            Some(_) => {
-                return Err(ConfigError(
-                    "APP_ENV must be `development` or `production`".into(),
-                ));
-            }
-        };
-        let (jwt_secret, jwt_secret_generated) = match lookup("JWT_SECRET") {
-            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => (secret.into_bytes(), false),
-            Some(_) => {
-                return Err(ConfigError(format!(
-                    "JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"
-                )));
-            }
-            None if app_env == AppEnv::Production => {
-                return Err(ConfigError(format!(
-                    "JWT_SECRET is required in production (at least {MIN_JWT_SECRET_BYTES} bytes)"
-                )));
-            }
-            None => (random_secret(), true),
-        };
-        let bootstrap_admin = match (
-            lookup("ADMIN_BOOTSTRAP_MEMBER_NAME"),
-            lookup("ADMIN_BOOTSTRAP_PASSWORD"),
-        ) {
-            (Some(name), Some(password)) => Some((name, password)),
-            (None, None) => None,
-            _ => {
-                return Err(ConfigError(
-                    "ADMIN_BOOTSTRAP_MEMBER_NAME and ADMIN_BOOTSTRAP_PASSWORD go together".into(),
-                ));
-            }
-        };
-        let identity_hash_secret = match lookup("IDENTITY_HASH_SECRET") {
-            Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => secret.into_bytes(),
-            Some(_) => {
-                return Err(ConfigError(format!(
-                    "IDENTITY_HASH_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"
-                )));
-            }
-            None if app_env == AppEnv::Production => {
-                return Err(ConfigError(format!(
-                    "IDENTITY_HASH_SECRET is required in production (at least {MIN_JWT_SECRET_BYTES} bytes)"
-                )));
-            }
-            // A fixed development key: identity hashes must survive restarts.
-            None => DEV_IDENTITY_HASH_SECRET.as_bytes().to_vec(),
-        };
+        let app_env = app_env(&lookup)?;
+        let (jwt_secret, jwt_secret_generated) = jwt_secret(&lookup, app_env)?;
         let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Settings {
             app_env,
@@ -185,26 +137,7 @@ impl Settings {
             jwt_secret_generated,
             access_token_ttl_secs: parse_in(&lookup, "ACCESS_TOKEN_TTL_SECS", 900, 60..=86_400)?,
             refresh_token_ttl_days: parse_in(&lookup, "REFRESH_TOKEN_TTL_DAYS", 30, 1..=365)?,
-            rate_limits: RateLimits {
-                register_per_minute: parse_in(
-                    &lookup,
-                    "RATE_LIMIT_REGISTER_PER_MINUTE",
-                    5,
-                    1..=1_000_000,
-                )?,
-                login_per_minute: parse_in(
-                    &lookup,
-                    "RATE_LIMIT_LOGIN_PER_MINUTE",
-                    10,
-                    1..=1_000_000,
-                )?,
-                refresh_per_minute: parse_in(
-                    &lookup,
-                    "RATE_LIMIT_REFRESH_PER_MINUTE",
-                    30,
-                    1..=1_000_000,
-                )?,
-            },
+            rate_limits: RateLimits::from_lookup(&lookup)?,
             trust_forwarded_for: parse(&lookup, "TRUST_FORWARDED_FOR", Some(false))?,
             db_pool_size: parse_in(&lookup, "DB_POOL_SIZE", 10, 1..=200)?,
             db_pool_timeout_secs: parse_in(&lookup, "DB_POOL_TIMEOUT_SECS", 5, 1..=120)?,
@@ -215,8 +148,8 @@ impl Settings {
                 1_024..=10_485_760,
             )?,
             workers: parse_in(&lookup, "WORKERS", default_workers, 1..=64)?,
-            bootstrap_admin,
-            identity_hash_secret,
+            bootstrap_admin: bootstrap_admin(&lookup)?,
+            identity_hash_secret: identity_hash_secret(&lookup, app_env)?,
             jobs_interval_secs: parse_in(&lookup, "JOBS_INTERVAL_SECS", 60, 0..=86_400)?,
             payment_sandbox_enabled: parse(
                 &lookup,
@@ -231,42 +164,128 @@ impl Settings {
                 300,
                 10..=3_600,
             )?,
-            market: MarketSettings {
-                fee_bps: parse_in(&lookup, "PLATFORM_FEE_BPS", 500, 0..=5_000)?,
-                auto_complete_days: parse_in(&lookup, "AUTO_COMPLETE_DAYS", 7, 1..=60)?,
-                review_window_days: parse_in(&lookup, "REVIEW_WINDOW_DAYS", 14, 1..=90)?,
-                max_bid_deadline_days: parse_in(&lookup, "MAX_BID_DEADLINE_DAYS", 90, 1..=365)?,
-                bids_per_minute: parse_in(
-                    &lookup,
-                    "RATE_LIMIT_BIDS_PER_MINUTE",
-                    30,
-                    1..=1_000_000,
-                )?,
-                demands_per_minute: parse_in(
-                    &lookup,
-                    "RATE_LIMIT_DEMANDS_PER_MINUTE",
-                    10,
-                    1..=1_000_000,
-                )?,
-            },
-            conduct: ConductSettings {
-                deposit_fen: parse_money(&lookup, "DEPOSIT_AMOUNT", 100_000)?,
-                deposit_due_days: parse_in(&lookup, "DEPOSIT_DUE_DAYS", 3, 1..=60)?,
-                top_up_days: parse_in(&lookup, "DEPOSIT_TOP_UP_DAYS", 3, 1..=60)?,
-                appeal_days: parse_in(&lookup, "APPEAL_WINDOW_DAYS", 7, 1..=60)?,
-                credit_start: parse_in(&lookup, "CREDIT_SCORE_START", 100, 1..=10_000)?,
-                observation_days: parse_in(&lookup, "DEPOSIT_OBSERVATION_DAYS", 30, 1..=365)?,
-                payout_working_days: parse_in(&lookup, "DEPOSIT_PAYOUT_WORKING_DAYS", 3, 1..=30)?,
-                holidays: parse_dates(&lookup, "HOLIDAYS")?,
-                dispute_response_days: parse_in(&lookup, "DISPUTE_RESPONSE_DAYS", 4, 1..=60)?,
-                dispute_window_days: parse_in(&lookup, "DISPUTE_WINDOW_DAYS", 14, 0..=365)?,
-                dispute_escalation_days: parse_in(&lookup, "DISPUTE_ESCALATION_DAYS", 60, 1..=365)?,
-            },
+            market: MarketSettings::from_lookup(&lookup)?,
+            conduct: ConductSettings::from_lookup(&lookup)?,
         })
     }
 
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
+    }
+}
+
+fn app_env(lookup: &impl Fn(&str) -> Option<String>) -> Result<AppEnv, ConfigError> {
+    match lookup("APP_ENV").as_deref() {
+        None | Some("development") => Ok(AppEnv::Development),
+        Some("production") => Ok(AppEnv::Production),
+        Some(_) => Err(ConfigError(
+            "APP_ENV must be `development` or `production`".into(),
+        )),
+    }
+}
+
+/// The JWT key, and whether it was generated for this run (development).
+fn jwt_secret(
+    lookup: &impl Fn(&str) -> Option<String>,
+    app_env: AppEnv,
+) -> Result<(Vec<u8>, bool), ConfigError> {
+    match lookup("JWT_SECRET") {
+        Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => Ok((secret.into_bytes(), false)),
+        Some(_) => Err(ConfigError(format!(
+            "JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"
+        ))),
+        None if app_env == AppEnv::Production => Err(ConfigError(format!(
+            "JWT_SECRET is required in production (at least {MIN_JWT_SECRET_BYTES} bytes)"
+        ))),
+        None => Ok((random_secret(), true)),
+    }
+}
+
+fn bootstrap_admin(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<(String, String)>, ConfigError> {
+    match (
+        lookup("ADMIN_BOOTSTRAP_MEMBER_NAME"),
+        lookup("ADMIN_BOOTSTRAP_PASSWORD"),
+    ) {
+        (Some(name), Some(password)) => Ok(Some((name, password))),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError(
+            "ADMIN_BOOTSTRAP_MEMBER_NAME and ADMIN_BOOTSTRAP_PASSWORD go together".into(),
+        )),
+    }
+}
+
+fn identity_hash_secret(
+    lookup: &impl Fn(&str) -> Option<String>,
+    app_env: AppEnv,
+) -> Result<Vec<u8>, ConfigError> {
+    match lookup("IDENTITY_HASH_SECRET") {
+        Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => Ok(secret.into_bytes()),
+        Some(_) => Err(ConfigError(format!(
+            "IDENTITY_HASH_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes"
+        ))),
+        None if app_env == AppEnv::Production => Err(ConfigError(format!(
+            "IDENTITY_HASH_SECRET is required in production (at least {MIN_JWT_SECRET_BYTES} bytes)"
+        ))),
+        // A fixed development key: identity hashes must survive restarts.
+        None => Ok(DEV_IDENTITY_HASH_SECRET.as_bytes().to_vec()),
+    }
+}
+
+impl RateLimits {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(RateLimits {
+            register_per_minute: parse_in(
+                lookup,
+                "RATE_LIMIT_REGISTER_PER_MINUTE",
+                5,
+                1..=1_000_000,
+            )?,
+            login_per_minute: parse_in(lookup, "RATE_LIMIT_LOGIN_PER_MINUTE", 10, 1..=1_000_000)?,
+            refresh_per_minute: parse_in(
+                lookup,
+                "RATE_LIMIT_REFRESH_PER_MINUTE",
+                30,
+                1..=1_000_000,
+            )?,
+        })
+    }
+}
+
+impl MarketSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(MarketSettings {
+            fee_bps: parse_in(lookup, "PLATFORM_FEE_BPS", 500, 0..=5_000)?,
+            auto_complete_days: parse_in(lookup, "AUTO_COMPLETE_DAYS", 7, 1..=60)?,
+            review_window_days: parse_in(lookup, "REVIEW_WINDOW_DAYS", 14, 1..=90)?,
+            max_bid_deadline_days: parse_in(lookup, "MAX_BID_DEADLINE_DAYS", 90, 1..=365)?,
+            bids_per_minute: parse_in(lookup, "RATE_LIMIT_BIDS_PER_MINUTE", 30, 1..=1_000_000)?,
+            demands_per_minute: parse_in(
+                lookup,
+                "RATE_LIMIT_DEMANDS_PER_MINUTE",
+                10,
+                1..=1_000_000,
+            )?,
+        })
+    }
+}
+
+impl ConductSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(ConductSettings {
+            deposit_fen: parse_money(lookup, "DEPOSIT_AMOUNT", 100_000)?,
+            deposit_due_days: parse_in(lookup, "DEPOSIT_DUE_DAYS", 3, 1..=60)?,
+            top_up_days: parse_in(lookup, "DEPOSIT_TOP_UP_DAYS", 3, 1..=60)?,
+            appeal_days: parse_in(lookup, "APPEAL_WINDOW_DAYS", 7, 1..=60)?,
+            credit_start: parse_in(lookup, "CREDIT_SCORE_START", 100, 1..=10_000)?,
+            observation_days: parse_in(lookup, "DEPOSIT_OBSERVATION_DAYS", 30, 1..=365)?,
+            payout_working_days: parse_in(lookup, "DEPOSIT_PAYOUT_WORKING_DAYS", 3, 1..=30)?,
+            holidays: parse_dates(lookup, "HOLIDAYS")?,
+            dispute_response_days: parse_in(lookup, "DISPUTE_RESPONSE_DAYS", 4, 1..=60)?,
+            dispute_window_days: parse_in(lookup, "DISPUTE_WINDOW_DAYS", 14, 0..=365)?,
+            dispute_escalation_days: parse_in(lookup, "DISPUTE_ESCALATION_DAYS", 60, 1..=365)?,
+        })
     }
 }
 

@@ -2,10 +2,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-pub use crate::auth::accounts::{Role, UserStatus};
+pub use crate::auth::accounts::{AccountKind, Role, UserStatus};
 use crate::platform::db::schema::users;
 
 /// A row of `users`.
@@ -50,31 +48,6 @@ pub struct NewUser<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
-}
-
-/// Individual person or legal entity (ACC-1, ACC-2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AccountKind {
-    Individual,
-    Organization,
-}
-
-impl AccountKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountKind::Individual => "individual",
-            AccountKind::Organization => "organization",
-        }
-    }
-
-    pub fn parse(s: &str) -> AccountKind {
-        if s == "organization" {
-            AccountKind::Organization
-        } else {
-            AccountKind::Individual
-        }
-    }
 }
 
 /// `inactivity_warned` values: which warning was sent since the last login.

@@ -9,11 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ids::{CreditCode, ResidentId, identity_hash, mask};
+use super::model::VerificationStatus;
 use crate::audit::{self, Actor};
+use crate::auth::accounts::AccountKind;
 use crate::auth::{Moderators, Staff};
 use crate::platform::clock::china_today;
 use crate::platform::contact::{Email, Phone};
-use crate::platform::db::schema::restricted_identities;
+use crate::platform::db::schema::{restricted_identities, users, verifications};
 use crate::platform::db::{DbConnection, unique_or};
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::ClientMeta;
@@ -78,6 +80,103 @@ pub fn refuse_if_listed(conn: &mut DbConnection, kind: &str, hash: &str) -> AppR
             "This identity is restricted and cannot register or be verified",
         ));
     }
+    Ok(())
+}
+
+/// The identifiers of a user as the restricted list stores them:
+/// (kind, hash, mask).
+/// A user's identifiers as restricted-list entries: (kind, hash, mask)
+/// of the verified identity, the phone and the email.
+fn identifiers(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+) -> AppResult<Vec<(&'static str, String, String)>> {
+    let mut out = Vec::new();
+    let verified: Option<(String, String, String)> = verifications::table
+        .filter(verifications::user_id.eq(user_id))
+        .filter(verifications::status.eq(VerificationStatus::Approved))
+        .select((
+            verifications::kind,
+            verifications::identity_hash,
+            verifications::identity_masked,
+        ))
+        .first(conn)
+        .optional()?;
+    if let Some((kind, hash, masked)) = verified {
+        let kind = if kind == AccountKind::Individual.as_str() {
+            IdentifierKind::IdNumber.as_str()
+        } else {
+            IdentifierKind::CreditCode.as_str()
+        };
+        out.push((kind, hash, masked));
+    }
+    let (phone, email_key): (Option<String>, Option<String>) = users::table
+        .find(user_id)
+        .select((users::phone, users::email_key))
+        .first(conn)?;
+    let secret = &st.settings.identity_hash_secret;
+    if let Some(p) = phone {
+        out.push((
+            IdentifierKind::Phone.as_str(),
+            identity_hash(secret, "phone", &p),
+            mask(&p),
+        ));
+    }
+    if let Some(e) = email_key {
+        out.push((
+            IdentifierKind::Email.as_str(),
+            identity_hash(secret, "email", &e),
+            mask(&e),
+        ));
+    }
+    Ok(out)
+}
+
+/// VIO-3: a seal lists the account's identifiers, each entry naming the
+/// violation that sealed it (ACC-3); an identifier already listed stays as
+/// it was.
+pub fn list_sealed(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    violation_id: i64,
+    staff: i64,
+) -> AppResult<()> {
+    let now = st.clock.now_naive();
+    for (kind, hash, masked) in identifiers(conn, st, user_id)? {
+        let listed: bool = diesel::select(diesel::dsl::exists(
+            restricted_identities::table
+                .filter(restricted_identities::kind.eq(kind))
+                .filter(restricted_identities::value_hash.eq(&hash)),
+        ))
+        .get_result(conn)?;
+        if !listed {
+            diesel::insert_into(restricted_identities::table)
+                .values((
+                    restricted_identities::kind.eq(kind),
+                    restricted_identities::value_hash.eq(&hash),
+                    restricted_identities::masked.eq(&masked),
+                    restricted_identities::reason.eq(format!("账号封禁（违规 #{violation_id}）")),
+                    restricted_identities::source.eq(RestrictionSource::SealedAccount.as_str()),
+                    restricted_identities::violation_id.eq(violation_id),
+                    restricted_identities::created_at.eq(now),
+                    restricted_identities::created_by.eq(staff),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// VIO-6: an upheld appeal against a seal lifts the entries that seal made.
+pub fn lift_sealed(conn: &mut DbConnection, violation_id: i64) -> AppResult<()> {
+    diesel::delete(
+        restricted_identities::table
+            .filter(restricted_identities::violation_id.eq(violation_id))
+            .filter(restricted_identities::source.eq(RestrictionSource::SealedAccount.as_str())),
+    )
+    .execute(conn)?;
     Ok(())
 }
 

@@ -132,6 +132,7 @@ diesel::table! {
         source -> Text,
         created_at -> Timestamp,
         created_by -> Nullable<BigInt>,
+        violation_id -> Nullable<BigInt>,
     }
 }
 
@@ -400,12 +401,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    measure_services (measure_id, service) {
+        measure_id -> BigInt,
+        service -> Text,
+    }
+}
+
+diesel::table! {
     measures (id) {
         id -> BigInt,
         violation_id -> BigInt,
         user_id -> BigInt,
         kind -> Text,
-        services -> Nullable<Text>,
         points -> Nullable<Integer>,
         amount -> Nullable<BigInt>,
         previous_amount -> Nullable<BigInt>,
@@ -516,3 +523,4 @@ diesel::table! {
 diesel::joinable!(dispute_events -> disputes (dispute_id));
 diesel::allow_tables_to_appear_in_same_query!(disputes, dispute_events, awards);
 diesel::allow_tables_to_appear_in_same_query!(bids, deposits);
+diesel::allow_tables_to_appear_in_same_query!(measures, measure_services);
