@@ -6,37 +6,18 @@ use utoipa::ToSchema;
 
 use crate::platform::enums::text_enum;
 
-/// What an account may do on the platform. Staff accounts are separate from
-/// marketplace users and are created only by the `admin create` command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    User,
-    Admin,
-    Moderator,
-    Finance,
+text_enum! {
+    /// What an account may do on the platform. Staff accounts are separate from
+    /// marketplace users and are created only by the `admin create` command.
+    pub enum Role {
+        User = "user",
+        Admin = "admin",
+        Moderator = "moderator",
+        Finance = "finance",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Admin => "admin",
-            Role::Moderator => "moderator",
-            Role::Finance => "finance",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "user" => Role::User,
-            "admin" => Role::Admin,
-            "moderator" => Role::Moderator,
-            "finance" => Role::Finance,
-            _ => return None,
-        })
-    }
-
     pub fn is_staff(self) -> bool {
         self != Role::User
     }

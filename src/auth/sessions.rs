@@ -262,7 +262,7 @@ pub fn authenticate(
         .filter(agreement_acceptances::user_id.eq(user_id))
         .select(diesel::dsl::max(agreement_acceptances::version))
         .single_value();
-    let row: Option<(String, UserStatus, Option<i32>, Option<i32>)> = sessions::table
+    let row: Option<(Role, UserStatus, Option<i32>, Option<i32>)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::user_id.eq(user_id))
@@ -273,7 +273,6 @@ pub fn authenticate(
         .optional()?;
     match row {
         Some((role, user_status, in_force, accepted)) if user_status == UserStatus::Active => {
-            let role = Role::parse(&role).unwrap_or(Role::User);
             let agreement_pending = !role.is_staff() && accepted < in_force;
             Ok(Caller {
                 user_id,

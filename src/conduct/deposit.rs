@@ -123,40 +123,20 @@ pub enum Event {
     Reinstated,
 }
 
-/// Sets the state from the required amount and the balance after `event`,
-/// and tells the user what changed. `required` replaces the stored amount
-/// when given.
-pub fn reassess(
-    conn: &mut DbConnection,
+/// DEP-2, DEP-3, DEP-6: the state the deposit moves to after `event`,
+/// with its deadline. Overdue sticks until staff reinstate or the
+/// requirement is relieved; a refund in progress is left alone.
+fn next_state(
     st: &AppState,
-    user_id: i64,
-    required: Option<i64>,
-    reason: Option<&str>,
+    was: DepositStatus,
+    row: &Row,
+    balance: i64,
     event: Event,
-) -> AppResult<()> {
+) -> (DepositStatus, Option<NaiveDateTime>) {
     let now = st.clock.now_naive();
-    let before = load(conn, user_id)?;
-    let was = before
-        .as_ref()
-        .map_or(DepositStatus::NotRequired, |r| r.status);
-    let mut row = before.clone().unwrap_or(Row {
-        user_id,
-        required: 0,
-        status: DepositStatus::NotRequired,
-        due_at: None,
-        reason: None,
-    });
-    if let Some(r) = required {
-        row.required = r;
-    }
-    if let Some(r) = reason {
-        row.reason = Some(r.to_string());
-    }
-    account(conn, st, user_id)?;
-    let balance = balance(conn, user_id)?;
     let lifts_overdue = matches!(event, Event::Reinstated | Event::Relieved);
     let refund_flow = was == DepositStatus::Refunding || was == DepositStatus::Refunded;
-    let (new_status, due_at): (DepositStatus, Option<NaiveDateTime>) = if refund_flow {
+    if refund_flow {
         (was, row.due_at)
     } else if was == DepositStatus::Overdue && !lifts_overdue {
         (DepositStatus::Overdue, row.due_at)
@@ -181,14 +161,21 @@ pub fn reassess(
             _ => china_days_deadline(now, st.settings.conduct.top_up_days),
         };
         (DepositStatus::TopUpDue, Some(due))
-    };
-    row.status = new_status;
-    row.due_at = due_at;
-    save(conn, st, &row)?;
+    }
+}
 
+/// The notice for a change of state, if the user needs one.
+fn change_notice(
+    was: DepositStatus,
+    new_status: DepositStatus,
+    event: Event,
+    row: &Row,
+    balance: i64,
+) -> Option<Notice<'static>> {
+    let due_at = row.due_at;
     let shortfall = format_fen((row.required - balance).max(0));
     let link = Some("/api/v1/me/deposit".to_string());
-    let notice = match (was, new_status, event) {
+    match (was, new_status, event) {
         (w, DepositStatus::PaymentDue, _) if w != DepositStatus::PaymentDue => Some(Notice {
             kind: "deposit.required",
             title: "须缴纳保证金",
@@ -238,7 +225,45 @@ pub fn reassess(
             })
         }
         _ => None,
-    };
+    }
+}
+
+/// Sets the state from the required amount and the balance after `event`,
+/// and tells the user what changed. `required` replaces the stored amount
+/// when given.
+pub fn reassess(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    required: Option<i64>,
+    reason: Option<&str>,
+    event: Event,
+) -> AppResult<()> {
+    let before = load(conn, user_id)?;
+    let was = before
+        .as_ref()
+        .map_or(DepositStatus::NotRequired, |r| r.status);
+    let mut row = before.clone().unwrap_or(Row {
+        user_id,
+        required: 0,
+        status: DepositStatus::NotRequired,
+        due_at: None,
+        reason: None,
+    });
+    if let Some(r) = required {
+        row.required = r;
+    }
+    if let Some(r) = reason {
+        row.reason = Some(r.to_string());
+    }
+    account(conn, st, user_id)?;
+    let balance = balance(conn, user_id)?;
+    let (new_status, due_at) = next_state(st, was, &row, balance, event);
+    row.status = new_status;
+    row.due_at = due_at;
+    save(conn, st, &row)?;
+
+    let notice = change_notice(was, new_status, event, &row, balance);
     if let Some(notice) = notice {
         notify(conn, st, user_id, notice)?;
     }

@@ -468,12 +468,12 @@ fn require_marketplace_user(
 ) -> AppResult<()> {
     use crate::platform::db::schema::users;
     use diesel::prelude::*;
-    let role: Option<String> = users::table
+    let role: Option<crate::auth::accounts::Role> = users::table
         .find(user_id)
         .select(users::role)
         .first(conn)
         .optional()?;
-    match role.as_deref().and_then(crate::users::models::Role::parse) {
+    match role {
         Some(r) if !r.is_staff() => Ok(()),
         _ => Err(AppError::not_found(
             "user.not_found",

@@ -15,7 +15,7 @@ use super::deposit::{self, Event};
 use super::model::{AppealStatus, MeasureKind, MeasureState, MeasureStatus, ViolationStatus};
 use super::{Category, Link, Service, evidence_json, evidence_of};
 use crate::audit::{self, Actor};
-use crate::auth::accounts::UserStatus;
+use crate::auth::accounts::{Role, UserStatus};
 use crate::funds::ledger::{self, Reference};
 use crate::notifications::{Notice, notify};
 use crate::platform::db::schema::{appeals, measure_services, measures, users, violations};
@@ -745,7 +745,7 @@ fn unseal(
 
 /// Violations are recorded against marketplace users that are not closed.
 fn check_subject(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
-    let subject: Option<(String, UserStatus)> = users::table
+    let subject: Option<(Role, UserStatus)> = users::table
         .find(user_id)
         .select((users::role, users::status))
         .first(conn)
@@ -757,9 +757,7 @@ fn check_subject(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
             "No such user",
         ));
     };
-    if crate::users::models::Role::parse(&role).is_none_or(|r| r.is_staff())
-        || subject_status == UserStatus::Closed
-    {
+    if role.is_staff() || subject_status == UserStatus::Closed {
         return Err(AppError::conflict(
             "violation.subject_invalid",
             "只能对平台用户（未注销）记录违规",

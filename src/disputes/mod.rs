@@ -7,6 +7,7 @@
 
 pub mod routes;
 
+use crate::auth::accounts::{Role, UserStatus};
 use crate::platform::enums::text_enum;
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -927,6 +928,109 @@ pub fn decide(
     view(conn, row)
 }
 
+/// Records one dispute's silence (once: a conditional update).
+fn record_silence(
+    conn: &mut DbConnection,
+    st: &AppState,
+    id: i64,
+    opener: i64,
+) -> AppResult<usize> {
+    let n = diesel::update(
+        disputes::table
+            .filter(disputes::id.eq(id))
+            .filter(disputes::silence_recorded_at.is_null())
+            .filter(disputes::responded_at.is_null()),
+    )
+    .set(disputes::silence_recorded_at.eq(st.clock.now_naive()))
+    .execute(conn)?;
+    if n == 1 {
+        add_event(
+            conn,
+            st,
+            id,
+            None,
+            "silence",
+            Some("被申请方在答复期内未答复"),
+            None,
+        )?;
+        notify(
+            conn,
+            st,
+            opener,
+            Notice {
+                kind: "dispute.silence",
+                title: "对方未在期限内答复",
+                body: format!(
+                    "争议 #{id} 的对方未在答复期内答复，已记录在案，平台将据现有材料处理。"
+                ),
+                link: Some(format!("/api/v1/disputes/{id}")),
+            },
+        )?;
+    }
+    Ok(n)
+}
+
+/// Escalates one undecided dispute (once) and tells the moderators.
+fn escalate(conn: &mut DbConnection, st: &AppState, id: i64) -> AppResult<usize> {
+    let n = diesel::update(
+        disputes::table
+            .filter(disputes::id.eq(id))
+            .filter(disputes::escalated_at.is_null())
+            .filter(disputes::status.eq(DisputeStatus::Open)),
+    )
+    .set(disputes::escalated_at.eq(st.clock.now_naive()))
+    .execute(conn)?;
+    if n == 1 {
+        add_event(
+            conn,
+            st,
+            id,
+            None,
+            "escalated",
+            Some("超过 60 天未裁决，已升级处理"),
+            None,
+        )?;
+        let staff: Vec<i64> = users::table
+            .filter(users::role.eq_any([Role::Admin, Role::Moderator]))
+            .filter(users::status.eq(UserStatus::Active))
+            .select(users::id)
+            .load(conn)?;
+        notify_many(
+            conn,
+            st,
+            Recipients::Users(&staff),
+            Notice {
+                kind: "dispute.escalated",
+                title: "争议超期未裁决",
+                body: format!("争议 #{id} 已超过 60 天未裁决，请尽快处理。"),
+                link: Some(format!("/api/v1/disputes/{id}")),
+            },
+        )?;
+    }
+    Ok(n)
+}
+
+/// Runs `step` for each item in its own transaction; a failing item is
+/// logged and the rest go on. Returns how many items changed.
+fn each_in_tx<T: Copy + std::fmt::Debug>(
+    conn: &mut DbConnection,
+    job: &str,
+    items: &[T],
+    step: impl Fn(&mut DbConnection, T) -> AppResult<usize>,
+) -> usize {
+    let mut changed = 0;
+    for item in items {
+        match crate::platform::db::write_tx(conn, |c| step(c, *item)) {
+            Ok(n) => changed += n,
+            Err(e) => log::error!(
+                "job {job} {item:?}: {}",
+                e.cause.as_deref().unwrap_or(&e.code)
+            ),
+        }
+    }
+    changed
+}
+
 /// Scheduler: record silence after the response window, and escalate
 /// disputes undecided after 60 days (flag + staff notification). Disputes
 /// are never closed by time.
@@ -940,51 +1044,9 @@ pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, u
         .select((disputes::id, disputes::opened_by))
         .limit(500)
         .load(conn)?;
-    let mut silences = 0;
-    for (id, opener) in silent {
-        let done = crate::platform::db::write_tx(conn, |c| {
-            let n = diesel::update(
-                disputes::table
-                    .filter(disputes::id.eq(id))
-                    .filter(disputes::silence_recorded_at.is_null())
-                    .filter(disputes::responded_at.is_null()),
-            )
-            .set(disputes::silence_recorded_at.eq(now))
-            .execute(c)?;
-            if n == 1 {
-                add_event(
-                    c,
-                    st,
-                    id,
-                    None,
-                    "silence",
-                    Some("被申请方在答复期内未答复"),
-                    None,
-                )?;
-                notify(
-                    c,
-                    st,
-                    opener,
-                    Notice {
-                        kind: "dispute.silence",
-                        title: "对方未在期限内答复",
-                        body: format!(
-                            "争议 #{id} 的对方未在答复期内答复，已记录在案，平台将据现有材料处理。"
-                        ),
-                        link: Some(format!("/api/v1/disputes/{id}")),
-                    },
-                )?;
-            }
-            Ok::<usize, AppError>(n)
-        });
-        match done {
-            Ok(n) => silences += n,
-            Err(e) => log::error!(
-                "job dispute silence id={id}: {}",
-                e.cause.as_deref().unwrap_or(&e.code)
-            ),
-        }
-    }
+    let silences = each_in_tx(conn, "dispute silence", &silent, |c, (id, opener)| {
+        record_silence(c, st, id, opener)
+    });
     let cutoff = now - Duration::days(st.settings.conduct.dispute_escalation_days);
     let stale: Vec<i64> = disputes::table
         .filter(disputes::status.eq(DisputeStatus::Open))
@@ -993,53 +1055,8 @@ pub fn timers_due(conn: &mut DbConnection, st: &AppState) -> AppResult<(usize, u
         .select(disputes::id)
         .limit(500)
         .load(conn)?;
-    let mut escalated = 0;
-    for id in stale {
-        let done = crate::platform::db::write_tx(conn, |c| {
-            let n = diesel::update(
-                disputes::table
-                    .filter(disputes::id.eq(id))
-                    .filter(disputes::escalated_at.is_null())
-                    .filter(disputes::status.eq(DisputeStatus::Open)),
-            )
-            .set(disputes::escalated_at.eq(now))
-            .execute(c)?;
-            if n == 1 {
-                add_event(
-                    c,
-                    st,
-                    id,
-                    None,
-                    "escalated",
-                    Some("超过 60 天未裁决，已升级处理"),
-                    None,
-                )?;
-                let staff: Vec<i64> = users::table
-                    .filter(users::role.eq_any(["admin", "moderator"]))
-                    .filter(users::status.eq(crate::auth::accounts::UserStatus::Active))
-                    .select(users::id)
-                    .load(c)?;
-                notify_many(
-                    c,
-                    st,
-                    Recipients::Users(&staff),
-                    Notice {
-                        kind: "dispute.escalated",
-                        title: "争议超期未裁决",
-                        body: format!("争议 #{id} 已超过 60 天未裁决，请尽快处理。"),
-                        link: Some(format!("/api/v1/disputes/{id}")),
-                    },
-                )?;
-            }
-            Ok::<usize, AppError>(n)
-        });
-        match done {
-            Ok(n) => escalated += n,
-            Err(e) => log::error!(
-                "job dispute escalation id={id}: {}",
-                e.cause.as_deref().unwrap_or(&e.code)
-            ),
-        }
-    }
+    let escalated = each_in_tx(conn, "dispute escalation", &stale, |c, id| {
+        escalate(c, st, id)
+    });
     Ok((silences, escalated))
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::accounts::{Role, UserStatus};
+use crate::auth::accounts::UserStatus;
 use crate::conduct::model::DepositStatus;
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, Problem};
@@ -45,7 +45,7 @@ pub fn public_profile(conn: &mut DbConnection, st: &AppState, id: i64) -> AppRes
     // Staff have no marketplace profile; reclaimed and closed accounts have
     // left the platform (ACC-9, ACC-10).
     let listed = matches!(user.status, UserStatus::Active | UserStatus::Sealed);
-    if Role::parse(&user.role).is_none_or(Role::is_staff) || !listed {
+    if user.role.is_staff() || !listed {
         return Err(AppError::not_found(
             "user.not_found",
             "用户不存在",

@@ -54,7 +54,7 @@ pub fn candidates(
     let bound = sub_china_months(now + Duration::days(17), INACTIVE_MONTHS);
     let rows: Vec<(i64, Option<NaiveDateTime>, i32)> = users::table
         .filter(users::status.eq(UserStatus::Active))
-        .filter(users::role.eq("user"))
+        .filter(users::role.eq(crate::auth::accounts::Role::User))
         .filter(users::last_login_at.le(bound))
         .select((users::id, users::last_login_at, users::inactivity_warned))
         .order(users::id.asc())

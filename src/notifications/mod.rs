@@ -78,7 +78,7 @@ pub fn notify_many(
         Recipients::Users(ids) => select = select.filter(users::id.eq_any(ids.to_vec())),
         Recipients::AllActiveUsers => {
             select = select
-                .filter(users::role.eq("user"))
+                .filter(users::role.eq(crate::auth::accounts::Role::User))
                 .filter(users::status.eq(crate::auth::accounts::UserStatus::Active))
         }
     }

@@ -15,7 +15,10 @@ pub trait TextEnum: Copy + PartialEq + 'static {
 }
 
 /// Declares a text-stored enum: `text_enum! { /// doc
-/// pub enum DemandStatus { Open = "open", Closed = "closed" } }`.
+/// pub enum DemandStatus { Open = "open", Closed = "closed" } }`. The text
+/// of each variant must be its name in snake_case: serde and OpenAPI use
+/// `rename_all = "snake_case"` (utoipa does not read a per-variant rename
+/// that comes through a macro), and `tests/enums.rs` checks they agree.
 macro_rules! text_enum {
     (
         $(#[$meta:meta])*
@@ -30,8 +33,9 @@ macro_rules! text_enum {
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
+        #[serde(rename_all = "snake_case")]
         $vis enum $name {
-            $( $(#[$vmeta])* #[serde(rename = $text)] $variant ),+
+            $( $(#[$vmeta])* $variant ),+
         }
 
         impl $name {

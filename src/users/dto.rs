@@ -119,7 +119,7 @@ impl MeView {
             contact_name: user.contact_name,
             address: user.address,
             account_kind: AccountKind::parse(&user.account_kind),
-            role: Role::parse(&user.role).unwrap_or(Role::User),
+            role: user.role,
             status: user.status,
             agreement_version,
             verification_status: "none".into(),

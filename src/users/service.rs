@@ -134,7 +134,7 @@ pub fn register(
             contact_name: &contact_name,
             address: &address,
             account_kind: req.account_kind.as_str(),
-            role: Role::User.as_str(),
+            role: Role::User,
             status: UserStatus::Active,
             created_at: now,
             updated_at: now,
@@ -492,7 +492,7 @@ pub fn create_staff(
             contact_name: name.as_str(),
             address: "-",
             account_kind: AccountKind::Individual.as_str(),
-            role: role.as_str(),
+            role,
             status: UserStatus::Active,
             created_at: now,
             updated_at: now,
@@ -544,7 +544,7 @@ pub fn reclaim_member_name(
             "This user has no member name to reclaim",
         ));
     };
-    if Role::parse(&user.role).is_none_or(Role::is_staff) {
+    if user.role.is_staff() {
         return Err(AppError::not_found(
             "user.not_found",
             "用户不存在",
