@@ -578,10 +578,8 @@ pub fn create_payment(
     )
 }
 
-/// Moves the money of a settled deposit payment or refund payout and
-/// updates the deposit. Called once per payment, inside the callback's
-/// transaction, after the payment left `pending`.
-pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
+/// DEP-2: a deposit payment arrived (or failed).
+fn apply_deposit_payment(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
     let reference = |kind, memo: String| Reference {
         kind,
         object_type: "payment",
@@ -597,8 +595,8 @@ pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> Ap
         None,
         "channel_clearing",
     )?;
-    match (p.purpose, p.succeeded) {
-        (Purpose::Deposit, true) => {
+    match p.succeeded {
+        true => {
             ledger::post(
                 conn,
                 st,
@@ -608,7 +606,7 @@ pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> Ap
             )?;
             reassess(conn, st, p.user_id, None, None, Event::Paid)
         }
-        (Purpose::Deposit, false) => notify(
+        false => notify(
             conn,
             st,
             p.user_id,
@@ -619,7 +617,28 @@ pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> Ap
                 link: Some("/api/v1/me/deposit".into()),
             },
         ),
-        (_, true) => {
+    }
+}
+
+/// DEP-7: a refund payout went out (or failed and came back).
+fn apply_refund_payout(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
+    let reference = |kind, memo: String| Reference {
+        kind,
+        object_type: "payment",
+        object_id: p.public_id.clone(),
+        memo,
+    };
+    let shown = format_fen(p.amount);
+    let deposit = account(conn, st, p.user_id)?;
+    let clearing = ledger::account(
+        conn,
+        st,
+        &code::clearing(&p.channel),
+        None,
+        "channel_clearing",
+    )?;
+    match p.succeeded {
+        true => {
             let payout = payout_account(conn, st, p.user_id)?;
             ledger::post(
                 conn,
@@ -644,7 +663,7 @@ pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> Ap
                 },
             )
         }
-        (_, false) => {
+        false => {
             let payout = payout_account(conn, st, p.user_id)?;
             ledger::post(
                 conn,
@@ -672,6 +691,17 @@ pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> Ap
                 },
             )
         }
+    }
+}
+
+/// Moves the money of a settled deposit payment or refund payout and
+/// updates the deposit. Called once per payment, inside the callback's
+/// transaction, after the payment left `pending`.
+pub fn apply_callback(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
+    match p.purpose {
+        Purpose::Deposit => apply_deposit_payment(conn, st, p),
+        Purpose::DepositRefund => apply_refund_payout(conn, st, p),
+        Purpose::Funds => Err(AppError::internal("a funds payment routed to the deposit")),
     }
 }
 
@@ -892,6 +922,50 @@ pub fn observations_ended(conn: &mut DbConnection, st: &AppState) -> AppResult<V
         .load(conn)?)
 }
 
+/// DEP-7: the refund amount moves to the payout account while the channel
+/// pays it out; the user is told when it is due.
+fn hold_payout(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    public_id: &str,
+    amount: i64,
+    due_by: NaiveDateTime,
+    channel: &str,
+) -> AppResult<()> {
+    let deposit = account(conn, st, user_id)?;
+    let payout = payout_account(conn, st, user_id)?;
+    ledger::post(
+        conn,
+        st,
+        &Reference {
+            kind: "deposit_refund_hold",
+            object_type: "payment",
+            object_id: public_id.to_string(),
+            memo: format!("保证金退还付款中 {}", format_fen(amount)),
+        },
+        &[(deposit, -amount), (payout, amount)],
+        None,
+    )?;
+    notify(
+        conn,
+        st,
+        user_id,
+        Notice {
+            kind: "deposit.refund_due",
+            title: "保证金观察期结束",
+            body: format!(
+                "观察期已结束，保证金 {} 元将于 {} 前退至您的{}账户。",
+                format_fen(amount),
+                china_deadline(due_by),
+                channel_label(channel)
+            ),
+            link: Some("/api/v1/me/deposit".into()),
+        },
+    )?;
+    Ok(())
+}
+
 /// An observation that ended: with nothing in `blocking` the balance goes
 /// out through the channel, due within the working-day window; otherwise
 /// the observation runs on. Returns whether the payout started.
@@ -924,18 +998,13 @@ pub fn start_payout(
         .select(deposit_refunds::channel)
         .first(conn)?;
     let (payment_id, new_status) = if amount > 0 {
-        let channel = match channel.as_str() {
-            "alipay" => ChannelName::Alipay,
-            "wechat" => ChannelName::Wechat,
-            _ => ChannelName::Sandbox,
-        };
         let payment = crate::funds::payments::create_purposed(
             conn,
             st,
             user_id,
             crate::funds::payments::Direction::Withdrawal,
             Purpose::DepositRefund,
-            channel,
+            ChannelName::parse(&channel).unwrap_or(ChannelName::Sandbox),
             amount,
         )?;
         (Some(payment.id), RefundStatus::PayoutPending)
@@ -964,36 +1033,7 @@ pub fn start_payout(
         ));
     }
     if let Some(public_id) = &payment_id {
-        let deposit = account(conn, st, user_id)?;
-        let payout = payout_account(conn, st, user_id)?;
-        ledger::post(
-            conn,
-            st,
-            &Reference {
-                kind: "deposit_refund_hold",
-                object_type: "payment",
-                object_id: public_id.clone(),
-                memo: format!("保证金退还付款中 {}", format_fen(amount)),
-            },
-            &[(deposit, -amount), (payout, amount)],
-            None,
-        )?;
-        notify(
-            conn,
-            st,
-            user_id,
-            Notice {
-                kind: "deposit.refund_due",
-                title: "保证金观察期结束",
-                body: format!(
-                    "观察期已结束，保证金 {} 元将于 {} 前退至您的{}账户。",
-                    format_fen(amount),
-                    china_deadline(due_by),
-                    channel_label(&channel)
-                ),
-                link: Some("/api/v1/me/deposit".into()),
-            },
-        )?;
+        hold_payout(conn, st, user_id, public_id, amount, due_by, &channel)?;
     } else {
         diesel::update(deposits::table.find(user_id))
             .set(deposits::status.eq(DepositStatus::Refunded))

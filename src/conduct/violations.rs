@@ -602,89 +602,103 @@ fn apply(
             })?;
             Ok(format!("限制参加营销活动（{}）", period(*days)))
         }
-        NewMeasure::Suspend { services, days } => {
-            check_days(*days)?;
-            if services.is_empty() {
-                return Err(AppError::invalid_field(
-                    "measures.services",
-                    "measure.services",
-                    "须至少选择一项服务",
-                    "Choose at least one service",
-                ));
-            }
-            let id = insert_measure(conn, ctx, MeasureKind::Suspend, |m| {
-                m.ends_at = ends(*days);
-            })?;
-            let mut services = services.clone();
-            services.sort_by_key(|s| s.as_str());
-            services.dedup();
-            for service in &services {
-                diesel::insert_into(measure_services::table)
-                    .values((
-                        measure_services::measure_id.eq(id),
-                        measure_services::service.eq(service),
-                    ))
-                    .execute(conn)?;
-            }
-            let labels: Vec<&str> = services.iter().map(|s| s.label()).collect();
-            Ok(format!(
-                "暂停{}服务（{}）",
-                labels.join("、"),
-                period(*days)
-            ))
-        }
-        NewMeasure::DeductPenalty { amount, from } => {
-            let fen = amount.fen();
-            let (account, from_str, label) = match from {
-                PenaltyFrom::Deposit => (
-                    deposit::account(conn, st, ctx.user_id)?,
-                    "deposit",
-                    "保证金",
-                ),
-                PenaltyFrom::Funds => (
-                    ledger::user_accounts(conn, st, ctx.user_id)?.0,
-                    "funds",
-                    "可用余额",
-                ),
-            };
-            let penalties = ledger::account(conn, st, PENALTIES, None, "platform_penalties")?;
-            let tx = ledger::post(
-                conn,
-                st,
-                &Reference {
-                    kind: "penalty",
-                    object_type: "violation",
-                    object_id: ctx.violation_id.to_string(),
-                    memo: format!("违约金 {}（违规 #{}）", format_fen(fen), ctx.violation_id),
-                },
-                &[(account, -fen), (penalties, fen)],
-                None,
-            )
-            .map_err(|e| match (&*e.code, from) {
-                ("funds.insufficient", PenaltyFrom::Deposit) => AppError::conflict(
-                    "deposit.insufficient_balance",
-                    "保证金余额不足以扣除该违约金",
-                    "The deposit balance does not cover this penalty",
-                ),
-                _ => e,
-            })?;
-            insert_measure(conn, ctx, MeasureKind::DeductPenalty, |m| {
-                m.amount = Some(fen);
-                m.source = Some(from_str.into());
-                m.ledger_transaction_id = Some(tx);
-            })?;
-            if *from == PenaltyFrom::Deposit {
-                // DEP-3: below the requirement → top-up notice.
-                deposit::reassess(conn, st, ctx.user_id, None, None, Event::Deducted)?;
-            }
-            Ok(format!("从{label}扣除违约金 {} 元", format_fen(fen)))
-        }
+        NewMeasure::Suspend { services, days } => apply_suspend(conn, ctx, services, *days),
+        NewMeasure::DeductPenalty { amount, from } => apply_penalty(conn, st, ctx, *amount, *from),
         NewMeasure::Seal => {
             seal(conn, st, ctx)?;
             insert_measure(conn, ctx, MeasureKind::Seal, |_| {})?;
             Ok("封禁账号：不能再登录，实名身份、手机号和邮箱列入受限名单".into())
         }
     }
+}
+/// VIO-3: suspends services, one `measure_services` row each.
+fn apply_suspend(
+    conn: &mut DbConnection,
+    ctx: &Ctx<'_>,
+    services: &[Service],
+    days: Option<i32>,
+) -> AppResult<String> {
+    let ends = |days: Option<i32>| days.map(|d| ctx.now + Duration::days(i64::from(d)));
+    check_days(days)?;
+    if services.is_empty() {
+        return Err(AppError::invalid_field(
+            "measures.services",
+            "measure.services",
+            "须至少选择一项服务",
+            "Choose at least one service",
+        ));
+    }
+    let id = insert_measure(conn, ctx, MeasureKind::Suspend, |m| {
+        m.ends_at = ends(days);
+    })?;
+    let mut services = services.to_vec();
+    services.sort_by_key(|s| s.as_str());
+    services.dedup();
+    for service in &services {
+        diesel::insert_into(measure_services::table)
+            .values((
+                measure_services::measure_id.eq(id),
+                measure_services::service.eq(service),
+            ))
+            .execute(conn)?;
+    }
+    let labels: Vec<&str> = services.iter().map(|s| s.label()).collect();
+    Ok(format!("暂停{}服务（{}）", labels.join("、"), period(days)))
+}
+
+/// VIO-3, DEP-5: a penalty from the deposit or the user's funds to the
+/// platform's penalty account, in this transaction.
+fn apply_penalty(
+    conn: &mut DbConnection,
+    st: &AppState,
+    ctx: &Ctx<'_>,
+    amount: Money,
+    from: PenaltyFrom,
+) -> AppResult<String> {
+    let fen = amount.fen();
+    let (account, from_str, label) = match from {
+        PenaltyFrom::Deposit => (
+            deposit::account(conn, st, ctx.user_id)?,
+            "deposit",
+            "保证金",
+        ),
+        PenaltyFrom::Funds => (
+            ledger::user_accounts(conn, st, ctx.user_id)?.0,
+            "funds",
+            "可用余额",
+        ),
+    };
+    let penalties = ledger::account(conn, st, PENALTIES, None, "platform_penalties")?;
+    let tx = ledger::post(
+        conn,
+        st,
+        &Reference {
+            kind: "penalty",
+            object_type: "violation",
+            object_id: ctx.violation_id.to_string(),
+            memo: format!("违约金 {}（违规 #{}）", format_fen(fen), ctx.violation_id),
+        },
+        &[(account, -fen), (penalties, fen)],
+        None,
+    )
+    .map_err(|e| match (&*e.code, from) {
+        ("funds.insufficient", PenaltyFrom::Deposit) => AppError::conflict(
+            "deposit.insufficient_balance",
+            "保证金余额不足以扣除该违约金",
+            "The deposit balance does not cover this penalty",
+        ),
+        _ => e,
+    })?;
+    insert_measure(conn, ctx, MeasureKind::DeductPenalty, |m| {
+        m.amount = Some(fen);
+        m.source = Some(from_str.into());
+        m.ledger_transaction_id = Some(tx);
+    })?;
+    if from == PenaltyFrom::Deposit {
+        // DEP-3: below the requirement → top-up notice.
+        deposit::reassess(conn, st, ctx.user_id, None, None, Event::Deducted)?;
+    }
+    Ok(format!("从{label}扣除违约金 {} 元", format_fen(fen)))
 }
 
 fn check_days(days: Option<i32>) -> AppResult<()> {
@@ -831,6 +845,77 @@ fn announce_violation(
     Ok(())
 }
 
+/// A violation row as recorded: in force, appealable until the window ends.
+struct NewViolationRow<'a> {
+    user_id: i64,
+    category: Category,
+    source: Source,
+    facts: &'a str,
+    decision: &'a str,
+    public: bool,
+    staff: i64,
+}
+
+/// Inserts the violation; returns its id and the appeal deadline.
+fn insert_violation(
+    conn: &mut DbConnection,
+    st: &AppState,
+    v: &NewViolationRow<'_>,
+) -> AppResult<(i64, NaiveDateTime)> {
+    let now = st.clock.now_naive();
+    let appeal_until = now + Duration::days(st.settings.conduct.appeal_days);
+    let id = diesel::insert_into(violations::table)
+        .values((
+            violations::user_id.eq(v.user_id),
+            violations::category.eq(v.category.as_str()),
+            violations::source.eq(v.source.as_str()),
+            violations::facts.eq(v.facts),
+            violations::decision.eq(v.decision),
+            violations::public.eq(v.public),
+            violations::status.eq(ViolationStatus::InForce),
+            violations::appeal_until.eq(appeal_until),
+            violations::created_by.eq(v.staff),
+            violations::created_at.eq(now),
+        ))
+        .returning(violations::id)
+        .get_result(conn)?;
+    Ok((id, appeal_until))
+}
+
+/// DSP-1: the claim moves from the provider's deposit to the employer's
+/// funds; returns the ledger transaction.
+fn claim_from_deposit(
+    conn: &mut DbConnection,
+    st: &AppState,
+    provider: i64,
+    employer: i64,
+    dispute_id: i64,
+    fen: i64,
+) -> AppResult<i64> {
+    let from = deposit::account(conn, st, provider)?;
+    let (to, _) = ledger::user_accounts(conn, st, employer)?;
+    ledger::post(
+        conn,
+        st,
+        &Reference {
+            kind: "dispute_claim",
+            object_type: "dispute",
+            object_id: dispute_id.to_string(),
+            memo: format!("争议赔付（保证金）{}", format_fen(fen)),
+        },
+        &[(from, -fen), (to, fen)],
+        None,
+    )
+    .map_err(|e| match &*e.code {
+        "funds.insufficient" => AppError::conflict(
+            "deposit.insufficient_balance",
+            "服务商保证金余额不足以支付该赔付",
+            "The provider's deposit does not cover this claim",
+        ),
+        _ => e,
+    })
+}
+
 /// Records a violation (VIO-2) and applies its measures (VIO-3) in the
 /// caller's transaction; a conduct breach requires the deposit (VIO-4).
 pub fn record(
@@ -844,23 +929,20 @@ pub fn record(
     let facts = long_text("facts", &req.facts, 5000)?;
     let decision = long_text("decision", &req.decision, 2000)?;
     check_subject(conn, req.user_id)?;
+    let (violation_id, appeal_until) = insert_violation(
+        conn,
+        st,
+        &NewViolationRow {
+            user_id: req.user_id,
+            category: req.category,
+            source: req.source,
+            facts: &facts,
+            decision: &decision,
+            public: req.public,
+            staff,
+        },
+    )?;
     let now = st.clock.now_naive();
-    let appeal_until = now + Duration::days(st.settings.conduct.appeal_days);
-    let violation_id: i64 = diesel::insert_into(violations::table)
-        .values((
-            violations::user_id.eq(req.user_id),
-            violations::category.eq(req.category.as_str()),
-            violations::source.eq(req.source.as_str()),
-            violations::facts.eq(&facts),
-            violations::decision.eq(&decision),
-            violations::public.eq(req.public),
-            violations::status.eq(ViolationStatus::InForce),
-            violations::appeal_until.eq(appeal_until),
-            violations::created_by.eq(staff),
-            violations::created_at.eq(now),
-        ))
-        .returning(violations::id)
-        .get_result(conn)?;
     let mut ids = req.complaint_ids.clone();
     ids.sort_unstable();
     ids.dedup();
@@ -920,49 +1002,26 @@ pub fn deposit_claim(
     fen: i64,
     reason: &str,
 ) -> AppResult<i64> {
-    let now = st.clock.now_naive();
-    let appeal_until = now + Duration::days(st.settings.conduct.appeal_days);
     let decision = format!(
         "争议 #{dispute_id} 裁决：从保证金向雇主赔付 {} 元。{reason}",
         format_fen(fen)
     );
-    let violation_id: i64 = diesel::insert_into(violations::table)
-        .values((
-            violations::user_id.eq(provider),
-            violations::category.eq(Category::Other.as_str()),
-            violations::source.eq(Source::Complaint.as_str()),
-            violations::facts.eq(format!("争议 #{dispute_id}：{reason}")),
-            violations::decision.eq(&decision),
-            violations::public.eq(false),
-            violations::status.eq(ViolationStatus::InForce),
-            violations::appeal_until.eq(appeal_until),
-            violations::created_by.eq(staff),
-            violations::created_at.eq(now),
-        ))
-        .returning(violations::id)
-        .get_result(conn)?;
-    let from = deposit::account(conn, st, provider)?;
-    let (to, _) = ledger::user_accounts(conn, st, employer)?;
-    let tx = ledger::post(
+    let facts = format!("争议 #{dispute_id}：{reason}");
+    let (violation_id, appeal_until) = insert_violation(
         conn,
         st,
-        &Reference {
-            kind: "dispute_claim",
-            object_type: "dispute",
-            object_id: dispute_id.to_string(),
-            memo: format!("争议赔付（保证金）{}", format_fen(fen)),
+        &NewViolationRow {
+            user_id: provider,
+            category: Category::Other,
+            source: Source::Complaint,
+            facts: &facts,
+            decision: &decision,
+            public: false,
+            staff,
         },
-        &[(from, -fen), (to, fen)],
-        None,
-    )
-    .map_err(|e| match &*e.code {
-        "funds.insufficient" => AppError::conflict(
-            "deposit.insufficient_balance",
-            "服务商保证金余额不足以支付该赔付",
-            "The provider's deposit does not cover this claim",
-        ),
-        _ => e,
-    })?;
+    )?;
+    let tx = claim_from_deposit(conn, st, provider, employer, dispute_id, fen)?;
+    let now = st.clock.now_naive();
     let ctx = Ctx {
         violation_id,
         user_id: provider,
@@ -1148,6 +1207,41 @@ pub struct AppealDecision {
     pub reason: String,
 }
 
+/// Marks the appeal decided (once: a second decision is 409).
+fn close_appeal(
+    conn: &mut DbConnection,
+    staff: i64,
+    id: i64,
+    outcome: AppealOutcome,
+    reason: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let to = match outcome {
+        AppealOutcome::Upheld => AppealStatus::Upheld,
+        AppealOutcome::Rejected => AppealStatus::Rejected,
+    };
+    let n = diesel::update(
+        appeals::table
+            .filter(appeals::id.eq(id))
+            .filter(appeals::status.eq(AppealStatus::Pending)),
+    )
+    .set((
+        appeals::status.eq(to),
+        appeals::decision_reason.eq(reason),
+        appeals::decided_by.eq(staff),
+        appeals::decided_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "appeal.decided",
+            "该申诉已处理",
+            "The appeal was already decided",
+        ));
+    }
+    Ok(())
+}
+
 /// Staff decide an appeal; upheld revokes the whole violation (VIO-6).
 pub fn decide_appeal(
     conn: &mut DbConnection,
@@ -1161,29 +1255,7 @@ pub fn decide_appeal(
     let reason = long_text("reason", &req.reason, 2000)?;
     let appeal = load_appeal(conn, id)?;
     let now = st.clock.now_naive();
-    let to = match req.outcome {
-        AppealOutcome::Upheld => AppealStatus::Upheld,
-        AppealOutcome::Rejected => AppealStatus::Rejected,
-    };
-    let n = diesel::update(
-        appeals::table
-            .filter(appeals::id.eq(id))
-            .filter(appeals::status.eq(AppealStatus::Pending)),
-    )
-    .set((
-        appeals::status.eq(to),
-        appeals::decision_reason.eq(&reason),
-        appeals::decided_by.eq(staff),
-        appeals::decided_at.eq(now),
-    ))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::conflict(
-            "appeal.decided",
-            "该申诉已处理",
-            "The appeal was already decided",
-        ));
-    }
+    close_appeal(conn, staff, id, req.outcome, &reason, now)?;
     let body = if req.outcome == AppealOutcome::Upheld {
         let returned = revoke(conn, st, appeal.violation_id, market)?;
         let money = if returned > 0 {

@@ -16,23 +16,13 @@ use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::{Money, format_fen};
 use crate::platform::state::AppState;
 
-/// A payment channel a user can choose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelName {
-    Alipay,
-    Wechat,
-    /// Only where the sandbox is enabled (development, QA).
-    Sandbox,
-}
-
-impl ChannelName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChannelName::Alipay => "alipay",
-            ChannelName::Wechat => "wechat",
-            ChannelName::Sandbox => "sandbox",
-        }
+text_enum! {
+    /// A payment channel a user can choose.
+    pub enum ChannelName {
+        Alipay = "alipay",
+        Wechat = "wechat",
+        /// Only where the sandbox is enabled (development, QA).
+        Sandbox = "sandbox",
     }
 }
 

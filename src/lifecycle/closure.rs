@@ -229,63 +229,30 @@ pub fn list(
     rows.into_iter().map(|r| view(conn, r)).collect()
 }
 
-/// Staff approve (only with nothing open) or reject a pending request.
-pub fn decide(
+fn blocked(blocking: &[Blocker]) -> AppError {
+    let codes: Vec<String> = blocking.iter().map(|b| b.code.clone()).collect();
+    AppError::conflict(
+        "closure.blocked",
+        "账户仍有未完结事项，暂不能注销",
+        "The account still has open items and cannot be closed yet",
+    )
+    .with_extension(
+        "blocking",
+        serde_json::to_value(blocking).unwrap_or_default(),
+    )
+    .with_extension("blocking_codes", codes)
+}
+
+/// ACC-10: an approved closure closes the account, ends its sessions and
+/// releases its identity; either way the user is told.
+fn carry_out(
     conn: &mut DbConnection,
     st: &AppState,
-    staff_id: i64,
-    id: i64,
+    user_id: i64,
     approve: bool,
-    reason: Option<String>,
-    ip: &str,
-) -> AppResult<ClosureView> {
-    let request = load(conn, id)?;
-    if request.status != ClosureStatus::Pending {
-        return Err(AppError::conflict(
-            "closure.not_pending",
-            "该注销申请不在待处理状态",
-            "This closure request is not pending",
-        ));
-    }
+    reason: Option<&str>,
+) -> AppResult<()> {
     let now = st.clock.now_naive();
-    if approve && !request.blocking.is_empty() {
-        let codes: Vec<String> = request.blocking.iter().map(|b| b.code.clone()).collect();
-        return Err(AppError::conflict(
-            "closure.blocked",
-            "账户仍有未完结事项，暂不能注销",
-            "The account still has open items and cannot be closed yet",
-        )
-        .with_extension(
-            "blocking",
-            serde_json::to_value(&request.blocking).unwrap_or_default(),
-        )
-        .with_extension("blocking_codes", codes));
-    }
-    let new_status = if approve {
-        ClosureStatus::Approved
-    } else {
-        ClosureStatus::Rejected
-    };
-    let n = diesel::update(
-        closure_requests::table
-            .filter(closure_requests::id.eq(id))
-            .filter(closure_requests::status.eq(ClosureStatus::Pending)),
-    )
-    .set((
-        closure_requests::status.eq(new_status),
-        closure_requests::decision_reason.eq(&reason),
-        closure_requests::decided_at.eq(now),
-        closure_requests::decided_by.eq(staff_id),
-    ))
-    .execute(conn)?;
-    if n == 0 {
-        return Err(AppError::conflict(
-            "closure.not_pending",
-            "该注销申请不在待处理状态",
-            "This closure request is not pending",
-        ));
-    }
-    let user_id = request.user_id;
     if approve {
         diesel::update(users::table.find(user_id))
             .set((
@@ -316,11 +283,62 @@ pub fn decide(
             Notice {
                 kind: "closure.rejected",
                 title: "注销申请未通过",
-                body: format!("原因：{}", reason.as_deref().unwrap_or("")),
+                body: format!("原因：{}", reason.unwrap_or("")),
                 link: Some("/api/v1/me/closure-request".into()),
             },
         )?;
     }
+    Ok(())
+}
+
+/// Staff approve (only with nothing open) or reject a pending request.
+pub fn decide(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    id: i64,
+    approve: bool,
+    reason: Option<String>,
+    ip: &str,
+) -> AppResult<ClosureView> {
+    let request = load(conn, id)?;
+    if request.status != ClosureStatus::Pending {
+        return Err(AppError::conflict(
+            "closure.not_pending",
+            "该注销申请不在待处理状态",
+            "This closure request is not pending",
+        ));
+    }
+    let now = st.clock.now_naive();
+    if approve && !request.blocking.is_empty() {
+        return Err(blocked(&request.blocking));
+    }
+    let new_status = if approve {
+        ClosureStatus::Approved
+    } else {
+        ClosureStatus::Rejected
+    };
+    let n = diesel::update(
+        closure_requests::table
+            .filter(closure_requests::id.eq(id))
+            .filter(closure_requests::status.eq(ClosureStatus::Pending)),
+    )
+    .set((
+        closure_requests::status.eq(new_status),
+        closure_requests::decision_reason.eq(&reason),
+        closure_requests::decided_at.eq(now),
+        closure_requests::decided_by.eq(staff_id),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "closure.not_pending",
+            "该注销申请不在待处理状态",
+            "This closure request is not pending",
+        ));
+    }
+    let user_id = request.user_id;
+    carry_out(conn, st, user_id, approve, reason.as_deref())?;
     audit::record(
         conn,
         st,
