@@ -1,6 +1,8 @@
 //! The `weigongbao` binary: `serve` (default), `migrate`, `openapi`,
 //! `admin create`.
 
+#![warn(clippy::too_many_lines)]
+
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;

@@ -272,7 +272,7 @@ pub fn authenticate(
         .first(conn)
         .optional()?;
     match row {
-        Some((role, user_status, in_force, accepted)) if user_status == UserStatus::Active => {
+        Some((role, UserStatus::Active, in_force, accepted)) => {
             let agreement_pending = !role.is_staff() && accepted < in_force;
             Ok(Caller {
                 user_id,

@@ -855,7 +855,7 @@ pub fn request_refund(
         due_at: None,
         reason: None,
     });
-    row.status = DepositStatus::Refunding.into();
+    row.status = DepositStatus::Refunding;
     row.due_at = None;
     save(conn, st, &row)?;
     notify(

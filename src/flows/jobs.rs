@@ -7,13 +7,14 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::auth::accounts::UserStatus;
 use crate::lifecycle::{closure, inactivity};
 use crate::platform::db::schema::users;
-use crate::platform::db::write_tx;
+use crate::platform::db::{DbConnection, write_tx};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
 
@@ -37,15 +38,25 @@ fn describe(e: &AppError) -> &str {
     e.cause.as_deref().unwrap_or(&e.code)
 }
 
-/// Runs every due job once.
-pub fn run_once(st: &AppState) -> AppResult<Report> {
-    let mut report = Report::default();
-    let mut conn = st.pool.get()?;
-    let now = st.clock.now_naive();
+/// The value of a job's run; a failing job is logged and counted, and the
+/// jobs after it still run.
+fn tally<T: Default>(report: &mut Report, job: &str, result: AppResult<T>) -> T {
+    result.unwrap_or_else(|e| {
+        report.failures += 1;
+        log::error!("job {job}: {}", describe(&e));
+        T::default()
+    })
+}
 
-    // ACC-9: inactivity warnings and reclamation.
-    for candidate in inactivity::candidates(&mut conn, now)? {
-        match write_tx(&mut conn, |c| inactivity::process(c, st, candidate)) {
+/// ACC-9: inactivity warnings and reclamation, one account per transaction.
+fn inactivity_due(
+    conn: &mut DbConnection,
+    st: &AppState,
+    now: NaiveDateTime,
+    report: &mut Report,
+) -> AppResult<()> {
+    for candidate in inactivity::candidates(conn, now)? {
+        match write_tx(conn, |c| inactivity::process(c, st, candidate)) {
             Ok(Some(inactivity::Due::Reclaim)) => report.accounts_reclaimed += 1,
             Ok(Some(inactivity::Due::Warn(_))) => report.inactivity_warnings += 1,
             Ok(_) => {}
@@ -55,8 +66,16 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
             }
         }
     }
+    Ok(())
+}
 
-    // ACC-10: anonymise accounts closed two years ago.
+/// ACC-10: anonymise accounts closed two years ago.
+fn anonymise_due(
+    conn: &mut DbConnection,
+    st: &AppState,
+    now: NaiveDateTime,
+    report: &mut Report,
+) -> AppResult<()> {
     let bound = crate::platform::clock::sub_china_months(now + chrono::Duration::days(3), 24);
     let closed: Vec<(i64, Option<chrono::NaiveDateTime>)> = users::table
         .filter(users::status.eq(UserStatus::Closed))
@@ -64,13 +83,13 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
         .filter(users::status_changed_at.le(bound))
         .select((users::id, users::status_changed_at))
         .limit(1000)
-        .load(&mut conn)?;
+        .load(conn)?;
     for (user_id, closed_at) in closed {
         let Some(closed_at) = closed_at else { continue };
         if closure::anonymise_due(closed_at) > now {
             continue;
         }
-        match write_tx(&mut conn, |c| closure::anonymise(c, st, user_id)) {
+        match write_tx(conn, |c| closure::anonymise(c, st, user_id)) {
             Ok(true) => report.accounts_anonymised += 1,
             Ok(false) => {}
             Err(e) => {
@@ -79,51 +98,30 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
             }
         }
     }
+    Ok(())
+}
+
+/// Runs every due job once.
+pub fn run_once(st: &AppState) -> AppResult<Report> {
+    let mut report = Report::default();
+    let mut conn = st.pool.get()?;
+    let now = st.clock.now_naive();
+    inactivity_due(&mut conn, st, now, &mut report)?;
+    anonymise_due(&mut conn, st, now, &mut report)?;
     // MKT-1 / MKT-4: expired demands and auto-completed awards.
-    // A failing job is logged and counted; the jobs after it still run.
-    match crate::marketplace::demands::expire_due(&mut conn, st) {
-        Ok(n) => report.demands_expired = n,
-        Err(e) => {
-            report.failures += 1;
-            log::error!("job expire demands: {}", describe(&e));
-        }
-    }
-    match crate::marketplace::awards::auto_complete_due(&mut conn, st) {
-        Ok(n) => report.awards_auto_completed = n,
-        Err(e) => {
-            report.failures += 1;
-            log::error!("job auto-complete awards: {}", describe(&e));
-        }
-    }
-
+    let r = crate::marketplace::demands::expire_due(&mut conn, st);
+    report.demands_expired = tally(&mut report, "expire demands", r);
+    let r = crate::marketplace::awards::auto_complete_due(&mut conn, st);
+    report.awards_auto_completed = tally(&mut report, "auto-complete awards", r);
     // DEP-2, DEP-3: missed deposit deadlines; DEP-7: ended observations.
-    match crate::conduct::deposit::expire_due(&mut conn, st) {
-        Ok(n) => report.deposits_overdue = n,
-        Err(e) => {
-            report.failures += 1;
-            log::error!("job deposit deadlines: {}", describe(&e));
-        }
-    }
-    match super::refunds::observations_due(&mut conn, st) {
-        Ok(n) => report.deposit_refunds_started = n,
-        Err(e) => {
-            report.failures += 1;
-            log::error!("job deposit refunds: {}", describe(&e));
-        }
-    }
-
+    let r = crate::conduct::deposit::expire_due(&mut conn, st);
+    report.deposits_overdue = tally(&mut report, "deposit deadlines", r);
+    let r = super::refunds::observations_due(&mut conn, st);
+    report.deposit_refunds_started = tally(&mut report, "deposit refunds", r);
     // DSP-1: silence after the response window; escalation after 60 days.
-    match crate::disputes::timers_due(&mut conn, st) {
-        Ok((silences, escalated)) => {
-            report.dispute_silences_recorded = silences;
-            report.disputes_escalated = escalated;
-        }
-        Err(e) => {
-            report.failures += 1;
-            log::error!("job dispute timers: {}", describe(&e));
-        }
-    }
-
+    let r = crate::disputes::timers_due(&mut conn, st);
+    (report.dispute_silences_recorded, report.disputes_escalated) =
+        tally(&mut report, "dispute timers", r);
     // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
     report.idempotency_keys_purged = crate::funds::idempotency::purge(&mut conn, now)?;
     Ok(report)

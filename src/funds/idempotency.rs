@@ -15,10 +15,19 @@ use sha2::{Digest, Sha256};
 
 use crate::platform::db::schema::idempotency_keys as keys;
 use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::enums::text_enum;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
+
+text_enum! {
+    /// A key claimed by a request still running, or done with its response stored.
+    pub enum KeyStatus {
+        InProgress = "in_progress",
+        Done = "done",
+    }
+}
 const ABANDONED_AFTER_SECS: i64 = 60;
 /// Keys older than this are deleted by the scheduler (at least 24 h).
 pub const KEEP_HOURS: i64 = 48;
@@ -58,7 +67,13 @@ pub fn fingerprint(route: &str, body: &impl Serialize) -> String {
 }
 
 /// A stored key: fingerprint, status, response status and body, creation time.
-type StoredKey = (String, String, Option<i32>, Option<String>, NaiveDateTime);
+type StoredKey = (
+    String,
+    KeyStatus,
+    Option<i32>,
+    Option<String>,
+    NaiveDateTime,
+);
 
 enum Claim {
     /// Ours, stamped with the claim time that fences out anyone else.
@@ -99,7 +114,7 @@ fn claim(
                     keys::user_id.eq(user_id),
                     keys::idem_key.eq(key),
                     keys::fingerprint.eq(print),
-                    keys::status.eq("in_progress"),
+                    keys::status.eq(KeyStatus::InProgress),
                     keys::created_at.eq(now),
                 ))
                 .execute(conn)
@@ -112,7 +127,7 @@ fn claim(
             "该 Idempotency-Key 已用于另一个不同的请求",
             "This Idempotency-Key was already used for a different request",
         )),
-        Some((_, status, Some(code), Some(body), _)) if status == "done" => {
+        Some((_, KeyStatus::Done, Some(code), Some(body), _)) => {
             Ok(Claim::Replay(code as u16, body))
         }
         Some((_, _, _, _, created)) if created > now - Duration::seconds(ABANDONED_AFTER_SECS) => {
@@ -123,7 +138,7 @@ fn claim(
             let n = diesel::update(
                 keys::table
                     .find((user_id, key))
-                    .filter(keys::status.eq("in_progress"))
+                    .filter(keys::status.eq(KeyStatus::InProgress))
                     .filter(keys::created_at.eq(created)),
             )
             .set(keys::created_at.eq(now))
@@ -135,6 +150,54 @@ fn claim(
             }
         }
     }
+}
+
+fn replayed(code: u16, body: String) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
+        .insert_header(("Idempotent-Replayed", "true"))
+        .content_type("application/json")
+        .body(body)
+}
+
+/// Runs `op` under our claim and stores its response with its effects.
+/// A request taken over after a stall finds its claim re-stamped and stops;
+/// on PostgreSQL the first update also locks the key row, so a takeover
+/// waits for us and then sees `done`.
+fn run_claimed<T: Serialize>(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    key: &str,
+    claimed_at: NaiveDateTime,
+    success: StatusCode,
+    op: impl FnOnce(&mut DbConnection, &AppState) -> AppResult<T>,
+) -> AppResult<String> {
+    let ours = || {
+        keys::table
+            .find((user_id, key))
+            .filter(keys::status.eq(KeyStatus::InProgress))
+            .filter(keys::created_at.eq(claimed_at))
+    };
+    if diesel::update(ours())
+        .set(keys::created_at.eq(claimed_at))
+        .execute(conn)?
+        == 0
+    {
+        return Err(in_progress());
+    }
+    let value = op(conn, st)?;
+    let body = serde_json::to_string(&value).map_err(AppError::internal)?;
+    let n = diesel::update(ours())
+        .set((
+            keys::status.eq(KeyStatus::Done),
+            keys::response_status.eq(i32::from(success.as_u16())),
+            keys::response_body.eq(&body),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(in_progress());
+    }
+    Ok(body)
 }
 
 /// Runs `op` once per (user, key): its response is stored in the same
@@ -157,48 +220,11 @@ where
         .await?;
     let claimed_at = match claim {
         Claim::Claimed(at) => at,
-        Claim::Replay(code, body) => {
-            return Ok(
-                HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
-                    .insert_header(("Idempotent-Replayed", "true"))
-                    .content_type("application/json")
-                    .body(body),
-            );
-        }
+        Claim::Replay(code, body) => return Ok(replayed(code, body)),
     };
     let k = key.clone();
     let outcome = state
-        .tx(move |conn, st| {
-            // Still ours? A request taken over after a stall finds its claim
-            // re-stamped and stops here; on PostgreSQL this also locks the
-            // key row, so a takeover waits for us and then sees `done`.
-            let ours = || {
-                keys::table
-                    .find((user_id, k.clone()))
-                    .filter(keys::status.eq("in_progress"))
-                    .filter(keys::created_at.eq(claimed_at))
-            };
-            if diesel::update(ours())
-                .set(keys::created_at.eq(claimed_at))
-                .execute(conn)?
-                == 0
-            {
-                return Err(in_progress());
-            }
-            let value = op(conn, st)?;
-            let body = serde_json::to_string(&value).map_err(AppError::internal)?;
-            let n = diesel::update(ours())
-                .set((
-                    keys::status.eq("done"),
-                    keys::response_status.eq(i32::from(success.as_u16())),
-                    keys::response_body.eq(&body),
-                ))
-                .execute(conn)?;
-            if n == 0 {
-                return Err(in_progress());
-            }
-            Ok(body)
-        })
+        .tx(move |conn, st| run_claimed(conn, st, user_id, &k, claimed_at, success, op))
         .await;
     match outcome {
         Ok(body) => Ok(HttpResponse::build(success)
@@ -211,7 +237,7 @@ where
                     diesel::delete(
                         keys::table
                             .find((user_id, &key))
-                            .filter(keys::status.eq("in_progress"))
+                            .filter(keys::status.eq(KeyStatus::InProgress))
                             .filter(keys::created_at.eq(claimed_at)),
                     )
                     .execute(conn)?;

@@ -39,6 +39,37 @@ impl Row {
     }
 }
 
+/// MKT-2, MKT-7: who may bid on `demand`: verified, no open information
+/// request, not suspended, orders not shielded, not the publisher's
+/// identity.
+fn require_bidder(
+    conn: &mut DbConnection,
+    st: &AppState,
+    provider: i64,
+    demand: &demands::Row,
+) -> AppResult<()> {
+    // MKT-2: verified (the identity is needed below anyway) and in good standing.
+    let Some(mine) = crate::verification::service::verified_identity(conn, provider)? else {
+        return Err(AppError::forbidden(
+            "account.not_verified",
+            "请先完成实名认证",
+            "Real-name verification is required first",
+        ));
+    };
+    crate::verification::info_requests::require_no_info_request(conn, provider)?;
+    // MKT-2, VIO-3, VIO-4, DEP-2: not suspended, orders not shielded.
+    crate::conduct::require_order_taking(conn, st, provider)?;
+    // MKT-7: no bidding from an account sharing the publisher's identity.
+    if Some(mine) == crate::verification::service::verified_identity(conn, demand.owner_id)? {
+        return Err(AppError::forbidden(
+            "bid.same_identity",
+            "与发布者为同一实名身份，不能竞标",
+            "Accounts sharing the publisher's identity cannot bid",
+        ));
+    }
+    Ok(())
+}
+
 /// Places a bid (MKT-2, MKT-7).
 pub fn place(
     conn: &mut DbConnection,
@@ -72,25 +103,7 @@ pub fn place(
             "The demand is not open for bids",
         ));
     }
-    // MKT-2: verified (the identity is needed below anyway) and in good standing.
-    let Some(mine) = crate::verification::service::verified_identity(conn, provider)? else {
-        return Err(AppError::forbidden(
-            "account.not_verified",
-            "请先完成实名认证",
-            "Real-name verification is required first",
-        ));
-    };
-    crate::verification::info_requests::require_no_info_request(conn, provider)?;
-    // MKT-2, VIO-3, VIO-4, DEP-2: not suspended, orders not shielded.
-    crate::conduct::require_order_taking(conn, st, provider)?;
-    // MKT-7: no bidding from an account sharing the publisher's identity.
-    if Some(mine) == crate::verification::service::verified_identity(conn, demand.owner_id)? {
-        return Err(AppError::forbidden(
-            "bid.same_identity",
-            "与发布者为同一实名身份，不能竞标",
-            "Accounts sharing the publisher's identity cannot bid",
-        ));
-    }
+    require_bidder(conn, st, provider, &demand)?;
     let id: i64 = diesel::insert_into(bids::table)
         .values((
             bids::demand_id.eq(demand_id),
@@ -134,7 +147,7 @@ pub fn place(
         provider_id: provider,
         price: req.price,
         proposal,
-        status: BidStatus::Active.into(),
+        status: BidStatus::Active,
         created_at: now.and_utc(),
     })
 }

@@ -1,6 +1,7 @@
 //! Submitting and reviewing real-name verifications (ACC-1, ACC-3, ACC-8).
 
 pub use super::model::VerificationStatus;
+use crate::auth::accounts::Role;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::platform::clock::china_today;
@@ -346,6 +347,43 @@ pub fn list(
     Ok(q.load(conn)?.into_iter().map(Row::view).collect())
 }
 
+/// Tells the user the outcome of the review.
+fn announce_review(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    approve: bool,
+    reason: Option<&str>,
+) -> AppResult<()> {
+    let (kind, title, body) = if approve {
+        (
+            "verification.approved",
+            "实名认证已通过",
+            "您的实名认证已通过审核。认证身份此后不可更改。".to_string(),
+        )
+    } else {
+        (
+            "verification.rejected",
+            "实名认证未通过",
+            format!(
+                "您的实名认证未通过审核，原因：{}。您可以修改后重新提交。",
+                reason.unwrap_or("")
+            ),
+        )
+    };
+    notify(
+        conn,
+        st,
+        user_id,
+        Notice {
+            kind,
+            title,
+            body,
+            link: Some("/api/v1/me/verification".into()),
+        },
+    )
+}
+
 /// Approves or rejects a pending verification; the user is notified and the
 /// action audited.
 pub fn decide(
@@ -383,33 +421,7 @@ pub fn decide(
             "This verification is not waiting for review",
         ));
     }
-    let (kind, title, body) = if approve {
-        (
-            "verification.approved",
-            "实名认证已通过",
-            "您的实名认证已通过审核。认证身份此后不可更改。".to_string(),
-        )
-    } else {
-        (
-            "verification.rejected",
-            "实名认证未通过",
-            format!(
-                "您的实名认证未通过审核，原因：{}。您可以修改后重新提交。",
-                reason.as_deref().unwrap_or("")
-            ),
-        )
-    };
-    notify(
-        conn,
-        st,
-        view.user_id,
-        Notice {
-            kind,
-            title,
-            body,
-            link: Some("/api/v1/me/verification".into()),
-        },
-    )?;
+    announce_review(conn, st, view.user_id, approve, reason.as_deref())?;
     audit::record(
         conn,
         st,
@@ -445,6 +457,36 @@ pub fn release(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// The account kind of a marketplace user (staff and unknown ids: 404).
+fn marketplace_account_kind(conn: &mut DbConnection, user_id: i64) -> AppResult<String> {
+    let (account_kind, role): (String, Role) = users::table
+        .find(user_id)
+        .select((users::account_kind, users::role))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("user.not_found", "用户不存在", "No such user"))?;
+    if role != Role::User {
+        return Err(AppError::not_found(
+            "user.not_found",
+            "用户不存在",
+            "No such user",
+        ));
+    }
+    Ok(account_kind)
+}
+
+/// ACC-8: the approved verification a transfer replaces (409 without one).
+fn approved(conn: &mut DbConnection, user_id: i64) -> AppResult<VerificationView> {
+    match latest(conn, user_id)? {
+        Some(v) if v.status == VerificationStatus::Approved => Ok(v),
+        _ => Err(AppError::conflict(
+            "verification.not_verified",
+            "该账户尚无已通过的实名认证，无需过户",
+            "The account has no approved identity to transfer",
+        )),
+    }
+}
+
 /// ACC-8: the only way an account changes hands. Staff record the legal
 /// basis; the old identity is marked `transferred`, the new one is bound
 /// as approved, every session ends and the action is audited.
@@ -459,30 +501,8 @@ pub fn transfer(
 ) -> AppResult<VerificationView> {
     let now = st.clock.now_naive();
     let legal_basis = plain_text("legal_basis", legal_basis, 500)?;
-    let (account_kind, role): (String, String) = users::table
-        .find(user_id)
-        .select((users::account_kind, users::role))
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("user.not_found", "用户不存在", "No such user"))?;
-    if role != "user" {
-        return Err(AppError::not_found(
-            "user.not_found",
-            "用户不存在",
-            "No such user",
-        ));
-    }
-    let current = latest(conn, user_id)?;
-    if current
-        .as_ref()
-        .is_none_or(|v| v.status != VerificationStatus::Approved)
-    {
-        return Err(AppError::conflict(
-            "verification.not_verified",
-            "该账户尚无已通过的实名认证，无需过户",
-            "The account has no approved identity to transfer",
-        ));
-    }
+    let account_kind = marketplace_account_kind(conn, user_id)?;
+    let current = approved(conn, user_id)?;
     let identity = parse_identity(st, &account_kind, req, china_today(now))?;
     let kind = if identity.kind == "individual" {
         "id_number"
@@ -540,7 +560,7 @@ pub fn transfer(
             target_id: Some(user_id.to_string()),
             reason: Some(&legal_basis),
             details: Some(serde_json::json!({
-                "previous_identity": current.map(|v| v.identity_masked),
+                "previous_identity": current.identity_masked,
                 "new_identity": new_masked,
                 "verification_id": id,
             })),
