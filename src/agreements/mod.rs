@@ -271,3 +271,12 @@ fn notify_all_users(
         },
     )
 }
+
+/// ACC-10: an anonymised account's acceptances keep the version and time,
+/// not the address they came from.
+pub fn anonymise(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
+    diesel::update(agreement_acceptances::table.filter(agreement_acceptances::user_id.eq(user_id)))
+        .set(agreement_acceptances::ip.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}

@@ -288,3 +288,14 @@ pub fn authenticate(
         )),
     }
 }
+
+/// ACC-10: an anonymised account's sessions forget where they came from.
+pub fn anonymise(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
+    diesel::update(sessions::table.filter(sessions::user_id.eq(user_id)))
+        .set((
+            sessions::ip.eq(None::<String>),
+            sessions::user_agent.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

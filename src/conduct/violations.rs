@@ -716,16 +716,13 @@ fn check_days(days: Option<i32>) -> AppResult<()> {
 /// VIO-3: seals the account: status `sealed`, every session ended, its
 /// identifiers on the restricted list (ACC-3).
 fn seal(conn: &mut DbConnection, st: &AppState, ctx: &Ctx<'_>) -> AppResult<()> {
-    diesel::update(
-        users::table
-            .filter(users::id.eq(ctx.user_id))
-            .filter(users::status.eq(UserStatus::Active)),
-    )
-    .set((
-        users::status.eq(UserStatus::Sealed),
-        users::status_changed_at.eq(ctx.now),
-    ))
-    .execute(conn)?;
+    crate::users::status::change_status(
+        conn,
+        ctx.now,
+        ctx.user_id,
+        Some(UserStatus::Active),
+        UserStatus::Sealed,
+    )?;
     crate::auth::sessions::revoke_all(conn, ctx.user_id, None, ctx.now, "sealed")?;
     crate::verification::restricted::list_sealed(
         conn,
@@ -743,16 +740,13 @@ fn unseal(
     user_id: i64,
     violation_id: i64,
 ) -> AppResult<()> {
-    diesel::update(
-        users::table
-            .filter(users::id.eq(user_id))
-            .filter(users::status.eq(UserStatus::Sealed)),
-    )
-    .set((
-        users::status.eq(UserStatus::Active),
-        users::status_changed_at.eq(st.clock.now_naive()),
-    ))
-    .execute(conn)?;
+    crate::users::status::change_status(
+        conn,
+        st.clock.now_naive(),
+        user_id,
+        Some(UserStatus::Sealed),
+        UserStatus::Active,
+    )?;
     crate::verification::restricted::lift_sealed(conn, violation_id)?;
     Ok(())
 }

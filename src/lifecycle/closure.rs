@@ -14,10 +14,7 @@ use crate::auth::accounts::UserStatus;
 use crate::auth::sessions;
 use crate::notifications::{Notice, notify};
 use crate::platform::db::DbConnection;
-use crate::platform::db::schema::{
-    agreement_acceptances, closure_requests, info_requests as info_t, sessions as sessions_t,
-    users, verifications,
-};
+use crate::platform::db::schema::{closure_requests, info_requests as info_t};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
 
@@ -254,13 +251,7 @@ fn carry_out(
 ) -> AppResult<()> {
     let now = st.clock.now_naive();
     if approve {
-        diesel::update(users::table.find(user_id))
-            .set((
-                users::status.eq(UserStatus::Closed),
-                users::status_changed_at.eq(now),
-                users::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        crate::users::status::change_status(conn, now, user_id, None, UserStatus::Closed)?;
         sessions::revoke_all(conn, user_id, None, now, "account_closed")?;
         crate::verification::service::release(conn, user_id)?;
         notify(
@@ -369,45 +360,11 @@ pub fn anonymise_due(closed_at: NaiveDateTime) -> NaiveDateTime {
 /// this call did it (a conditional update: safe from several servers).
 pub fn anonymise(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<bool> {
     let now = st.clock.now_naive();
-    let n = diesel::update(
-        users::table
-            .filter(users::id.eq(user_id))
-            .filter(users::status.eq(UserStatus::Closed))
-            .filter(users::anonymized_at.is_null()),
-    )
-    .set((
-        users::member_name.eq(None::<String>),
-        users::member_name_key.eq(None::<String>),
-        users::email.eq(None::<String>),
-        users::email_key.eq(None::<String>),
-        users::phone.eq(None::<String>),
-        users::contact_name.eq("已注销用户"),
-        users::address.eq("-"),
-        users::password_hash.eq("!"),
-        users::anonymized_at.eq(now),
-        users::updated_at.eq(now),
-    ))
-    .execute(conn)?;
-    if n == 0 {
+    if !crate::users::status::anonymise(conn, now, user_id)? {
         return Ok(false);
     }
-    diesel::update(verifications::table.filter(verifications::user_id.eq(user_id)))
-        .set((
-            verifications::legal_name.eq("***"),
-            verifications::legal_representative.eq(None::<String>),
-            verifications::guardian_name.eq(None::<String>),
-            verifications::guardian_id_hash.eq(None::<String>),
-            verifications::guardian_relation.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    diesel::update(sessions_t::table.filter(sessions_t::user_id.eq(user_id)))
-        .set((
-            sessions_t::ip.eq(None::<String>),
-            sessions_t::user_agent.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    diesel::update(agreement_acceptances::table.filter(agreement_acceptances::user_id.eq(user_id)))
-        .set(agreement_acceptances::ip.eq(None::<String>))
-        .execute(conn)?;
+    crate::verification::service::anonymise(conn, user_id)?;
+    crate::auth::sessions::anonymise(conn, user_id)?;
+    crate::agreements::anonymise(conn, user_id)?;
     Ok(true)
 }

@@ -75,18 +75,10 @@ pub fn process(
     (user_id, last_login, warned): (i64, NaiveDateTime, i32),
 ) -> AppResult<Option<Due>> {
     let now = st.clock.now_naive();
-    let same_state = users::table
-        .filter(users::id.eq(user_id))
-        .filter(users::status.eq(UserStatus::Active))
-        .filter(users::last_login_at.eq(last_login))
-        .filter(users::inactivity_warned.eq(warned));
     match due(last_login, warned, now) {
         Due::Nothing => Ok(None),
         Due::Warn(level) => {
-            let n = diesel::update(same_state)
-                .set(users::inactivity_warned.eq(level))
-                .execute(conn)?;
-            if n == 0 {
+            if !crate::users::status::mark_warned(conn, user_id, last_login, warned, level)? {
                 return Ok(None);
             }
             let days = if level == WARNED_7_DAYS { 7 } else { 14 };
@@ -108,14 +100,7 @@ pub fn process(
             Ok(Some(Due::Warn(level)))
         }
         Due::Reclaim => {
-            let n = diesel::update(same_state)
-                .set((
-                    users::status.eq(UserStatus::Reclaimed),
-                    users::status_changed_at.eq(now),
-                    users::updated_at.eq(now),
-                ))
-                .execute(conn)?;
-            if n == 0 {
+            if !crate::users::status::reclaim(conn, now, user_id, last_login, warned)? {
                 return Ok(None);
             }
             sessions::revoke_all(conn, user_id, None, now, "account_reclaimed")?;

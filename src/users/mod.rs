@@ -5,3 +5,4 @@ pub mod models;
 pub mod names;
 pub mod routes;
 pub mod service;
+pub mod status;

@@ -442,6 +442,21 @@ pub fn decide(
     Ok(view)
 }
 
+/// ACC-10: an anonymised account keeps its identity hash (the binding
+/// rules need it) but not the names.
+pub fn anonymise(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
+    diesel::update(verifications::table.filter(verifications::user_id.eq(user_id)))
+        .set((
+            verifications::legal_name.eq("***"),
+            verifications::legal_representative.eq(None::<String>),
+            verifications::guardian_name.eq(None::<String>),
+            verifications::guardian_id_hash.eq(None::<String>),
+            verifications::guardian_relation.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Frees a closed account's identity so it may verify another account.
 pub fn release(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
     diesel::update(
