@@ -73,7 +73,7 @@ fn account_routes(cfg: &mut ServiceConfig) {
         .service(lifecycle::routes::list_closures)
         .service(lifecycle::routes::approve_closure)
         .service(lifecycle::routes::reject_closure)
-        .service(lifecycle::routes::admin_get_user)
+        .service(flows::admin_user::admin_get_user)
         .service(funds::routes::my_account)
         .service(funds::routes::my_entries)
         .service(funds::routes::top_up);

@@ -299,3 +299,13 @@ pub fn anonymise(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// How many live sessions the user has (ACC-11 staff record).
+pub fn live_count(conn: &mut DbConnection, user_id: i64, now: NaiveDateTime) -> AppResult<i64> {
+    Ok(sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .count()
+        .get_result(conn)?)
+}

@@ -192,10 +192,6 @@ fn not_found() -> AppError {
     AppError::not_found("dispute.not_found", "争议不存在", "No such dispute")
 }
 
-fn money(fen: i64) -> Money {
-    Money::from_fen(fen).unwrap_or_else(|| Money::from_fen(1).expect("1 fen"))
-}
-
 fn load_row(conn: &mut DbConnection, id: i64) -> AppResult<Row> {
     disputes::table
         .find(id)
@@ -300,8 +296,8 @@ fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<DisputeView>>
                 provider_id: r.provider_id,
                 opened_by: r.opened_by,
                 category: r.category,
-                claim_amount: money(r.claim_amount),
-                award_price: money(price),
+                claim_amount: Money::from_stored(r.claim_amount)?,
+                award_price: Money::from_stored(price)?,
                 hold_frozen: r.status == DisputeStatus::Open && award_now == AwardStatus::Disputed,
                 status: r.status,
                 respond_by: r.respond_by.and_utc(),

@@ -2,6 +2,7 @@
 //! surface of several features in one transaction; no feature imports a
 //! flow (`tests/architecture.rs`).
 
+pub mod admin_user;
 pub mod conduct;
 pub mod jobs;
 pub mod payments;

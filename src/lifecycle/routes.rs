@@ -2,22 +2,18 @@
 //! reclamation, closure requests and the staff view of a user.
 
 use super::closure::ClosureStatus;
-use crate::conduct::model::DepositStatus;
 use actix_web::{HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::closure::{self, ClosureRequestBody, ClosureView};
-use crate::audit::{self, Actor};
-use crate::auth::{AnyStaff, AuthUserAnyAgreement, Moderators, Staff};
-use crate::platform::error::{AppError, AppResult, Problem};
+use crate::auth::{AuthUserAnyAgreement, Moderators, Staff};
+use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::ClientMeta;
 use crate::platform::paging::{Page, PageQuery, page_of};
 use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
-use crate::users::dto::MeView;
-use crate::verification::dto::{ReasonRequest, VerificationView};
+use crate::verification::dto::ReasonRequest;
 
 /// Reclaim a user's member name that breaks the rules (ACC-5). The user
 /// keeps logging in by email or phone; the name is held until released.
@@ -212,93 +208,6 @@ pub async fn reject_closure(
     let reason = plain_text("reason", &body.reason, 500)?;
     let view = state
         .tx(move |conn, st| closure::decide(conn, st, staff_id, id, false, Some(reason), &meta.ip))
-        .await?;
-    Ok(web::Json(view))
-}
-
-/// A user's full record as staff see it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdminUserView {
-    pub user: MeView,
-    /// The latest verification, numbers masked.
-    pub verification: Option<VerificationView>,
-    /// Restrictions in force, e.g. `info_request_pending`.
-    pub restrictions: Vec<String>,
-    pub live_sessions: i64,
-    pub status_changed_at: Option<DateTime<Utc>>,
-    /// A deposit deadline was missed (VIO-4, DEP-2, DEP-3).
-    pub deposit_overdue: bool,
-    pub deposit_status: DepositStatus,
-    pub credit_score: i32,
-    /// Open disputes the user is a party of.
-    pub open_disputes: i64,
-}
-
-/// A user's full record (any staff role). The read is audited (ACC-11).
-#[utoipa::path(
-    tag = "admin",
-    params(("id" = i64, Path, description = "User id")),
-    responses(
-        (status = 200, description = "The record", body = AdminUserView),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = []))
-)]
-#[get("/admin/users/{id}")]
-pub async fn admin_get_user(
-    state: web::Data<AppState>,
-    staff: Staff<AnyStaff>,
-    meta: ClientMeta,
-    id: web::Path<i64>,
-) -> AppResult<web::Json<AdminUserView>> {
-    let (user_id, staff_id) = (id.into_inner(), staff.user_id);
-    let view = state
-        .tx(move |conn, st| {
-            use crate::platform::db::schema::{sessions, users};
-            use diesel::prelude::*;
-            let user: crate::users::models::User = users::table
-                .find(user_id)
-                .select(crate::users::models::User::as_select())
-                .first(conn)
-                .optional()?
-                .ok_or_else(|| {
-                    AppError::not_found("user.not_found", "用户不存在", "No such user")
-                })?;
-            let live_sessions: i64 = sessions::table
-                .filter(sessions::user_id.eq(user_id))
-                .filter(sessions::revoked_at.is_null())
-                .filter(sessions::expires_at.gt(st.clock.now_naive()))
-                .count()
-                .get_result(conn)?;
-            let status_changed_at = user.status_changed_at.map(|t| t.and_utc());
-            let deposit = crate::conduct::deposit::view(conn, st, user_id)?;
-            let view = AdminUserView {
-                deposit_overdue: deposit.deposit_overdue,
-                deposit_status: deposit.status,
-                credit_score: crate::conduct::credit_score(conn, st, user_id)?,
-                open_disputes: crate::disputes::open_count(conn, user_id)?,
-                user: crate::users::service::me_view(conn, user)?,
-                verification: crate::verification::service::latest(conn, user_id)?,
-                restrictions: crate::verification::info_requests::restrictions(conn, user_id)?,
-                live_sessions,
-                status_changed_at,
-            };
-            // ACC-11: staff reads of personal data are audited.
-            audit::record(
-                conn,
-                st,
-                audit::Entry {
-                    actor: Actor::Staff(staff_id),
-                    action: "user.view",
-                    target_type: "user",
-                    target_id: Some(user_id.to_string()),
-                    reason: None,
-                    details: None,
-                    ip: Some(&meta.ip),
-                },
-            )?;
-            Ok(view)
-        })
         .await?;
     Ok(web::Json(view))
 }

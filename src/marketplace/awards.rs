@@ -111,7 +111,7 @@ pub fn view(
         bid_id: row.bid_id,
         employer_id: row.employer_id,
         provider_id: row.provider_id,
-        price: Money::from_fen(row.price).unwrap_or_else(|| Money::from_fen(1).expect("1 fen")),
+        price: Money::from_stored(row.price)?,
         fee: row.fee.map(SignedFen),
         status: row.status,
         delivery_note: row.delivery_note,

@@ -25,17 +25,16 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn view(self) -> BidView {
-        BidView {
+    pub fn view(self) -> AppResult<BidView> {
+        Ok(BidView {
             id: self.id,
             demand_id: self.demand_id,
             provider_id: self.provider_id,
-            price: Money::from_fen(self.price)
-                .unwrap_or_else(|| Money::from_fen(1).expect("1 fen")),
+            price: Money::from_stored(self.price)?,
             proposal: self.proposal,
             status: self.status,
             created_at: self.created_at.and_utc(),
-        }
+        })
     }
 }
 
@@ -157,13 +156,13 @@ fn not_found() -> AppError {
 }
 
 pub fn load(conn: &mut DbConnection, id: i64) -> AppResult<BidView> {
-    Ok(bids::table
+    bids::table
         .find(id)
         .select(Row::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(not_found)?
-        .view())
+        .view()
 }
 
 /// The bids on a demand the caller may see: all for its owner, their own

@@ -38,8 +38,8 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn view(self) -> DemandView {
-        DemandView {
+    pub fn view(self) -> AppResult<DemandView> {
+        Ok(DemandView {
             id: self.id,
             owner_id: self.owner_id,
             title: self.title,
@@ -47,15 +47,14 @@ impl Row {
             category: self.category,
             region_code: self.region_code,
             region_name: self.region_name,
-            budget: Money::from_fen(self.budget)
-                .unwrap_or_else(|| Money::from_fen(1).expect("1 fen")),
+            budget: Money::from_stored(self.budget)?,
             workers_wanted: self.workers_wanted,
             bid_deadline: self.bid_deadline.and_utc(),
             status: self.status,
             bid_count: self.bid_count,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
-        }
+        })
     }
 }
 
@@ -187,7 +186,7 @@ pub fn publish(
         ))
         .returning(demands::id)
         .get_result(conn)?;
-    Ok(load(conn, id, Some(owner))?.view())
+    load(conn, id, Some(owner))?.view()
 }
 
 /// Edits a demand: owner only, while open and without bids.
@@ -249,7 +248,7 @@ pub fn edit(
             "Only an open demand without bids can be edited",
         ));
     }
-    Ok(load(conn, id, Some(owner))?.view())
+    load(conn, id, Some(owner))?.view()
 }
 
 /// Refuses to cancel or remove a demand while one of its awards is disputed.
@@ -381,7 +380,7 @@ pub fn cancel(
         &format!("您参与的需求「{}」已被发布者取消。", row.title),
         &format!("/api/v1/demands/{id}"),
     )?;
-    Ok(load(conn, id, Some(owner))?.view())
+    load(conn, id, Some(owner))?.view()
 }
 
 /// MKT-5: staff remove a demand with a reason; holds are released, the
@@ -453,7 +452,7 @@ pub fn remove(
             ip: Some(ip),
         },
     )?;
-    Ok(load(conn, id, Some(row.owner_id))?.view())
+    load(conn, id, Some(row.owner_id))?.view()
 }
 
 /// VIO-3 content removal: takes down `owner`'s demand (404 when the
@@ -687,7 +686,7 @@ pub fn discover(
     rows.truncate(limit as usize);
     let next_cursor = rows.last().filter(|_| more).map(|r| cursor_after(r, sort));
     Ok(Page {
-        items: rows.into_iter().map(Row::view).collect(),
+        items: rows.into_iter().map(Row::view).collect::<AppResult<_>>()?,
         next_cursor,
     })
 }

@@ -65,7 +65,7 @@ pub fn close_bids(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> App
             .filter(bids::status.eq(model::BidStatus::Active)),
     )
     .set((
-        bids::status.eq("not_selected"),
+        bids::status.eq(model::BidStatus::NotSelected),
         bids::updated_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;

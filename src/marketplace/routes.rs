@@ -12,7 +12,7 @@ use crate::auth::{AuthUser, Moderators, Staff};
 use crate::funds::idempotency;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::ClientMeta;
-use crate::platform::paging::{Page, PageQuery, page_by_id};
+use crate::platform::paging::{Page, PageQuery, try_page_by_id};
 use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
 use crate::verification::dto::ReasonRequest;
@@ -95,7 +95,7 @@ pub async fn get_demand(
     let id = id.into_inner();
     Ok(web::Json(
         state
-            .run(move |conn, _| Ok(demands::load(conn, id, None)?.view()))
+            .run(move |conn, _| demands::load(conn, id, None)?.view())
             .await?,
     ))
 }
@@ -205,12 +205,12 @@ pub async fn demand_bids(
     let rows = state
         .run(move |conn, _| bids::visible(conn, viewer, id, before, limit))
         .await?;
-    Ok(web::Json(page_by_id(
+    Ok(web::Json(try_page_by_id(
         rows,
         limit,
         |r| r.id,
         bids::Row::view,
-    )))
+    )?))
 }
 
 /// Withdraw one's active bid while the demand is open.
@@ -255,12 +255,12 @@ pub async fn my_bids(
     let rows = state
         .run(move |conn, _| bids::mine(conn, me, before, limit))
         .await?;
-    Ok(web::Json(page_by_id(
+    Ok(web::Json(try_page_by_id(
         rows,
         limit,
         |r| r.id,
         bids::Row::view,
-    )))
+    )?))
 }
 
 /// The caller's demands, newest first.
@@ -280,12 +280,12 @@ pub async fn my_demands(
     let rows = state
         .run(move |conn, _| demands::mine(conn, me, before, limit))
         .await?;
-    Ok(web::Json(page_by_id(
+    Ok(web::Json(try_page_by_id(
         rows,
         limit,
         |r| r.id,
         demands::Row::view,
-    )))
+    )?))
 }
 
 /// Award bids (owner; MKT-3): the prices are held from the employer's

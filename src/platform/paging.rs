@@ -136,22 +136,45 @@ pub fn page_of<T: ToSchema>(mut items: Vec<T>, limit: i64, id_of: impl Fn(&T) ->
 
 /// Makes a page from `limit + 1` fetched rows in descending id order.
 pub fn page_by_id<R, T: ToSchema>(
-    mut rows: Vec<R>,
+    rows: Vec<R>,
     limit: i64,
     id_of: impl Fn(&R) -> i64,
     view: impl FnMut(R) -> T,
 ) -> Page<T> {
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next_cursor = if more {
-        rows.last().map(|r| encode_keys([id_of(r)]))
-    } else {
-        None
-    };
+    let (rows, next_cursor) = split_page(rows, limit, id_of);
     Page {
         items: rows.into_iter().map(view).collect(),
         next_cursor,
     }
+}
+
+/// [`page_by_id`] with a view that can fail (a corrupt stored value).
+pub fn try_page_by_id<R, T: ToSchema>(
+    rows: Vec<R>,
+    limit: i64,
+    id_of: impl Fn(&R) -> i64,
+    view: impl FnMut(R) -> AppResult<T>,
+) -> AppResult<Page<T>> {
+    let (rows, next_cursor) = split_page(rows, limit, id_of);
+    Ok(Page {
+        items: rows.into_iter().map(view).collect::<AppResult<_>>()?,
+        next_cursor,
+    })
+}
+
+/// The first `limit` of `limit + 1` rows and the cursor after them, if more.
+fn split_page<R>(
+    mut rows: Vec<R>,
+    limit: i64,
+    id_of: impl Fn(&R) -> i64,
+) -> (Vec<R>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = rows
+        .last()
+        .filter(|_| more)
+        .map(|r| encode_keys([id_of(r)]));
+    (rows, next_cursor)
 }
 
 #[cfg(test)]
