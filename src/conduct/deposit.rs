@@ -580,21 +580,10 @@ pub fn create_payment(
 
 /// DEP-2: a deposit payment arrived (or failed).
 fn apply_deposit_payment(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
-    let reference = |kind, memo: String| Reference {
-        kind,
-        object_type: "payment",
-        object_id: p.public_id.clone(),
-        memo,
-    };
+    let reference = |kind, memo: String| Reference::payment(kind, &p.public_id, memo);
     let shown = format_fen(p.amount);
     let deposit = account(conn, st, p.user_id)?;
-    let clearing = ledger::account(
-        conn,
-        st,
-        &code::clearing(&p.channel),
-        None,
-        "channel_clearing",
-    )?;
+    let clearing = ledger::clearing(conn, st, &p.channel)?;
     match p.succeeded {
         true => {
             ledger::post(
@@ -622,21 +611,10 @@ fn apply_deposit_payment(conn: &mut DbConnection, st: &AppState, p: &Settled) ->
 
 /// DEP-7: a refund payout went out (or failed and came back).
 fn apply_refund_payout(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
-    let reference = |kind, memo: String| Reference {
-        kind,
-        object_type: "payment",
-        object_id: p.public_id.clone(),
-        memo,
-    };
+    let reference = |kind, memo: String| Reference::payment(kind, &p.public_id, memo);
     let shown = format_fen(p.amount);
     let deposit = account(conn, st, p.user_id)?;
-    let clearing = ledger::account(
-        conn,
-        st,
-        &code::clearing(&p.channel),
-        None,
-        "channel_clearing",
-    )?;
+    let clearing = ledger::clearing(conn, st, &p.channel)?;
     match p.succeeded {
         true => {
             let payout = payout_account(conn, st, p.user_id)?;
@@ -938,12 +916,11 @@ fn hold_payout(
     ledger::post(
         conn,
         st,
-        &Reference {
-            kind: "deposit_refund_hold",
-            object_type: "payment",
-            object_id: public_id.to_string(),
-            memo: format!("保证金退还付款中 {}", format_fen(amount)),
-        },
+        &Reference::payment(
+            "deposit_refund_hold",
+            public_id,
+            format!("保证金退还付款中 {}", format_fen(amount)),
+        ),
         &[(deposit, -amount), (payout, amount)],
         None,
     )?;

@@ -39,6 +39,23 @@ pub struct Reference {
     pub memo: String,
 }
 
+impl Reference {
+    /// A movement that settles a channel payment.
+    pub fn payment(kind: &'static str, public_id: &str, memo: String) -> Reference {
+        Reference {
+            kind,
+            object_type: "payment",
+            object_id: public_id.to_string(),
+            memo,
+        }
+    }
+}
+
+/// The clearing account of a payment channel (money in flight with it).
+pub fn clearing(conn: &mut DbConnection, st: &AppState, channel: &str) -> AppResult<i64> {
+    account(conn, st, &code::clearing(channel), None, "channel_clearing")
+}
+
 /// The account with `code`, created (with its owner and kind) on first use.
 pub fn account(
     conn: &mut DbConnection,

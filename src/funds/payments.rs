@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ledger::{self, Reference, code};
+use super::ledger::{self, Reference};
 use crate::notifications::{Notice, notify};
 use crate::platform::channels::{CallbackError, CallbackEvent, CallbackKind, PaymentChannel};
 use crate::platform::db::DbConnection;
@@ -222,12 +222,11 @@ pub fn create_withdrawal(
 ) -> AppResult<PaymentView> {
     channel(st, req.channel)?;
     let row = insert(conn, st, user_id, Direction::Withdrawal, req)?;
-    let reference = Reference {
-        kind: "withdrawal_hold",
-        object_type: "payment",
-        object_id: row.public_id.clone(),
-        memo: format!("提现冻结 {}", req.amount),
-    };
+    let reference = Reference::payment(
+        "withdrawal_hold",
+        &row.public_id,
+        format!("提现冻结 {}", req.amount),
+    );
     ledger::hold(conn, st, user_id, req.amount.fen(), &reference)?;
     view(st, row)
 }
@@ -381,21 +380,10 @@ pub fn view_of(conn: &mut DbConnection, st: &AppState, id: i64) -> AppResult<Pay
 /// Moves the money of a settled top-up or withdrawal (FND-2) and tells the
 /// user.
 pub fn apply_funds(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppResult<()> {
-    let reference = |kind, memo: String| Reference {
-        kind,
-        object_type: "payment",
-        object_id: p.public_id.clone(),
-        memo,
-    };
+    let reference = |kind, memo: String| Reference::payment(kind, &p.public_id, memo);
     let shown = format_fen(p.amount);
     let (available, held) = ledger::user_accounts(conn, st, p.user_id)?;
-    let clearing = ledger::account(
-        conn,
-        st,
-        &code::clearing(&p.channel),
-        None,
-        "channel_clearing",
-    )?;
+    let clearing = ledger::clearing(conn, st, &p.channel)?;
     let (kind, title, body) = match (p.direction, p.succeeded) {
         (Direction::TopUp, true) => {
             ledger::post(
