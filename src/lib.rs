@@ -183,6 +183,8 @@ pub fn build_app(
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
         .default_service(web::to(http::fallback))
+        // Authentication is decided before any handler reads its body.
+        .wrap(actix_web::middleware::from_fn(auth::gate))
         .wrap_fn(|req, srv| {
             let (rid, lang) = http::begin(&req);
             let fut = srv.call(req);

@@ -12,11 +12,15 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 
 use crate::auth::accounts::Role;
-use crate::platform::error::AppError;
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::http::RouteTable;
 use crate::platform::jwt;
 use crate::platform::state::AppState;
 
@@ -69,23 +73,59 @@ fn bearer(req: &HttpRequest) -> Result<String, AppError> {
     Ok(token.trim().to_string())
 }
 
+/// Verifies the bearer token and its live session.
+async fn authenticate(
+    state: Option<web::Data<AppState>>,
+    token: Result<String, AppError>,
+) -> AppResult<Caller> {
+    let state = state.ok_or_else(|| AppError::internal("AppState missing"))?;
+    let claims = state.jwt.verify(&token?, state.clock.now())?;
+    let user_id: i64 = claims.sub.parse().map_err(|_| jwt::invalid_token())?;
+    let session_id = claims.sid;
+    state
+        .run(move |conn, st| sessions::authenticate(conn, st, user_id, session_id))
+        .await
+}
+
+/// The caller, authenticated by [`gate`] before the handler's arguments
+/// were extracted.
+#[derive(Clone)]
+struct Authenticated(Caller);
+
+/// Middleware: for an operation that requires a bearer token (as the
+/// OpenAPI document says), authenticate before anything reads the body, so
+/// 401 always wins over a body error; the extractors then decide 403 and
+/// 428 at once from the caller this leaves in the request.
+pub async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let required = req
+        .app_data::<web::Data<RouteTable>>()
+        .is_some_and(|routes| routes.requires_bearer(req.method(), req.path()));
+    if required {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        match authenticate(state, bearer(req.request())).await {
+            Ok(caller) => {
+                req.extensions_mut().insert(Authenticated(caller));
+            }
+            Err(err) => return Ok(req.error_response(err).map_into_right_body()),
+        }
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 impl FromRequest for AuthUserAnyAgreement {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(Authenticated(caller)) = req.extensions().get::<Authenticated>().cloned() {
+            return Box::pin(std::future::ready(Ok(AuthUserAnyAgreement(caller))));
+        }
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::internal("AppState missing"))?;
-            let claims = state.jwt.verify(&token?, state.clock.now())?;
-            let user_id: i64 = claims.sub.parse().map_err(|_| jwt::invalid_token())?;
-            let session_id = claims.sid;
-            let caller = state
-                .run(move |conn, st| sessions::authenticate(conn, st, user_id, session_id))
-                .await?;
-            Ok(AuthUserAnyAgreement(caller))
-        })
+        Box::pin(async move { Ok(AuthUserAnyAgreement(authenticate(state, token).await?)) })
     }
 }
 

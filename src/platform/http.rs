@@ -214,9 +214,31 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
-/// The routes the API serves, for telling 404 from 405.
+/// One documented operation: its method and whether it requires a bearer
+/// token (every security requirement of the operation names a scheme).
+#[derive(Debug, Clone)]
+struct Operation {
+    method: Method,
+    requires_bearer: bool,
+}
+
+/// The routes the API serves, read from the OpenAPI document: for telling
+/// 404 from 405, and for deciding authentication before a handler runs.
 #[derive(Debug, Default, Clone)]
-pub struct RouteTable(Vec<(Vec<String>, Vec<Method>)>);
+pub struct RouteTable(Vec<(Vec<String>, Vec<Operation>)>);
+
+fn requires_bearer(op: &utoipa::openapi::path::Operation) -> bool {
+    let Some(security) = &op.security else {
+        return false;
+    };
+    let json = serde_json::to_value(security).unwrap_or_default();
+    json.as_array().is_some_and(|reqs| {
+        !reqs.is_empty()
+            && reqs
+                .iter()
+                .all(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+    })
+}
 
 impl RouteTable {
     pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
@@ -230,7 +252,7 @@ impl RouteTable {
                     .split('/')
                     .map(str::to_string)
                     .collect();
-                let mut methods = Vec::new();
+                let mut ops = Vec::new();
                 for (method, op) in [
                     (Method::GET, &item.get),
                     (Method::POST, &item.post),
@@ -238,30 +260,55 @@ impl RouteTable {
                     (Method::PATCH, &item.patch),
                     (Method::DELETE, &item.delete),
                 ] {
-                    if op.is_some() {
-                        methods.push(method);
+                    if let Some(op) = op {
+                        ops.push(Operation {
+                            method,
+                            requires_bearer: requires_bearer(op),
+                        });
                     }
                 }
-                (segments, methods)
+                (segments, ops)
             })
             .collect();
         RouteTable(routes)
     }
 
-    fn allowed(&self, path: &str) -> Option<Vec<Method>> {
+    /// The routes whose template matches `path`, most literal segments first
+    /// (`/demands/mine` before `/demands/{id}`, as actix routes them).
+    fn matching(&self, path: &str) -> Vec<&(Vec<String>, Vec<Operation>)> {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let mut allowed: Vec<Method> = Vec::new();
-        for (segments, methods) in &self.0 {
-            let matches = segments.len() == parts.len()
-                && segments
-                    .iter()
-                    .zip(&parts)
-                    .all(|(s, p)| s.starts_with('{') || s == p);
-            if matches {
-                allowed.extend(methods.iter().cloned());
-            }
-        }
+        let mut found: Vec<&(Vec<String>, Vec<Operation>)> = self
+            .0
+            .iter()
+            .filter(|(segments, _)| {
+                segments.len() == parts.len()
+                    && segments
+                        .iter()
+                        .zip(&parts)
+                        .all(|(s, p)| s.starts_with('{') || s == p)
+            })
+            .collect();
+        found.sort_by_key(|(segments, _)| {
+            std::cmp::Reverse(segments.iter().filter(|s| !s.starts_with('{')).count())
+        });
+        found
+    }
+
+    fn allowed(&self, path: &str) -> Option<Vec<Method>> {
+        let allowed: Vec<Method> = self
+            .matching(path)
+            .into_iter()
+            .flat_map(|(_, ops)| ops.iter().map(|o| o.method.clone()))
+            .collect();
         (!allowed.is_empty()).then_some(allowed)
+    }
+
+    /// Whether the operation serving `method path` requires a bearer token.
+    pub fn requires_bearer(&self, method: &Method, path: &str) -> bool {
+        self.matching(path)
+            .into_iter()
+            .find_map(|(_, ops)| ops.iter().find(|o| o.method == *method))
+            .is_some_and(|o| o.requires_bearer)
     }
 }
 
@@ -349,11 +396,34 @@ mod tests {
     fn route_table_tells_405_from_404() {
         let table = RouteTable(vec![(
             vec!["api".into(), "v1".into(), "users".into(), "{id}".into()],
-            vec![Method::GET],
+            vec![Operation {
+                method: Method::GET,
+                requires_bearer: false,
+            }],
         )]);
         assert_eq!(table.allowed("/api/v1/users/5"), Some(vec![Method::GET]));
         assert_eq!(table.allowed("/api/v1/users"), None);
         assert_eq!(table.allowed("/api/v1/users/5/x"), None);
+    }
+
+    #[test]
+    fn route_table_prefers_literal_segments_for_authentication() {
+        let route = |segments: &[&str], requires_bearer| {
+            (
+                segments.iter().map(|s| s.to_string()).collect(),
+                vec![Operation {
+                    method: Method::GET,
+                    requires_bearer,
+                }],
+            )
+        };
+        let table = RouteTable(vec![
+            route(&["demands", "{id}"], false),
+            route(&["demands", "mine"], true),
+        ]);
+        assert!(table.requires_bearer(&Method::GET, "/demands/mine"));
+        assert!(!table.requires_bearer(&Method::GET, "/demands/7"));
+        assert!(!table.requires_bearer(&Method::POST, "/demands/7"));
     }
 }
 
