@@ -212,3 +212,37 @@ async fn svc2_admin_endpoints_refuse_plain_users() {
         .await
         .assert_problem(403, "auth.forbidden");
 }
+
+#[actix_web::test]
+async fn acc4_traditional_characters_and_look_alikes_do_not_evade_the_list() {
+    let app = TestApp::new().await;
+    // 赌博 is listed; its traditional form is the same word.
+    let path = format!(
+        "/api/v1/member-names/{}/availability",
+        url_escape("賭博大王")
+    );
+    let res = app.get(&path).send().await;
+    res.assert(200);
+    assert_eq!(res.json["reason_code"], "member_name.prohibited");
+    register_named(&app, "賭_博")
+        .await
+        .assert_problem(422, "member_name.prohibited");
+
+    // A listed Latin word (casino) written with Cyrillic look-alikes is the
+    // same word.
+    let owner = app.verified_user().await;
+    let res = app
+        .post("/api/v1/demands")
+        .bearer(&owner.access)
+        .json(app.demand_body("\u{441}\u{430}sin\u{43e} 推广", "500.00", 2))
+        .send()
+        .await;
+    res.assert_problem(422, "demand.prohibited");
+    // An innocent word that merely shares letters passes.
+    app.post("/api/v1/demands")
+        .bearer(&owner.access)
+        .json(app.demand_body("cousin 推广", "500.00", 2))
+        .send()
+        .await
+        .assert(201);
+}

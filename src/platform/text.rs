@@ -29,9 +29,25 @@ pub fn fold(text: &str) -> String {
     text.nfkc().flat_map(char::to_lowercase).collect()
 }
 
-/// The matching form: [`fold`] with separators, spaces and punctuation removed.
+/// The stored form of a listed word (ACC-4), shown to staff: [`fold`],
+/// traditional Chinese folded to simplified (`賭博` → `赌博`, the `fast2s`
+/// table), separators, spaces and punctuation removed.
 pub fn normalize(text: &str) -> String {
-    fold(text).chars().filter(|c| c.is_alphanumeric()).collect()
+    fast2s::convert(&fold(text))
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// The form words and text are compared in: [`normalize`], then every
+/// character folded to its Unicode confusable prototype (UTS #39 skeleton:
+/// Cyrillic `с` and Greek `ο` match Latin `c` and `o`). Prototypes need not
+/// be readable (`m` becomes `rn`), so this form is never shown.
+fn match_key(text: &str) -> String {
+    unicode_security::skeleton(&normalize(text))
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 fn is_control(c: char) -> bool {
@@ -98,10 +114,14 @@ pub struct WordMatcher {
 }
 
 impl WordMatcher {
-    /// Builds the automaton from (normalised word, tag) pairs.
+    /// Builds the automaton from (word, tag) pairs; words are keyed here, so
+    /// a word stored in an older normal form still matches.
     pub fn new(words: Vec<(String, String)>) -> AppResult<Self> {
-        let (patterns, tags): (Vec<String>, Vec<String>) =
-            words.into_iter().filter(|(w, _)| !w.is_empty()).unzip();
+        let (patterns, tags): (Vec<String>, Vec<String>) = words
+            .into_iter()
+            .map(|(w, tag)| (match_key(&w), tag))
+            .filter(|(w, _)| !w.is_empty())
+            .unzip();
         let automaton = if patterns.is_empty() {
             None
         } else {
@@ -115,8 +135,8 @@ impl WordMatcher {
 
     /// The tag of the first listed word found in `text`, if any.
     pub fn find(&self, text: &str) -> Option<&str> {
-        let normalized = normalize(text);
-        let found = self.automaton.as_ref()?.find(&normalized)?;
+        let key = match_key(text);
+        let found = self.automaton.as_ref()?.find(&key)?;
         self.tags
             .get(found.pattern().as_usize())
             .map(String::as_str)
@@ -175,9 +195,21 @@ mod tests {
     }
 
     #[test]
+    fn acc4_normalize_folds_traditional_and_look_alikes() {
+        assert_eq!(normalize("賭博"), "赌博");
+        assert_eq!(normalize("賭 博"), "赌博");
+        assert_eq!(normalize("ＳＰＡＭ Word"), "spamword");
+        // Cyrillic с/а/о and Latin c/a/o look the same: they match.
+        assert_eq!(match_key("\u{441}\u{430}sin\u{43e}"), match_key("casino"));
+        assert_eq!(match_key("ＣＡＳＩＮＯ"), match_key("casino"));
+        assert_ne!(match_key("casino"), match_key("cousin"));
+    }
+
+    #[test]
     fn acc4_matcher_finds_words_in_normalised_text() {
         let m = WordMatcher::new(vec![("赌博".into(), "gambling".into())]).unwrap();
         assert_eq!(m.find("网上赌 博"), Some("gambling"));
+        assert_eq!(m.find("網上賭博"), Some("gambling"));
         assert_eq!(m.find("正常文字"), None);
     }
 }
