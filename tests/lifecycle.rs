@@ -7,7 +7,7 @@ mod common;
 use actix_web::http::Method;
 use chrono::Duration;
 use common::{PASSWORD, TestApp};
-use serde_json::json;
+use serde_json::{Value, json};
 use weigongbao::users::models::Role;
 
 #[actix_web::test]
@@ -482,5 +482,44 @@ async fn acc10_staff_reject_a_closure_with_a_reason() {
         app.notification_kinds(&user.access)
             .await
             .contains(&"closure.rejected".to_string())
+    );
+}
+
+#[actix_web::test]
+async fn agr1_me_names_the_version_awaiting_acceptance() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let admin = app.staff(Role::Admin).await;
+    assert_eq!(
+        app.me(&user.access).await.json["agreement_pending_version"],
+        Value::Null
+    );
+    let in_force = (app.clock_now() + Duration::hours(1)).to_rfc3339();
+    app.post("/api/v1/admin/agreements")
+        .bearer(&admin.access)
+        .json(json!({"title": "第二版", "body": "新版正文", "in_force_at": in_force}))
+        .send()
+        .await
+        .assert(201);
+    app.clock.advance(Duration::hours(2));
+    let user = app.relog(&user).await;
+    let me = app.me(&user.access).await;
+    me.assert(200);
+    assert_eq!(me.json["agreement_version"], 1);
+    assert_eq!(me.json["agreement_pending_version"], 2);
+    app.post("/api/v1/agreements/2/accept")
+        .bearer(&user.access)
+        .send()
+        .await
+        .assert(200);
+    assert_eq!(
+        app.me(&user.access).await.json["agreement_pending_version"],
+        Value::Null
+    );
+    // Staff are not bound by the user agreement: nothing pending for them.
+    let admin = app.relog(&admin).await;
+    assert_eq!(
+        app.me(&admin.access).await.json["agreement_pending_version"],
+        Value::Null
     );
 }

@@ -53,7 +53,7 @@ fn record(
         deposit_status: deposit.status,
         credit_score: crate::conduct::credit_score(conn, st, user_id)?,
         open_disputes: crate::disputes::open_count(conn, user_id)?,
-        user: crate::users::service::me_view(conn, user)?,
+        user: crate::users::service::me_view(conn, st, user)?,
         verification: crate::verification::service::latest(conn, user_id)?,
         restrictions: crate::verification::info_requests::restrictions(conn, user_id)?,
         live_sessions,

@@ -99,6 +99,10 @@ pub struct MeView {
     pub status: UserStatus,
     /// The latest agreement version this account accepted.
     pub agreement_version: Option<i32>,
+    /// The version in force awaiting this account's acceptance (AGR-1):
+    /// until it is accepted, other calls answer 428
+    /// `agreement.acceptance_required`. `null` when nothing is pending.
+    pub agreement_pending_version: Option<i32>,
     /// Real-name verification: `none`, `pending`, `approved`, `rejected`.
     #[schema(example = "approved")]
     pub verification_status: String,
@@ -122,6 +126,7 @@ impl MeView {
             role: user.role,
             status: user.status,
             agreement_version,
+            agreement_pending_version: None,
             verification_status: "none".into(),
             restrictions: Vec::new(),
             created_at: user.created_at.and_utc(),

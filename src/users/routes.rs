@@ -123,7 +123,9 @@ pub async fn get_me(
     state: web::Data<AppState>,
     user: AuthUserAnyAgreement,
 ) -> AppResult<web::Json<MeView>> {
-    let view = state.run(move |conn, _| service::me(conn, &user)).await?;
+    let view = state
+        .run(move |conn, st| service::me(conn, st, &user))
+        .await?;
     Ok(web::Json(view))
 }
 

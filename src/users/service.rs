@@ -146,7 +146,7 @@ pub fn register(
     agreements::record_acceptance(conn, user.id, in_force, now, &meta.ip)?;
     let tokens = sessions::start(conn, st, user.id, meta)?;
     Ok(AuthResponse {
-        user: me_view(conn, user)?,
+        user: me_view(conn, st, user)?,
         tokens,
     })
 }
@@ -202,7 +202,7 @@ pub fn login(
         ..user
     };
     Ok(AuthResponse {
-        user: me_view(conn, user)?,
+        user: me_view(conn, st, user)?,
         tokens,
     })
 }
@@ -239,9 +239,14 @@ pub fn load_user(conn: &mut DbConnection, id: i64) -> AppResult<User> {
 }
 
 /// The full view of an account for its owner (and staff).
-pub fn me_view(conn: &mut DbConnection, user: User) -> AppResult<MeView> {
+pub fn me_view(conn: &mut DbConnection, st: &AppState, user: User) -> AppResult<MeView> {
     let id = user.id;
-    let mut view = MeView::new(user, agreements::latest_accepted(conn, id)?);
+    let accepted = agreements::latest_accepted(conn, id)?;
+    let mut view = MeView::new(user, accepted);
+    // AGR-1: name the version in force this account has yet to accept.
+    let in_force = agreements::current_version(conn, st.clock.now_naive())?;
+    view.agreement_pending_version =
+        (!view.role.is_staff() && accepted < Some(in_force)).then_some(in_force);
     view.verification_status = crate::verification::service::latest(conn, id)?
         .map_or_else(|| "none".to_string(), |v| v.status.to_string());
     view.restrictions = crate::verification::info_requests::restrictions(conn, id)?;
@@ -249,9 +254,9 @@ pub fn me_view(conn: &mut DbConnection, user: User) -> AppResult<MeView> {
 }
 
 /// The caller's own account.
-pub fn me(conn: &mut DbConnection, caller: &Caller) -> AppResult<MeView> {
+pub fn me(conn: &mut DbConnection, st: &AppState, caller: &Caller) -> AppResult<MeView> {
     let user = load_user(conn, caller.user_id)?;
-    me_view(conn, user)
+    me_view(conn, st, user)
 }
 
 /// Updates contact data; email and phone stay unique (ACC-2).
@@ -313,7 +318,7 @@ pub fn update_me(
         .set(changes)
         .execute(conn)
         .map_err(|e| unique_or(e, taken))?;
-    me(conn, caller)
+    me(conn, st, caller)
 }
 
 /// Changes the password and ends every other session (ACC-7).
