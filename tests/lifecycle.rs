@@ -523,3 +523,45 @@ async fn agr1_me_names_the_version_awaiting_acceptance() {
         Value::Null
     );
 }
+
+#[actix_web::test]
+async fn acc9_staying_signed_in_through_refresh_tokens_is_use() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let idle = app.user().await;
+    let mut refresh = user.refresh.clone();
+    // Seven months of an app that never asks for the password again.
+    for _ in 0..11 {
+        app.clock.advance(Duration::days(20));
+        let res = app
+            .post("/api/v1/auth/refresh")
+            .json(json!({"refresh_token": refresh}))
+            .send()
+            .await;
+        res.assert(200);
+        refresh = res.json["refresh_token"].as_str().unwrap().to_string();
+        let access = res.json["access_token"].as_str().unwrap();
+        app.me(access).await.assert(200);
+        app.run_jobs().await;
+    }
+    // The idle account was warned and reclaimed meanwhile; the used one not.
+    app.login(&idle.member_name, PASSWORD)
+        .await
+        .assert_problem(403, "account.reclaimed");
+    app.login(&user.member_name, PASSWORD).await.assert(200);
+}
+
+#[actix_web::test]
+async fn acc9_an_authenticated_call_is_recorded_at_most_hourly() {
+    let app = TestApp::with_settings(&[("ACCESS_TOKEN_TTL_SECS", "86400")]).await;
+    let user = app.user().await;
+    let seen = |res: common::Res| res.json["items"][0]["last_seen_at"].clone();
+    let path = "/api/v1/me/sessions";
+    let first = seen(app.get(path).bearer(&user.access).send().await);
+    app.clock.advance(Duration::minutes(30));
+    let again = seen(app.get(path).bearer(&user.access).send().await);
+    assert_eq!(again, first, "not within the hour");
+    app.clock.advance(Duration::hours(5));
+    let later = seen(app.get(path).bearer(&user.access).send().await);
+    assert_ne!(later, first, "a call after an hour is recorded");
+}

@@ -262,17 +262,25 @@ pub fn authenticate(
         .filter(agreement_acceptances::user_id.eq(user_id))
         .select(diesel::dsl::max(agreement_acceptances::version))
         .single_value();
-    let row: Option<(Role, UserStatus, Option<i32>, Option<i32>)> = sessions::table
+    type Seen = (Role, UserStatus, Option<i32>, Option<i32>, NaiveDateTime);
+    let row: Option<Seen> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .select((users::role, users::status, in_force, accepted))
+        .select((
+            users::role,
+            users::status,
+            in_force,
+            accepted,
+            sessions::last_seen_at,
+        ))
         .first(conn)
         .optional()?;
     match row {
-        Some((role, UserStatus::Active, in_force, accepted)) => {
+        Some((role, UserStatus::Active, in_force, accepted, last_seen)) => {
+            note_activity(conn, session_id, last_seen, now)?;
             let agreement_pending = !role.is_staff() && accepted < in_force;
             Ok(Caller {
                 user_id,
@@ -287,6 +295,40 @@ pub fn authenticate(
             "The session has ended; please log in again",
         )),
     }
+}
+
+/// How often a session's use is written down: any authenticated call counts
+/// as activity (ACC-9), but at most one write per session per hour.
+const ACTIVITY_RESOLUTION_MINUTES: i64 = 60;
+
+/// ACC-9: records that the session was used, when the last record is an
+/// hour old (a conditional update: concurrent calls write once).
+fn note_activity(
+    conn: &mut DbConnection,
+    session_id: i64,
+    last_seen: NaiveDateTime,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    if now - last_seen < chrono::Duration::minutes(ACTIVITY_RESOLUTION_MINUTES) {
+        return Ok(());
+    }
+    diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(session_id))
+            .filter(sessions::last_seen_at.eq(last_seen)),
+    )
+    .set(sessions::last_seen_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// ACC-9: the last time any session of the user was used (logins,
+/// refreshes and authenticated calls), if it ever had one.
+pub fn last_activity(conn: &mut DbConnection, user_id: i64) -> AppResult<Option<NaiveDateTime>> {
+    Ok(sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .select(diesel::dsl::max(sessions::last_seen_at))
+        .first(conn)?)
 }
 
 /// ACC-10: an anonymised account's sessions forget where they came from.

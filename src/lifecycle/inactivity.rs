@@ -9,7 +9,7 @@ use crate::auth::sessions;
 use crate::notifications::{Notice, notify};
 use crate::platform::clock::{add_china_months, china_time, sub_china_months};
 use crate::platform::db::DbConnection;
-use crate::platform::db::schema::users;
+use crate::platform::db::schema::{sessions as sessions_t, users};
 use crate::platform::error::AppResult;
 use crate::platform::state::AppState;
 use crate::users::models::{WARNED_7_DAYS, WARNED_14_DAYS};
@@ -52,10 +52,15 @@ pub fn candidates(
     // Everyone due a warning or reclamation logged in before this (three
     // days of slack for month-end clamping); few others are read.
     let bound = sub_china_months(now + Duration::days(17), INACTIVE_MONTHS);
+    let used_since = sessions_t::table
+        .filter(sessions_t::user_id.eq(users::id))
+        .filter(sessions_t::last_seen_at.gt(bound));
     let rows: Vec<(i64, Option<NaiveDateTime>, i32)> = users::table
         .filter(users::status.eq(UserStatus::Active))
         .filter(users::role.eq(crate::auth::accounts::Role::User))
         .filter(users::last_login_at.le(bound))
+        // ACC-9: any authenticated use counts, not only password logins.
+        .filter(diesel::dsl::not(diesel::dsl::exists(used_since)))
         .select((users::id, users::last_login_at, users::inactivity_warned))
         .order(users::id.asc())
         .limit(1000)
@@ -75,14 +80,17 @@ pub fn process(
     (user_id, last_login, warned): (i64, NaiveDateTime, i32),
 ) -> AppResult<Option<Due>> {
     let now = st.clock.now_naive();
-    match due(last_login, warned, now) {
+    // ACC-9: the last use of any session counts as much as a login.
+    let used = sessions::last_activity(conn, user_id)?;
+    let last_active = used.map_or(last_login, |u| u.max(last_login));
+    match due(last_active, warned, now) {
         Due::Nothing => Ok(None),
         Due::Warn(level) => {
             if !crate::users::status::mark_warned(conn, user_id, last_login, warned, level)? {
                 return Ok(None);
             }
             let days = if level == WARNED_7_DAYS { 7 } else { 14 };
-            let deadline = reclaim_at(last_login);
+            let deadline = reclaim_at(last_active);
             notify(
                 conn,
                 st,
