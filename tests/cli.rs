@@ -139,13 +139,21 @@ async fn svc1_two_concurrent_run_once_commands_reclaim_each_account_once() {
     for _ in 0..5 {
         app.user().await;
     }
-    // Their last logins were seven months ago (the command uses the wall clock).
+    // Their last logins and last uses were seven months ago (the command
+    // uses the wall clock; ACC-9 counts any session use as activity).
     let seven_months_ago = chrono::Utc::now().naive_utc() - chrono::Duration::days(213);
     let mut conn = app.state.pool.get().unwrap();
     diesel::update(users::table.filter(users::role.eq("user")))
         .set(users::last_login_at.eq(seven_months_ago))
         .execute(&mut conn)
         .unwrap();
+    {
+        use weigongbao::platform::db::schema::sessions;
+        diesel::update(sessions::table)
+            .set(sessions::last_seen_at.eq(seven_months_ago))
+            .execute(&mut conn)
+            .unwrap();
+    }
     drop(conn);
 
     let spawn = || {
