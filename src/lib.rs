@@ -131,11 +131,14 @@ fn market_routes(cfg: &mut ServiceConfig) {
 /// Every documented route. Only `.service(...)` registrations reach the
 /// OpenAPI document, so nothing is added with `.route(...)`.
 fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(ops::healthz).service(ops::readyz).service(
-        scope::scope("/api/v1")
-            .configure(account_routes)
-            .configure(market_routes),
-    );
+    cfg.service(ops::index)
+        .service(ops::healthz)
+        .service(ops::readyz)
+        .service(
+            scope::scope("/api/v1")
+                .configure(account_routes)
+                .configure(market_routes),
+        );
 }
 
 /// Schemas the features publish that no operation body names directly

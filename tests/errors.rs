@@ -188,3 +188,16 @@ async fn health_endpoints_answer() {
     };
     assert_eq!(ready.json["database"], expected);
 }
+
+#[actix_web::test]
+async fn the_root_points_to_the_docs() {
+    let app = common::TestApp::new().await;
+    let res = app.get("/").send().await;
+    res.assert(200);
+    assert_eq!(res.json["docs"], "/swagger-ui/");
+    assert_eq!(res.json["openapi"], "/api-docs/openapi.json");
+    app.get(res.json["openapi"].as_str().unwrap())
+        .send()
+        .await
+        .assert(200);
+}

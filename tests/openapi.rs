@@ -95,3 +95,26 @@ fn every_reference_resolves() {
         assert!(target.is_some(), "dangling reference {r}");
     }
 }
+
+#[test]
+fn generators_get_an_ascii_title_a_server_and_explicit_public_operations() {
+    let doc = serde_json::to_value(api_doc()).unwrap();
+    let title = doc["info"]["title"].as_str().unwrap();
+    assert!(
+        title.is_ascii(),
+        "generators make package names from {title}"
+    );
+    assert_eq!(doc["servers"][0]["url"], "/");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["security"].is_array(),
+                "{method} {path}: security is stated (empty for public operations)"
+            );
+        }
+    }
+    assert_eq!(
+        doc["paths"]["/api/v1/demands"]["get"]["security"],
+        serde_json::json!([])
+    );
+}

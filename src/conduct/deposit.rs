@@ -24,7 +24,7 @@ use utoipa::ToSchema;
 use crate::funds::ledger::{self, Reference, code};
 use crate::funds::payments::{ChannelName, PaymentView, Purpose, Settled};
 use crate::notifications::{Notice, notify};
-use crate::platform::clock::{china_days_deadline, china_deadline, working_days_deadline};
+use crate::platform::clock::{china_days_deadline, china_deadline};
 use crate::platform::db::DbConnection;
 use crate::platform::db::schema::{appeals, complaints, deposit_refunds, deposits};
 use crate::platform::error::{AppError, AppResult};
@@ -969,7 +969,7 @@ pub fn start_payout(
         return Ok(false);
     }
     let amount = balance(conn, user_id)?;
-    let due_by = working_days_deadline(now, conduct.payout_working_days, &conduct.holidays);
+    let due_by = conduct.calendar.deadline(now, conduct.payout_working_days);
     let channel: String = deposit_refunds::table
         .find(id)
         .select(deposit_refunds::channel)

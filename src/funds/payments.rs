@@ -29,7 +29,7 @@ text_enum! {
 /// `POST /api/v1/me/account/top-ups` and `/withdrawals`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"amount": "100.00", "channel": "alipay"}))]
+#[schema(example = json!({"amount": "100.00", "channel": "sandbox"}))]
 pub struct PaymentRequest {
     pub amount: Money,
     pub channel: ChannelName,

@@ -85,23 +85,37 @@ pub fn china_days_deadline(from: NaiveDateTime, days: i64) -> NaiveDateTime {
     china_midnight_after(china_today(from) + Duration::days(days))
 }
 
-/// Whether `day` is a working day: Monday–Friday and not a listed holiday.
-pub fn is_working_day(day: NaiveDate, holidays: &[NaiveDate]) -> bool {
-    let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-    !weekend && !holidays.contains(&day)
+/// China's official working calendar: Monday–Friday, less the listed
+/// public holidays, plus the listed make-up working days (调休, weekend days
+/// worked in exchange for a longer holiday).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkCalendar {
+    pub holidays: Vec<NaiveDate>,
+    pub workdays: Vec<NaiveDate>,
 }
 
-/// The end of the `n`th working day (China time) after the day of `from`.
-pub fn working_days_deadline(from: NaiveDateTime, n: i64, holidays: &[NaiveDate]) -> NaiveDateTime {
-    let mut day = china_today(from);
-    let mut counted = 0;
-    while counted < n {
-        day += Duration::days(1);
-        if is_working_day(day, holidays) {
-            counted += 1;
+impl WorkCalendar {
+    /// Whether `day` is a working day.
+    pub fn is_working_day(&self, day: NaiveDate) -> bool {
+        if self.workdays.contains(&day) {
+            return true;
         }
+        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+        !weekend && !self.holidays.contains(&day)
     }
-    china_midnight_after(day)
+
+    /// The end of the `n`th working day (China time) after the day of `from`.
+    pub fn deadline(&self, from: NaiveDateTime, n: i64) -> NaiveDateTime {
+        let mut day = china_today(from);
+        let mut counted = 0;
+        while counted < n {
+            day += Duration::days(1);
+            if self.is_working_day(day) {
+                counted += 1;
+            }
+        }
+        china_midnight_after(day)
+    }
 }
 
 /// `t` plus `months` calendar months counted in China time (a month-end
@@ -172,14 +186,31 @@ mod tests {
     fn dep7_working_days_skip_weekends_and_holidays() {
         // Thursday 2026-12-31 (China): Fri 1 Jan is a holiday, then the
         // weekend; Mon 4, Tue 5, Wed 6 are the three working days.
-        let holidays = [NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()];
+        let calendar = WorkCalendar {
+            holidays: vec![NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()],
+            workdays: vec![],
+        };
         assert_eq!(
-            working_days_deadline(at("2026-12-31 04:00:00"), 3, &holidays),
+            calendar.deadline(at("2026-12-31 04:00:00"), 3),
             at("2027-01-06 16:00:00")
         );
         // Without the holiday: Fri, Mon, Tue.
         assert_eq!(
-            working_days_deadline(at("2026-12-31 04:00:00"), 3, &[]),
+            WorkCalendar::default().deadline(at("2026-12-31 04:00:00"), 3),
+            at("2027-01-05 16:00:00")
+        );
+    }
+
+    #[test]
+    fn dep7_make_up_working_days_count() {
+        // Sunday 2027-01-03 is a listed make-up working day (调休): from
+        // Thursday 2026-12-31 with Friday a holiday, Sun 3, Mon 4, Tue 5.
+        let calendar = WorkCalendar {
+            holidays: vec![NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()],
+            workdays: vec![NaiveDate::from_ymd_opt(2027, 1, 3).unwrap()],
+        };
+        assert_eq!(
+            calendar.deadline(at("2026-12-31 04:00:00"), 3),
             at("2027-01-05 16:00:00")
         );
     }

@@ -80,8 +80,9 @@ pub struct ConductSettings {
     pub observation_days: i64,
     /// DEP-7: working days to pay a refund out after a clean observation.
     pub payout_working_days: i64,
-    /// DEP-7: public holidays (China dates) that are not working days.
-    pub holidays: Vec<chrono::NaiveDate>,
+    /// DEP-7: the working calendar: public holidays (`HOLIDAYS`) and
+    /// make-up working days (`WORKDAYS`, 调休), China dates.
+    pub calendar: crate::platform::clock::WorkCalendar,
     /// DSP-1: days the other party has to answer a dispute.
     pub dispute_response_days: i64,
     /// DSP-1: days after completion a dispute may still be opened.
@@ -144,7 +145,7 @@ impl Settings {
             json_body_limit_bytes: parse_in(
                 &lookup,
                 "JSON_BODY_LIMIT_BYTES",
-                65_536,
+                262_144,
                 1_024..=10_485_760,
             )?,
             workers: parse_in(&lookup, "WORKERS", default_workers, 1..=64)?,
@@ -281,7 +282,10 @@ impl ConductSettings {
             credit_start: parse_in(lookup, "CREDIT_SCORE_START", 100, 1..=10_000)?,
             observation_days: parse_in(lookup, "DEPOSIT_OBSERVATION_DAYS", 30, 1..=365)?,
             payout_working_days: parse_in(lookup, "DEPOSIT_PAYOUT_WORKING_DAYS", 3, 1..=30)?,
-            holidays: parse_dates(lookup, "HOLIDAYS")?,
+            calendar: crate::platform::clock::WorkCalendar {
+                holidays: parse_dates(lookup, "HOLIDAYS")?,
+                workdays: parse_dates(lookup, "WORKDAYS")?,
+            },
             dispute_response_days: parse_in(lookup, "DISPUTE_RESPONSE_DAYS", 4, 1..=60)?,
             dispute_window_days: parse_in(lookup, "DISPUTE_WINDOW_DAYS", 14, 0..=365)?,
             dispute_escalation_days: parse_in(lookup, "DISPUTE_ESCALATION_DAYS", 60, 1..=365)?,

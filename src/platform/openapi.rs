@@ -12,8 +12,8 @@ use crate::platform::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Weigongbao (微工宝) platform API",
-        description = "Marketplace backend: employers publish demands (需求), service providers bid.\n\n\
+        title = "Weigongbao platform API",
+        description = "Weigongbao (微工宝) marketplace backend: employers publish demands (需求), service providers bid.\n\n\
             Errors are RFC 9457 `application/problem+json` with a stable `code`; `detail` is Chinese by default, \
             English with `Accept-Language: en`. Money is a decimal string in CNY. Times are RFC 3339 UTC. \
             Lists take `limit` and `cursor` and return `{items, next_cursor}`.\n\n\
@@ -102,6 +102,14 @@ const COMMON: &[(&str, &str, &str)] = &[
 
 /// Adds the shared problem responses and their uses to every operation.
 pub fn add_error_responses(doc: &mut Doc) {
+    // Generated clients resolve paths against this: the server serving the
+    // document.
+    doc.servers = Some(vec![
+        utoipa::openapi::server::ServerBuilder::new()
+            .url("/")
+            .description(Some("The server serving this document"))
+            .build(),
+    ]);
     let components = doc.components.get_or_insert_with(Default::default);
     for (name, _, description) in COMMON {
         components.responses.insert(
@@ -152,6 +160,10 @@ fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool, gated
     let has_body = op.request_body.is_some();
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    if !secured {
+        // Public: say so, rather than leave clients to guess.
+        op.security = Some(Vec::new());
+    }
     for (name, status, _) in COMMON {
         let applies = match *status {
             "400" | "422" => has_body || has_params,

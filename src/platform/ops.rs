@@ -50,3 +50,37 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
         database: Some(state.backend),
     }))
 }
+
+/// Where to start: links to the documentation and the health checks.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Index {
+    #[schema(example = "Weigongbao platform API")]
+    pub name: &'static str,
+    /// Swagger UI.
+    #[schema(example = "/swagger-ui/")]
+    pub docs: &'static str,
+    /// The OpenAPI document.
+    #[schema(example = "/api-docs/openapi.json")]
+    pub openapi: &'static str,
+    #[schema(example = "/healthz")]
+    pub health: &'static str,
+    /// The API's base path.
+    #[schema(example = "/api/v1")]
+    pub api: &'static str,
+}
+
+/// The root points to the documentation.
+#[utoipa::path(
+    tag = "ops",
+    responses((status = 200, description = "Links to the docs", body = Index))
+)]
+#[get("/")]
+pub async fn index() -> HttpResponse {
+    HttpResponse::Ok().json(Index {
+        name: "Weigongbao platform API",
+        docs: "/swagger-ui/",
+        openapi: "/api-docs/openapi.json",
+        health: "/healthz",
+        api: "/api/v1",
+    })
+}
