@@ -155,6 +155,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .configure(routes)
         .split_for_parts();
     openapi::add_error_responses(&mut doc);
+    openapi::constrain_strings(&mut doc);
     doc
 }
 
@@ -188,6 +189,8 @@ pub fn build_app(
         .default_service(web::to(http::fallback))
         // Authentication is decided before any handler reads its body.
         .wrap(actix_web::middleware::from_fn(auth::gate))
+        // SVC-4: the URL's text is checked before anything else uses it.
+        .wrap(actix_web::middleware::from_fn(http::url_policy))
         .wrap_fn(|req, srv| {
             let (rid, lang) = http::begin(&req);
             let fut = srv.call(req);

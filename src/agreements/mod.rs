@@ -169,11 +169,15 @@ pub struct NewAgreement {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub title: String,
     /// The full text.
-    #[schema(min_length = 1, max_length = 60000, pattern = r"\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 60000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub body: String,
     /// When it comes into force; from then on users must accept it.
     pub in_force_at: DateTime<Utc>,
@@ -191,7 +195,7 @@ pub async fn publish(
     state: web::Data<AppState>,
     staff: Staff<Admins>,
     meta: ClientMeta,
-    body: web::Json<NewAgreement>,
+    body: crate::platform::http::Json<NewAgreement>,
 ) -> AppResult<HttpResponse> {
     let req = body.into_inner();
     let title = plain_text("title", &req.title, 200)?;

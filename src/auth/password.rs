@@ -68,7 +68,7 @@ const COMMON: &[&str] = &[
 
 /// The JSON Schema pattern stating the same rule as [`check_strength`]
 /// (except the common-password and member-name checks).
-pub const PATTERN: &str = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f]{8,128}$";
+pub const PATTERN: &str = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]{8,128}$";
 
 /// The strength rule: 8–128 characters without control characters, with at
 /// least one ASCII letter and one other character (digit, symbol, Chinese…),

@@ -63,7 +63,7 @@ fn audit_deposit(
 pub async fn file_complaint(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewComplaint>,
+    body: crate::platform::http::Json<NewComplaint>,
 ) -> AppResult<HttpResponse> {
     let (user_id, body) = (user.user_id, body.into_inner());
     let view = state
@@ -131,7 +131,7 @@ pub async fn file_appeal(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<NewAppeal>,
+    body: crate::platform::http::Json<NewAppeal>,
 ) -> AppResult<HttpResponse> {
     let (user_id, id, body) = (user.user_id, id.into_inner(), body.into_inner());
     let view = state
@@ -211,7 +211,7 @@ pub async fn pay_deposit(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<DepositPaymentRequest>,
+    body: crate::platform::http::Json<DepositPaymentRequest>,
 ) -> AppResult<HttpResponse> {
     let user_id = user.user_id;
     let body = body.into_inner();
@@ -288,7 +288,7 @@ pub async fn dismiss_complaint(
     staff: Staff<Moderators>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<ReasonRequest>,
+    body: crate::platform::http::Json<ReasonRequest>,
 ) -> AppResult<web::Json<ComplaintView>> {
     let (id, staff_id) = (id.into_inner(), staff.user_id);
     let reason = crate::platform::text::plain_text("reason", &body.reason, 500)?;
@@ -387,7 +387,7 @@ pub struct RequiredAmount {
     #[schema(
         min_length = 1,
         max_length = 500,
-        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub reason: String,
 }
@@ -434,7 +434,7 @@ pub async fn set_required_amount(
     staff: Staff<Finance>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<RequiredAmount>,
+    body: crate::platform::http::Json<RequiredAmount>,
 ) -> AppResult<web::Json<DepositView>> {
     let (user_id, staff_id) = (id.into_inner(), staff.user_id);
     let amount = amount_or_zero(&body.amount)?;
@@ -529,7 +529,7 @@ pub async fn reinstate(
     staff: Staff<Finance>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<ReasonRequest>,
+    body: crate::platform::http::Json<ReasonRequest>,
 ) -> AppResult<web::Json<DepositView>> {
     let (user_id, staff_id) = (id.into_inner(), staff.user_id);
     let reason = crate::platform::text::plain_text("reason", &body.reason, 500)?;

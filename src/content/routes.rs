@@ -117,7 +117,7 @@ pub async fn add_word(
     state: web::Data<AppState>,
     staff: Staff<Moderators>,
     meta: ClientMeta,
-    body: web::Json<NewWord>,
+    body: crate::platform::http::Json<NewWord>,
 ) -> AppResult<HttpResponse> {
     let NewWord { word, category } = body.into_inner();
     let normalized = normalize(&word);

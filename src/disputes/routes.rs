@@ -34,7 +34,7 @@ pub async fn open_dispute(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<NewDispute>,
+    body: crate::platform::http::Json<NewDispute>,
 ) -> AppResult<HttpResponse> {
     let (user_id, id, body) = (user.user_id, id.into_inner(), body.into_inner());
     let view = state
@@ -85,7 +85,7 @@ pub async fn add_statement(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<NewStatement>,
+    body: crate::platform::http::Json<NewStatement>,
 ) -> AppResult<HttpResponse> {
     let (user_id, staff, id, body) = (
         user.user_id,
@@ -161,7 +161,7 @@ pub async fn decide_dispute(
     staff: Staff<Moderators>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<DisputeDecision>,
+    body: crate::platform::http::Json<DisputeDecision>,
 ) -> AppResult<web::Json<DisputeView>> {
     let (id, staff_id, body) = (id.into_inner(), staff.user_id, body.into_inner());
     let view = state

@@ -71,7 +71,7 @@ pub async fn record_violation(
     state: web::Data<AppState>,
     staff: Staff<Moderators>,
     meta: ClientMeta,
-    body: web::Json<NewViolation>,
+    body: crate::platform::http::Json<NewViolation>,
 ) -> AppResult<HttpResponse> {
     let (staff_id, body) = (staff.user_id, body.into_inner());
     let view = state
@@ -99,7 +99,7 @@ pub async fn decide_appeal(
     staff: Staff<Moderators>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<AppealDecision>,
+    body: crate::platform::http::Json<AppealDecision>,
 ) -> AppResult<web::Json<AppealView>> {
     let (id, staff_id, body) = (id.into_inner(), staff.user_id, body.into_inner());
     let view = state

@@ -74,7 +74,7 @@ pub async fn withdraw(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<PaymentRequest>,
+    body: crate::platform::http::Json<PaymentRequest>,
 ) -> AppResult<HttpResponse> {
     payment_post(
         &state,
@@ -201,7 +201,7 @@ pub async fn sandbox_complete(
     state: web::Data<AppState>,
     user: AuthUser,
     payment_id: web::Path<String>,
-    body: web::Json<SandboxOutcome>,
+    body: crate::platform::http::Json<SandboxOutcome>,
 ) -> AppResult<web::Json<CallbackAck>> {
     let not_found = || AppError::not_found("payment.not_found", "支付单不存在", "No such payment");
     let Some(channel) = state.channels.get("sandbox") else {

@@ -70,7 +70,7 @@ pub fn observations_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usi
 pub async fn request_refund(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<RefundRequest>,
+    body: crate::platform::http::Json<RefundRequest>,
 ) -> AppResult<HttpResponse> {
     let (user_id, body) = (user.user_id, body.into_inner());
     let view = state

@@ -73,7 +73,7 @@ pub async fn top_up(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: web::Json<PaymentRequest>,
+    body: crate::platform::http::Json<PaymentRequest>,
 ) -> AppResult<HttpResponse> {
     payment_post(
         &state,

@@ -34,7 +34,7 @@ pub async fn reclaim_member_name(
     staff: Staff<Moderators>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<ReasonRequest>,
+    body: crate::platform::http::Json<ReasonRequest>,
 ) -> AppResult<HttpResponse> {
     let (user_id, staff_id) = (id.into_inner(), staff.user_id);
     let reason = plain_text("reason", &body.reason, 500)?;
@@ -89,7 +89,7 @@ pub async fn release_member_name(
 pub async fn request_closure(
     state: web::Data<AppState>,
     user: AuthUserAnyAgreement,
-    body: web::Json<ClosureRequestBody>,
+    body: crate::platform::http::Json<ClosureRequestBody>,
 ) -> AppResult<HttpResponse> {
     let (user_id, body) = (user.user_id, body.into_inner());
     let view = state
@@ -202,7 +202,7 @@ pub async fn reject_closure(
     staff: Staff<Moderators>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<ReasonRequest>,
+    body: crate::platform::http::Json<ReasonRequest>,
 ) -> AppResult<web::Json<ClosureView>> {
     let (id, staff_id) = (id.into_inner(), staff.user_id);
     let reason = plain_text("reason", &body.reason, 500)?;

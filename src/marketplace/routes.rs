@@ -45,7 +45,7 @@ pub async fn list_categories(
 pub async fn publish(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<NewDemand>,
+    body: crate::platform::http::Json<NewDemand>,
 ) -> AppResult<HttpResponse> {
     state
         .limits
@@ -117,7 +117,7 @@ pub async fn edit_demand(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<DemandPatch>,
+    body: crate::platform::http::Json<DemandPatch>,
 ) -> AppResult<web::Json<DemandView>> {
     let (owner, id, patch) = (user.user_id, id.into_inner(), body.into_inner());
     Ok(web::Json(
@@ -172,7 +172,7 @@ pub async fn place_bid(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<NewBid>,
+    body: crate::platform::http::Json<NewBid>,
 ) -> AppResult<HttpResponse> {
     state.limits.bids.check(&format!("user:{}", user.user_id))?;
     let (provider, id, req) = (user.user_id, id.into_inner(), body.into_inner());
@@ -310,7 +310,7 @@ pub async fn award(
     user: AuthUser,
     req: HttpRequest,
     id: web::Path<i64>,
-    body: web::Json<AwardRequest>,
+    body: crate::platform::http::Json<AwardRequest>,
 ) -> AppResult<HttpResponse> {
     let (employer, id, ids) = (user.user_id, id.into_inner(), body.into_inner().bid_ids);
     let route = format!("POST /demands/{id}/awards");
@@ -371,7 +371,7 @@ pub async fn deliver(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<DeliveryRequest>,
+    body: crate::platform::http::Json<DeliveryRequest>,
 ) -> AppResult<web::Json<AwardView>> {
     let (provider, id, req) = (user.user_id, id.into_inner(), body.into_inner());
     Ok(web::Json(
@@ -436,7 +436,7 @@ pub async fn review(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<NewReview>,
+    body: crate::platform::http::Json<NewReview>,
 ) -> AppResult<HttpResponse> {
     let (reviewer, id, req) = (user.user_id, id.into_inner(), body.into_inner());
     let view = state
@@ -464,7 +464,7 @@ pub async fn remove_demand(
     staff: Staff<Moderators>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<ReasonRequest>,
+    body: crate::platform::http::Json<ReasonRequest>,
 ) -> AppResult<web::Json<DemandView>> {
     let (staff_id, id) = (staff.user_id, id.into_inner());
     let reason = plain_text("reason", &body.reason, 500)?;

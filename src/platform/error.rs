@@ -181,6 +181,18 @@ impl AppError {
     }
 
     /// A 422 for one field, with the field error carrying the same code.
+    /// A query parameter that cannot be used: 400 naming it.
+    pub fn invalid_query(
+        field: &str,
+        code: &'static str,
+        zh: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        let mut err = Self::invalid_field(field, code, zh, en);
+        err.status = StatusCode::BAD_REQUEST;
+        err
+    }
+
     pub fn invalid_field(
         field: &str,
         code: &'static str,

@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 
+use crate::platform::error::AppResult;
 use crate::platform::error::{AppError, Lang, PROBLEM_CONTENT_TYPE};
 use crate::platform::state::AppState;
 
@@ -178,6 +179,164 @@ fn json_error(err: &JsonPayloadError) -> AppError {
         ),
         _ => malformed(),
     }
+}
+
+/// SVC-4 for what the URL carries: a query parameter or path segment
+/// holding a forbidden character is refused with 400 naming it, before any
+/// handler (or database) sees it.
+pub fn check_url(req: &ServiceRequest) -> AppResult<()> {
+    use crate::platform::text::find_forbidden;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    for (name, value) in &pairs {
+        if find_forbidden(name).is_some() || find_forbidden(value).is_some() {
+            return Err(AppError::invalid_query(
+                name,
+                "text.forbidden_character",
+                format!("查询参数 {name} 含有不允许的控制字符或双向文本控制字符"),
+                format!(
+                    "Query parameter {name} contains a control or bidirectional-override character"
+                ),
+            ));
+        }
+    }
+    let path = percent_encoding::percent_decode_str(req.path()).decode_utf8_lossy();
+    if find_forbidden(&path).is_some() {
+        return Err(AppError::bad_request(
+            "request.invalid_path",
+            "路径含有不允许的控制字符或双向文本控制字符",
+            "The path contains a control or bidirectional-override character",
+        ));
+    }
+    Ok(())
+}
+
+/// Middleware applying [`check_url`].
+pub async fn url_policy(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if let Err(err) = check_url(&req) {
+        return Ok(req.error_response(err).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// A JSON request body: every string in it (keys too) is checked against
+/// the text policy (SVC-4, [`crate::platform::text::is_forbidden`]) before
+/// it is read into `T`, and a value that does not fit names its field and
+/// the reason. Use it instead of `web::Json` for request bodies.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = body.await?.into_inner();
+            check_strings(&value, "")?;
+            let parsed = serde_path_to_error::deserialize(value).map_err(|e| field_error(&e))?;
+            Ok(Json(parsed))
+        })
+    }
+}
+
+fn child_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// SVC-4: refuses the first string (or key) holding a forbidden character,
+/// naming its field.
+fn check_strings(value: &serde_json::Value, path: &str) -> AppResult<()> {
+    use crate::platform::text::{find_forbidden, forbidden_text};
+    let field = |p: &str| {
+        if p.is_empty() {
+            "body".to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if find_forbidden(s).is_some() => {
+            Err(forbidden_text(&field(path)))
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_strings(v, &format!("{}[{i}]", field(path)))),
+        serde_json::Value::Object(map) => map.iter().try_for_each(|(k, v)| {
+            if find_forbidden(k).is_some() {
+                return Err(forbidden_text(&field(path)));
+            }
+            check_strings(v, &child_path(path, k))
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A body value that does not fit its type: the field by its path, and the
+/// reason without the value (a value may be a secret).
+fn field_error(err: &serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let text = err.inner().to_string();
+    let path = err.path().to_string();
+    let path = if path == "." { String::new() } else { path };
+    let (field, zh, en) = if let Some(name) = backticked(&text, "missing field `") {
+        let field = child_path(&path, &name);
+        (
+            field,
+            "缺少必填字段".to_string(),
+            "A required field is missing".to_string(),
+        )
+    } else if let Some(name) = backticked(&text, "unknown field `") {
+        // The path already ends at the unknown member.
+        let field = if path.ends_with(&name) {
+            path
+        } else {
+            child_path(&path, &name)
+        };
+        (
+            field,
+            "包含未知字段".to_string(),
+            "The body has an unknown field".to_string(),
+        )
+    } else if let Some((_, expected)) = text.split_once(", expected ") {
+        (
+            path,
+            format!("字段类型或取值不正确，应为：{expected}"),
+            format!("Wrong type or value: expected {expected}"),
+        )
+    } else {
+        (
+            path,
+            format!("字段取值不正确：{text}"),
+            format!("Invalid value: {text}"),
+        )
+    };
+    let field = if field.is_empty() {
+        "body".to_string()
+    } else {
+        field
+    };
+    AppError::invalid_field(&field, "request.invalid_body", zh, en)
 }
 
 fn backticked(text: &str, prefix: &str) -> Option<String> {

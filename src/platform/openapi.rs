@@ -3,6 +3,7 @@
 //! (a body, parameters, a token, a staff role).
 
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Doc, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -180,5 +181,63 @@ fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool, gated
                 .entry((*status).to_string())
                 .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
         }
+    }
+}
+
+/// SVC-4 in the contract: every string schema without a stricter pattern,
+/// an enum or a format states the text policy, so clients (and contract
+/// tests) know control and bidirectional-override characters are refused.
+pub fn constrain_strings(doc: &mut Doc) {
+    if let Some(components) = doc.components.as_mut() {
+        components.schemas.values_mut().for_each(constrain);
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for p in op.parameters.iter_mut().flatten() {
+                p.schema.iter_mut().for_each(constrain);
+            }
+            if let Some(body) = op.request_body.as_mut() {
+                for content in body.content.values_mut() {
+                    content.schema.iter_mut().for_each(constrain);
+                }
+            }
+        }
+    }
+}
+
+fn constrain(schema: &mut RefOr<Schema>) {
+    let RefOr::T(schema) = schema else {
+        return;
+    };
+    match schema {
+        Schema::Object(o) => {
+            let is_string = match &o.schema_type {
+                SchemaType::Type(t) => *t == Type::String,
+                SchemaType::Array(ts) => ts.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if is_string && o.pattern.is_none() && o.format.is_none() && o.enum_values.is_none() {
+                o.pattern = Some(crate::platform::text::ANY_TEXT_PATTERN.to_string());
+            }
+            o.properties.values_mut().for_each(constrain);
+        }
+        Schema::Array(a) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                constrain(items);
+            }
+        }
+        Schema::OneOf(x) => x.items.iter_mut().for_each(constrain),
+        Schema::AllOf(x) => x.items.iter_mut().for_each(constrain),
+        Schema::AnyOf(x) => x.items.iter_mut().for_each(constrain),
+        _ => {}
     }
 }

@@ -17,12 +17,11 @@ use crate::platform::error::{AppError, AppResult};
 
 /// The JSON Schema pattern stating [`plain_text`]'s rule: no control
 /// characters and at least one character that is not white space.
-pub const PLAIN_TEXT_PATTERN: &str = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$";
+pub const PLAIN_TEXT_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$";
 
 /// The JSON Schema pattern stating [`long_text`]'s rule: like
 /// [`PLAIN_TEXT_PATTERN`] but newline, carriage return and tab allowed.
-pub const LONG_TEXT_PATTERN: &str =
-    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$";
+pub const LONG_TEXT_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$";
 
 /// NFKC + lower case: the form under which two names count as the same.
 pub fn fold(text: &str) -> String {
@@ -50,8 +49,41 @@ fn match_key(text: &str) -> String {
         .collect()
 }
 
+/// Characters no string the API reads may hold (SVC-4): NUL and the other
+/// C0 controls but tab, line feed and carriage return; DEL and the C1
+/// controls; and the bidirectional controls that make text display other
+/// than it reads (U+202E …). PostgreSQL refuses NUL outright.
+pub fn is_forbidden(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The characters of [`is_forbidden`] as a JSON Schema character class body.
+pub const FORBIDDEN_CLASS: &str =
+    r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069";
+
+/// The JSON Schema pattern every string without a stricter one carries.
+pub const ANY_TEXT_PATTERN: &str =
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$";
+
+/// The first forbidden character's position in `value`, if any.
+pub fn find_forbidden(value: &str) -> Option<usize> {
+    value.chars().position(is_forbidden)
+}
+
+/// The refusal for a string holding a forbidden character.
+pub fn forbidden_text(field: &str) -> AppError {
+    AppError::invalid_field(
+        field,
+        "text.forbidden_character",
+        format!("{field} 含有不允许的控制字符或双向文本控制字符"),
+        format!("{field} contains a control or bidirectional-override character"),
+    )
+}
+
 fn is_control(c: char) -> bool {
-    c <= '\u{1f}' || c == '\u{7f}'
+    c <= '\u{1f}' || ('\u{7f}'..='\u{9f}').contains(&c) || is_forbidden(c)
 }
 
 fn is_line_break_or_tab(c: char) -> bool {
@@ -98,7 +130,7 @@ pub fn long_text(field: &str, value: &str, max: usize) -> AppResult<String> {
         || value.chars().count() > max
         || value
             .chars()
-            .any(|c| is_control(c) && !is_line_break_or_tab(c));
+            .any(|c| (is_control(c) && !is_line_break_or_tab(c)) || is_forbidden(c));
     if bad {
         return Err(invalid_text(field, max));
     }
@@ -183,6 +215,21 @@ mod tests {
         assert!(plain_text("address", "a\u{0}b", 200).is_err());
         assert!(plain_text("address", "a\nb", 200).is_err());
         assert!(plain_text("contact_name", &"x".repeat(51), 50).is_err());
+    }
+
+    #[test]
+    fn svc4_forbidden_characters() {
+        for bad in [
+            '\u{0}', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}', '\u{202e}', '\u{2066}', '\u{200f}',
+        ] {
+            assert!(is_forbidden(bad), "{:?}", bad);
+            assert!(plain_text("title", &format!("a{bad}b"), 10).is_err());
+            assert!(long_text("text", &format!("a{bad}b"), 10).is_err());
+        }
+        for ok in ['\n', '\t', '\r', 'a', '中', '\u{200d}', '€'] {
+            assert!(!is_forbidden(ok), "{:?}", ok);
+        }
+        assert_eq!(find_forbidden("ab\u{202e}c"), Some(2));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub struct RegisterRequest {
     #[schema(
         min_length = 8,
         max_length = 128,
-        pattern = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f]{8,128}$"
+        pattern = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]{8,128}$"
     )]
     pub password: String,
     #[schema(format = "email", max_length = 254)]
@@ -42,13 +42,13 @@ pub struct RegisterRequest {
     #[schema(
         min_length = 1,
         max_length = 50,
-        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub contact_name: String,
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub address: String,
     pub account_kind: AccountKind,
@@ -158,13 +158,13 @@ pub struct UpdateMeRequest {
     #[schema(
         min_length = 1,
         max_length = 50,
-        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub contact_name: Option<String>,
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub address: Option<String>,
 }
@@ -179,7 +179,7 @@ pub struct ChangePasswordRequest {
     #[schema(
         min_length = 8,
         max_length = 128,
-        pattern = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f]{8,128}$"
+        pattern = r"^(?=.*[A-Za-z])(?=.*[^A-Za-z])[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]{8,128}$"
     )]
     pub new_password: String,
 }

@@ -31,7 +31,7 @@ use crate::platform::state::AppState;
 pub async fn register(
     state: web::Data<AppState>,
     meta: ClientMeta,
-    body: web::Json<RegisterRequest>,
+    body: crate::platform::http::Json<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
     state.limits.register.check(&meta.ip)?;
     let req = body.into_inner();
@@ -57,7 +57,7 @@ pub async fn register(
 pub async fn login(
     state: web::Data<AppState>,
     meta: ClientMeta,
-    body: web::Json<LoginRequest>,
+    body: crate::platform::http::Json<LoginRequest>,
 ) -> AppResult<web::Json<AuthResponse>> {
     state.limits.login.check(&meta.ip)?;
     let req = body.into_inner();
@@ -83,7 +83,7 @@ pub async fn login(
 pub async fn refresh(
     state: web::Data<AppState>,
     meta: ClientMeta,
-    body: web::Json<RefreshRequest>,
+    body: crate::platform::http::Json<RefreshRequest>,
 ) -> AppResult<web::Json<TokenPair>> {
     state.limits.refresh.check(&meta.ip)?;
     let token = body.into_inner().refresh_token;
@@ -143,7 +143,7 @@ pub async fn get_me(
 pub async fn patch_me(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<UpdateMeRequest>,
+    body: crate::platform::http::Json<UpdateMeRequest>,
 ) -> AppResult<web::Json<MeView>> {
     let req = body.into_inner();
     let view = state
@@ -167,7 +167,7 @@ pub async fn patch_me(
 pub async fn change_password(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<ChangePasswordRequest>,
+    body: crate::platform::http::Json<ChangePasswordRequest>,
 ) -> AppResult<HttpResponse> {
     let req = body.into_inner();
     state

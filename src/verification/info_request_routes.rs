@@ -27,7 +27,7 @@ pub async fn create_info_request(
     staff: Staff<Moderators>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<NewInfoRequest>,
+    body: crate::platform::http::Json<NewInfoRequest>,
 ) -> AppResult<HttpResponse> {
     let (user_id, staff_id, req) = (id.into_inner(), staff.user_id, body.into_inner());
     let view = state
@@ -96,7 +96,7 @@ pub async fn respond_info_request(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    body: web::Json<InfoResponse>,
+    body: crate::platform::http::Json<InfoResponse>,
 ) -> AppResult<web::Json<InfoRequestView>> {
     let (id, user_id, text) = (id.into_inner(), user.user_id, body.into_inner().response);
     let view = state

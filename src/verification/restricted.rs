@@ -228,7 +228,7 @@ pub struct NewRestricted {
     #[schema(
         min_length = 1,
         max_length = 500,
-        pattern = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub reason: String,
     pub source: RestrictionSource,
@@ -308,7 +308,7 @@ pub async fn add_restricted(
     state: web::Data<AppState>,
     staff: Staff<Moderators>,
     meta: ClientMeta,
-    body: web::Json<NewRestricted>,
+    body: crate::platform::http::Json<NewRestricted>,
 ) -> AppResult<HttpResponse> {
     let req = body.into_inner();
     let actor = staff.user_id;

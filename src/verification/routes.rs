@@ -30,7 +30,7 @@ use crate::platform::text::plain_text;
 pub async fn submit(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<VerificationRequest>,
+    body: crate::platform::http::Json<VerificationRequest>,
 ) -> AppResult<HttpResponse> {
     let req = body.into_inner();
     let view = state
@@ -152,7 +152,7 @@ pub async fn reject(
     staff: Staff<Moderators>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<ReasonRequest>,
+    body: crate::platform::http::Json<ReasonRequest>,
 ) -> AppResult<web::Json<VerificationView>> {
     let id = id.into_inner();
     let reason = plain_text("reason", &body.reason, 500)?;
@@ -184,7 +184,7 @@ pub async fn transfer(
     staff: Staff<Admins>,
     meta: ClientMeta,
     id: web::Path<i64>,
-    body: web::Json<TransferRequest>,
+    body: crate::platform::http::Json<TransferRequest>,
 ) -> AppResult<web::Json<VerificationView>> {
     let (user_id, staff_id) = (id.into_inner(), staff.user_id);
     let TransferRequest {
