@@ -716,7 +716,7 @@ fn check_days(days: Option<i32>) -> AppResult<()> {
 /// VIO-3: seals the account: status `sealed`, every session ended, its
 /// identifiers on the restricted list (ACC-3).
 fn seal(conn: &mut DbConnection, st: &AppState, ctx: &Ctx<'_>) -> AppResult<()> {
-    crate::users::status::change_status(
+    crate::users::account_state::change_status(
         conn,
         ctx.now,
         ctx.user_id,
@@ -740,7 +740,7 @@ fn unseal(
     user_id: i64,
     violation_id: i64,
 ) -> AppResult<()> {
-    crate::users::status::change_status(
+    crate::users::account_state::change_status(
         conn,
         st.clock.now_naive(),
         user_id,

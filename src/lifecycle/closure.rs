@@ -251,7 +251,7 @@ fn carry_out(
 ) -> AppResult<()> {
     let now = st.clock.now_naive();
     if approve {
-        crate::users::status::change_status(conn, now, user_id, None, UserStatus::Closed)?;
+        crate::users::account_state::change_status(conn, now, user_id, None, UserStatus::Closed)?;
         sessions::revoke_all(conn, user_id, None, now, "account_closed")?;
         crate::verification::service::release(conn, user_id)?;
         notify(
@@ -360,7 +360,7 @@ pub fn anonymise_due(closed_at: NaiveDateTime) -> NaiveDateTime {
 /// this call did it (a conditional update: safe from several servers).
 pub fn anonymise(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<bool> {
     let now = st.clock.now_naive();
-    if !crate::users::status::anonymise(conn, now, user_id)? {
+    if !crate::users::account_state::anonymise(conn, now, user_id)? {
         return Ok(false);
     }
     crate::verification::service::anonymise(conn, user_id)?;

@@ -86,7 +86,8 @@ pub fn process(
     match due(last_active, warned, now) {
         Due::Nothing => Ok(None),
         Due::Warn(level) => {
-            if !crate::users::status::mark_warned(conn, user_id, last_login, warned, level)? {
+            if !crate::users::account_state::mark_warned(conn, user_id, last_login, warned, level)?
+            {
                 return Ok(None);
             }
             let days = if level == WARNED_7_DAYS { 7 } else { 14 };
@@ -108,7 +109,7 @@ pub fn process(
             Ok(Some(Due::Warn(level)))
         }
         Due::Reclaim => {
-            if !crate::users::status::reclaim(conn, now, user_id, last_login, warned)? {
+            if !crate::users::account_state::reclaim(conn, now, user_id, last_login, warned)? {
                 return Ok(None);
             }
             sessions::revoke_all(conn, user_id, None, now, "account_reclaimed")?;

@@ -1,8 +1,8 @@
 //! Users: registration, login, the caller's own account, public profiles.
 
+pub mod account_state;
 pub mod dto;
 pub mod models;
 pub mod names;
 pub mod routes;
 pub mod service;
-pub mod status;
