@@ -189,16 +189,22 @@ pub fn check_url(req: &ServiceRequest) -> AppResult<()> {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     for (name, value) in &pairs {
-        if find_forbidden(name).is_some() || find_forbidden(value).is_some() {
-            return Err(AppError::invalid_query(
-                name,
-                "text.forbidden_character",
-                format!("查询参数 {name} 含有不允许的控制字符或双向文本控制字符"),
-                format!(
-                    "Query parameter {name} contains a control or bidirectional-override character"
-                ),
-            ));
-        }
+        // A name that itself holds such a character is never echoed back.
+        let shown = if find_forbidden(name).is_some() {
+            "query"
+        } else if find_forbidden(value).is_some() {
+            name.as_str()
+        } else {
+            continue;
+        };
+        return Err(AppError::invalid_query(
+            shown,
+            "text.forbidden_character",
+            format!("查询参数 {shown} 含有不允许的控制字符或双向文本控制字符"),
+            format!(
+                "Query parameter {shown} contains a control or bidirectional-override character"
+            ),
+        ));
     }
     let path = percent_encoding::percent_decode_str(req.path()).decode_utf8_lossy();
     if find_forbidden(&path).is_some() {
