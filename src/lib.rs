@@ -187,6 +187,8 @@ pub fn build_app(
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
         .default_service(web::to(http::fallback))
+        // ETag / 304 and Cache-Control on what the handlers answer.
+        .wrap(actix_web::middleware::from_fn(http::caching))
         // Authentication is decided before any handler reads its body.
         .wrap(actix_web::middleware::from_fn(auth::gate))
         // SVC-4: the URL's text is checked before anything else uses it.

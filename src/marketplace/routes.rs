@@ -103,10 +103,14 @@ pub async fn get_demand(
 /// Edit a demand: owner only, while open and without bids.
 #[utoipa::path(
     tag = "marketplace",
-    params(("id" = i64, Path, description = "Demand id")),
+    params(
+        ("id" = i64, Path, description = "Demand id"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` of the demand as read; a changed demand answers 412"),
+    ),
     request_body = DemandPatch,
     responses(
         (status = 200, description = "Edited", body = DemandView),
+        (status = 412, description = "The demand changed since the `ETag` named in `If-Match` (`precondition.failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such demand of the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Has bids or not open (`demand.not_editable`)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -117,12 +121,16 @@ pub async fn edit_demand(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
+    if_match: crate::platform::http::IfMatch,
     body: crate::platform::http::Json<DemandPatch>,
 ) -> AppResult<web::Json<DemandView>> {
     let (owner, id, patch) = (user.user_id, id.into_inner(), body.into_inner());
     Ok(web::Json(
         state
-            .tx(move |conn, st| demands::edit(conn, st, owner, id, patch))
+            .tx(move |conn, st| {
+                if_match.check(&demands::load(conn, id, Some(owner))?.view()?)?;
+                demands::edit(conn, st, owner, id, patch)
+            })
             .await?,
     ))
 }

@@ -309,6 +309,7 @@ fn status_title(status: StatusCode, lang: Lang) -> &'static str {
         413 => ("请求体过大", "Content Too Large"),
         415 => ("不支持的内容类型", "Unsupported Media Type"),
         422 => ("校验失败", "Unprocessable Content"),
+        412 => ("前提条件不满足", "Precondition Failed"),
         428 => ("需要接受协议", "Precondition Required"),
         429 => ("请求过多", "Too Many Requests"),
         503 => ("服务不可用", "Service Unavailable"),

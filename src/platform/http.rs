@@ -217,6 +217,111 @@ pub fn check_url(req: &ServiceRequest) -> AppResult<()> {
     Ok(())
 }
 
+/// The entity tag of a JSON representation: a strong tag from its bytes,
+/// so the same resource in the same state always has the same tag.
+pub fn etag_of(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether an `If-None-Match` / `If-Match` header value names `tag`.
+pub fn tag_matches(header_value: &str, tag: &str) -> bool {
+    header_value
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == tag || t.strip_prefix("W/") == Some(tag))
+}
+
+/// An `If-Match` precondition (optional): a PATCH carrying one applies
+/// only to the representation it names, so two clients editing at once do
+/// not silently overwrite each other (the second gets 412).
+pub struct IfMatch(Option<String>);
+
+impl FromRequest for IfMatch {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let value = req
+            .headers()
+            .get(header::IF_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        ready(Ok(IfMatch(value)))
+    }
+}
+
+impl IfMatch {
+    /// 412 `precondition.failed` unless `current` (what GET answers now)
+    /// has the tag the request names; no header, no condition.
+    pub fn check<T: serde::Serialize>(&self, current: &T) -> AppResult<()> {
+        let Some(wanted) = &self.0 else {
+            return Ok(());
+        };
+        let bytes = serde_json::to_vec(current).map_err(AppError::internal)?;
+        if tag_matches(wanted, &etag_of(&bytes)) {
+            return Ok(());
+        }
+        Err(AppError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition.failed",
+            "资源已被修改：请重新读取（GET）后再提交",
+            "The resource changed since you read it: GET it again and retry",
+        ))
+    }
+}
+
+/// Middleware for caches: every successful GET carries an `ETag` and
+/// answers `304 Not Modified` to a matching `If-None-Match`; responses to
+/// authenticated or token calls are `Cache-Control: no-store`, public
+/// reads `no-cache` (store, but revalidate).
+pub async fn caching(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let personal = req.headers().contains_key(header::AUTHORIZATION)
+        || req.path().starts_with("/api/v1/auth/");
+    let is_get = req.method() == Method::GET;
+    let if_none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let res = next.call(req).await?;
+    let cache = if personal { "no-store" } else { "no-cache" };
+    if !is_get || res.status() != StatusCode::OK || res.response().error().is_some() {
+        let mut res = res.map_into_boxed_body();
+        if personal && !res.headers().contains_key(header::CACHE_CONTROL) {
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        return Ok(res);
+    }
+    let (req, res) = res.into_parts();
+    let (mut head, body) = res.into_parts();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|_| AppError::internal("response body could not be read"))?;
+    let tag = etag_of(&bytes);
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        head.headers_mut().insert(header::ETAG, value);
+    }
+    if !head.headers().contains_key(header::CACHE_CONTROL) {
+        head.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    }
+    let res = if if_none_match.is_some_and(|v| tag_matches(&v, &tag)) {
+        *head.status_mut() = StatusCode::NOT_MODIFIED;
+        head.headers_mut().remove(header::CONTENT_LENGTH);
+        head.set_body(actix_web::body::BoxBody::new(()))
+    } else {
+        head.set_body(actix_web::body::BoxBody::new(bytes))
+    };
+    Ok(ServiceResponse::new(req, res))
+}
+
 /// Middleware applying [`check_url`].
 pub async fn url_policy(
     req: ServiceRequest,

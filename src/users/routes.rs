@@ -132,9 +132,13 @@ pub async fn get_me(
 /// Update contact data (email, phone, contact name, address).
 #[utoipa::path(
     tag = "me",
+    params(
+        ("If-Match" = Option<String>, Header, description = "The `ETag` of `GET /me` as read; a changed account answers 412"),
+    ),
     request_body = UpdateMeRequest,
     responses(
         (status = 200, description = "The updated account", body = MeView),
+        (status = 412, description = "The account changed since the `ETag` named in `If-Match` (`precondition.failed`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email or phone already registered", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -143,11 +147,15 @@ pub async fn get_me(
 pub async fn patch_me(
     state: web::Data<AppState>,
     user: AuthUser,
+    if_match: crate::platform::http::IfMatch,
     body: crate::platform::http::Json<UpdateMeRequest>,
 ) -> AppResult<web::Json<MeView>> {
     let req = body.into_inner();
     let view = state
-        .tx(move |conn, st| service::update_me(conn, st, &user, req))
+        .tx(move |conn, st| {
+            if_match.check(&service::me(conn, st, &user)?)?;
+            service::update_me(conn, st, &user, req)
+        })
         .await?;
     Ok(web::Json(view))
 }

@@ -1,0 +1,83 @@
+//! Conditional requests and cache headers (API.md conventions): ETag and
+//! If-None-Match on reads, If-Match against lost updates on PATCH, no-store
+//! on personal responses.
+
+mod common;
+
+use actix_web::http::Method;
+use common::TestApp;
+use serde_json::json;
+
+#[actix_web::test]
+async fn mkt1_a_demand_read_revalidates_and_a_stale_edit_is_412() {
+    let app = TestApp::new().await;
+    let owner = app.verified_user().await;
+    let id = app
+        .demand(&owner, app.demand_body("周末地推", "500.00", 2))
+        .await;
+    let path = format!("/api/v1/demands/{id}");
+    let first = app.get(&path).send().await;
+    first.assert(200);
+    let tag = first.header("etag").expect("an ETag").to_string();
+    assert_eq!(first.header("cache-control"), Some("no-cache"));
+    let again = app.get(&path).header("if-none-match", &tag).send().await;
+    again.assert(304);
+    assert!(again.text.is_empty());
+
+    // Two editors read the same version; the first edit wins, the second
+    // is told the demand changed instead of overwriting it.
+    app.req(Method::PATCH, &path)
+        .bearer(&owner.access)
+        .header("if-match", &tag)
+        .json(json!({"title": "周末地推（改）"}))
+        .send()
+        .await
+        .assert(200);
+    app.req(Method::PATCH, &path)
+        .bearer(&owner.access)
+        .header("if-match", &tag)
+        .json(json!({"title": "另一个标题"}))
+        .send()
+        .await
+        .assert_problem(412, "precondition.failed");
+    let now = app.get(&path).send().await;
+    assert_eq!(now.json["title"], "周末地推（改）");
+    assert_ne!(now.header("etag"), Some(tag.as_str()));
+    // Without If-Match an edit applies as before.
+    app.req(Method::PATCH, &path)
+        .bearer(&owner.access)
+        .json(json!({"title": "再改"}))
+        .send()
+        .await
+        .assert(200);
+}
+
+#[actix_web::test]
+async fn acc7_personal_responses_are_not_stored_and_me_honours_if_match() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let me = app.me(&user.access).await;
+    assert_eq!(me.header("cache-control"), Some("no-store"));
+    let tag = me.header("etag").unwrap().to_string();
+    app.req(Method::PATCH, "/api/v1/me")
+        .bearer(&user.access)
+        .header("if-match", &tag)
+        .json(json!({"address": "新地址"}))
+        .send()
+        .await
+        .assert(200);
+    app.req(Method::PATCH, "/api/v1/me")
+        .bearer(&user.access)
+        .header("if-match", &tag)
+        .json(json!({"address": "又一个地址"}))
+        .send()
+        .await
+        .assert_problem(412, "precondition.failed");
+    let res = app
+        .post("/api/v1/auth/login")
+        .json(json!({"login": user.member_name, "password": common::PASSWORD}))
+        .send()
+        .await;
+    res.assert(200);
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+}
