@@ -51,6 +51,8 @@ fn audit_deposit(
 /// or demand (VIO-1). A second open complaint about the same target: 409.
 #[utoipa::path(
     tag = "conduct",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
+            pattern = "^[A-Za-z0-9._:-]{1,100}$")),
     request_body = NewComplaint,
     responses(
         (status = 201, description = "Filed", body = ComplaintView),
@@ -63,13 +65,21 @@ fn audit_deposit(
 pub async fn file_complaint(
     state: web::Data<AppState>,
     user: AuthUser,
+    http: actix_web::HttpRequest,
     body: crate::platform::http::Json<NewComplaint>,
 ) -> AppResult<HttpResponse> {
-    let (user_id, body) = (user.user_id, body.into_inner());
-    let view = state
-        .tx(move |conn, st| complaints::create(conn, st, user_id, body))
-        .await?;
-    Ok(created(&view))
+    let user_id = user.user_id;
+    let (body, raw) = body.into_parts();
+    crate::funds::idempotency::run_optional(
+        &state,
+        user_id,
+        http.headers(),
+        "POST /complaints",
+        &raw,
+        actix_web::http::StatusCode::CREATED,
+        move |conn, st| complaints::create(conn, st, user_id, body),
+    )
+    .await
 }
 
 /// Your complaints and reports, newest first.

@@ -19,7 +19,9 @@ use crate::platform::state::AppState;
 /// days after completion. The other party is notified and has 4 days to answer.
 #[utoipa::path(
     tag = "disputes",
-    params(("id" = i64, Path, description = "Award id")),
+    params(("id" = i64, Path, description = "Award id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
+            pattern = "^[A-Za-z0-9._:-]{1,100}$")),
     request_body = NewDispute,
     responses(
         (status = 201, description = "Opened", body = DisputeView),
@@ -34,13 +36,21 @@ pub async fn open_dispute(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
+    http: actix_web::HttpRequest,
     body: crate::platform::http::Json<NewDispute>,
 ) -> AppResult<HttpResponse> {
-    let (user_id, id, body) = (user.user_id, id.into_inner(), body.into_inner());
-    let view = state
-        .tx(move |conn, st| super::open(conn, st, user_id, id, body))
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let (user_id, id) = (user.user_id, id.into_inner());
+    let (body, raw) = body.into_parts();
+    crate::funds::idempotency::run_optional(
+        &state,
+        user_id,
+        http.headers(),
+        &format!("POST /awards/{id}/disputes"),
+        &raw,
+        actix_web::http::StatusCode::CREATED,
+        move |conn, st| super::open(conn, st, user_id, id, body),
+    )
+    .await
 }
 
 /// A dispute with its timeline: for its two parties and staff only (anyone
@@ -71,7 +81,9 @@ pub async fn get_dispute(
 /// Add a statement and evidence to an open dispute (parties and staff).
 #[utoipa::path(
     tag = "disputes",
-    params(("id" = i64, Path, description = "Dispute id")),
+    params(("id" = i64, Path, description = "Dispute id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
+            pattern = "^[A-Za-z0-9._:-]{1,100}$")),
     request_body = NewStatement,
     responses(
         (status = 201, description = "Added; the dispute with its timeline", body = DisputeView),
@@ -85,18 +97,21 @@ pub async fn add_statement(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
+    http: actix_web::HttpRequest,
     body: crate::platform::http::Json<NewStatement>,
 ) -> AppResult<HttpResponse> {
-    let (user_id, staff, id, body) = (
-        user.user_id,
-        user.role.is_staff(),
-        id.into_inner(),
-        body.into_inner(),
-    );
-    let view = state
-        .tx(move |conn, st| super::add_statement(conn, st, user_id, staff, id, body))
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let (user_id, staff, id) = (user.user_id, user.role.is_staff(), id.into_inner());
+    let (body, raw) = body.into_parts();
+    crate::funds::idempotency::run_optional(
+        &state,
+        user_id,
+        http.headers(),
+        &format!("POST /disputes/{id}/statements"),
+        &raw,
+        actix_web::http::StatusCode::CREATED,
+        move |conn, st| super::add_statement(conn, st, user_id, staff, id, body),
+    )
+    .await
 }
 
 /// Dispute queue filter.

@@ -31,6 +31,8 @@ pub async fn list_categories(
 /// Publish a demand (verified users in good standing; MKT-1).
 #[utoipa::path(
     tag = "marketplace",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
+            pattern = "^[A-Za-z0-9._:-]{1,100}$")),
     request_body = NewDemand,
     responses(
         (status = 201, description = "Published", body = DemandView),
@@ -45,17 +47,25 @@ pub async fn list_categories(
 pub async fn publish(
     state: web::Data<AppState>,
     user: AuthUser,
+    http: HttpRequest,
     body: crate::platform::http::Json<NewDemand>,
 ) -> AppResult<HttpResponse> {
     state
         .limits
         .demands
         .check(&format!("user:{}", user.user_id))?;
-    let (owner, req) = (user.user_id, body.into_inner());
-    let view = state
-        .tx(move |conn, st| demands::publish(conn, st, owner, req))
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let owner = user.user_id;
+    let (req, raw) = body.into_parts();
+    idempotency::run_optional(
+        &state,
+        owner,
+        http.headers(),
+        "POST /demands",
+        &raw,
+        StatusCode::CREATED,
+        move |conn, st| demands::publish(conn, st, owner, req),
+    )
+    .await
 }
 
 /// Discover demands: anyone, open by default; filters, three sorts, stable
@@ -163,7 +173,9 @@ pub async fn cancel_demand(
 /// Bid on an open demand (verified providers in good standing; MKT-2, MKT-7).
 #[utoipa::path(
     tag = "marketplace",
-    params(("id" = i64, Path, description = "Demand id")),
+    params(("id" = i64, Path, description = "Demand id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
+            pattern = "^[A-Za-z0-9._:-]{1,100}$")),
     request_body = NewBid,
     responses(
         (status = 201, description = "Placed", body = BidView),
@@ -180,14 +192,22 @@ pub async fn place_bid(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
+    http: HttpRequest,
     body: crate::platform::http::Json<NewBid>,
 ) -> AppResult<HttpResponse> {
     state.limits.bids.check(&format!("user:{}", user.user_id))?;
-    let (provider, id, req) = (user.user_id, id.into_inner(), body.into_inner());
-    let view = state
-        .tx(move |conn, st| bids::place(conn, st, provider, id, req))
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let (provider, id) = (user.user_id, id.into_inner());
+    let (req, raw) = body.into_parts();
+    idempotency::run_optional(
+        &state,
+        provider,
+        http.headers(),
+        &format!("POST /demands/{id}/bids"),
+        &raw,
+        StatusCode::CREATED,
+        move |conn, st| bids::place(conn, st, provider, id, req),
+    )
+    .await
 }
 
 /// Bids on a demand: all of them for its owner, only their own for a

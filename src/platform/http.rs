@@ -337,18 +337,26 @@ pub async fn url_policy(
 /// the text policy (SVC-4, [`crate::platform::text::is_forbidden`]) before
 /// it is read into `T`, and a value that does not fit names its field and
 /// the reason. Use it instead of `web::Json` for request bodies.
-pub struct Json<T>(pub T);
+pub struct Json<T> {
+    value: T,
+    raw: serde_json::Value,
+}
 
 impl<T> Json<T> {
     pub fn into_inner(self) -> T {
-        self.0
+        self.value
+    }
+
+    /// The value and the body as sent (for an idempotency fingerprint).
+    pub fn into_parts(self) -> (T, serde_json::Value) {
+        (self.value, self.raw)
     }
 }
 
 impl<T> std::ops::Deref for Json<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0
+        &self.value
     }
 }
 
@@ -361,8 +369,12 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
         Box::pin(async move {
             let value = body.await?.into_inner();
             check_strings(&value, "")?;
-            let parsed = serde_path_to_error::deserialize(value).map_err(|e| field_error(&e))?;
-            Ok(Json(parsed))
+            let parsed =
+                serde_path_to_error::deserialize(value.clone()).map_err(|e| field_error(&e))?;
+            Ok(Json {
+                value: parsed,
+                raw: value,
+            })
         })
     }
 }
