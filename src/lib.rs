@@ -175,6 +175,7 @@ pub fn build_app(
 > {
     let route_table = http::RouteTable::from_openapi(&doc);
     let json_limit = state.settings.json_body_limit_bytes;
+    let cors_origins = state.settings.cors_allowed_origins.clone();
     App::new()
         .into_utoipa_app()
         .configure(routes)
@@ -198,6 +199,10 @@ pub fn build_app(
             let fut = srv.call(req);
             async move { Ok(http::finish(fut.await?, &rid, lang)) }
         })
+        .wrap(actix_web::middleware::Condition::new(
+            !cors_origins.is_empty(),
+            http::cors(&cors_origins),
+        ))
         .wrap(Logger::new(
             r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
         ))

@@ -81,3 +81,35 @@ async fn acc7_personal_responses_are_not_stored_and_me_honours_if_match() {
     res.assert(200);
     assert_eq!(res.header("cache-control"), Some("no-store"));
 }
+
+#[actix_web::test]
+async fn browsers_from_configured_origins_pass_cors_and_head_works_where_get_does() {
+    let app = TestApp::with_settings(&[("CORS_ALLOWED_ORIGINS", "https://app.example.com")]).await;
+    let preflight = app
+        .req(Method::OPTIONS, "/api/v1/demands")
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, idempotency-key",
+        )
+        .send()
+        .await;
+    assert!(preflight.status.is_success(), "{}", preflight.text);
+    assert_eq!(
+        preflight.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    let stranger = app
+        .get("/api/v1/demands")
+        .header("origin", "https://evil.example.com")
+        .send()
+        .await;
+    assert_eq!(stranger.header("access-control-allow-origin"), None);
+
+    let head = app.req(Method::HEAD, "/api/v1/demands").send().await;
+    head.assert(200);
+    assert!(head.text.is_empty());
+    assert!(head.header("etag").is_some());
+    app.req(Method::HEAD, "/api/v1/me").send().await.assert(401);
+}

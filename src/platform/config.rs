@@ -59,6 +59,8 @@ pub struct Settings {
     /// How far a callback's timestamp may be from now, in seconds.
     pub callback_tolerance_secs: i64,
     /// Marketplace numbers (MKT-1, MKT-4, reviews).
+    /// Origins browsers may call the API from (CORS); empty: none.
+    pub cors_allowed_origins: Vec<String>,
     pub market: MarketSettings,
     pub conduct: ConductSettings,
 }
@@ -165,6 +167,7 @@ impl Settings {
                 300,
                 10..=3_600,
             )?,
+            cors_allowed_origins: cors_origins(&lookup)?,
             market: MarketSettings::from_lookup(&lookup)?,
             conduct: ConductSettings::from_lookup(&lookup)?,
         })
@@ -173,6 +176,28 @@ impl Settings {
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
     }
+}
+
+/// `CORS_ALLOWED_ORIGINS`: comma-separated `http(s)://host[:port]` origins
+/// browsers may call the API from; empty (the default) allows none.
+fn cors_origins(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = lookup("CORS_ALLOWED_ORIGINS") else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let ok = (o.starts_with("https://") || o.starts_with("http://"))
+                && !o.ends_with('/')
+                && o.is_ascii();
+            ok.then(|| o.to_string()).ok_or_else(|| {
+                ConfigError(
+                    "CORS_ALLOWED_ORIGINS must list origins like https://app.example.com".into(),
+                )
+            })
+        })
+        .collect()
 }
 
 fn app_env(lookup: &impl Fn(&str) -> Option<String>) -> Result<AppEnv, ConfigError> {

@@ -276,13 +276,18 @@ impl IfMatch {
 /// Middleware for caches: every successful GET carries an `ETag` and
 /// answers `304 Not Modified` to a matching `If-None-Match`; responses to
 /// authenticated or token calls are `Cache-Control: no-store`, public
-/// reads `no-cache` (store, but revalidate).
+/// reads `no-cache` (store, but revalidate). `HEAD` is answered wherever
+/// `GET` is: the same status and headers, no body.
 pub async fn caching(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let personal = req.headers().contains_key(header::AUTHORIZATION)
         || req.path().starts_with("/api/v1/auth/");
+    let head_only = req.method() == Method::HEAD;
+    if head_only {
+        req.head_mut().method = Method::GET;
+    }
     let is_get = req.method() == Method::GET;
     let if_none_match = req
         .headers()
@@ -296,6 +301,9 @@ pub async fn caching(
         if personal && !res.headers().contains_key(header::CACHE_CONTROL) {
             res.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if head_only {
+            return Ok(res.map_body(|_, _| actix_web::body::BoxBody::new(())));
         }
         return Ok(res);
     }
@@ -312,7 +320,9 @@ pub async fn caching(
         head.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }
-    let res = if if_none_match.is_some_and(|v| tag_matches(&v, &tag)) {
+    let res = if head_only {
+        head.set_body(actix_web::body::BoxBody::new(()))
+    } else if if_none_match.is_some_and(|v| tag_matches(&v, &tag)) {
         *head.status_mut() = StatusCode::NOT_MODIFIED;
         head.headers_mut().remove(header::CONTENT_LENGTH);
         head.set_body(actix_web::body::BoxBody::new(()))
@@ -764,4 +774,32 @@ pub mod integer {
 /// A 201 answer with a JSON body.
 pub fn created<T: serde::Serialize>(body: &T) -> actix_web::HttpResponse {
     actix_web::HttpResponse::Created().json(body)
+}
+
+/// CORS for the configured origins: the methods and headers the API
+/// uses, and the response headers a browser client needs to read.
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+            REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::RETRY_AFTER,
+            HeaderName::from_static("idempotent-replayed"),
+            REQUEST_ID,
+        ])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }
