@@ -65,6 +65,8 @@ fn account_routes(cfg: &mut ServiceConfig) {
         .service(verification::info_request_routes::create_info_request)
         .service(verification::info_request_routes::clear_info_request)
         .service(verification::info_request_routes::my_info_requests)
+        .service(verification::info_request_routes::my_info_request)
+        .service(verification::info_request_routes::list_info_requests)
         .service(verification::info_request_routes::respond_info_request)
         .service(lifecycle::routes::reclaim_member_name)
         .service(lifecycle::routes::release_member_name)

@@ -406,3 +406,78 @@ async fn acc8_only_a_staff_recorded_transfer_changes_the_holder() {
         .await
         .assert_problem(409, "verification.not_verified");
 }
+
+#[actix_web::test]
+async fn acc6_a_reverify_request_can_be_complied_with_but_the_identity_stays() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let id_number = app.verify(&user).await;
+    let submit = |number: String| {
+        let app = &app;
+        let access = user.access.clone();
+        async move {
+            app.post("/api/v1/me/verification")
+                .bearer(&access)
+                .json(json!({"kind": "individual", "legal_name": "张三", "id_number": number}))
+                .send()
+                .await
+        }
+    };
+    // Without a request the verified identity is locked.
+    submit(id_number.clone())
+        .await
+        .assert_problem(409, "verification.locked");
+
+    let moderator = app.staff(Role::Moderator).await;
+    let request = app
+        .post(&format!("/api/v1/admin/users/{}/info-requests", user.id))
+        .bearer(&moderator.access)
+        .json(json!({"kind": "reverify", "message": "请重新完成实名认证"}))
+        .send()
+        .await;
+    request.assert(201);
+    let rid = request.json["id"].as_i64().unwrap();
+    // Staff see it in their queue.
+    let queue = app
+        .get("/api/v1/admin/info-requests")
+        .bearer(&moderator.access)
+        .send()
+        .await;
+    queue.assert(200);
+    assert!(
+        queue.json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == rid)
+    );
+    // The link in the notice works.
+    let mine = app
+        .get(&format!("/api/v1/me/info-requests/{rid}"))
+        .bearer(&user.access)
+        .send()
+        .await;
+    mine.assert(200);
+    assert_eq!(mine.json["status"], "open");
+
+    // Another identity is refused; the bound one is accepted for review.
+    submit(common::resident_id(40))
+        .await
+        .assert_problem(409, "verification.identity_mismatch");
+    let again = submit(id_number).await;
+    again.assert(201);
+    let vid = again.json["id"].as_i64().unwrap();
+    app.post(&format!("/api/v1/admin/verifications/{vid}/approve"))
+        .bearer(&moderator.access)
+        .send()
+        .await
+        .assert(200);
+    let cleared = app
+        .get(&format!("/api/v1/me/info-requests/{rid}"))
+        .bearer(&user.access)
+        .send()
+        .await;
+    assert_eq!(cleared.json["status"], "cleared");
+    // Publishing and bidding are open again (ACC-6 restriction lifted).
+    assert_eq!(app.me(&user.access).await.json["restrictions"], json!([]));
+}

@@ -3,10 +3,13 @@
 
 use actix_web::{HttpResponse, get, post, web};
 
-use super::info_requests::{self, InfoRequestView, InfoResponse, NewInfoRequest};
+use super::info_requests::{
+    self, InfoRequestStatus, InfoRequestView, InfoResponse, NewInfoRequest,
+};
 use crate::auth::{AuthUser, Moderators, Staff};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::ClientMeta;
+use crate::platform::paging::{Page, PageQuery, page_of};
 use crate::platform::state::AppState;
 
 /// Ask a user to explain, correct or re-verify their data (ACC-6). Until
@@ -77,6 +80,62 @@ pub async fn my_info_requests(
         .run(move |conn, _| info_requests::mine(conn, user_id))
         .await?;
     Ok(web::Json(items))
+}
+
+/// One of the caller's information requests (the link in its notices).
+#[utoipa::path(
+    tag = "me",
+    params(("id" = i64, Path, description = "Information request id")),
+    responses(
+        (status = 200, description = "The request", body = InfoRequestView),
+        (status = 404, description = "No such request of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/info-requests/{id}")]
+pub async fn my_info_request(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<InfoRequestView>> {
+    let (user_id, id) = (user.user_id, id.into_inner());
+    let view = state
+        .run(move |conn, _| info_requests::mine_one(conn, user_id, id))
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Information-request queue filter.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InfoRequestQuery {
+    /// `open`, `responded` or `cleared`; absent: every request not cleared.
+    pub status: Option<InfoRequestStatus>,
+}
+
+/// Information requests for staff to follow up (ACC-6), oldest first:
+/// by default every one not cleared (asked and not answered, or answered
+/// and waiting for review).
+#[utoipa::path(
+    tag = "admin",
+    params(PageQuery, InfoRequestQuery),
+    responses((status = 200, description = "Requests", body = Page<InfoRequestView>)),
+    security(("bearer" = []))
+)]
+#[get("/admin/info-requests")]
+pub async fn list_info_requests(
+    state: web::Data<AppState>,
+    _staff: Staff<Moderators>,
+    page: web::Query<PageQuery>,
+    filter: web::Query<InfoRequestQuery>,
+) -> AppResult<web::Json<Page<InfoRequestView>>> {
+    let limit = page.limit()?;
+    let after = page.after_id()?;
+    let status = filter.into_inner().status;
+    let rows = state
+        .run(move |conn, _| info_requests::queue(conn, status, after, limit))
+        .await?;
+    Ok(web::Json(page_of(rows, limit, |r| r.id)))
 }
 
 /// Answer an information request; staff then review and clear it.

@@ -114,13 +114,7 @@ fn load(conn: &mut DbConnection, id: i64) -> AppResult<InfoRequestView> {
         .first(conn)
         .optional()?
         .map(InfoRequestView::from)
-        .ok_or_else(|| {
-            AppError::not_found(
-                "info_request.not_found",
-                "信息核实请求不存在",
-                "No such information request",
-            )
-        })
+        .ok_or_else(not_found)
 }
 
 /// Staff ask a user for information; the user is notified and restricted.
@@ -233,6 +227,99 @@ pub fn respond(
         ));
     }
     load(conn, id)
+}
+
+/// ACC-6: whether staff asked this user to re-verify and the request is
+/// not cleared yet.
+pub fn reverify_open(conn: &mut DbConnection, user_id: i64) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        info_requests::table
+            .filter(info_requests::user_id.eq(user_id))
+            .filter(info_requests::kind.eq(InfoRequestKind::Reverify.as_str()))
+            .filter(info_requests::status.ne(InfoRequestStatus::Cleared)),
+    ))
+    .get_result(conn)?)
+}
+
+/// ACC-6: an approved re-verification clears the open re-verify requests
+/// (by the staff member who approved it) and tells the user.
+pub fn clear_reverified(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    staff_id: i64,
+) -> AppResult<()> {
+    let open: Vec<i64> = info_requests::table
+        .filter(info_requests::user_id.eq(user_id))
+        .filter(info_requests::kind.eq(InfoRequestKind::Reverify.as_str()))
+        .filter(info_requests::status.ne(InfoRequestStatus::Cleared))
+        .select(info_requests::id)
+        .load(conn)?;
+    for id in open {
+        diesel::update(info_requests::table.find(id))
+            .set((
+                info_requests::status.eq(InfoRequestStatus::Cleared),
+                info_requests::cleared_at.eq(st.clock.now_naive()),
+                info_requests::cleared_by.eq(staff_id),
+            ))
+            .execute(conn)?;
+        notify(
+            conn,
+            st,
+            user_id,
+            Notice {
+                kind: "info_request.cleared",
+                title: "信息核实已完成",
+                body: "您已完成重新实名认证，相关限制已解除。".into(),
+                link: Some(format!("/api/v1/me/info-requests/{id}")),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// One of the user's own requests (others: 404).
+pub fn mine_one(conn: &mut DbConnection, user_id: i64, id: i64) -> AppResult<InfoRequestView> {
+    let view = load(conn, id)?;
+    if view.user_id != user_id {
+        return Err(not_found());
+    }
+    Ok(view)
+}
+
+/// Staff queue (ACC-6): requests in `status`, or every one not cleared,
+/// oldest first.
+pub fn queue(
+    conn: &mut DbConnection,
+    status: Option<InfoRequestStatus>,
+    after: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<InfoRequestView>> {
+    let mut query = info_requests::table
+        .select(Row::as_select())
+        .order(info_requests::id.asc())
+        .limit(limit + 1)
+        .into_boxed();
+    query = match status {
+        Some(s) => query.filter(info_requests::status.eq(s)),
+        None => query.filter(info_requests::status.ne(InfoRequestStatus::Cleared)),
+    };
+    if let Some(after) = after {
+        query = query.filter(info_requests::id.gt(after));
+    }
+    Ok(query
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(InfoRequestView::from)
+        .collect())
+}
+
+fn not_found() -> AppError {
+    AppError::not_found(
+        "info_request.not_found",
+        "信息核实请求不存在",
+        "No such information request",
+    )
 }
 
 /// Staff clear a request; the restriction lifts when none is left open.

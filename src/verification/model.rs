@@ -12,5 +12,11 @@ text_enum! {
         Released = "released",
         /// Replaced by a staff-recorded transfer of the account.
         Transferred = "transferred",
+        /// The bound identity submitted again at staff's request (ACC-6),
+        /// waiting for review; the approved verification stays in force.
+        ReverificationPending = "reverification_pending",
+        /// An approved verification replaced by an approved re-verification
+        /// of the same identity.
+        Superseded = "superseded",
     }
 }

@@ -71,8 +71,9 @@ pub async fn mine(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VerificationQuery {
-    /// `pending` (default), `approved`, `rejected` or `released`.
-    #[param(pattern = "^(pending|approved|rejected|released)$")]
+    /// `pending` (default), `reverification_pending` (ACC-6), `approved`,
+    /// `rejected` or `released`.
+    #[param(pattern = "^(pending|reverification_pending|approved|rejected|released)$")]
     pub status: Option<String>,
 }
 
@@ -97,6 +98,7 @@ pub async fn list(
         VerificationStatus::Pending,
         &[
             VerificationStatus::Pending,
+            VerificationStatus::ReverificationPending,
             VerificationStatus::Approved,
             VerificationStatus::Rejected,
             VerificationStatus::Released,

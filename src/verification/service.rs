@@ -226,24 +226,17 @@ pub fn submit(
         .select(users::account_kind)
         .first(conn)?;
     let identity = parse_identity(st, &account_kind, req, today)?;
-    if let Some(current) = latest(conn, caller.user_id)? {
-        match current.status {
-            VerificationStatus::Approved => {
-                return Err(AppError::conflict(
-                    "verification.locked",
-                    "实名认证已通过，认证身份不可更改",
-                    "The verified identity cannot be changed",
-                ));
-            }
-            VerificationStatus::Pending => {
-                return Err(AppError::conflict(
-                    "verification.pending",
-                    "已有待审核的实名认证",
-                    "A verification is already waiting for review",
-                ));
-            }
-            _ => {}
-        }
+    let reverifying = require_resubmission_allowed(conn, caller.user_id, &identity.hash)?;
+    let waiting = [
+        VerificationStatus::Pending,
+        VerificationStatus::ReverificationPending,
+    ];
+    if latest(conn, caller.user_id)?.is_some_and(|v| waiting.contains(&v.status)) {
+        return Err(AppError::conflict(
+            "verification.pending",
+            "已有待审核的实名认证",
+            "A verification is already waiting for review",
+        ));
     }
     // ACC-3: restricted identities cannot verify.
     let kind = if identity.kind == "individual" {
@@ -265,15 +258,41 @@ pub fn submit(
     if bound {
         return Err(identity_bound());
     }
-    let id = insert(
-        conn,
-        caller.user_id,
-        identity,
-        VerificationStatus::Pending,
-        now,
-        None,
-    )?;
+    let status = if reverifying {
+        VerificationStatus::ReverificationPending
+    } else {
+        VerificationStatus::Pending
+    };
+    let id = insert(conn, caller.user_id, identity, status, now, None)?;
     load(conn, id)
+}
+
+/// ACC-6, ACC-8: a verified identity is locked; it may be submitted again
+/// only while staff ask for re-verification, and only the same identity.
+/// Returns whether this submission is such a re-verification.
+fn require_resubmission_allowed(
+    conn: &mut DbConnection,
+    user_id: i64,
+    hash: &str,
+) -> AppResult<bool> {
+    let Some(bound) = verified_identity(conn, user_id)? else {
+        return Ok(false);
+    };
+    if !super::info_requests::reverify_open(conn, user_id)? {
+        return Err(AppError::conflict(
+            "verification.locked",
+            "实名认证已通过，认证身份不可更改",
+            "The verified identity cannot be changed",
+        ));
+    }
+    if bound != hash {
+        return Err(AppError::conflict(
+            "verification.identity_mismatch",
+            "重新认证须为已绑定的同一实名身份",
+            "Re-verification must be of the identity already bound to the account",
+        ));
+    }
+    Ok(true)
 }
 
 /// Stores a verification with its identity (hash and mask only).
@@ -401,10 +420,31 @@ pub fn decide(
     } else {
         VerificationStatus::Rejected
     };
+    let reverification: Option<(i64, VerificationStatus)> = verifications::table
+        .find(id)
+        .select((verifications::user_id, verifications::status))
+        .first(conn)
+        .optional()?;
+    if let Some((user_id, VerificationStatus::ReverificationPending)) = reverification
+        && approve
+    {
+        // ACC-6: the re-verified identity replaces the approved one (the
+        // same identity, so the binding never lapses).
+        diesel::update(
+            verifications::table
+                .filter(verifications::user_id.eq(user_id))
+                .filter(verifications::status.eq(VerificationStatus::Approved)),
+        )
+        .set(verifications::status.eq(VerificationStatus::Superseded))
+        .execute(conn)?;
+    }
     let changed = diesel::update(
         verifications::table
             .filter(verifications::id.eq(id))
-            .filter(verifications::status.eq(VerificationStatus::Pending)),
+            .filter(verifications::status.eq_any([
+                VerificationStatus::Pending,
+                VerificationStatus::ReverificationPending,
+            ])),
     )
     .set((
         verifications::status.eq(new_status),
@@ -422,6 +462,10 @@ pub fn decide(
         ));
     }
     announce_review(conn, st, view.user_id, approve, reason.as_deref())?;
+    if approve {
+        // ACC-6: an approved re-verification answers the request for it.
+        super::info_requests::clear_reverified(conn, st, view.user_id, staff.user_id)?;
+    }
     audit::record(
         conn,
         st,
