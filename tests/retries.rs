@@ -55,3 +55,26 @@ async fn mkt1_a_retried_publish_or_bid_creates_once() {
     b2.assert(201);
     assert_eq!(b2.json["id"], b1.json["id"]);
 }
+
+#[actix_web::test]
+async fn mkt7_a_replayed_retry_spends_no_rate_limit() {
+    let app = TestApp::with_settings(&[("RATE_LIMIT_DEMANDS_PER_MINUTE", "1")]).await;
+    let owner = app.verified_user().await;
+    let body = app.demand_body("周末地推", "500.00", 2);
+    for _ in 0..3 {
+        app.post("/api/v1/demands")
+            .bearer(&owner.access)
+            .header("idempotency-key", "publish-once")
+            .json(body.clone())
+            .send()
+            .await
+            .assert(201);
+    }
+    // A new demand is still limited.
+    app.post("/api/v1/demands")
+        .bearer(&owner.access)
+        .json(body)
+        .send()
+        .await
+        .assert(429);
+}

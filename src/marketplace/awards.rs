@@ -453,7 +453,7 @@ pub fn settle_disputed(
         Some(_) => (AwardStatus::Completed, Some(st.clock.now_naive())),
         None => (AwardStatus::Cancelled, None),
     };
-    diesel::update(
+    let n = diesel::update(
         awards::table
             .filter(awards::id.eq(row.id))
             .filter(awards::status.eq(AwardStatus::Disputed)),
@@ -464,6 +464,14 @@ pub fn settle_disputed(
         awards::fee.eq(fee),
     ))
     .execute(conn)?;
+    if n != 1 {
+        // The hold already moved in this transaction: undo it all.
+        return Err(AppError::conflict(
+            "award.not_disputed",
+            "该中标已不在争议中",
+            "The award is no longer under dispute",
+        ));
+    }
     close_demand_if_done(conn, st, row.demand_id)
 }
 

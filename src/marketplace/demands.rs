@@ -455,6 +455,15 @@ pub fn remove(
     load(conn, id, Some(row.owner_id))?.view()
 }
 
+/// Takes the demand's row lock without changing it (a conditional edit
+/// reads, compares and writes under it).
+pub fn lock_row(conn: &mut DbConnection, id: i64) -> AppResult<()> {
+    diesel::update(demands::table.find(id))
+        .set(demands::updated_at.eq(demands::updated_at))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// VIO-3 content removal: takes down `owner`'s demand (404 when the
 /// demand is not theirs); returns its status before.
 pub fn remove_for_violation(

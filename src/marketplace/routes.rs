@@ -50,10 +50,6 @@ pub async fn publish(
     http: HttpRequest,
     body: crate::platform::http::Json<NewDemand>,
 ) -> AppResult<HttpResponse> {
-    state
-        .limits
-        .demands
-        .check(&format!("user:{}", user.user_id))?;
     let owner = user.user_id;
     let (req, raw) = body.into_parts();
     idempotency::run_optional(
@@ -63,7 +59,11 @@ pub async fn publish(
         "POST /demands",
         &raw,
         StatusCode::CREATED,
-        move |conn, st| demands::publish(conn, st, owner, req),
+        // MKT-7: a replayed retry spends no rate-limit token.
+        move |conn, st| {
+            st.limits.demands.check(&format!("user:{owner}"))?;
+            demands::publish(conn, st, owner, req)
+        },
     )
     .await
 }
@@ -138,6 +138,9 @@ pub async fn edit_demand(
     Ok(web::Json(
         state
             .tx(move |conn, st| {
+                // The row is locked first, so two editors naming the same
+                // ETag are decided one after the other.
+                demands::lock_row(conn, id)?;
                 if_match.check(&demands::load(conn, id, Some(owner))?.view()?)?;
                 demands::edit(conn, st, owner, id, patch)
             })
@@ -195,7 +198,6 @@ pub async fn place_bid(
     http: HttpRequest,
     body: crate::platform::http::Json<NewBid>,
 ) -> AppResult<HttpResponse> {
-    state.limits.bids.check(&format!("user:{}", user.user_id))?;
     let (provider, id) = (user.user_id, id.into_inner());
     let (req, raw) = body.into_parts();
     idempotency::run_optional(
@@ -205,7 +207,11 @@ pub async fn place_bid(
         &format!("POST /demands/{id}/bids"),
         &raw,
         StatusCode::CREATED,
-        move |conn, st| bids::place(conn, st, provider, id, req),
+        // MKT-7: a replayed retry spends no rate-limit token.
+        move |conn, st| {
+            st.limits.bids.check(&format!("user:{provider}"))?;
+            bids::place(conn, st, provider, id, req)
+        },
     )
     .await
 }

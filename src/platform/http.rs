@@ -451,7 +451,7 @@ fn field_error(err: &serde_path_to_error::Error<serde_json::Error>) -> AppError 
             "包含未知字段".to_string(),
             "The body has an unknown field".to_string(),
         )
-    } else if let Some((_, expected)) = text.split_once(", expected ") {
+    } else if let Some((_, expected)) = text.rsplit_once(", expected ") {
         (
             path,
             format!("字段类型或取值不正确，应为：{expected}"),
@@ -460,8 +460,8 @@ fn field_error(err: &serde_path_to_error::Error<serde_json::Error>) -> AppError 
     } else {
         (
             path,
-            format!("字段取值不正确：{text}"),
-            format!("Invalid value: {text}"),
+            "字段取值不正确".to_string(),
+            "The value is not valid for this field".to_string(),
         )
     };
     let field = if field.is_empty() {

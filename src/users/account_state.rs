@@ -107,3 +107,12 @@ pub fn anonymise(conn: &mut DbConnection, now: NaiveDateTime, user_id: i64) -> A
     .execute(conn)?;
     Ok(n > 0)
 }
+
+/// Takes the account row's lock without changing it (a conditional edit of
+/// the account reads, compares and writes under it).
+pub fn lock_row(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::updated_at.eq(users::updated_at))
+        .execute(conn)?;
+    Ok(())
+}

@@ -153,6 +153,8 @@ pub async fn patch_me(
     let req = body.into_inner();
     let view = state
         .tx(move |conn, st| {
+            // Locked first: two edits naming the same ETag go one by one.
+            crate::users::account_state::lock_row(conn, user.user_id)?;
             if_match.check(&service::me(conn, st, &user)?)?;
             service::update_me(conn, st, &user, req)
         })
