@@ -140,9 +140,12 @@ pub async fn edit_demand(
             .tx(move |conn, st| {
                 // The row is locked first, so two editors naming the same
                 // ETag are decided one after the other.
+                // The body is validated before the precondition is
+                // answered; a failed precondition rolls the edit back.
                 demands::lock_row(conn, id)?;
-                if_match.check(&demands::load(conn, id, Some(owner))?.view()?)?;
-                demands::edit(conn, st, owner, id, patch)
+                let precondition = if_match.check(&demands::load(conn, id, Some(owner))?.view()?);
+                let view = demands::edit(conn, st, owner, id, patch)?;
+                precondition.map(|()| view)
             })
             .await?,
     ))

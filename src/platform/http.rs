@@ -237,7 +237,7 @@ pub fn tag_matches(header_value: &str, tag: &str) -> bool {
 /// An `If-Match` precondition (optional): a PATCH carrying one applies
 /// only to the representation it names, so two clients editing at once do
 /// not silently overwrite each other (the second gets 412).
-pub struct IfMatch(Option<String>);
+pub struct IfMatch(Option<Result<String, ()>>);
 
 impl FromRequest for IfMatch {
     type Error = actix_web::Error;
@@ -247,8 +247,7 @@ impl FromRequest for IfMatch {
         let value = req
             .headers()
             .get(header::IF_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+            .map(|v| v.to_str().map(str::to_string).map_err(|_| ()));
         ready(Ok(IfMatch(value)))
     }
 }
@@ -257,8 +256,16 @@ impl IfMatch {
     /// 412 `precondition.failed` unless `current` (what GET answers now)
     /// has the tag the request names; no header, no condition.
     pub fn check<T: serde::Serialize>(&self, current: &T) -> AppResult<()> {
-        let Some(wanted) = &self.0 else {
-            return Ok(());
+        let wanted = match &self.0 {
+            None => return Ok(()),
+            Some(Ok(wanted)) => wanted,
+            Some(Err(())) => {
+                return Err(AppError::bad_request(
+                    "request.invalid_header",
+                    "If-Match 须为 ETag 列表",
+                    "If-Match must be a list of entity tags",
+                ));
+            }
         };
         let bytes = serde_json::to_vec(current).map_err(AppError::internal)?;
         if tag_matches(wanted, &etag_of(&bytes)) {

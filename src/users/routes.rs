@@ -154,9 +154,12 @@ pub async fn patch_me(
     let view = state
         .tx(move |conn, st| {
             // Locked first: two edits naming the same ETag go one by one.
+            // The body is validated before the precondition is answered; a
+            // failed precondition rolls the edit back.
             crate::users::account_state::lock_row(conn, user.user_id)?;
-            if_match.check(&service::me(conn, st, &user)?)?;
-            service::update_me(conn, st, &user, req)
+            let precondition = if_match.check(&service::me(conn, st, &user)?);
+            let view = service::update_me(conn, st, &user, req)?;
+            precondition.map(|()| view)
         })
         .await?;
     Ok(web::Json(view))
