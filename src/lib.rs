@@ -149,8 +149,9 @@ fn routes(cfg: &mut ServiceConfig) {
 #[openapi(components(schemas(marketplace::dto::DemandSort)))]
 struct FeatureSchemas;
 
-/// The OpenAPI document the server serves (and `openapi/openapi.json` holds).
-pub fn api_doc() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document the server serves (and `openapi/openapi.json` holds),
+/// in its final JSON form.
+pub fn api_doc() -> serde_json::Value {
     let (_, mut doc) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDoc::openapi().merge_from(FeatureSchemas::openapi()))
@@ -158,6 +159,9 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     openapi::add_error_responses(&mut doc);
     openapi::constrain_strings(&mut doc);
+    // The utoipa model serialises infallibly (maps with string keys).
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
+    openapi::shape::finish(&mut doc);
     doc
 }
 
@@ -165,7 +169,7 @@ pub fn api_doc() -> utoipa::openapi::OpenApi {
 /// and access logs.
 pub fn build_app(
     state: AppState,
-    doc: utoipa::openapi::OpenApi,
+    doc: serde_json::Value,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -188,7 +192,10 @@ pub fn build_app(
         .app_data(http::query_config())
         .app_data(http::path_config())
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
-        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc))
+        .service(
+            SwaggerUi::new("/swagger-ui/{_:.*}")
+                .external_url_unchecked("/api-docs/openapi.json", doc),
+        )
         .default_service(web::to(http::fallback))
         // ETag / 304 and Cache-Control on what the handlers answer.
         .wrap(actix_web::middleware::from_fn(http::caching))

@@ -75,8 +75,7 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Openapi => api_doc()
-            .to_pretty_json()
+        Command::Openapi => serde_json::to_string_pretty(&api_doc())
             .map(|json| println!("{json}"))
             .map_err(|e| e.to_string()),
         Command::Serve => serve(),

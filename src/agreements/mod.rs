@@ -89,6 +89,7 @@ pub fn latest_accepted(conn: &mut DbConnection, user_id: i64) -> AppResult<Optio
 
 /// Read the agreement version in force.
 #[utoipa::path(
+    operation_id = "agreements_get_current",
     tag = "agreements",
     responses((status = 200, description = "The version in force", body = AgreementView))
 )]
@@ -110,6 +111,7 @@ pub struct AcceptanceView {
 /// Accept an agreement version (AGR-1). Only the version in force can be
 /// accepted; accepting it again is harmless and returns the first record.
 #[utoipa::path(
+    operation_id = "agreements_accept",
     tag = "agreements",
     params(("version" = i32, Path, description = "The version in force")),
     responses(
@@ -185,6 +187,7 @@ pub struct NewAgreement {
 
 /// Publish a new agreement version (admins). Every active user is notified.
 #[utoipa::path(
+    operation_id = "admin_agreements_publish",
     tag = "admin",
     request_body = NewAgreement,
     responses((status = 201, description = "Published", body = AgreementView)),

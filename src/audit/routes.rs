@@ -56,6 +56,7 @@ type Row = (
 
 /// List staff actions, newest first.
 #[utoipa::path(
+    operation_id = "admin_audit_log_list",
     tag = "admin",
     params(PageQuery, AuditQuery),
     responses((status = 200, description = "Staff actions, newest first", body = Page<AuditEntryView>)),

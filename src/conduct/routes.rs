@@ -50,6 +50,7 @@ fn audit_deposit(
 /// Complain about the other party of one of your awards, or report a user
 /// or demand (VIO-1). A second open complaint about the same target: 409.
 #[utoipa::path(
+    operation_id = "complaints_file",
     tag = "conduct",
     params(("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
             pattern = "^[A-Za-z0-9._:-]{1,100}$")),
@@ -84,6 +85,7 @@ pub async fn file_complaint(
 
 /// Your complaints and reports, newest first.
 #[utoipa::path(
+    operation_id = "me_complaints_list",
     tag = "conduct",
     params(PageQuery),
     responses((status = 200, description = "Complaints", body = Page<ComplaintView>)),
@@ -105,6 +107,7 @@ pub async fn my_complaints(
 
 /// Violations recorded against you, with their measures and appeals.
 #[utoipa::path(
+    operation_id = "me_violations_list",
     tag = "conduct",
     params(PageQuery),
     responses((status = 200, description = "Violations, newest first", body = Page<ViolationView>)),
@@ -126,6 +129,7 @@ pub async fn my_violations(
 
 /// Appeal a violation, once, within the appeal window (VIO-6).
 #[utoipa::path(
+    operation_id = "violation_appeals_file",
     tag = "conduct",
     params(("id" = i64, Path, description = "Violation id")),
     request_body = NewAppeal,
@@ -153,6 +157,7 @@ pub async fn file_appeal(
 /// Your security deposit: required amount, balance, state, deadlines and
 /// the refund (DEP-3). Deposits earn no interest (DEP-6).
 #[utoipa::path(
+    operation_id = "me_deposit_get",
     tag = "deposit",
     responses((status = 200, description = "The deposit", body = DepositView)),
     security(("bearer" = []))
@@ -173,6 +178,7 @@ pub async fn my_deposit(
 /// The deposit account's entries (payments, deductions, reversals,
 /// refunds), newest first.
 #[utoipa::path(
+    operation_id = "me_deposit_transactions_list",
     tag = "deposit",
     params(PageQuery),
     responses((status = 200, description = "Entries", body = Page<EntryView>)),
@@ -205,6 +211,7 @@ pub async fn my_deposit_transactions(
 /// The amount is the whole shortfall; the deposit is credited when the
 /// channel's signed callback confirms it.
 #[utoipa::path(
+    operation_id = "me_deposit_payments_create",
     tag = "deposit",
     params(("Idempotency-Key" = String, Header, description = "Unique per intended payment; a repeat returns the first result",
         pattern = "^[A-Za-z0-9._:-]{1,100}$")),
@@ -251,6 +258,7 @@ pub struct ComplaintQuery {
 
 /// Complaints and reports by status, oldest first (moderators).
 #[utoipa::path(
+    operation_id = "admin_complaints_list",
     tag = "admin",
     params(PageQuery, ComplaintQuery),
     responses((status = 200, description = "Complaints", body = Page<AdminComplaintView>)),
@@ -282,6 +290,7 @@ pub async fn list_complaints(
 
 /// Dismiss an open complaint with a reason (the reporter is told).
 #[utoipa::path(
+    operation_id = "admin_complaints_dismiss",
     tag = "admin",
     params(("id" = i64, Path, description = "Complaint id")),
     request_body = ReasonRequest,
@@ -326,6 +335,7 @@ pub async fn dismiss_complaint(
 
 /// A user's violations, newest first (moderators).
 #[utoipa::path(
+    operation_id = "admin_user_violations_list",
     tag = "admin",
     params(("id" = i64, Path, description = "User id"), PageQuery),
     responses((status = 200, description = "Violations", body = Page<ViolationView>)),
@@ -357,6 +367,7 @@ pub struct AppealQuery {
 
 /// Appeals by status, oldest first (moderators).
 #[utoipa::path(
+    operation_id = "admin_appeals_list",
     tag = "admin",
     params(PageQuery, AppealQuery),
     responses((status = 200, description = "Appeals", body = Page<AppealView>)),
@@ -429,6 +440,7 @@ fn amount_or_zero(raw: &str) -> AppResult<i64> {
 /// Set one user's required deposit (finance; DEP-4). When the balance is
 /// then below it, the user gets a top-up notice with a deadline.
 #[utoipa::path(
+    operation_id = "admin_user_deposit_set_required",
     tag = "admin",
     params(("id" = i64, Path, description = "User id")),
     request_body = RequiredAmount,
@@ -495,6 +507,7 @@ fn require_marketplace_user(
 
 /// A user's deposit (finance).
 #[utoipa::path(
+    operation_id = "admin_user_deposit_get",
     tag = "admin",
     params(("id" = i64, Path, description = "User id")),
     responses(
@@ -523,6 +536,7 @@ pub async fn user_deposit(
 /// Reopen order-taking for an overdue account whose deposit is now paid in
 /// full (finance). A late payment alone does not (VIO-4).
 #[utoipa::path(
+    operation_id = "admin_user_deposit_reinstate",
     tag = "admin",
     params(("id" = i64, Path, description = "User id")),
     request_body = ReasonRequest,
@@ -575,6 +589,7 @@ pub struct RefundQuery {
 
 /// Deposit refunds by status, oldest first: what is due and when (finance; DEP-7).
 #[utoipa::path(
+    operation_id = "admin_deposit_refunds_list",
     tag = "admin",
     params(PageQuery, RefundQuery),
     responses((status = 200, description = "Refunds", body = Page<RefundView>)),

@@ -53,6 +53,7 @@ pub struct WordQuery {
 
 /// List prohibited words, newest first.
 #[utoipa::path(
+    operation_id = "admin_prohibited_words_list",
     tag = "admin",
     params(PageQuery, WordQuery),
     responses((status = 200, description = "The word list", body = Page<WordView>)),
@@ -104,6 +105,7 @@ pub async fn list_words(
 
 /// Add a prohibited word; it applies at once on every server.
 #[utoipa::path(
+    operation_id = "admin_prohibited_words_add",
     tag = "admin",
     request_body = NewWord,
     responses(
@@ -185,6 +187,7 @@ pub async fn add_word(
 
 /// Remove a prohibited word.
 #[utoipa::path(
+    operation_id = "admin_prohibited_words_delete",
     tag = "admin",
     params(("id" = i64, Path, description = "Word id")),
     responses(

@@ -18,6 +18,7 @@ use crate::platform::state::AppState;
 /// auto-completion, cancellation or release until decided), or within 14
 /// days after completion. The other party is notified and has 4 days to answer.
 #[utoipa::path(
+    operation_id = "disputes_open",
     tag = "disputes",
     params(("id" = i64, Path, description = "Award id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
@@ -56,6 +57,7 @@ pub async fn open_dispute(
 /// A dispute with its timeline: for its two parties and staff only (anyone
 /// else: 404).
 #[utoipa::path(
+    operation_id = "disputes_get",
     tag = "disputes",
     params(("id" = i64, Path, description = "Dispute id")),
     responses(
@@ -80,6 +82,7 @@ pub async fn get_dispute(
 
 /// Add a statement and evidence to an open dispute (parties and staff).
 #[utoipa::path(
+    operation_id = "dispute_statements_add",
     tag = "disputes",
     params(("id" = i64, Path, description = "Dispute id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
@@ -127,6 +130,7 @@ pub struct DisputeQuery {
 
 /// Disputes by status, oldest first (moderators).
 #[utoipa::path(
+    operation_id = "admin_disputes_list",
     tag = "admin",
     params(PageQuery, DisputeQuery),
     responses((status = 200, description = "Disputes", body = Page<DisputeView>)),
@@ -159,6 +163,7 @@ pub async fn list_disputes(
 /// hold from the provider's deposit or a party's funds. Applied in one
 /// transaction through the ledger; both parties notified; audited.
 #[utoipa::path(
+    operation_id = "admin_disputes_decide",
     tag = "admin",
     params(("id" = i64, Path, description = "Dispute id")),
     request_body = DisputeDecision,

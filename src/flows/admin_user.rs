@@ -78,6 +78,7 @@ fn record(
 
 /// A user's full record (any staff role). The read is audited (ACC-11).
 #[utoipa::path(
+    operation_id = "admin_users_get",
     tag = "admin",
     params(("id" = i64, Path, description = "User id")),
     responses(

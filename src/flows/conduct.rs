@@ -57,6 +57,7 @@ impl violations::Marketplace for Market {
 /// in one transaction; a breach of the code of conduct also requires the
 /// deposit (VIO-4); the user gets a notice per measure (VIO-5).
 #[utoipa::path(
+    operation_id = "admin_violations_record",
     tag = "admin",
     request_body = NewViolation,
     responses(
@@ -83,6 +84,7 @@ pub async fn record_violation(
 /// Decide an appeal (moderators). Upheld revokes every measure of the
 /// violation and returns deducted money by reversing entries (VIO-6).
 #[utoipa::path(
+    operation_id = "admin_appeals_decide",
     tag = "admin",
     params(("id" = i64, Path, description = "Appeal id")),
     request_body = AppealDecision,

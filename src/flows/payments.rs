@@ -58,6 +58,7 @@ fn create_withdrawal(
 /// Withdraw to a channel. The amount is held at once and paid out when the
 /// channel confirms; a failed payout returns it.
 #[utoipa::path(
+    operation_id = "me_withdrawals_create",
     tag = "funds",
     params(("Idempotency-Key" = String, Header, description = "Unique per intended withdrawal; a repeat returns the first result",
         pattern = "^[A-Za-z0-9._:-]{1,100}$")),
@@ -127,6 +128,7 @@ async fn handle_callback(
 /// `"{timestamp}.{raw body}"` with the channel's secret). Replays are
 /// answered OK and move no money again.
 #[utoipa::path(
+    operation_id = "payments_callback",
     tag = "payments",
     params(
         ("channel" = String, Path, description = "`alipay` or `wechat`", pattern = "^(alipay|wechat)$"),
@@ -186,6 +188,7 @@ pub struct SandboxOutcome {
 /// channel callback and sends it through the same code path as a real one.
 /// Answers 404 where the sandbox is disabled (production by default).
 #[utoipa::path(
+    operation_id = "payments_sandbox_complete",
     tag = "payments",
     params(("payment_id" = String, Path, description = "The payment id")),
     request_body = SandboxOutcome,

@@ -81,6 +81,7 @@ pub fn public_profile(conn: &mut DbConnection, st: &AppState, id: i64) -> AppRes
 
 /// A user's public profile (never email, phone, address or ID number).
 #[utoipa::path(
+    operation_id = "users_get",
     tag = "users",
     params(("id" = i64, Path, description = "User id")),
     responses(

@@ -58,6 +58,7 @@ pub fn observations_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usi
 /// complaints, penalties under appeal, open disputes or awards in
 /// progress (409 lists them). A 30-day observation starts.
 #[utoipa::path(
+    operation_id = "me_deposit_refund_request_create",
     tag = "deposit",
     request_body = RefundRequest,
     responses(

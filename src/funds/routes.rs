@@ -16,6 +16,7 @@ use crate::platform::state::AppState;
 
 /// The caller's balances.
 #[utoipa::path(
+    operation_id = "me_account_get",
     tag = "funds",
     responses((status = 200, description = "Available and held amounts", body = AccountView)),
     security(("bearer" = []))
@@ -35,6 +36,7 @@ pub async fn my_account(
 
 /// The caller's ledger entries, newest first.
 #[utoipa::path(
+    operation_id = "me_account_entries_list",
     tag = "funds",
     params(PageQuery),
     responses((status = 200, description = "Entries, newest first", body = Page<EntryView>)),
@@ -57,6 +59,7 @@ pub async fn my_entries(
 /// Start a top-up. Returns the pending payment and what the app needs to
 /// pay; the account is credited once the channel's signed callback arrives.
 #[utoipa::path(
+    operation_id = "me_top_ups_create",
     tag = "funds",
     params(("Idempotency-Key" = String, Header, description = "Unique per intended top-up; a repeat returns the first result",
         pattern = "^[A-Za-z0-9._:-]{1,100}$")),
@@ -127,6 +130,7 @@ pub struct CallbackAck {
 /// Reconciliation: every balance against its entries, every transaction
 /// summing to zero (finance).
 #[utoipa::path(
+    operation_id = "admin_ledger_check",
     tag = "admin",
     responses((status = 200, description = "The report", body = LedgerCheck)),
     security(("bearer" = []))
@@ -148,6 +152,7 @@ pub struct AdminAccountView {
 
 /// A user's balances and entries, newest first (finance; audited, ACC-11).
 #[utoipa::path(
+    operation_id = "admin_user_account_get",
     tag = "admin",
     params(("id" = i64, Path, description = "User id"), PageQuery),
     responses(

@@ -18,6 +18,7 @@ use crate::verification::dto::ReasonRequest;
 /// Reclaim a user's member name that breaks the rules (ACC-5). The user
 /// keeps logging in by email or phone; the name is held until released.
 #[utoipa::path(
+    operation_id = "admin_member_names_reclaim",
     tag = "admin",
     params(("id" = i64, Path, description = "User id")),
     request_body = ReasonRequest,
@@ -50,6 +51,7 @@ pub async fn reclaim_member_name(
 
 /// Release a held member name so it can be registered again (ACC-5).
 #[utoipa::path(
+    operation_id = "admin_member_names_release",
     tag = "admin",
     params(("name" = String, Path, description = "The held member name")),
     responses(
@@ -77,6 +79,7 @@ pub async fn release_member_name(
 /// Apply to close the caller's account (ACC-10). Allowed even while a new
 /// agreement version waits for acceptance (AGR-1).
 #[utoipa::path(
+    operation_id = "me_closure_request_create",
     tag = "me",
     request_body = ClosureRequestBody,
     responses(
@@ -100,6 +103,7 @@ pub async fn request_closure(
 
 /// The caller's latest closure request.
 #[utoipa::path(
+    operation_id = "me_closure_request_get",
     tag = "me",
     responses(
         (status = 200, description = "The latest request", body = ClosureView),
@@ -130,6 +134,7 @@ pub struct ClosureQuery {
 
 /// Closure requests by status, oldest first.
 #[utoipa::path(
+    operation_id = "admin_closure_requests_list",
     tag = "admin",
     params(PageQuery, ClosureQuery),
     responses((status = 200, description = "Requests, oldest first, each with what blocks it", body = Page<ClosureView>)),
@@ -161,6 +166,7 @@ pub async fn list_closures(
 
 /// Approve a closure: only when nothing is open (else 409 listing what blocks it).
 #[utoipa::path(
+    operation_id = "admin_closure_requests_approve",
     tag = "admin",
     params(("id" = i64, Path, description = "Closure request id")),
     responses(
@@ -186,6 +192,7 @@ pub async fn approve_closure(
 
 /// Reject a closure request with a reason.
 #[utoipa::path(
+    operation_id = "admin_closure_requests_reject",
     tag = "admin",
     params(("id" = i64, Path, description = "Closure request id")),
     request_body = ReasonRequest,

@@ -18,7 +18,7 @@ use crate::platform::text::plain_text;
 use crate::verification::dto::ReasonRequest;
 
 /// The seeded demand categories.
-#[utoipa::path(tag = "marketplace", responses((status = 200, description = "Categories", body = Vec<CategoryView>)))]
+#[utoipa::path(operation_id = "categories_list", tag = "marketplace", responses((status = 200, description = "Categories", body = Vec<CategoryView>)))]
 #[get("/categories")]
 pub async fn list_categories(
     state: web::Data<AppState>,
@@ -30,6 +30,7 @@ pub async fn list_categories(
 
 /// Publish a demand (verified users in good standing; MKT-1).
 #[utoipa::path(
+    operation_id = "demands_publish",
     tag = "marketplace",
     params(("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
             pattern = "^[A-Za-z0-9._:-]{1,100}$")),
@@ -71,6 +72,7 @@ pub async fn publish(
 /// Discover demands: anyone, open by default; filters, three sorts, stable
 /// keyset pagination (MKT-6).
 #[utoipa::path(
+    operation_id = "demands_list",
     tag = "marketplace",
     params(DemandQuery),
     responses((status = 200, description = "A page of demands", body = Page<DemandView>))
@@ -90,6 +92,7 @@ pub async fn discover(
 
 /// One demand (anyone; removed demands only for their owner).
 #[utoipa::path(
+    operation_id = "demands_get",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Demand id")),
     responses(
@@ -112,6 +115,7 @@ pub async fn get_demand(
 
 /// Edit a demand: owner only, while open and without bids.
 #[utoipa::path(
+    operation_id = "demands_update",
     tag = "marketplace",
     params(
         ("id" = i64, Path, description = "Demand id"),
@@ -153,6 +157,7 @@ pub async fn edit_demand(
 
 /// Cancel a demand (owner): releases every hold on it.
 #[utoipa::path(
+    operation_id = "demands_cancel",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Demand id")),
     responses(
@@ -178,6 +183,7 @@ pub async fn cancel_demand(
 
 /// Bid on an open demand (verified providers in good standing; MKT-2, MKT-7).
 #[utoipa::path(
+    operation_id = "bids_place",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Demand id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Optional; a retry with the same key and body returns the first result (`Idempotent-Replayed: true`) instead of creating again",
@@ -222,6 +228,7 @@ pub async fn place_bid(
 /// Bids on a demand: all of them for its owner, only their own for a
 /// bidder, none for anyone else.
 #[utoipa::path(
+    operation_id = "demand_bids_list",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Demand id"), PageQuery),
     responses(
@@ -252,6 +259,7 @@ pub async fn demand_bids(
 
 /// Withdraw one's active bid while the demand is open.
 #[utoipa::path(
+    operation_id = "bids_withdraw",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Bid id")),
     responses(
@@ -277,6 +285,7 @@ pub async fn withdraw_bid(
 
 /// The caller's bids, newest first.
 #[utoipa::path(
+    operation_id = "me_bids_list",
     tag = "marketplace",
     params(PageQuery),
     responses((status = 200, description = "Bids", body = Page<BidView>)),
@@ -302,6 +311,7 @@ pub async fn my_bids(
 
 /// The caller's demands, newest first.
 #[utoipa::path(
+    operation_id = "me_demands_list",
     tag = "marketplace",
     params(PageQuery),
     responses((status = 200, description = "Demands", body = Page<DemandView>)),
@@ -329,6 +339,7 @@ pub async fn my_demands(
 /// available funds in one transaction; bidding closes. With an
 /// `Idempotency-Key` a repeat returns the first result.
 #[utoipa::path(
+    operation_id = "awards_create",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Demand id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Optional; a repeat with the same key and body returns the first result",
@@ -365,6 +376,7 @@ pub async fn award(
 
 /// One award (its two parties only; anyone else 404).
 #[utoipa::path(
+    operation_id = "awards_get",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Award id")),
     responses(
@@ -392,6 +404,7 @@ pub async fn get_award(
 
 /// Mark delivered (provider), with a note and evidence (photos, check-ins).
 #[utoipa::path(
+    operation_id = "awards_deliver",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Award id")),
     request_body = DeliveryRequest,
@@ -422,6 +435,7 @@ pub async fn deliver(
 /// platform fee (MKT-4). With an `Idempotency-Key` a repeat returns the
 /// first result.
 #[utoipa::path(
+    operation_id = "awards_confirm",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Award id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Optional; a repeat with the same key returns the first result",
@@ -458,6 +472,7 @@ pub async fn confirm(
 /// Review the other party of a completed award (1–5 and text), within 14
 /// days; double-blind until both reviewed or the window ends.
 #[utoipa::path(
+    operation_id = "reviews_create",
     tag = "marketplace",
     params(("id" = i64, Path, description = "Award id")),
     request_body = NewReview,
@@ -485,6 +500,7 @@ pub async fn review(
 /// Remove a demand (moderators, MKT-5): it leaves search, holds are
 /// released, the owner is notified, the action audited.
 #[utoipa::path(
+    operation_id = "admin_demands_remove",
     tag = "admin",
     params(("id" = i64, Path, description = "Demand id")),
     request_body = ReasonRequest,

@@ -132,6 +132,7 @@ type Row = (
 
 /// The caller's notifications, newest first.
 #[utoipa::path(
+    operation_id = "me_notifications_list",
     tag = "me",
     params(PageQuery, NotificationQuery),
     responses((status = 200, description = "Notifications, newest first", body = Page<NotificationView>)),
@@ -191,6 +192,7 @@ pub async fn list_notifications(
 
 /// Mark one of the caller's notifications read.
 #[utoipa::path(
+    operation_id = "me_notifications_mark_read",
     tag = "me",
     params(("id" = i64, Path, description = "Notification id")),
     responses(

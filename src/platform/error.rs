@@ -298,7 +298,7 @@ impl AppError {
     }
 }
 
-fn status_title(status: StatusCode, lang: Lang) -> &'static str {
+pub fn status_title(status: StatusCode, lang: Lang) -> &'static str {
     let (zh, en) = match status.as_u16() {
         400 => ("请求格式错误", "Bad Request"),
         401 => ("未认证", "Unauthorized"),

@@ -526,12 +526,8 @@ struct Operation {
 #[derive(Debug, Default, Clone)]
 pub struct RouteTable(Vec<(Vec<String>, Vec<Operation>)>);
 
-fn requires_bearer(op: &utoipa::openapi::path::Operation) -> bool {
-    let Some(security) = &op.security else {
-        return false;
-    };
-    let json = serde_json::to_value(security).unwrap_or_default();
-    json.as_array().is_some_and(|reqs| {
+fn requires_bearer(op: &serde_json::Value) -> bool {
+    op["security"].as_array().is_some_and(|reqs| {
         !reqs.is_empty()
             && reqs
                 .iter()
@@ -540,10 +536,11 @@ fn requires_bearer(op: &utoipa::openapi::path::Operation) -> bool {
 }
 
 impl RouteTable {
-    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
-        let routes = doc
-            .paths
-            .paths
+    pub fn from_openapi(doc: &serde_json::Value) -> Self {
+        let empty = serde_json::Map::new();
+        let routes = doc["paths"]
+            .as_object()
+            .unwrap_or(&empty)
             .iter()
             .map(|(path, item)| {
                 let segments = path
@@ -552,14 +549,14 @@ impl RouteTable {
                     .map(str::to_string)
                     .collect();
                 let mut ops = Vec::new();
-                for (method, op) in [
-                    (Method::GET, &item.get),
-                    (Method::POST, &item.post),
-                    (Method::PUT, &item.put),
-                    (Method::PATCH, &item.patch),
-                    (Method::DELETE, &item.delete),
+                for (method, name) in [
+                    (Method::GET, "get"),
+                    (Method::POST, "post"),
+                    (Method::PUT, "put"),
+                    (Method::PATCH, "patch"),
+                    (Method::DELETE, "delete"),
                 ] {
-                    if let Some(op) = op {
+                    if let Some(op) = item.get(name) {
                         ops.push(Operation {
                             method,
                             requires_bearer: requires_bearer(op),

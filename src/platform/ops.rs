@@ -21,6 +21,7 @@ pub struct Health {
 
 /// The process is up (does not touch the database).
 #[utoipa::path(
+    operation_id = "ops_health",
     tag = "ops",
     responses((status = 200, description = "Up", body = Health))
 )]
@@ -34,6 +35,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers.
 #[utoipa::path(
+    operation_id = "ops_readiness",
     tag = "ops",
     responses(
         (status = 200, description = "Ready", body = Health),
@@ -71,6 +73,7 @@ pub struct Index {
 
 /// The root points to the documentation.
 #[utoipa::path(
+    operation_id = "api_index",
     tag = "ops",
     responses((status = 200, description = "Links to the docs", body = Index))
 )]

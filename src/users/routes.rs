@@ -17,6 +17,7 @@ use crate::platform::state::AppState;
 
 /// Register an account (ACC-2). Returns the account and a token pair.
 #[utoipa::path(
+    operation_id = "auth_register",
     tag = "auth",
     request_body = RegisterRequest,
     responses(
@@ -43,6 +44,7 @@ pub async fn register(
 
 /// Log in by member name, email or mobile phone.
 #[utoipa::path(
+    operation_id = "auth_login",
     tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -70,6 +72,7 @@ pub async fn login(
 /// Exchange a refresh token for a new token pair. The old refresh token is
 /// spent; presenting it again ends the whole session.
 #[utoipa::path(
+    operation_id = "auth_refresh",
     tag = "auth",
     request_body = RefreshRequest,
     responses(
@@ -96,6 +99,7 @@ pub async fn refresh(
 
 /// Log out: ends this session; its access and refresh tokens stop working at once.
 #[utoipa::path(
+    operation_id = "auth_logout",
     tag = "auth",
     responses((status = 204, description = "Logged out")),
     security(("bearer" = []))
@@ -114,6 +118,7 @@ pub async fn logout(
 
 /// The caller's own account.
 #[utoipa::path(
+    operation_id = "me_get",
     tag = "me",
     responses((status = 200, description = "The account", body = MeView)),
     security(("bearer" = []))
@@ -131,6 +136,7 @@ pub async fn get_me(
 
 /// Update contact data (email, phone, contact name, address).
 #[utoipa::path(
+    operation_id = "me_update",
     tag = "me",
     params(
         ("If-Match" = Option<String>, Header, description = "The `ETag` of `GET /me` as read; a changed account answers 412"),
@@ -167,6 +173,7 @@ pub async fn patch_me(
 
 /// Change the password; every other session ends (ACC-7).
 #[utoipa::path(
+    operation_id = "me_password_change",
     tag = "me",
     request_body = ChangePasswordRequest,
     responses(
@@ -191,6 +198,7 @@ pub async fn change_password(
 
 /// The caller's live sessions, newest first.
 #[utoipa::path(
+    operation_id = "me_sessions_list",
     tag = "me",
     params(PageQuery),
     responses((status = 200, description = "Live sessions", body = Page<SessionView>)),
@@ -211,6 +219,7 @@ pub async fn list_sessions(
 
 /// End one of the caller's sessions (its tokens stop working at once).
 #[utoipa::path(
+    operation_id = "me_sessions_end",
     tag = "me",
     params(("id" = i64, Path, description = "Session id")),
     responses(
@@ -234,6 +243,7 @@ pub async fn end_session(
 
 /// Whether a member name can be registered, and if not, why (ACC-4).
 #[utoipa::path(
+    operation_id = "member_names_check_availability",
     tag = "users",
     params(("name" = String, Path, description = "The member name to check")),
     responses((status = 200, description = "Availability", body = Availability))

@@ -15,6 +15,7 @@ use crate::platform::state::AppState;
 /// Ask a user to explain, correct or re-verify their data (ACC-6). Until
 /// staff clear it, the user cannot publish or bid.
 #[utoipa::path(
+    operation_id = "admin_info_requests_create",
     tag = "admin",
     params(("id" = i64, Path, description = "User id")),
     request_body = NewInfoRequest,
@@ -41,6 +42,7 @@ pub async fn create_info_request(
 
 /// Clear an information request (the restriction lifts when none is open).
 #[utoipa::path(
+    operation_id = "admin_info_requests_clear",
     tag = "admin",
     params(("id" = i64, Path, description = "Information request id")),
     responses(
@@ -66,6 +68,7 @@ pub async fn clear_info_request(
 
 /// The caller's information requests, newest first.
 #[utoipa::path(
+    operation_id = "me_info_requests_list",
     tag = "me",
     responses((status = 200, description = "Up to 100 newest requests", body = Vec<InfoRequestView>)),
     security(("bearer" = []))
@@ -84,6 +87,7 @@ pub async fn my_info_requests(
 
 /// One of the caller's information requests (the link in its notices).
 #[utoipa::path(
+    operation_id = "me_info_requests_get",
     tag = "me",
     params(("id" = i64, Path, description = "Information request id")),
     responses(
@@ -117,6 +121,7 @@ pub struct InfoRequestQuery {
 /// by default every one not cleared (asked and not answered, or answered
 /// and waiting for review).
 #[utoipa::path(
+    operation_id = "admin_info_requests_list",
     tag = "admin",
     params(PageQuery, InfoRequestQuery),
     responses((status = 200, description = "Requests", body = Page<InfoRequestView>)),
@@ -140,6 +145,7 @@ pub async fn list_info_requests(
 
 /// Answer an information request; staff then review and clear it.
 #[utoipa::path(
+    operation_id = "me_info_requests_respond",
     tag = "me",
     params(("id" = i64, Path, description = "Information request id")),
     request_body = InfoResponse,

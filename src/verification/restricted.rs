@@ -245,6 +245,7 @@ fn kind_of(s: &str) -> IdentifierKind {
 
 /// List restricted identities (masked), newest first.
 #[utoipa::path(
+    operation_id = "admin_restricted_identities_list",
     tag = "admin",
     params(PageQuery),
     responses((status = 200, description = "The list", body = Page<RestrictedView>)),
@@ -295,6 +296,7 @@ pub async fn list_restricted(
 
 /// List an identity as restricted (ACC-3).
 #[utoipa::path(
+    operation_id = "admin_restricted_identities_add",
     tag = "admin",
     request_body = NewRestricted,
     responses(
@@ -368,6 +370,7 @@ pub async fn add_restricted(
 
 /// Remove an identity from the restricted list.
 #[utoipa::path(
+    operation_id = "admin_restricted_identities_delete",
     tag = "admin",
     params(("id" = i64, Path, description = "Entry id")),
     responses(

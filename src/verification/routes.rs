@@ -16,6 +16,7 @@ use crate::platform::text::plain_text;
 
 /// Submit a real-name verification for review (ACC-8).
 #[utoipa::path(
+    operation_id = "me_verification_submit",
     tag = "verification",
     request_body = VerificationRequest,
     responses(
@@ -41,6 +42,7 @@ pub async fn submit(
 
 /// The caller's latest verification (numbers masked, even to the owner).
 #[utoipa::path(
+    operation_id = "me_verification_get",
     tag = "verification",
     responses(
         (status = 200, description = "The latest verification", body = VerificationView),
@@ -79,6 +81,7 @@ pub struct VerificationQuery {
 
 /// Verifications by status, oldest first (moderators).
 #[utoipa::path(
+    operation_id = "admin_verifications_list",
     tag = "admin",
     params(PageQuery, VerificationQuery),
     responses((status = 200, description = "Verifications, oldest first", body = Page<VerificationView>)),
@@ -112,6 +115,7 @@ pub async fn list(
 
 /// Approve a pending verification; the user is notified.
 #[utoipa::path(
+    operation_id = "admin_verifications_approve",
     tag = "admin",
     params(("id" = i64, Path, description = "Verification id")),
     responses(
@@ -138,6 +142,7 @@ pub async fn approve(
 
 /// Reject a pending verification with a reason; the user is notified.
 #[utoipa::path(
+    operation_id = "admin_verifications_reject",
     tag = "admin",
     params(("id" = i64, Path, description = "Verification id")),
     request_body = ReasonRequest,
@@ -169,6 +174,7 @@ pub async fn reject(
 /// only way an account changes hands. The legal basis is audited; every
 /// session of the account ends.
 #[utoipa::path(
+    operation_id = "admin_user_account_transfer",
     tag = "admin",
     params(("id" = i64, Path, description = "User id")),
     request_body = TransferRequest,

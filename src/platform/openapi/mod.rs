@@ -2,6 +2,8 @@
 //! responses every operation can give, added from what each operation takes
 //! (a body, parameters, a token, a staff role).
 
+pub mod shape;
+
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -14,6 +16,7 @@ use crate::platform::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
 #[openapi(
     info(
         title = "Weigongbao platform API",
+        contact(name = "Weigongbao platform team"),
         description = "Weigongbao (微工宝) marketplace backend: employers publish demands (需求), service providers bid.\n\n\
             Errors are RFC 9457 `application/problem+json` with a stable `code`; `detail` is Chinese by default, \
             English with `Accept-Language: en`. Money is a decimal string in CNY. Times are RFC 3339 UTC. \
@@ -62,7 +65,7 @@ const COMMON: &[(&str, &str, &str)] = &[
     (
         "BadRequest",
         "400",
-        "Malformed body, path or query (`request.malformed`, `request.malformed_json`, `request.invalid_path`, `request.invalid_query`)",
+        "Malformed body, path or query, or control characters in the URL (`request.malformed`, `request.malformed_json`, `request.invalid_path`, `request.invalid_query`)",
     ),
     (
         "Unauthorized",
@@ -88,6 +91,11 @@ const COMMON: &[(&str, &str, &str)] = &[
         "Unprocessable",
         "422",
         "Validation failed; `errors` lists the fields",
+    ),
+    (
+        "AgreementRequired",
+        "428",
+        "A new version of the service agreement awaits acceptance (`agreement.acceptance_required`): read `GET /api/v1/agreements/current` and accept it (AGR-1)",
     ),
     (
         "Internal",
@@ -167,7 +175,9 @@ fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool, gated
     }
     for (name, status, _) in COMMON {
         let applies = match *status {
-            "400" | "422" => has_body || has_params,
+            // The URL's text is checked on every request (SVC-4).
+            "400" => true,
+            "422" => has_body || has_params,
             "401" => secured,
             "403" => is_admin,
             "413" | "415" => has_body,
