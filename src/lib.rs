@@ -199,6 +199,8 @@ pub fn build_app(
         .default_service(web::to(http::fallback))
         // ETag / 304 and Cache-Control on what the handlers answer.
         .wrap(actix_web::middleware::from_fn(http::caching))
+        // Rate-limit headers; anonymous discovery counted per IP (SA §3.9).
+        .wrap(actix_web::middleware::from_fn(http::rate_limit))
         // Authentication is decided before any handler reads its body.
         .wrap(actix_web::middleware::from_fn(auth::gate))
         // SVC-4: the URL's text is checked before anything else uses it.

@@ -354,13 +354,21 @@ async fn mkt7_login_and_register_are_rate_limited_per_ip() {
         ("RATE_LIMIT_REGISTER_PER_MINUTE", "2"),
     ])
     .await;
-    for _ in 0..3 {
-        app.post("/api/v1/auth/login")
+    for left in (0..3).rev() {
+        let res = app
+            .post("/api/v1/auth/login")
             .peer("10.0.0.1")
             .json(json!({"login": "someone", "password": "whatever-1"}))
             .send()
-            .await
-            .assert(401);
+            .await;
+        res.assert(401);
+        // Where the caller stands, in the IETF RateLimit headers.
+        assert_eq!(res.header("ratelimit-policy"), Some("\"login\";q=3;w=60"));
+        let standing = res.header("ratelimit").unwrap();
+        assert!(
+            standing.starts_with(&format!("\"login\";r={left};t=")),
+            "{standing}"
+        );
     }
     let limited = app
         .post("/api/v1/auth/login")
@@ -369,6 +377,12 @@ async fn mkt7_login_and_register_are_rate_limited_per_ip() {
         .send()
         .await;
     limited.assert_problem(429, "rate_limited");
+    assert!(
+        limited
+            .header("ratelimit")
+            .unwrap()
+            .starts_with("\"login\";r=0;")
+    );
     let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
     // Another address is not affected.
@@ -393,6 +407,56 @@ async fn mkt7_login_and_register_are_rate_limited_per_ip() {
         .send()
         .await
         .assert_problem(429, "rate_limited");
+}
+
+/// SA §3.9 (no bulk scraping): anonymous reads of public resources are
+/// counted per IP; a signed-in caller is not; other addresses go on.
+#[actix_web::test]
+async fn anonymous_discovery_is_limited_per_ip() {
+    let app = TestApp::with_settings(&[("RATE_LIMIT_ANONYMOUS_PER_MINUTE", "3")]).await;
+    let user = app.user().await;
+    for path in [
+        "/api/v1/demands",
+        "/api/v1/categories",
+        "/api/v1/demands?sort=newest",
+    ] {
+        let res = app.get(path).peer("10.1.0.1").send().await;
+        res.assert(200);
+        assert_eq!(
+            res.header("ratelimit-policy"),
+            Some("\"discovery\";q=3;w=60")
+        );
+    }
+    let limited = app.get("/api/v1/demands").peer("10.1.0.1").send().await;
+    limited.assert_problem(429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    // A forged or stale token does not lift the limit.
+    app.get("/api/v1/demands")
+        .peer("10.1.0.1")
+        .bearer("not-a-token")
+        .send()
+        .await
+        .assert_problem(429, "rate_limited");
+    // Signed in: accountable, not counted.
+    let res = app
+        .get("/api/v1/demands")
+        .peer("10.1.0.1")
+        .bearer(&user.access)
+        .send()
+        .await;
+    res.assert(200);
+    assert!(res.header("ratelimit").is_none());
+    app.get("/api/v1/demands")
+        .peer("10.1.0.2")
+        .send()
+        .await
+        .assert(200);
+    // Liveness is never limited.
+    app.get("/healthz")
+        .peer("10.1.0.1")
+        .send()
+        .await
+        .assert(200);
 }
 
 #[actix_web::test]

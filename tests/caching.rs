@@ -24,6 +24,15 @@ async fn mkt1_a_demand_read_revalidates_and_a_stale_edit_is_412() {
     again.assert(304);
     assert!(again.text.is_empty());
 
+    // If-Match compares strongly: the weak form of the current tag does
+    // not match (RFC 9110 §13.1.1), and nothing changes.
+    app.req(Method::PATCH, &path)
+        .bearer(&owner.access)
+        .header("if-match", &format!("W/{tag}"))
+        .json(json!({"title": "弱标签"}))
+        .send()
+        .await
+        .assert_problem(412, "precondition.failed");
     // Two editors read the same version; the first edit wins, the second
     // is told the demand changed instead of overwriting it.
     app.req(Method::PATCH, &path)
@@ -112,4 +121,13 @@ async fn browsers_from_configured_origins_pass_cors_and_head_works_where_get_doe
     assert!(head.text.is_empty());
     assert!(head.header("etag").is_some());
     app.req(Method::HEAD, "/api/v1/me").send().await.assert(401);
+    // An answer to a missing token (decided before any handler) is not
+    // stored by caches either.
+    let denied = app.get("/api/v1/me").send().await;
+    denied.assert(401);
+    assert_eq!(denied.header("cache-control"), Some("no-store"));
+    // 405 names HEAD wherever GET is allowed.
+    let wrong = app.req(Method::PUT, "/api/v1/demands").send().await;
+    wrong.assert(405);
+    assert!(wrong.header("allow").unwrap().contains("HEAD"));
 }

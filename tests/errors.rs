@@ -22,7 +22,7 @@ async fn unknown_route_is_404_problem_and_wrong_method_is_405_with_allow() {
 
     let res = app.req(Method::DELETE, "/api/v1/me").send().await;
     res.assert_problem(405, "method.not_allowed");
-    assert_eq!(res.header("allow"), Some("GET, PATCH"));
+    assert_eq!(res.header("allow"), Some("GET, PATCH, HEAD"));
 }
 
 #[actix_web::test]

@@ -255,6 +255,7 @@ fn error_examples_match_their_status_and_real_codes() {
             "UnsupportedMediaType" => "415",
             "Unprocessable" => "422",
             "AgreementRequired" => "428",
+            "TooManyRequests" => "429",
             "Internal" => "500",
             "Unavailable" => "503",
             other => panic!("unknown shared response {other}"),

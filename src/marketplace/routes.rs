@@ -13,6 +13,7 @@ use crate::funds::idempotency;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::ClientMeta;
 use crate::platform::paging::{Page, PageQuery, try_page_by_id};
+use crate::platform::ratelimit::RateNote;
 use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
 use crate::verification::dto::ReasonRequest;
@@ -53,6 +54,7 @@ pub async fn publish(
 ) -> AppResult<HttpResponse> {
     let owner = user.user_id;
     let (req, raw) = body.into_parts();
+    let rate = RateNote::of(&http);
     idempotency::run_optional(
         &state,
         owner,
@@ -62,7 +64,7 @@ pub async fn publish(
         StatusCode::CREATED,
         // MKT-7: a replayed retry spends no rate-limit token.
         move |conn, st| {
-            st.limits.demands.check(&format!("user:{owner}"))?;
+            st.limits.demands.check(&format!("user:{owner}"), &rate)?;
             demands::publish(conn, st, owner, req)
         },
     )
@@ -209,6 +211,7 @@ pub async fn place_bid(
 ) -> AppResult<HttpResponse> {
     let (provider, id) = (user.user_id, id.into_inner());
     let (req, raw) = body.into_parts();
+    let rate = RateNote::of(&http);
     idempotency::run_optional(
         &state,
         provider,
@@ -218,7 +221,7 @@ pub async fn place_bid(
         StatusCode::CREATED,
         // MKT-7: a replayed retry spends no rate-limit token.
         move |conn, st| {
-            st.limits.bids.check(&format!("user:{provider}"))?;
+            st.limits.bids.check(&format!("user:{provider}"), &rate)?;
             bids::place(conn, st, provider, id, req)
         },
     )

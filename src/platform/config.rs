@@ -23,6 +23,8 @@ pub struct RateLimits {
     pub register_per_minute: u32,
     pub login_per_minute: u32,
     pub refresh_per_minute: u32,
+    /// Anonymous reads of public API resources (SA §3.9 scraping).
+    pub anonymous_per_minute: u32,
 }
 
 /// All settings of one server process.
@@ -273,6 +275,12 @@ impl RateLimits {
                 lookup,
                 "RATE_LIMIT_REFRESH_PER_MINUTE",
                 30,
+                1..=1_000_000,
+            )?,
+            anonymous_per_minute: parse_in(
+                lookup,
+                "RATE_LIMIT_ANONYMOUS_PER_MINUTE",
+                300,
                 1..=1_000_000,
             )?,
         })

@@ -75,10 +75,19 @@ pub fn finish<B: MessageBody>(
             if let Some(secs) = problem.retry_after {
                 builder.insert_header((header::RETRY_AFTER, HeaderValue::from(secs)));
             }
+            // Keep what the middlewares said (Allow, Cache-Control, the
+            // RateLimit headers); the body's own headers are replaced.
             for (name, value) in res.response().headers() {
-                if name == header::ALLOW {
-                    builder.insert_header((name.clone(), value.clone()));
+                if name != header::CONTENT_TYPE
+                    && name != header::CONTENT_LENGTH
+                    && name != header::RETRY_AFTER
+                {
+                    builder.append_header((name.clone(), value.clone()));
                 }
+            }
+            // A problem is about this request only: never stored.
+            if !res.response().headers().contains_key(header::CACHE_CONTROL) {
+                builder.insert_header((header::CACHE_CONTROL, "no-store"));
             }
             let (req, _) = res.into_parts();
             ServiceResponse::new(req, builder.body(body)).map_into_right_body()
@@ -268,7 +277,14 @@ impl IfMatch {
             }
         };
         let bytes = serde_json::to_vec(current).map_err(AppError::internal)?;
-        if tag_matches(wanted, &etag_of(&bytes)) {
+        // RFC 9110 §13.1.1: If-Match compares strongly; a weak tag never
+        // matches.
+        let tag = etag_of(&bytes);
+        if wanted
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t == tag)
+        {
             return Ok(());
         }
         Err(AppError::new(
@@ -348,6 +364,55 @@ pub async fn url_policy(
         return Ok(req.error_response(err).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+/// Middleware: gives each request a [`RateNote`], counts anonymous reads of
+/// public API resources per IP (SA §3.9: no bulk scraping), and writes the
+/// `RateLimit-Policy` / `RateLimit` headers for whatever limit the request
+/// was counted against.
+pub async fn rate_limit(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let note = crate::platform::ratelimit::RateNote::default();
+    req.extensions_mut().insert(note.clone());
+    if let Some(state) = req.app_data::<web::Data<AppState>>()
+        && anonymous_discovery(&req, state)
+    {
+        let ip = client_ip(req.request(), state.settings.trust_forwarded_for);
+        if let Err(err) = state.limits.discovery.check(&format!("ip:{ip}"), &note) {
+            let mut res = req.error_response(err);
+            note.write_headers(res.headers_mut());
+            return Ok(res.map_into_right_body());
+        }
+    }
+    let mut res = next.call(req).await?;
+    note.write_headers(res.headers_mut());
+    Ok(res.map_into_left_body())
+}
+
+/// A read of a public API operation by a caller without a valid token.
+fn anonymous_discovery(req: &ServiceRequest, state: &AppState) -> bool {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || !req.path().starts_with("/api/") {
+        return false;
+    }
+    let public = req
+        .app_data::<web::Data<RouteTable>>()
+        .is_some_and(|routes| routes.is_public(&Method::GET, req.path()));
+    if !public {
+        return false;
+    }
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    // A signed-in caller is accountable and not counted here; only the
+    // signature is checked (no database), an ended session still counts as
+    // signed in until its token expires.
+    token.is_none_or(|t| state.jwt.verify(t, state.clock.now()).is_err())
 }
 
 /// A JSON request body: every string in it (keys too) is checked against
@@ -599,6 +664,14 @@ impl RouteTable {
         (!allowed.is_empty()).then_some(allowed)
     }
 
+    /// Whether an operation serves `method path` without a bearer token.
+    pub fn is_public(&self, method: &Method, path: &str) -> bool {
+        self.matching(path)
+            .into_iter()
+            .find_map(|(_, ops)| ops.iter().find(|o| o.method == *method))
+            .is_some_and(|o| !o.requires_bearer)
+    }
+
     /// Whether the operation serving `method path` requires a bearer token.
     pub fn requires_bearer(&self, method: &Method, path: &str) -> bool {
         self.matching(path)
@@ -613,11 +686,12 @@ impl RouteTable {
 pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
     let err = match routes.allowed(req.path()) {
         Some(methods) => {
-            let allow = methods
-                .iter()
-                .map(Method::as_str)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let mut names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+            // HEAD is answered wherever GET is.
+            if methods.contains(&Method::GET) {
+                names.push("HEAD");
+            }
+            let allow = names.join(", ");
             let err = AppError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method.not_allowed",
@@ -633,6 +707,26 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
         None => route_not_found(),
     };
     HttpResponse::from_error(err)
+}
+
+/// The client IP: the peer's, or with `trust_forwarded_for` (behind a
+/// trusted proxy) the one `X-Forwarded-For` names; `unknown` if neither.
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    let raw = if trust_forwarded_for {
+        req.connection_info()
+            .realip_remote_addr()
+            .map(str::to_string)
+    } else {
+        req.peer_addr().map(|a| a.ip().to_string())
+    };
+    raw.map(|r| {
+        r.parse::<SocketAddr>()
+            .map(|a| a.ip())
+            .or_else(|_| r.parse::<IpAddr>())
+            .map(|ip| ip.to_string())
+            .unwrap_or(r)
+    })
+    .unwrap_or_else(|| "unknown".into())
 }
 
 /// Who is calling from where, for sessions, rate limits and audit entries.
@@ -651,22 +745,7 @@ impl FromRequest for ClientMeta {
         let trust = req
             .app_data::<web::Data<AppState>>()
             .is_some_and(|s| s.settings.trust_forwarded_for);
-        let raw = if trust {
-            req.connection_info()
-                .realip_remote_addr()
-                .map(str::to_string)
-        } else {
-            req.peer_addr().map(|a| a.ip().to_string())
-        };
-        let ip = raw
-            .map(|r| {
-                r.parse::<SocketAddr>()
-                    .map(|a| a.ip())
-                    .or_else(|_| r.parse::<IpAddr>())
-                    .map(|ip| ip.to_string())
-                    .unwrap_or(r)
-            })
-            .unwrap_or_else(|| "unknown".into());
+        let ip = client_ip(req, trust);
         let user_agent = req
             .headers()
             .get(header::USER_AGENT)

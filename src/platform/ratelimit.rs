@@ -1,12 +1,24 @@
-//! Per-IP rate limits on the endpoints that guess passwords or create
-//! accounts (SA §3.10, MKT-7): register, login, refresh. Limits are settings
-//! so QA and test environments can raise them.
+//! Rate limits (SA §3.9 scraping, SA §3.10 account abuse, MKT-7): per IP on
+//! the endpoints that guess passwords or create accounts and on anonymous
+//! discovery, per user on bids and demands. Limits are settings so QA, the
+//! contract test and the benchmark can raise them.
+//!
+//! Every limited answer says where the caller stands, in the IETF
+//! `RateLimit-Policy` / `RateLimit` headers: the handler (or the discovery
+//! middleware, `platform::http::rate_limit`) records the check in the
+//! request's [`RateNote`], which writes it on the way out, 429s included.
 
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
+use actix_web::dev::Payload;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
 
 use crate::platform::config::RateLimits;
 use crate::platform::error::{AppError, AppResult};
@@ -16,6 +28,8 @@ pub struct RateLimiters {
     pub register: Limiter,
     pub login: Limiter,
     pub refresh: Limiter,
+    /// Anonymous reads of public resources, per IP (SA §3.9).
+    pub discovery: Limiter,
     /// Per user (MKT-7).
     pub bids: Limiter,
     pub demands: Limiter,
@@ -24,41 +38,146 @@ pub struct RateLimiters {
 impl RateLimiters {
     pub fn new(limits: &RateLimits, market: &crate::platform::config::MarketSettings) -> Self {
         RateLimiters {
-            register: Limiter::per_minute(limits.register_per_minute),
-            login: Limiter::per_minute(limits.login_per_minute),
-            refresh: Limiter::per_minute(limits.refresh_per_minute),
-            bids: Limiter::per_minute(market.bids_per_minute),
-            demands: Limiter::per_minute(market.demands_per_minute),
+            register: Limiter::per_minute("register", limits.register_per_minute),
+            login: Limiter::per_minute("login", limits.login_per_minute),
+            refresh: Limiter::per_minute("refresh", limits.refresh_per_minute),
+            discovery: Limiter::per_minute("discovery", limits.anonymous_per_minute),
+            bids: Limiter::per_minute("bids", market.bids_per_minute),
+            demands: Limiter::per_minute("demands", market.demands_per_minute),
         }
+    }
+}
+
+type Keyed =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+
+/// Where one caller stands against one limit, for the response headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateState {
+    pub policy: &'static str,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the quota is whole again.
+    pub reset_secs: u64,
+}
+
+impl RateState {
+    fn policy_header(&self) -> String {
+        format!("\"{}\";q={};w=60", self.policy, self.limit)
+    }
+
+    fn header(&self) -> String {
+        format!(
+            "\"{}\";r={};t={}",
+            self.policy, self.remaining, self.reset_secs
+        )
+    }
+}
+
+/// The request's record of the limit it was counted against (cheap to
+/// clone; the database closure that checks a per-user limit writes to it).
+#[derive(Debug, Clone, Default)]
+pub struct RateNote(Arc<Mutex<Option<RateState>>>);
+
+impl RateNote {
+    /// The request's note (the one the middleware reads back).
+    pub fn of(req: &HttpRequest) -> RateNote {
+        if let Some(note) = req.extensions().get::<RateNote>() {
+            return note.clone();
+        }
+        let note = RateNote::default();
+        req.extensions_mut().insert(note.clone());
+        note
+    }
+
+    fn set(&self, state: RateState) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(state);
+        }
+    }
+
+    fn get(&self) -> Option<RateState> {
+        self.0.lock().ok().and_then(|slot| *slot)
+    }
+
+    /// Writes `RateLimit-Policy` and `RateLimit` for the limit noted, if any.
+    pub fn write_headers(&self, headers: &mut HeaderMap) {
+        let Some(state) = self.get() else {
+            return;
+        };
+        for (name, value) in [
+            ("ratelimit-policy", state.policy_header()),
+            ("ratelimit", state.header()),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+    }
+}
+
+impl FromRequest for RateNote {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(RateNote::of(req)))
     }
 }
 
 /// A token bucket per client key: `n` requests per minute, burst `n`.
 pub struct Limiter {
-    inner: DefaultKeyedRateLimiter<String>,
+    name: &'static str,
+    per_minute: u32,
+    inner: Keyed,
     checks: AtomicU64,
 }
 
 impl Limiter {
-    pub fn per_minute(n: u32) -> Self {
+    pub fn per_minute(name: &'static str, n: u32) -> Self {
         let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
         Limiter {
-            inner: RateLimiter::keyed(Quota::per_minute(n)),
+            name,
+            per_minute: n.get(),
+            inner: RateLimiter::keyed(Quota::per_minute(n))
+                .with_middleware::<StateInformationMiddleware>(),
             checks: AtomicU64::new(0),
         }
     }
 
-    /// Counts one request from `key`; over the limit it answers 429 with
-    /// the seconds until the next request is allowed.
-    pub fn check(&self, key: &str) -> AppResult<()> {
+    /// Counts one request from `key` and notes where it stands; over the
+    /// limit it answers 429 with the seconds until the next request is
+    /// allowed.
+    pub fn check(&self, key: &str, note: &RateNote) -> AppResult<()> {
         // Forget idle keys now and then so the map does not grow forever.
         if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
             self.inner.retain_recent();
         }
-        self.inner.check_key(&key.to_string()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::rate_limited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
-        })
+        let per_token = 60.0 / f64::from(self.per_minute);
+        match self.inner.check_key(&key.to_string()) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity();
+                let used = f64::from(self.per_minute.saturating_sub(remaining));
+                note.set(RateState {
+                    policy: self.name,
+                    limit: self.per_minute,
+                    remaining,
+                    reset_secs: (used * per_token).ceil() as u64,
+                });
+                Ok(())
+            }
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                note.set(RateState {
+                    policy: self.name,
+                    limit: self.per_minute,
+                    remaining: 0,
+                    reset_secs: (f64::from(self.per_minute) * per_token).ceil() as u64,
+                });
+                Err(AppError::rate_limited(secs))
+            }
+        }
     }
 }
 
@@ -68,12 +187,18 @@ mod tests {
 
     #[test]
     fn limit_applies_per_key_with_retry_after() {
-        let limiter = Limiter::per_minute(2);
-        assert!(limiter.check("1.1.1.1").is_ok());
-        assert!(limiter.check("1.1.1.1").is_ok());
-        let err = limiter.check("1.1.1.1").unwrap_err();
+        let limiter = Limiter::per_minute("t", 2);
+        let note = RateNote::default();
+        assert!(limiter.check("1.1.1.1", &note).is_ok());
+        assert_eq!(note.get().map(|s| s.remaining), Some(1));
+        assert!(limiter.check("1.1.1.1", &note).is_ok());
+        assert_eq!(note.get().map(|s| s.remaining), Some(0));
+        let err = limiter.check("1.1.1.1", &note).unwrap_err();
         assert_eq!(err.status.as_u16(), 429);
         assert!(err.retry_after.is_some_and(|s| (1..=60).contains(&s)));
-        assert!(limiter.check("2.2.2.2").is_ok());
+        let state = note.get().unwrap();
+        assert_eq!(state.header(), "\"t\";r=0;t=60");
+        assert_eq!(state.policy_header(), "\"t\";q=2;w=60");
+        assert!(limiter.check("2.2.2.2", &note).is_ok());
     }
 }

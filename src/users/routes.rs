@@ -13,6 +13,7 @@ use crate::auth::{AuthUser, AuthUserAnyAgreement};
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::http::ClientMeta;
 use crate::platform::paging::{Page, PageQuery};
+use crate::platform::ratelimit::RateNote;
 use crate::platform::state::AppState;
 
 /// Register an account (ACC-2). Returns the account and a token pair.
@@ -32,9 +33,10 @@ use crate::platform::state::AppState;
 pub async fn register(
     state: web::Data<AppState>,
     meta: ClientMeta,
+    rate: RateNote,
     body: crate::platform::http::Json<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
-    state.limits.register.check(&meta.ip)?;
+    state.limits.register.check(&meta.ip, &rate)?;
     let req = body.into_inner();
     let res = state
         .tx(move |conn, st| service::register(conn, st, req, &meta))
@@ -59,9 +61,10 @@ pub async fn register(
 pub async fn login(
     state: web::Data<AppState>,
     meta: ClientMeta,
+    rate: RateNote,
     body: crate::platform::http::Json<LoginRequest>,
 ) -> AppResult<web::Json<AuthResponse>> {
-    state.limits.login.check(&meta.ip)?;
+    state.limits.login.check(&meta.ip, &rate)?;
     let req = body.into_inner();
     let res = state
         .tx(move |conn, st| service::login(conn, st, req, &meta))
@@ -86,9 +89,10 @@ pub async fn login(
 pub async fn refresh(
     state: web::Data<AppState>,
     meta: ClientMeta,
+    rate: RateNote,
     body: crate::platform::http::Json<RefreshRequest>,
 ) -> AppResult<web::Json<TokenPair>> {
-    state.limits.refresh.check(&meta.ip)?;
+    state.limits.refresh.check(&meta.ip, &rate)?;
     let token = body.into_inner().refresh_token;
     crate::platform::text::check_len("refresh_token", &token, 1, 200)?;
     let outcome = state

@@ -98,6 +98,11 @@ const COMMON: &[(&str, &str, &str)] = &[
         "A new version of the service agreement awaits acceptance (`agreement.acceptance_required`): read `GET /api/v1/agreements/current` and accept it (AGR-1)",
     ),
     (
+        "TooManyRequests",
+        "429",
+        "Too many anonymous reads from this address (`rate_limited`; SA §3.9, setting `RATE_LIMIT_ANONYMOUS_PER_MINUTE`); sign in or wait `Retry-After` seconds",
+    ),
+    (
         "Internal",
         "500",
         "Unexpected error (`internal`); the request id is logged",
@@ -148,7 +153,8 @@ pub fn add_error_responses(doc: &mut Doc) {
         ] {
             if let Some(op) = op {
                 let gated = !is_admin && !AGREEMENT_EXEMPT.contains(&(method, path.as_str()));
-                add_to_operation(op, is_admin, is_liveness, gated);
+                let api_read = method == "get" && path.starts_with("/api/");
+                add_to_operation(op, is_admin, is_liveness, gated, api_read);
             }
         }
     }
@@ -165,7 +171,13 @@ const AGREEMENT_EXEMPT: &[(&str, &str)] = &[
     ("get", "/api/v1/me/closure-request"),
 ];
 
-fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool, gated: bool) {
+fn add_to_operation(
+    op: &mut Operation,
+    is_admin: bool,
+    is_liveness: bool,
+    gated: bool,
+    api_read: bool,
+) {
     let has_body = op.request_body.is_some();
     let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
@@ -182,6 +194,8 @@ fn add_to_operation(op: &mut Operation, is_admin: bool, is_liveness: bool, gated
             "403" => is_admin,
             "413" | "415" => has_body,
             "428" => secured && gated,
+            // Anonymous discovery is counted per IP (platform::ratelimit).
+            "429" => api_read && !secured,
             "503" => !is_liveness,
             _ => true,
         };

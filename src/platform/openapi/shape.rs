@@ -237,6 +237,9 @@ fn add_headers(doc: &mut Value) {
             if name == "Unavailable" || name == "TooManyRequests" {
                 names.push("Retry-After");
             }
+            if name == "TooManyRequests" {
+                names.extend(["RateLimit-Policy", "RateLimit"]);
+            }
             set_headers(response, &names);
         }
     }
