@@ -21,7 +21,6 @@ pub mod verification;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Logger;
 use actix_web::{App, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -192,6 +191,7 @@ pub fn build_app(
         .app_data(http::query_config())
         .app_data(http::path_config())
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
+        .route("/metrics", web::get().to(ops::metrics))
         .service(
             SwaggerUi::new("/swagger-ui/{_:.*}")
                 .external_url_unchecked("/api-docs/openapi.json", doc),
@@ -203,18 +203,23 @@ pub fn build_app(
         .wrap(actix_web::middleware::from_fn(http::rate_limit))
         // Authentication is decided before any handler reads its body.
         .wrap(actix_web::middleware::from_fn(auth::gate))
+        // 503 until the database has been reached (platform::startup).
+        .wrap(actix_web::middleware::from_fn(http::readiness))
         // SVC-4: the URL's text is checked before anything else uses it.
         .wrap(actix_web::middleware::from_fn(http::url_policy))
         .wrap_fn(|req, srv| {
+            let started = std::time::Instant::now();
             let (rid, lang) = http::begin(&req);
             let fut = srv.call(req);
-            async move { Ok(http::finish(fut.await?, &rid, lang)) }
+            async move {
+                let res = http::finish(fut.await?, &rid, lang);
+                // Metrics and the access log, with the final status.
+                http::observe(&res, &rid, started);
+                Ok(res)
+            }
         })
         .wrap(actix_web::middleware::Condition::new(
             !cors_origins.is_empty(),
             http::cors(&cors_origins),
-        ))
-        .wrap(Logger::new(
-            r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
         ))
 }

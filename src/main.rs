@@ -72,7 +72,14 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     dotenvy::dotenv().ok();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let log_format = match weigongbao::platform::config::LogFormat::from_env() {
+        Ok(format) => format,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    weigongbao::platform::logging::init(log_format);
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => serde_json::to_string_pretty(&api_doc())
@@ -162,8 +169,16 @@ fn jobs_run_once() -> Result<(), String> {
     Ok(())
 }
 
+/// Serves the API at once; the database is reached (and migrated) in the
+/// background, and until then the API answers 503 (`platform::startup`).
 fn serve() -> Result<(), String> {
-    let (settings, backend, pool) = open()?;
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let backend = Backend::from_url(&settings.database_url).map_err(|e| e.to_string())?;
+    let pool = db::build_pool(
+        backend.clone(),
+        settings.db_pool_size,
+        Duration::from_secs(settings.db_pool_timeout_secs),
+    )?;
     if settings.jwt_secret_generated {
         log::warn!(
             "JWT_SECRET is not set: generated a random one for this run (development only); \
@@ -171,22 +186,47 @@ fn serve() -> Result<(), String> {
         );
     }
     let bind = settings.bind_addr;
+    let metrics_bind = settings.metrics_bind_addr;
     let workers = settings.workers;
-    let state = AppState::new(settings, pool, &backend);
-    bootstrap_admin(&state)?;
-    weigongbao::flows::jobs::spawn_scheduler(state.clone());
+    let state = AppState::starting(settings, pool, &backend);
+    weigongbao::platform::startup::await_database(state.clone(), |state| {
+        if let Err(e) = bootstrap_admin(state) {
+            log::error!("{e}");
+        }
+        weigongbao::flows::jobs::spawn_scheduler(state.clone());
+    })
+    .map_err(|e| format!("cannot start: {e}"))?;
     let doc = api_doc();
     let system = actix_web::rt::System::new();
     system.block_on(async move {
         log::info!("listening on http://{bind} (Swagger UI at http://{bind}/swagger-ui/)");
-        HttpServer::new(move || build_app(state.clone(), doc.clone()))
+        let metrics_state = state.clone();
+        let api = HttpServer::new(move || build_app(state.clone(), doc.clone()))
             .workers(workers)
             .shutdown_timeout(30)
             .bind(bind)
             .map_err(|e| format!("cannot bind {bind}: {e}"))?
-            .run()
-            .await
-            .map_err(|e| e.to_string())
+            .run();
+        let Some(metrics_bind) = metrics_bind else {
+            return api.await.map_err(|e| e.to_string());
+        };
+        log::info!("metrics on http://{metrics_bind}/metrics");
+        let metrics = HttpServer::new(move || {
+            let state = metrics_state.clone();
+            actix_web::App::new().route(
+                "/metrics",
+                actix_web::web::get().to(move || {
+                    let state = state.clone();
+                    async move { weigongbao::platform::ops::metrics_text(&state) }
+                }),
+            )
+        })
+        .workers(1)
+        .bind(metrics_bind)
+        .map_err(|e| format!("cannot bind {metrics_bind}: {e}"))?
+        .run();
+        actix_web::rt::spawn(metrics);
+        api.await.map_err(|e| e.to_string())
     })
 }
 

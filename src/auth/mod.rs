@@ -107,6 +107,8 @@ pub async fn gate(
         let state = req.app_data::<web::Data<AppState>>().cloned();
         match authenticate(state, bearer(req.request())).await {
             Ok(caller) => {
+                req.extensions_mut()
+                    .insert(crate::platform::http::CallerId(caller.user_id));
                 req.extensions_mut().insert(Authenticated(caller));
             }
             Err(err) => return Ok(req.error_response(err).map_into_right_body()),

@@ -40,7 +40,8 @@ fn describe(e: &AppError) -> &str {
 
 /// The value of a job's run; a failing job is logged and counted, and the
 /// jobs after it still run.
-fn tally<T: Default>(report: &mut Report, job: &str, result: AppResult<T>) -> T {
+fn tally<T: Default>(st: &AppState, report: &mut Report, job: &str, result: AppResult<T>) -> T {
+    st.metrics.job_run(job, result.is_ok());
     result.unwrap_or_else(|e| {
         report.failures += 1;
         log::error!("job {job}: {}", describe(&e));
@@ -106,26 +107,59 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     let mut report = Report::default();
     let mut conn = st.pool.get()?;
     let now = st.clock.now_naive();
-    inactivity_due(&mut conn, st, now, &mut report)?;
-    anonymise_due(&mut conn, st, now, &mut report)?;
+    let before = report.failures;
+    let r = inactivity_due(&mut conn, st, now, &mut report);
+    st.metrics
+        .job_run("inactivity", r.is_ok() && report.failures == before);
+    r?;
+    let before = report.failures;
+    let r = anonymise_due(&mut conn, st, now, &mut report);
+    st.metrics
+        .job_run("anonymise", r.is_ok() && report.failures == before);
+    r?;
     // MKT-1 / MKT-4: expired demands and auto-completed awards.
     let r = crate::marketplace::demands::expire_due(&mut conn, st);
-    report.demands_expired = tally(&mut report, "expire demands", r);
+    report.demands_expired = tally(st, &mut report, "expire demands", r);
     let r = crate::marketplace::awards::auto_complete_due(&mut conn, st);
-    report.awards_auto_completed = tally(&mut report, "auto-complete awards", r);
+    report.awards_auto_completed = tally(st, &mut report, "auto-complete awards", r);
     // DEP-2, DEP-3: missed deposit deadlines; DEP-7: ended observations.
     let r = crate::conduct::deposit::expire_due(&mut conn, st);
-    report.deposits_overdue = tally(&mut report, "deposit deadlines", r);
+    report.deposits_overdue = tally(st, &mut report, "deposit deadlines", r);
     let r = super::refunds::observations_due(&mut conn, st);
-    report.deposit_refunds_started = tally(&mut report, "deposit refunds", r);
+    report.deposit_refunds_started = tally(st, &mut report, "deposit refunds", r);
     // DSP-1: silence after the response window; escalation after 60 days.
     let r = crate::disputes::timers_due(&mut conn, st);
     (report.dispute_silences_recorded, report.disputes_escalated) =
-        tally(&mut report, "dispute timers", r);
+        tally(st, &mut report, "dispute timers", r);
     // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
-    report.idempotency_keys_purged = crate::funds::idempotency::purge(&mut conn, now)?;
+    let r = crate::funds::idempotency::purge(&mut conn, now);
+    st.metrics.job_run("purge idempotency keys", r.is_ok());
+    report.idempotency_keys_purged = r?;
     Ok(report)
 }
+
+/// FND-1 watch: the ledger reconciliation, its result in the metrics
+/// (`ledger_check_ok`) and, when unsound, an error in the log (counts only).
+pub fn check_ledger(st: &AppState) -> AppResult<bool> {
+    let mut conn = st.pool.get()?;
+    let report = crate::funds::reading::check(&mut conn);
+    st.metrics.job_run("ledger check", report.is_ok());
+    let report = report?;
+    st.metrics
+        .ledger_checked(report.ok, st.clock.now().timestamp());
+    if !report.ok {
+        log::error!(
+            "ledger check failed: {} mismatched accounts, {} unbalanced transactions, {} negative accounts",
+            report.mismatched_accounts.len(),
+            report.unbalanced_transactions.len(),
+            report.negative_accounts.len()
+        );
+    }
+    Ok(report.ok)
+}
+
+/// Seconds between ledger checks in the scheduler.
+const LEDGER_CHECK_EVERY_SECS: u64 = 3_600;
 
 /// Starts the in-server scheduler on its own thread (no-op when the
 /// interval is 0). It stops with the process.
@@ -138,8 +172,16 @@ pub fn spawn_scheduler(state: AppState) {
     let spawned = std::thread::Builder::new()
         .name("scheduler".into())
         .spawn(move || {
+            let mut since_ledger_check = LEDGER_CHECK_EVERY_SECS;
             loop {
+                if since_ledger_check >= LEDGER_CHECK_EVERY_SECS {
+                    since_ledger_check = 0;
+                    if let Err(e) = check_ledger(&state) {
+                        log::warn!("ledger check failed to run: {}", describe(&e));
+                    }
+                }
                 std::thread::sleep(Duration::from_secs(interval));
+                since_ledger_check += interval;
                 match run_once(&state) {
                     Ok(report) if report != Report::default() => log::info!("jobs: {report:?}"),
                     Ok(_) => {}

@@ -140,7 +140,11 @@ pub async fn ledger_check(
     state: web::Data<AppState>,
     _staff: Staff<Finance>,
 ) -> AppResult<web::Json<LedgerCheck>> {
-    Ok(web::Json(state.run(|conn, _| reading::check(conn)).await?))
+    let report = state.run(|conn, _| reading::check(conn)).await?;
+    state
+        .metrics
+        .ledger_checked(report.ok, state.clock.now().timestamp());
+    Ok(web::Json(report))
 }
 
 /// A user's funds: balances and entries (finance). The read is audited.

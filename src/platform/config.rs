@@ -63,6 +63,12 @@ pub struct Settings {
     /// Marketplace numbers (MKT-1, MKT-4, reviews).
     /// Origins browsers may call the API from (CORS); empty: none.
     pub cors_allowed_origins: Vec<String>,
+    /// `GET /metrics` on the API address answers only this bearer token;
+    /// unset, it is not served there.
+    pub metrics_token: Option<String>,
+    /// A separate address serving only `/metrics`, without a token (for a
+    /// private network or loopback).
+    pub metrics_bind_addr: Option<SocketAddr>,
     pub market: MarketSettings,
     pub conduct: ConductSettings,
 }
@@ -170,6 +176,10 @@ impl Settings {
                 10..=3_600,
             )?,
             cors_allowed_origins: cors_origins(&lookup)?,
+            metrics_token: metrics_token(&lookup)?,
+            metrics_bind_addr: lookup("METRICS_BIND_ADDR")
+                .map(|_| parse(&lookup, "METRICS_BIND_ADDR", None))
+                .transpose()?,
             market: MarketSettings::from_lookup(&lookup)?,
             conduct: ConductSettings::from_lookup(&lookup)?,
         })
@@ -177,6 +187,37 @@ impl Settings {
 
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
+    }
+}
+
+/// `METRICS_TOKEN`: at least 24 visible ASCII characters (it guards
+/// operational data).
+fn metrics_token(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    match lookup("METRICS_TOKEN") {
+        None => Ok(None),
+        Some(t) if t.len() >= 24 && t.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(t)),
+        Some(_) => Err(ConfigError(
+            "METRICS_TOKEN must be at least 24 visible ASCII characters".into(),
+        )),
+    }
+}
+
+/// How log lines are written: `text` (env_logger's default) or `json`
+/// (one object per line), from `LOG_FORMAT`. Read before the other
+/// settings, since the logger starts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn from_env() -> Result<LogFormat, ConfigError> {
+        match std::env::var("LOG_FORMAT").ok().as_deref() {
+            None | Some("" | "text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(_) => Err(ConfigError("LOG_FORMAT must be text or json".into())),
+        }
     }
 }
 

@@ -27,6 +27,67 @@ fn acceptable_request_id(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// The signed-in caller of this request, for the access log (set by the
+/// authentication gate).
+#[derive(Debug, Clone, Copy)]
+pub struct CallerId(pub i64);
+
+/// After the response: the request counted in the metrics and written to
+/// the access log (request id, method, route template, status, latency,
+/// user id; never the URL, query, body or client address).
+pub fn observe<B>(res: &ServiceResponse<B>, rid: &str, started: std::time::Instant) {
+    let req = res.request();
+    let elapsed = started.elapsed();
+    let route = match req.path() {
+        "/metrics" => "/metrics".to_string(),
+        p if p.starts_with("/swagger-ui") || p.starts_with("/api-docs") => "/docs".to_string(),
+        p => req
+            .app_data::<web::Data<RouteTable>>()
+            .and_then(|routes| routes.template(p))
+            .unwrap_or_else(|| "unmatched".to_string()),
+    };
+    let method = req.method().as_str();
+    let status = res.status().as_u16();
+    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+        state
+            .metrics
+            .observe_request(method, &route, status, elapsed.as_secs_f64());
+    }
+    let user_id = req.extensions().get::<CallerId>().map(|c| c.0);
+    let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    let message = format_args!("{method} {route} {status} {latency_ms}ms");
+    let route = route.as_str();
+    match user_id {
+        Some(user_id) => log::info!(
+            target: "access",
+            request_id = rid, method, route, status, latency_ms, user_id;
+            "{message}"
+        ),
+        None => log::info!(
+            target: "access",
+            request_id = rid, method, route, status, latency_ms;
+            "{message}"
+        ),
+    }
+}
+
+/// Middleware: until the database has been reached and migrated, requests
+/// that need it (the API and `/readyz`) answer 503 with `Retry-After`;
+/// liveness, the index, the docs and metrics still answer.
+pub async fn readiness(
+    req: ServiceRequest,
+    next: actix_web::middleware::Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let waiting = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| !state.is_ready());
+    if waiting && (req.path() == "/readyz" || req.path().starts_with("/api/")) {
+        let err = AppError::unavailable("the database has not been reached yet");
+        return Ok(req.error_response(err).map_into_right_body());
+    }
+    Ok(next.call(req).await?.map_into_left_body())
+}
+
 /// First half of the edge: assigns the request id and reads the language.
 pub fn begin(req: &ServiceRequest) -> (String, Lang) {
     let rid = req
@@ -143,7 +204,7 @@ fn unsupported_media_type() -> AppError {
     )
 }
 
-fn route_not_found() -> AppError {
+pub fn route_not_found() -> AppError {
     AppError::not_found("route.not_found", "接口不存在", "No such endpoint")
 }
 
@@ -632,6 +693,14 @@ impl RouteTable {
             })
             .collect();
         RouteTable(routes)
+    }
+
+    /// The template of the route serving `path` (`/api/v1/demands/{id}`),
+    /// for metrics and logs: never the raw path, which carries user input.
+    pub fn template(&self, path: &str) -> Option<String> {
+        self.matching(path)
+            .first()
+            .map(|(segments, _)| format!("/{}", segments.join("/")).replace("//", "/"))
     }
 
     /// The routes whose template matches `path`, most literal segments first

@@ -87,3 +87,39 @@ pub async fn index() -> HttpResponse {
         api: "/api/v1",
     })
 }
+
+/// `GET /metrics` on the API address: the Prometheus text format, for the
+/// `METRICS_TOKEN` bearer only (404 when no token is set, 401 for a wrong
+/// one). Not part of the public API document.
+pub async fn metrics(req: actix_web::HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    use subtle::ConstantTimeEq;
+    let Some(expected) = state.settings.metrics_token.as_deref() else {
+        return HttpResponse::from_error(crate::platform::http::route_not_found());
+    };
+    let given = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let matches =
+        given.len() == expected.len() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
+    if !matches {
+        return HttpResponse::from_error(crate::platform::error::AppError::unauthorized(
+            "metrics.unauthorized",
+            "需要监控令牌",
+            "The metrics token is required",
+        ));
+    }
+    metrics_text(&state)
+}
+
+/// The metrics as of now, with the pool's state.
+pub fn metrics_text(state: &AppState) -> HttpResponse {
+    let pool = state.pool.state();
+    let in_use = pool.connections.saturating_sub(pool.idle_connections);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(state.metrics.render(in_use, pool.idle_connections))
+}

@@ -1,6 +1,7 @@
 //! Shared application state, handed to handlers as `web::Data<AppState>`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
@@ -10,6 +11,7 @@ use crate::platform::config::Settings;
 use crate::platform::db::{self, Backend, DbConnection, DbPool};
 use crate::platform::error::AppResult;
 use crate::platform::jwt::JwtKeys;
+use crate::platform::metrics::Metrics;
 use crate::platform::ratelimit::RateLimiters;
 use crate::platform::text::WordMatcherCache;
 
@@ -24,6 +26,10 @@ pub struct AppState {
     pub words: Arc<WordMatcherCache>,
     pub limits: Arc<RateLimiters>,
     pub channels: Arc<Channels>,
+    pub metrics: Arc<Metrics>,
+    /// False until the database has answered and been migrated (a server
+    /// may start while it is down); requests that need it answer 503.
+    ready: Arc<AtomicBool>,
 }
 
 fn channels(settings: &Settings) -> Channels {
@@ -67,9 +73,27 @@ impl AppState {
             words: Arc::new(WordMatcherCache::default()),
             limits: Arc::new(RateLimiters::new(&settings.rate_limits, &settings.market)),
             channels: Arc::new(channels(&settings)),
+            metrics: Arc::new(Metrics::default()),
+            ready: Arc::new(AtomicBool::new(true)),
             settings: Arc::new(settings),
             clock,
         }
+    }
+
+    /// A state whose database has not been reached yet: not ready until
+    /// [`AppState::mark_ready`] (see `platform::startup`).
+    pub fn starting(settings: Settings, pool: DbPool, backend: &Backend) -> Self {
+        let state = Self::new(settings, pool, backend);
+        state.ready.store(false, Ordering::SeqCst);
+        state
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub fn mark_ready(&self) {
+        self.ready.store(true, Ordering::Release);
     }
 
     /// Runs blocking database work off the actix workers.
@@ -80,7 +104,9 @@ impl AppState {
     {
         let state = self.clone();
         web::block(move || {
+            let waiting = state.metrics.waiting_for_connection();
             let mut conn = state.pool.get()?;
+            drop(waiting);
             f(&mut conn, &state)
         })
         .await?

@@ -152,8 +152,8 @@ fn name_variants(doc: &mut Value) {
 fn header_components() -> Value {
     json!({
         "X-Request-Id": {
-            "description": "The request id: the client's own (`X-Request-Id`, up to 64 visible ASCII \
-                characters) or one generated; it is in the logs and in every problem body.",
+            "description": "The request id: the client's own (`X-Request-Id`, 1 to 128 letters, digits, \
+                `-`, `_` or `.`) or a generated UUID; it is in the logs and in every problem body.",
             "schema": { "type": "string" }
         },
         "Idempotent-Replayed": {
