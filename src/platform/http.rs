@@ -357,6 +357,26 @@ impl IfMatch {
     }
 }
 
+/// The body of a `HEAD` answer: the size of the `GET` body (so the
+/// `Content-Length` is the one `GET` would send, RFC 9110 §9.3.2) and no
+/// bytes (the HTTP/1 encoder writes none for `HEAD` anyway).
+struct HeadBody(u64);
+
+impl MessageBody for HeadBody {
+    type Error = std::convert::Infallible;
+
+    fn size(&self) -> actix_web::body::BodySize {
+        actix_web::body::BodySize::Sized(self.0)
+    }
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<actix_web::web::Bytes, Self::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+}
+
 /// Middleware for caches: every successful GET carries an `ETag` and
 /// answers `304 Not Modified` to a matching `If-None-Match`; responses to
 /// authenticated or token calls are `Cache-Control: no-store`, public
@@ -405,7 +425,7 @@ pub async fn caching(
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }
     let res = if head_only {
-        head.set_body(actix_web::body::BoxBody::new(()))
+        head.set_body(actix_web::body::BoxBody::new(HeadBody(bytes.len() as u64)))
     } else if if_none_match.is_some_and(|v| tag_matches(&v, &tag)) {
         *head.status_mut() = StatusCode::NOT_MODIFIED;
         head.headers_mut().remove(header::CONTENT_LENGTH);
