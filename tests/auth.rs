@@ -479,3 +479,35 @@ async fn acc7_concurrent_refreshes_with_one_token_let_only_one_through() {
         .await
         .assert_problem(401, "auth.session_ended");
 }
+
+/// Issue 13: password hashing holds no database connection. With one pooled
+/// connection, a 200 ms pool timeout and one hash at a time, a burst of 40
+/// logins (~25 ms of Argon2 each) and reads at once all succeed: before,
+/// every login held the only connection through its hash and the reads
+/// queued behind them timed out with 503.
+#[actix_web::test]
+async fn a_login_burst_starves_no_other_request_of_the_pool() {
+    use std::sync::Arc;
+    use weigongbao::platform::db::{self, Backend};
+    let db = common::TestDb::create();
+    let settings = common::test_settings(db.url(), &[("PASSWORD_HASH_CONCURRENCY", "1")]);
+    let backend = Backend::from_url(db.url()).unwrap();
+    let pool = db::build_pool(backend.clone(), 1, std::time::Duration::from_millis(200)).unwrap();
+    db::run_migrations(&mut pool.get().unwrap()).unwrap();
+    let clock = Arc::new(weigongbao::platform::clock::ShiftedClock::default());
+    let state = weigongbao::AppState::with_clock(settings, pool, &backend, clock.clone());
+    let app = TestApp::from_state(state, clock, db).await;
+    let user = app.user().await;
+    let me = app.me(&user.access).await;
+    let login = me.json["member_name"].as_str().unwrap().to_string();
+    let logins = (0..40).map(|_| app.login(&login, PASSWORD));
+    let reads = (0..40).map(|_| app.get("/api/v1/categories").send());
+    let (logins, reads) = futures_util::future::join(
+        futures_util::future::join_all(logins),
+        futures_util::future::join_all(reads),
+    )
+    .await;
+    for res in logins.iter().chain(&reads) {
+        res.assert(200);
+    }
+}

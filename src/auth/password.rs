@@ -8,6 +8,24 @@ use argon2::password_hash::{
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
+
+/// Runs a hash or a verification on the blocking pool, at most
+/// `PASSWORD_HASH_CONCURRENCY` at once, holding no database connection or
+/// transaction: a login storm queues here instead of starving the pool.
+pub async fn capped<T: Send + 'static>(
+    st: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let _permit = st
+        .hashing
+        .acquire()
+        .await
+        .map_err(|_| AppError::unavailable("password hashing is shut down"))?;
+    actix_web::web::block(work)
+        .await
+        .map_err(|e| AppError::internal(format!("password work failed: {e}")))
+}
 
 /// OWASP's Argon2id baseline: 19 MiB memory, 2 iterations, 1 lane.
 fn hasher() -> Argon2<'static> {

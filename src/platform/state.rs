@@ -27,6 +27,8 @@ pub struct AppState {
     pub limits: Arc<RateLimiters>,
     pub channels: Arc<Channels>,
     pub metrics: Arc<Metrics>,
+    /// Permits for password hashing (`PASSWORD_HASH_CONCURRENCY`).
+    pub hashing: Arc<tokio::sync::Semaphore>,
     /// False until the database has answered and been migrated (a server
     /// may start while it is down); requests that need it answer 503.
     ready: Arc<AtomicBool>,
@@ -74,6 +76,9 @@ impl AppState {
             limits: Arc::new(RateLimiters::new(&settings.rate_limits, &settings.market)),
             channels: Arc::new(channels(&settings)),
             metrics: Arc::new(Metrics::default()),
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                settings.password_hash_concurrency,
+            )),
             ready: Arc::new(AtomicBool::new(true)),
             settings: Arc::new(settings),
             clock,

@@ -38,8 +38,13 @@ pub async fn register(
 ) -> AppResult<HttpResponse> {
     state.limits.register.check(&meta.ip, &rate)?;
     let req = body.into_inner();
+    // The cheap rule first; the hash is made outside the transaction.
+    crate::auth::password::check_strength(&req.password, None)?;
+    let plain = req.password.clone();
+    let hash = crate::auth::password::capped(&state, move || crate::auth::password::hash(&plain))
+        .await??;
     let res = state
-        .tx(move |conn, st| service::register(conn, st, req, &meta))
+        .tx(move |conn, st| service::register(conn, st, req, &hash, &meta))
         .await?;
     Ok(HttpResponse::Created().json(res))
 }
@@ -65,10 +70,7 @@ pub async fn login(
     body: crate::platform::http::Json<LoginRequest>,
 ) -> AppResult<web::Json<AuthResponse>> {
     state.limits.login.check(&meta.ip, &rate)?;
-    let req = body.into_inner();
-    let res = state
-        .tx(move |conn, st| service::login(conn, st, req, &meta))
-        .await?;
+    let res = service::login(&state, body.into_inner(), meta).await?;
     Ok(web::Json(res))
 }
 
@@ -193,10 +195,7 @@ pub async fn change_password(
     user: AuthUser,
     body: crate::platform::http::Json<ChangePasswordRequest>,
 ) -> AppResult<HttpResponse> {
-    let req = body.into_inner();
-    state
-        .tx(move |conn, st| service::change_password(conn, st, &user, req))
-        .await?;
+    service::change_password(&state, &user, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -85,10 +85,13 @@ fn require_name_free(conn: &mut DbConnection, key: &str) -> AppResult<()> {
 }
 
 /// Registers a user, records the agreement acceptance and starts a session.
+/// `hash` is the password's hash, computed beforehand outside the
+/// transaction ([`password::capped`]).
 pub fn register(
     conn: &mut DbConnection,
     st: &AppState,
     req: RegisterRequest,
+    hash: &str,
     meta: &ClientMeta,
 ) -> AppResult<AuthResponse> {
     let now = st.clock.now_naive();
@@ -122,7 +125,6 @@ pub fn register(
         "email",
         &crate::verification::ids::identity_hash(secret, "email", email.key()),
     )?;
-    let hash = password::hash(&req.password)?;
     let user: User = diesel::insert_into(users::table)
         .values(NewUser {
             member_name: Some(name.as_str()),
@@ -130,7 +132,7 @@ pub fn register(
             email: Some(email.as_str()),
             email_key: Some(email.key()),
             phone: Some(phone.as_str()),
-            password_hash: &hash,
+            password_hash: hash,
             contact_name: &contact_name,
             address: &address,
             account_kind: req.account_kind.as_str(),
@@ -172,19 +174,42 @@ fn invalid_credentials() -> AppError {
 }
 
 /// Logs in by member name, email or phone (ACC-2) and starts a session.
-pub fn login(
-    conn: &mut DbConnection,
-    st: &AppState,
-    req: LoginRequest,
-    meta: &ClientMeta,
-) -> AppResult<AuthResponse> {
+///
+/// The account is read, the connection released, the password checked
+/// under the hashing cap, and only then a short write transaction records
+/// the login (a storm of logins never holds connections or write locks
+/// through ~50 ms of Argon2).
+pub async fn login(st: &AppState, req: LoginRequest, meta: ClientMeta) -> AppResult<AuthResponse> {
     check_len("login", &req.login, 1, 254)?;
     check_len("password", &req.password, 1, 128)?;
-    let Some(user) = find_by_login(conn, req.login.trim())? else {
-        password::verify_dummy(&req.password);
+    let login = req.login.trim().to_string();
+    let found = st.run(move |conn, _| find_by_login(conn, &login)).await?;
+    let plain = req.password;
+    let Some(user) = found else {
+        password::capped(st, move || password::verify_dummy(&plain)).await?;
         return Err(invalid_credentials());
     };
-    if !password::verify(&req.password, &user.password_hash) {
+    let stored = user.password_hash.clone();
+    if !password::capped(st, move || password::verify(&plain, &stored)).await? {
+        return Err(invalid_credentials());
+    }
+    refuse_inactive(user.status)?;
+    let (id, verified) = (user.id, user.password_hash);
+    st.tx(move |conn, st| record_login(conn, st, id, &verified, &meta))
+        .await
+}
+
+/// The write half of a login whose password was verified against
+/// `verified`: refused if the password or the account changed meanwhile.
+fn record_login(
+    conn: &mut DbConnection,
+    st: &AppState,
+    id: i64,
+    verified: &str,
+    meta: &ClientMeta,
+) -> AppResult<AuthResponse> {
+    let user = load_user(conn, id)?;
+    if user.password_hash != verified {
         return Err(invalid_credentials());
     }
     refuse_inactive(user.status)?;
@@ -321,21 +346,19 @@ pub fn update_me(
     me(conn, st, caller)
 }
 
-/// Changes the password and ends every other session (ACC-7).
-pub fn change_password(
-    conn: &mut DbConnection,
+/// Changes the password and ends every other session (ACC-7). Both
+/// Argon2 steps run under the hashing cap, outside the transaction.
+pub async fn change_password(
     st: &AppState,
     caller: &Caller,
     req: ChangePasswordRequest,
 ) -> AppResult<()> {
     check_len("current_password", &req.current_password, 1, 128)?;
-    let user = load_user(conn, caller.user_id)?;
-    if !password::verify(&req.current_password, &user.password_hash) {
-        return Err(AppError::forbidden(
-            "password.incorrect",
-            "当前密码不正确",
-            "The current password is wrong",
-        ));
+    let user_id = caller.user_id;
+    let user = st.run(move |conn, _| load_user(conn, user_id)).await?;
+    let (current, stored) = (req.current_password, user.password_hash.clone());
+    if !password::capped(st, move || password::verify(&current, &stored)).await? {
+        return Err(wrong_password());
     }
     let field_renamed = |mut e: AppError| {
         for f in &mut e.errors {
@@ -345,21 +368,37 @@ pub fn change_password(
     };
     password::check_strength(&req.new_password, user.member_name.as_deref())
         .map_err(field_renamed)?;
-    let now = st.clock.now_naive();
-    diesel::update(users::table.find(user.id))
+    let new_plain = req.new_password;
+    let new_hash = password::capped(st, move || password::hash(&new_plain)).await??;
+    let (verified, session_id) = (user.password_hash, caller.session_id);
+    st.tx(move |conn, st| {
+        let now = st.clock.now_naive();
+        // Only over the hash just verified: a concurrent change wins once.
+        let changed = diesel::update(
+            users::table
+                .find(user_id)
+                .filter(users::password_hash.eq(&verified)),
+        )
         .set((
-            users::password_hash.eq(password::hash(&req.new_password)?),
+            users::password_hash.eq(&new_hash),
             users::updated_at.eq(now),
         ))
         .execute(conn)?;
-    sessions::revoke_all(
-        conn,
-        user.id,
-        Some(caller.session_id),
-        now,
-        "password_changed",
-    )?;
-    Ok(())
+        if changed == 0 {
+            return Err(wrong_password());
+        }
+        sessions::revoke_all(conn, user_id, Some(session_id), now, "password_changed")?;
+        Ok(())
+    })
+    .await
+}
+
+fn wrong_password() -> AppError {
+    AppError::forbidden(
+        "password.incorrect",
+        "当前密码不正确",
+        "The current password is wrong",
+    )
 }
 
 type SessionRow = (
