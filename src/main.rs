@@ -189,10 +189,7 @@ fn serve() -> Result<(), String> {
     let metrics_bind = settings.metrics_bind_addr;
     let workers = settings.workers;
     let state = AppState::starting(settings, pool, &backend);
-    weigongbao::platform::startup::await_database(state.clone(), |state| {
-        if let Err(e) = bootstrap_admin(state) {
-            log::error!("{e}");
-        }
+    weigongbao::platform::startup::await_database(state.clone(), bootstrap_admin, |state| {
         weigongbao::flows::jobs::spawn_scheduler(state.clone());
     })
     .map_err(|e| format!("cannot start: {e}"))?;

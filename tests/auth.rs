@@ -429,6 +429,12 @@ async fn anonymous_discovery_is_limited_per_ip() {
     }
     let limited = app.get("/api/v1/demands").peer("10.1.0.1").send().await;
     limited.assert_problem(429, "rate_limited");
+    // A percent-encoded spelling of the same route is the same route.
+    app.get("/%61pi/v1/demand%73")
+        .peer("10.1.0.1")
+        .send()
+        .await
+        .assert_problem(429, "rate_limited");
     assert!(limited.header("retry-after").is_some());
     // A forged or stale token does not lift the limit.
     app.get("/api/v1/demands")

@@ -75,9 +75,14 @@ async fn a_server_started_without_its_database_becomes_ready_by_itself() {
     let state = AppState::starting(settings, pool, &backend);
     let then_ran = Arc::new(AtomicBool::new(false));
     let flag = then_ran.clone();
-    weigongbao::platform::startup::await_database(state.clone(), move |_| {
-        flag.store(true, Ordering::SeqCst);
-    })
+    weigongbao::platform::startup::await_database(
+        state.clone(),
+        move |_| {
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        },
+        |_| {},
+    )
     .unwrap();
     let app = TestApp::from_state(state, clock, db).await;
 
@@ -134,6 +139,11 @@ async fn metrics_are_guarded_by_a_token_and_count_requests_by_route_template() {
         .await
         .assert(404);
 
+    // Any method token a client invents is one bounded label.
+    for m in ["FOO1", "FOO2"] {
+        let method = actix_web::http::Method::from_bytes(m.as_bytes()).unwrap();
+        app.req(method, "/api/v1/demands").send().await.assert(405);
+    }
     app.get("/metrics")
         .send()
         .await
@@ -162,6 +172,13 @@ async fn metrics_are_guarded_by_a_token_and_count_requests_by_route_template() {
         "weigongbao_http_requests_total{method=\"GET\",route=\"/api/v1/demands/{id}\",status=\"404\"} 1"
     ));
     assert!(!text.contains("987654321"));
+    assert!(
+        text.contains(
+            "weigongbao_http_requests_total{method=\"other\",route=\"/api/v1/demands\",status=\"405\"} 2"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("FOO1"), "{text}");
     assert!(text.contains("weigongbao_http_request_duration_seconds_bucket{"));
     assert!(text.contains("weigongbao_db_pool_connections{state=\"idle\"}"));
     assert!(text.contains("weigongbao_db_pool_waiting 0"));

@@ -102,7 +102,15 @@ pub async fn gate(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let required = req
         .app_data::<web::Data<RouteTable>>()
-        .is_some_and(|routes| routes.requires_bearer(req.method(), req.path()));
+        .is_some_and(|routes| {
+            // HEAD is answered by the GET route, with its authentication.
+            let method = if req.method() == actix_web::http::Method::HEAD {
+                &actix_web::http::Method::GET
+            } else {
+                req.method()
+            };
+            routes.requires_bearer(method, crate::platform::http::routing_path(req.request()))
+        });
     if required {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         match authenticate(state, bearer(req.request())).await {

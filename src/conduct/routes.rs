@@ -219,7 +219,7 @@ pub async fn my_deposit_transactions(
     responses(
         (status = 201, description = "Pending payment of the shortfall", body = crate::funds::payments::PaymentView),
         (status = 409, description = "Nothing is due (`deposit.nothing_due`) or the same key is in progress", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Unavailable channel or key reused for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unavailable channel (`payment.channel_unavailable`) or key reused for another request (`idempotency.key_reused`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

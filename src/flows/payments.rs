@@ -66,7 +66,7 @@ fn create_withdrawal(
     responses(
         (status = 201, description = "Pending withdrawal; the amount is held", body = PaymentView),
         (status = 409, description = "Insufficient available funds (`funds.insufficient`) or the same key still in progress", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid amount, unavailable channel, or key reused for another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid amount, unavailable channel (`payment.channel_unavailable`), or key reused for another request (`idempotency.key_reused`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -138,10 +138,10 @@ async fn handle_callback(
     request_body = crate::platform::channels::CallbackEvent,
     responses(
         (status = 200, description = "Applied (or already applied)", body = CallbackAck),
-        (status = 401, description = "Bad signature or stale timestamp", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad signature (`payment.bad_signature`) or stale timestamp (`payment.stale_callback`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown channel or payment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already completed with another outcome", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Amount or event does not match the payment (refused and logged)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Amount (`payment.amount_mismatch`) or event (`payment.event_mismatch`) does not match the payment (refused and logged)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/payments/callbacks/{channel}")]

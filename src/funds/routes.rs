@@ -67,7 +67,7 @@ pub async fn my_entries(
     responses(
         (status = 201, description = "Pending payment", body = PaymentView),
         (status = 409, description = "The same key is still being processed (`idempotency.in_progress`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid amount, unavailable channel, or the key was used for another request (`idempotency.key_reused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid amount, unavailable channel (`payment.channel_unavailable`), or the key was used for another request (`idempotency.key_reused`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -413,7 +413,7 @@ pub async fn get_award(
     request_body = DeliveryRequest,
     responses(
         (status = 200, description = "Delivered", body = AwardView),
-        (status = 403, description = "Not the provider", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the provider (`award.not_provider`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not in progress", body = Problem, content_type = "application/problem+json"),
     ),
@@ -445,7 +445,7 @@ pub async fn deliver(
             pattern = "^[A-Za-z0-9._:-]{1,100}$")),
     responses(
         (status = 200, description = "Completed and paid", body = AwardView),
-        (status = 403, description = "Not the employer", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not the employer (`award.not_employer`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already completed or cancelled (`award.not_confirmable`)", body = Problem, content_type = "application/problem+json"),
     ),

@@ -2,7 +2,7 @@
 //! actix's), 404/405 for unknown routes, extractor configs, client metadata.
 
 use std::future::{Ready, ready};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -27,6 +27,28 @@ fn acceptable_request_id(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// The path as actix routes it (percent-encodings of ordinary characters
+/// decoded): what every middleware must match on, so `/%61pi/v1/demands`
+/// is treated as the `/api/v1/demands` it reaches.
+pub fn routing_path(req: &HttpRequest) -> &str {
+    req.match_info().as_str()
+}
+
+/// The method as a metrics label: the standard ones, or `other` (a client
+/// may send any token).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// The signed-in caller of this request, for the access log (set by the
 /// authentication gate).
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +60,7 @@ pub struct CallerId(pub i64);
 pub fn observe<B>(res: &ServiceResponse<B>, rid: &str, started: std::time::Instant) {
     let req = res.request();
     let elapsed = started.elapsed();
-    let route = match req.path() {
+    let route = match routing_path(req) {
         "/metrics" => "/metrics".to_string(),
         p if p.starts_with("/swagger-ui") || p.starts_with("/api-docs") => "/docs".to_string(),
         p => req
@@ -46,7 +68,7 @@ pub fn observe<B>(res: &ServiceResponse<B>, rid: &str, started: std::time::Insta
             .and_then(|routes| routes.template(p))
             .unwrap_or_else(|| "unmatched".to_string()),
     };
-    let method = req.method().as_str();
+    let method = method_label(req.method());
     let status = res.status().as_u16();
     if let Some(state) = req.app_data::<web::Data<AppState>>() {
         state
@@ -81,7 +103,8 @@ pub async fn readiness(
     let waiting = req
         .app_data::<web::Data<AppState>>()
         .is_some_and(|state| !state.is_ready());
-    if waiting && (req.path() == "/readyz" || req.path().starts_with("/api/")) {
+    let path = routing_path(req.request());
+    if waiting && (path == "/readyz" || path.starts_with("/api/")) {
         let err = AppError::unavailable("the database has not been reached yet");
         return Ok(req.error_response(err).map_into_right_body());
     }
@@ -387,7 +410,7 @@ pub async fn caching(
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
     let personal = req.headers().contains_key(header::AUTHORIZATION)
-        || req.path().starts_with("/api/v1/auth/");
+        || routing_path(req.request()).starts_with("/api/v1/auth/");
     let head_only = req.method() == Method::HEAD;
     if head_only {
         req.head_mut().method = Method::GET;
@@ -424,12 +447,13 @@ pub async fn caching(
         head.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }
-    let res = if head_only {
-        head.set_body(actix_web::body::BoxBody::new(HeadBody(bytes.len() as u64)))
-    } else if if_none_match.is_some_and(|v| tag_matches(&v, &tag)) {
+    // RFC 9110 §13.1.2: a matching If-None-Match is 304 for GET and HEAD.
+    let res = if if_none_match.is_some_and(|v| tag_matches(&v, &tag)) {
         *head.status_mut() = StatusCode::NOT_MODIFIED;
         head.headers_mut().remove(header::CONTENT_LENGTH);
         head.set_body(actix_web::body::BoxBody::new(()))
+    } else if head_only {
+        head.set_body(actix_web::body::BoxBody::new(HeadBody(bytes.len() as u64)))
     } else {
         head.set_body(actix_web::body::BoxBody::new(bytes))
     };
@@ -461,7 +485,11 @@ pub async fn rate_limit(
         && anonymous_discovery(&req, state)
     {
         let ip = client_ip(req.request(), state.settings.trust_forwarded_for);
-        if let Err(err) = state.limits.discovery.check(&format!("ip:{ip}"), &note) {
+        if let Err(err) = state
+            .limits
+            .discovery
+            .check(&format!("ip:{}", rate_key(&ip)), &note)
+        {
             let mut res = req.error_response(err);
             note.write_headers(res.headers_mut());
             return Ok(res.map_into_right_body());
@@ -474,12 +502,13 @@ pub async fn rate_limit(
 
 /// A read of a public API operation by a caller without a valid token.
 fn anonymous_discovery(req: &ServiceRequest, state: &AppState) -> bool {
-    if !matches!(*req.method(), Method::GET | Method::HEAD) || !req.path().starts_with("/api/") {
+    let path = routing_path(req.request());
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || !path.starts_with("/api/") {
         return false;
     }
     let public = req
         .app_data::<web::Data<RouteTable>>()
-        .is_some_and(|routes| routes.is_public(&Method::GET, req.path()));
+        .is_some_and(|routes| routes.is_public(&Method::GET, path));
     if !public {
         return false;
     }
@@ -773,7 +802,7 @@ impl RouteTable {
 /// Answers requests no route took: 405 with `Allow` when the path exists
 /// with other methods, else 404.
 pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
-    let err = match routes.allowed(req.path()) {
+    let err = match routes.allowed(routing_path(&req)) {
         Some(methods) => {
             let mut names: Vec<&str> = methods.iter().map(Method::as_str).collect();
             // HEAD is answered wherever GET is.
@@ -801,21 +830,38 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
 /// The client IP: the peer's, or with `trust_forwarded_for` (behind a
 /// trusted proxy) the one `X-Forwarded-For` names; `unknown` if neither.
 pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    let raw = if trust_forwarded_for {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(str::to_string)
-    } else {
-        req.peer_addr().map(|a| a.ip().to_string())
+    let forwarded = || {
+        // The hop our proxy appended is the last; anything before it is
+        // what the client claimed. `Forwarded` is not read.
+        req.headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|hop| hop.trim().parse::<IpAddr>().ok())
     };
-    raw.map(|r| {
-        r.parse::<SocketAddr>()
-            .map(|a| a.ip())
-            .or_else(|_| r.parse::<IpAddr>())
-            .map(|ip| ip.to_string())
-            .unwrap_or(r)
-    })
-    .unwrap_or_else(|| "unknown".into())
+    let ip = if trust_forwarded_for {
+        forwarded()
+    } else {
+        None
+    }
+    .or_else(|| req.peer_addr().map(|a| a.ip()));
+    ip.map_or_else(|| "unknown".into(), |ip| ip.to_string())
+}
+
+/// The key a per-address limit counts: the IPv4 address, or the /64 of an
+/// IPv6 one (a single subscriber holds a whole /64).
+pub fn rate_key(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| ip.to_string(), |v4| v4.to_string()),
+        _ => ip.to_string(),
+    }
 }
 
 /// Who is calling from where, for sessions, rate limits and audit entries.
@@ -967,6 +1013,8 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
             header::ETAG,
             header::RETRY_AFTER,
             HeaderName::from_static("idempotent-replayed"),
+            HeaderName::from_static("ratelimit"),
+            HeaderName::from_static("ratelimit-policy"),
             REQUEST_ID,
         ])
         .max_age(3600);

@@ -169,11 +169,14 @@ impl Limiter {
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                // The quota is not whole again for a minute, but the next
+                // request is allowed after `secs`: say when the caller may
+                // go on (as Retry-After does).
                 note.set(RateState {
                     policy: self.name,
                     limit: self.per_minute,
                     remaining: 0,
-                    reset_secs: (f64::from(self.per_minute) * per_token).ceil() as u64,
+                    reset_secs: secs,
                 });
                 Err(AppError::rate_limited(secs))
             }
@@ -197,7 +200,10 @@ mod tests {
         assert_eq!(err.status.as_u16(), 429);
         assert!(err.retry_after.is_some_and(|s| (1..=60).contains(&s)));
         let state = note.get().unwrap();
-        assert_eq!(state.header(), "\"t\";r=0;t=60");
+        assert_eq!(
+            state.header(),
+            format!("\"t\";r=0;t={}", err.retry_after.unwrap())
+        );
         assert_eq!(state.policy_header(), "\"t\";q=2;w=60");
         assert!(limiter.check("2.2.2.2", &note).is_ok());
     }

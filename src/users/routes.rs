@@ -11,7 +11,7 @@ use super::service;
 use crate::auth::sessions::{self, TokenPair};
 use crate::auth::{AuthUser, AuthUserAnyAgreement};
 use crate::platform::error::{AppResult, Problem};
-use crate::platform::http::ClientMeta;
+use crate::platform::http::{ClientMeta, rate_key};
 use crate::platform::paging::{Page, PageQuery};
 use crate::platform::ratelimit::RateNote;
 use crate::platform::state::AppState;
@@ -36,7 +36,7 @@ pub async fn register(
     rate: RateNote,
     body: crate::platform::http::Json<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
-    state.limits.register.check(&meta.ip, &rate)?;
+    state.limits.register.check(&rate_key(&meta.ip), &rate)?;
     let req = body.into_inner();
     // The cheap rule first; the hash is made outside the transaction.
     crate::auth::password::check_strength(&req.password, None)?;
@@ -57,7 +57,7 @@ pub async fn register(
     responses(
         (status = 200, description = "Logged in", body = AuthResponse),
         (status = 401, description = "Wrong login or password (`auth.invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account cannot log in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account cannot log in: reclaimed (`account.reclaimed`), closed (`account.closed`) or sealed (`account.sealed`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this IP", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
@@ -69,7 +69,7 @@ pub async fn login(
     rate: RateNote,
     body: crate::platform::http::Json<LoginRequest>,
 ) -> AppResult<web::Json<AuthResponse>> {
-    state.limits.login.check(&meta.ip, &rate)?;
+    state.limits.login.check(&rate_key(&meta.ip), &rate)?;
     let res = service::login(&state, body.into_inner(), meta).await?;
     Ok(web::Json(res))
 }
@@ -94,7 +94,7 @@ pub async fn refresh(
     rate: RateNote,
     body: crate::platform::http::Json<RefreshRequest>,
 ) -> AppResult<web::Json<TokenPair>> {
-    state.limits.refresh.check(&meta.ip, &rate)?;
+    state.limits.refresh.check(&rate_key(&meta.ip), &rate)?;
     let token = body.into_inner().refresh_token;
     crate::platform::text::check_len("refresh_token", &token, 1, 200)?;
     let outcome = state

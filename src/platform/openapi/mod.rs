@@ -143,7 +143,8 @@ pub fn add_error_responses(doc: &mut Doc) {
     }
     for (path, item) in doc.paths.paths.iter_mut() {
         let is_admin = path.starts_with("/api/v1/admin/");
-        let is_liveness = path == "/healthz";
+        // Answered without the database, even while it is unreachable.
+        let is_liveness = path == "/healthz" || path == "/";
         for (method, op) in [
             ("get", &mut item.get),
             ("post", &mut item.post),

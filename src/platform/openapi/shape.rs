@@ -351,7 +351,10 @@ fn problem_example(status: u16, description: &str) -> Option<Value> {
     Some(example)
 }
 
-fn set_example(status: &str, response: &mut Value) {
+/// `shared`: one of the common responses, whose status alone tells the
+/// code; an operation's own response shows an example only when its
+/// description names the code (no example is better than a wrong one).
+fn set_example(status: &str, response: &mut Value, shared: bool) {
     let Ok(code) = status.parse::<u16>() else {
         return;
     };
@@ -362,7 +365,9 @@ fn set_example(status: &str, response: &mut Value) {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let Some(example) = problem_example(code, &description) else {
+    // Status 0 has no usual code: only a code the description names.
+    let named = example_code(0, &description).is_some();
+    let Some(example) = problem_example(code, &description).filter(|_| shared || named) else {
         return;
     };
     if let Some(content) = response["content"]
@@ -388,14 +393,14 @@ fn add_error_examples(doc: &mut Value) {
     if let Some(responses) = doc["components"]["responses"].as_object_mut() {
         for (name, status) in &statuses {
             if let Some(response) = responses.get_mut(name) {
-                set_example(status, response);
+                set_example(status, response, true);
             }
         }
     }
     each_operation(doc, |_, _, op| {
         if let Some(responses) = op["responses"].as_object_mut() {
             for (status, response) in responses.iter_mut() {
-                set_example(status, response);
+                set_example(status, response, false);
             }
         }
     });
