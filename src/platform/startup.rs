@@ -9,6 +9,9 @@ use std::time::Duration;
 use crate::platform::db;
 use crate::platform::state::AppState;
 
+/// What must succeed before the server turns ready (the first admin).
+type BeforeReady = Box<dyn FnOnce(&AppState) -> Result<(), String> + Send>;
+
 /// Why a try did not make the database ready.
 enum NotReady {
     /// Unreachable: try again.
@@ -19,10 +22,7 @@ enum NotReady {
 }
 
 /// One try: a connection, the pending migrations, then `before_ready`.
-fn prepare(
-    state: &AppState,
-    before_ready: &mut Option<Box<dyn FnOnce(&AppState) -> Result<(), String> + Send>>,
-) -> Result<usize, NotReady> {
+fn prepare(state: &AppState, before_ready: &mut Option<BeforeReady>) -> Result<usize, NotReady> {
     let mut conn = state.pool.get().map_err(|e| {
         NotReady::Unreachable(format!(
             "cannot connect to the {} database: {e}",
@@ -47,8 +47,7 @@ pub fn await_database(
     before_ready: impl FnOnce(&AppState) -> Result<(), String> + Send + 'static,
     after_ready: impl FnOnce(&AppState) + Send + 'static,
 ) -> std::io::Result<()> {
-    let mut before_ready: Option<Box<dyn FnOnce(&AppState) -> Result<(), String> + Send>> =
-        Some(Box::new(before_ready));
+    let mut before_ready: Option<BeforeReady> = Some(Box::new(before_ready));
     std::thread::Builder::new()
         .name("database-startup".into())
         .spawn(move || {
