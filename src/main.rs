@@ -188,6 +188,12 @@ fn serve() -> Result<(), String> {
     let bind = settings.bind_addr;
     let metrics_bind = settings.metrics_bind_addr;
     let workers = settings.workers;
+    // Blocking work is database calls (bounded by the pool) and password
+    // hashes (bounded by their cap): more threads than that only queue, so
+    // each worker gets its share and no more.
+    let blocking = (settings.db_pool_size as usize + settings.password_hash_concurrency)
+        .div_ceil(workers)
+        .max(2);
     let state = AppState::starting(settings, pool, &backend);
     weigongbao::platform::startup::await_database(state.clone(), bootstrap_admin, |state| {
         weigongbao::flows::jobs::spawn_scheduler(state.clone());
@@ -200,6 +206,7 @@ fn serve() -> Result<(), String> {
         let metrics_state = state.clone();
         let api = HttpServer::new(move || build_app(state.clone(), doc.clone()))
             .workers(workers)
+            .worker_max_blocking_threads(blocking)
             .shutdown_timeout(30)
             .bind(bind)
             .map_err(|e| format!("cannot bind {bind}: {e}"))?

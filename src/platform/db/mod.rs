@@ -48,7 +48,7 @@ impl Backend {
     /// `sqlite:///abs/file.db` or `sqlite:file.db` → SQLite.
     pub fn from_url(url: &str) -> Result<Backend, UnknownScheme> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Backend::Postgres(url.to_string()));
+            return Ok(Backend::Postgres(loopback_without_tls(url)));
         }
         if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.strip_prefix("//").unwrap_or(rest);
@@ -67,6 +67,28 @@ impl Backend {
             Backend::Sqlite(_) => "sqlite",
         }
     }
+}
+
+/// A PostgreSQL URL on the loopback interface without an `sslmode` gets
+/// `sslmode=disable`: libpq's default (`prefer`) negotiates TLS, which on
+/// loopback protects nothing (the bytes never leave the machine) and costs
+/// CPU on every round trip. Any explicit `sslmode` is kept; other hosts
+/// are left to libpq's default.
+fn loopback_without_tls(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "::1");
+    if !loopback || url.contains("sslmode=") {
+        return url.to_string();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
 }
 
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
@@ -183,6 +205,29 @@ pub fn unique_or(err: diesel::result::Error, on_unique: impl FnOnce(&str) -> App
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_postgres_skips_tls_unless_told_otherwise() {
+        assert_eq!(
+            loopback_without_tls("postgres://postgres@127.0.0.1:5432/db"),
+            "postgres://postgres@127.0.0.1:5432/db?sslmode=disable"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u:p@localhost/db?application_name=x"),
+            "postgres://u:p@localhost/db?application_name=x&sslmode=disable"
+        );
+        assert_eq!(
+            loopback_without_tls("postgres://u@[::1]:5432/db"),
+            "postgres://u@[::1]:5432/db?sslmode=disable"
+        );
+        for kept in [
+            "postgres://u@127.0.0.1/db?sslmode=require",
+            "postgres://u@db.internal:5432/db",
+            "postgres://u@10.0.0.5/db",
+        ] {
+            assert_eq!(loopback_without_tls(kept), kept);
+        }
+    }
 
     #[test]
     fn backend_from_url_reads_the_scheme() {
