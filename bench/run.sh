@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Marketplace benchmark (issue: speed targets). Seeds 100,000 demands and
 # 50,000 bids, starts the release build, and drives it with wrk on SQLite and
-# PostgreSQL, printing requests/s and p50/p99 latency for:
+# PostgreSQL, printing requests/s, p50/p99 latency and the ratio to /healthz
+# measured in the same run for:
 #   /healthz (the ceiling), the first page of GET /demands, a page deep in the
-#   cursor chain, a filtered + searched page, and POST /demands/{id}/bids.
+#   cursor chain, a filtered + searched page, a `q` that matches nothing,
+#   POST /demands/{id}/bids, and the first page again while 8 connections
+#   log in without pause (the login storm), with the server's peak RSS
+#   sampled during the storm.
+# PostgreSQL is reached on loopback with sslmode=disable (the server adds it
+# for loopback URLs: TLS there protects nothing and costs CPU per round trip).
 # Usage: bench/run.sh [sqlite|postgres|both]   (env: DURATION=10s CONNECTIONS=32)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,7 +65,7 @@ run_backend() {
   fi
 
   DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=error JOBS_INTERVAL_SECS=0 \
-    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 RATE_LIMIT_ANONYMOUS_PER_MINUTE=100000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} \
+    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} \
     ACCESS_TOKEN_TTL_SECS=3600 $BIN serve &
   pid=$!
   for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -72,22 +78,42 @@ run_backend() {
   local base="http://127.0.0.1:$PORT"
   local deep; deep=$(python3 -c 'import base64,struct; print(base64.urlsafe_b64encode(struct.pack(">qq", 1000, 1000)).decode().rstrip("="))')
   local search="$base/api/v1/demands?category=ground_promotion&region=310104&budget_min=150.00&q=%E5%9C%B0%E6%8E%A8"
+  local ceiling=""
   bench() {
     local name=$1; shift
     local out; out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$@")
-    local rps p50 p99 errs
+    local rps p50 p99 errs ratio
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
     errs=$(echo "$out" | awk '/Non-2xx/ {print $5}'); errs=${errs:-0}
-    printf '%-10s %-22s %10s req/s  p50 %-9s p99 %-9s non-2xx %s\n' "$backend" "$name" "$rps" "$p50" "$p99" "$errs" | tee -a "$OUT/results.txt"
+    [ -n "$ceiling" ] || ceiling=$rps
+    ratio=$(python3 -c "print(f'{100*float(\"$rps\")/float(\"$ceiling\"):.1f}%')")
+    printf '%-10s %-24s %10s req/s  %7s of /healthz  p50 %-9s p99 %-9s non-2xx %s\n' \
+      "$backend" "$name" "$rps" "$ratio" "$p50" "$p99" "$errs" | tee -a "$OUT/results.txt"
     echo "$out" > "$OUT/$backend-$name.txt"
   }
   bench healthz "$base/healthz"
   bench demands_first_page "$base/api/v1/demands"
   bench demands_deep_page "$base/api/v1/demands?cursor=$deep"
   bench demands_filtered "$search"
+  # A word pair no demand contains (龘龘).
+  bench demands_q_nomatch "$base/api/v1/demands?q=%E9%BE%98%E9%BE%98"
   BENCH_TOKENS="$work/tokens" BENCH_FIRST_DEMAND=$((BIDS + 1)) bench bids_post -s bench/bids.lua "$base"
+  # The login storm: 8 connections log in back to back while the first page
+  # is measured again; the server's RSS is sampled every 100 ms.
+  local peak=0 before
+  before=$(ps -o rss= -p $pid)
+  wrk -t1 -c8 -d"$DURATION" -s bench/login.lua "$base" > "$OUT/$backend-login_storm.txt" &
+  local storm=$!
+  ( while kill -0 $storm 2>/dev/null; do ps -o rss= -p $pid; sleep 0.1; done ) > "$work/rss" &
+  local sampler=$!
+  bench demands_during_logins "$base/api/v1/demands"
+  wait $storm || true
+  wait $sampler || true
+  peak=$(sort -n "$work/rss" | tail -1)
+  printf '%-10s %-24s %10s logins/s  RSS %s MiB before, peak %s MiB during\n' "$backend" "login_storm" \
+    "$(awk '/Requests\/sec/ {print $2}' "$OUT/$backend-login_storm.txt")" "$((before / 1024))" "$((peak / 1024))" | tee -a "$OUT/results.txt"
   kill $pid; wait $pid 2>/dev/null || true
   if [ "$backend" = postgres ]; then
     psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"

@@ -4,6 +4,21 @@
 #![warn(clippy::too_many_lines)]
 
 use std::io::Read;
+
+/// glibc's allocator raises its mmap threshold after the first large free,
+/// so the 19 MiB Argon2 buffers of a login storm then come from its arenas
+/// and stay there, fragmented (peak RSS 377 MiB in the SQLite bench storm).
+/// A fixed 1 MiB threshold serves every large buffer by mmap and returns it
+/// on free (peak 124 MiB; mimalloc measured 137 MiB before the storm and
+/// 165 MiB during it, so glibc, tuned, it is: bench/run.sh, issue 13).
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is called once, at
+    // start, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -71,6 +86,7 @@ enum AdminCommand {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     dotenvy::dotenv().ok();
     let log_format = match weigongbao::platform::config::LogFormat::from_env() {
         Ok(format) => format,

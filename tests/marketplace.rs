@@ -693,3 +693,67 @@ async fn mkt3_award_with_an_idempotency_key_is_replayed_not_repeated() {
         .await
         .assert_problem(409, "demand.not_open");
 }
+
+/// MKT-6 search (`q`) through the n-gram index (issue 13): two-character
+/// Chinese words, single characters and phrases are found; grams in the
+/// wrong order do not match (the phrase is confirmed); an edit moves the
+/// demand from its old words to its new ones; a word nobody wrote finds
+/// nothing.
+#[actix_web::test]
+async fn mkt6_search_finds_words_through_the_index_and_follows_edits() {
+    let app = TestApp::new().await;
+    let owner = app.verified_user().await;
+    let mut body = app.demand_body("商场派发传单", "300.00", 1);
+    body["description"] = json!("周末两天，需拍照打卡。Bring QR codes.");
+    let id = app.demand(&owner, body).await;
+    let mut body = app.demand_body("问卷调研", "200.00", 1);
+    body["description"] = json!("在小区发放问卷，收回一百份。");
+    let other = app.demand(&owner, body).await;
+    let app = &app;
+    let found = |q: &str| {
+        let path = format!(
+            "/api/v1/demands?q={}",
+            percent_encoding::utf8_percent_encode(q, percent_encoding::NON_ALPHANUMERIC)
+        );
+        async move {
+            let res = app.get(&path).send().await;
+            res.assert(200);
+            res.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["id"].as_i64().unwrap())
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(found("传单").await, vec![id]);
+    assert_eq!(found("派发传单").await, vec![id]);
+    assert_eq!(found("拍照打卡").await, vec![id]);
+    assert_eq!(found("卷").await, vec![other]);
+    assert_eq!(found("qr codes").await, vec![id], "case folded");
+    // Every gram of 单传 is present (传 and 单, no: 单传 is not), and 传派
+    // holds grams only in the other order: neither is the phrase.
+    assert!(found("单传").await.is_empty());
+    assert!(found("发派").await.is_empty());
+    assert!(found("龘龘").await.is_empty());
+
+    app.req(
+        actix_web::http::Method::PATCH,
+        &format!("/api/v1/demands/{id}"),
+    )
+    .bearer(&owner.access)
+    .json(json!({"title": "门店促销"}))
+    .send()
+    .await
+    .assert(200);
+    assert_eq!(
+        found("拍照打卡").await,
+        vec![id],
+        "the description's words stay"
+    );
+    assert!(
+        found("传单").await.is_empty(),
+        "the old title's words are gone"
+    );
+    assert_eq!(found("促销").await, vec![id]);
+}

@@ -59,6 +59,10 @@ VALUES ('phone', 'h1', '138****0000', '账号封禁（违规 #70）', 'sealed_ac
        ('email', 'h2', 'a***@b.cn', '账号封禁（违规 #70）', 'sealed_account',
     '2026-11-20 10:00:00'),
        ('phone', 'h3', '139****0000', '制裁名单', 'sanctions', '2026-11-20 10:00:00');
+INSERT INTO demands (id, owner_id, title, description, category, region_code, region_name,
+    budget, workers_wanted, bid_deadline, status, search_text, created_at, updated_at)
+VALUES (40, 900, '地推', '扫码', 'ground_promotion', '310104', '上海市徐汇区', 10000, 1,
+    '2026-12-20 10:00:00', 'open', '地推 扫码', '2026-11-20 10:00:00', '2026-11-20 10:00:00');
 ";
 
 #[test]
@@ -79,8 +83,23 @@ fn vio3_suspensions_and_seal_entries_move_to_their_new_shape() {
     }
     let pool = db::build_pool(backend, 1, Duration::from_secs(5)).expect("pool");
     let mut conn = pool.get().expect("connection");
-    // The server's own runner applies what is pending: 000007 alone.
-    assert_eq!(db::run_migrations(&mut conn).expect("migrate"), 1);
+    // The server's own runner applies what is pending: 000007 and 000008.
+    assert_eq!(db::run_migrations(&mut conn).expect("migrate"), 2);
+
+    // 000008 indexed the demand already there: every 1- and 2-character
+    // substring of its search text.
+    use weigongbao::platform::db::schema::demand_grams;
+    let grams: Vec<String> = demand_grams::table
+        .filter(demand_grams::demand_id.eq(40))
+        .order(demand_grams::gram)
+        .select(demand_grams::gram)
+        .load(&mut conn)
+        .expect("grams");
+    let mut expected: Vec<String> = ["地", "推", " ", "扫", "码", "地推", "推 ", " 扫", "扫码"]
+        .map(String::from)
+        .to_vec();
+    expected.sort();
+    assert_eq!(grams, expected);
 
     let services: Vec<(i64, String)> = measure_services::table
         .order((measure_services::measure_id, measure_services::service))

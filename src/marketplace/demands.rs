@@ -9,7 +9,7 @@ use super::{close_bids, notify_each, require_good_standing};
 use crate::audit::{self, Actor};
 use crate::content;
 use crate::funds::ledger::{self, Reference};
-use crate::platform::db::schema::{awards, categories, demands};
+use crate::platform::db::schema::{awards, categories, demand_grams, demands};
 use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::Money;
@@ -580,6 +580,37 @@ fn filter_codes(mut query: DiscoveryQuery, q: &DemandQuery) -> AppResult<Discove
     Ok(query)
 }
 
+/// At most this many grams are looked up per search: enough to narrow a
+/// long phrase, few enough that the lookups stay cheap.
+const MAX_SEARCH_GRAMS: usize = 6;
+
+/// The grams of a folded search phrase that the index (`demand_grams`, 1-
+/// and 2-character substrings of `search_text`) is asked for: the phrase
+/// itself when it is one character, else up to [`MAX_SEARCH_GRAMS`] of its
+/// distinct 2-character substrings, spread over the phrase.
+fn search_grams(words: &str) -> Vec<String> {
+    let chars: Vec<char> = words.chars().collect();
+    if chars.len() < 2 {
+        return chars.iter().map(char::to_string).collect();
+    }
+    let mut pairs: Vec<String> = Vec::new();
+    for w in chars.windows(2) {
+        let pair: String = w.iter().collect();
+        if !pairs.contains(&pair) {
+            pairs.push(pair);
+        }
+    }
+    if pairs.len() <= MAX_SEARCH_GRAMS {
+        return pairs;
+    }
+    let last = pairs.len() - 1;
+    let mut picked: Vec<String> = (0..MAX_SEARCH_GRAMS)
+        .map(|k| pairs[k * last / (MAX_SEARCH_GRAMS - 1)].clone())
+        .collect();
+    picked.dedup();
+    picked
+}
+
 /// The `q` filter: words in the title or description.
 fn filter_words(query: DiscoveryQuery, words: Option<&str>) -> AppResult<DiscoveryQuery> {
     let Some(words) = words else {
@@ -597,6 +628,18 @@ fn filter_words(query: DiscoveryQuery, words: Option<&str>) -> AppResult<Discove
     let words = fold(words.trim());
     if words.is_empty() {
         return Ok(query);
+    }
+    // Issue 13: the n-gram index narrows the rows to those holding every
+    // gram looked up (each a bounded index range), LIKE confirms the phrase.
+    let mut query = query;
+    for gram in search_grams(&words) {
+        query = query.filter(
+            demands::id.eq_any(
+                demand_grams::table
+                    .filter(demand_grams::gram.eq(gram))
+                    .select(demand_grams::demand_id),
+            ),
+        );
     }
     let escaped = words
         .replace('\\', "\\\\")

@@ -358,10 +358,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The n-gram index of `demands.search_text`, kept by database triggers
+    /// (migration 000008); read only.
+    demand_grams (demand_id, gram) {
+        demand_id -> BigInt,
+        gram -> Text,
+    }
+}
+
+diesel::joinable!(demand_grams -> demands (demand_id));
 diesel::joinable!(bids -> demands (demand_id));
 diesel::joinable!(awards -> demands (demand_id));
 
 diesel::allow_tables_to_appear_in_same_query!(categories, demands, bids, awards, reviews, users);
+diesel::allow_tables_to_appear_in_same_query!(demand_grams, demands);
 
 diesel::table! {
     complaints (id) {
