@@ -517,3 +517,68 @@ async fn a_login_burst_starves_no_other_request_of_the_pool() {
         res.assert(200);
     }
 }
+
+/// SVC-3: two server processes on one database share their limits. Two
+/// states (as two processes would have) on the same database, the database
+/// store forced on (the PostgreSQL default): logins split across them still
+/// meet 429 at the limit, with the shared count in the RateLimit headers.
+#[actix_web::test]
+async fn svc3_a_limit_is_shared_by_every_process_on_the_database() {
+    use std::sync::Arc;
+    use weigongbao::platform::db::{self, Backend};
+    let db = common::TestDb::create();
+    let overrides = [
+        ("RATE_LIMIT_STORE", "database"),
+        ("RATE_LIMIT_LOGIN_PER_MINUTE", "3"),
+    ];
+    let backend = Backend::from_url(db.url()).unwrap();
+    let pool = db::build_pool(backend.clone(), 2, std::time::Duration::from_secs(5)).unwrap();
+    db::run_migrations(&mut pool.get().unwrap()).unwrap();
+    let clock = Arc::new(weigongbao::platform::clock::ShiftedClock::default());
+    let first = weigongbao::AppState::with_clock(
+        common::test_settings(db.url(), &overrides),
+        pool.clone(),
+        &backend,
+        clock.clone(),
+    );
+    let other = weigongbao::AppState::with_clock(
+        common::test_settings(db.url(), &overrides),
+        db::build_pool(backend.clone(), 2, std::time::Duration::from_secs(5)).unwrap(),
+        &backend,
+        clock.clone(),
+    );
+    let a = TestApp::from_state(first, clock.clone(), db).await;
+    let b = TestApp::from_state(other, clock, common::TestDb::create()).await;
+    async fn attempt(app: &TestApp) -> common::Res {
+        app.post("/api/v1/auth/login")
+            .peer("10.9.0.1")
+            .json(json!({"login": "someone", "password": "whatever-1"}))
+            .send()
+            .await
+    }
+    let r1 = attempt(&a).await;
+    r1.assert(401);
+    assert!(
+        r1.header("ratelimit")
+            .unwrap()
+            .starts_with("\"login\";r=2;")
+    );
+    let r2 = attempt(&b).await;
+    r2.assert(401);
+    assert!(
+        r2.header("ratelimit")
+            .unwrap()
+            .starts_with("\"login\";r=1;")
+    );
+    attempt(&a).await.assert(401);
+    let limited = attempt(&b).await;
+    limited.assert_problem(429, "rate_limited");
+    assert!(limited.header("retry-after").is_some());
+    // Another address is counted apart.
+    a.post("/api/v1/auth/login")
+        .peer("10.9.0.2")
+        .json(json!({"login": "someone", "password": "whatever-1"}))
+        .send()
+        .await
+        .assert(401);
+}

@@ -132,6 +132,8 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     (report.dispute_silences_recorded, report.disputes_escalated) =
         tally(st, &mut report, "dispute timers", r);
     // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
+    let r = crate::platform::ratelimit::purge(&mut conn, st.clock.now().timestamp_micros());
+    tally(st, &mut report, "purge rate limits", r);
     let r = crate::funds::idempotency::purge(&mut conn, now);
     st.metrics.job_run("purge idempotency keys", r.is_ok());
     report.idempotency_keys_purged = r?;

@@ -580,6 +580,10 @@ fn filter_codes(mut query: DiscoveryQuery, q: &DemandQuery) -> AppResult<Discove
     Ok(query)
 }
 
+/// A gram with fewer postings than this is rare: its demands are the
+/// candidates. (Reading the postings is bounded by it too.)
+const RARE_GRAM_POSTINGS: i64 = 2_000;
+
 /// At most this many grams are looked up per search: enough to narrow a
 /// long phrase, few enough that the lookups stay cheap.
 const MAX_SEARCH_GRAMS: usize = 6;
@@ -612,7 +616,11 @@ fn search_grams(words: &str) -> Vec<String> {
 }
 
 /// The `q` filter: words in the title or description.
-fn filter_words(query: DiscoveryQuery, words: Option<&str>) -> AppResult<DiscoveryQuery> {
+fn filter_words(
+    conn: &mut DbConnection,
+    query: DiscoveryQuery,
+    words: Option<&str>,
+) -> AppResult<DiscoveryQuery> {
     let Some(words) = words else {
         return Ok(query);
     };
@@ -629,17 +637,37 @@ fn filter_words(query: DiscoveryQuery, words: Option<&str>) -> AppResult<Discove
     if words.is_empty() {
         return Ok(query);
     }
-    // Issue 13: the n-gram index narrows the rows to those holding every
-    // gram looked up (each a bounded index range), LIKE confirms the phrase.
+    // Issue 13: the n-gram index. Each gram's postings are read up to a
+    // bound; a rare gram's few demands are the only candidates (none: the
+    // answer is empty at once), while grams every demand has are checked
+    // row by row along the page's order (found quickly). LIKE then
+    // confirms the phrase itself.
+    let grams = search_grams(&words);
+    let mut rarest: Option<Vec<i64>> = None;
+    for gram in &grams {
+        let postings: Vec<i64> = demand_grams::table
+            .filter(demand_grams::gram.eq(gram))
+            .select(demand_grams::demand_id)
+            .limit(RARE_GRAM_POSTINGS)
+            .load(conn)?;
+        if rarest.as_ref().is_none_or(|r| postings.len() < r.len()) {
+            rarest = Some(postings);
+        }
+    }
     let mut query = query;
-    for gram in search_grams(&words) {
-        query = query.filter(
-            demands::id.eq_any(
-                demand_grams::table
-                    .filter(demand_grams::gram.eq(gram))
-                    .select(demand_grams::demand_id),
-            ),
-        );
+    match rarest {
+        Some(ids) if (ids.len() as i64) < RARE_GRAM_POSTINGS => {
+            query = query.filter(demands::id.eq_any(ids));
+        }
+        _ => {
+            for gram in grams {
+                query = query.filter(diesel::dsl::exists(
+                    demand_grams::table
+                        .filter(demand_grams::demand_id.eq(demands::id))
+                        .filter(demand_grams::gram.eq(gram)),
+                ));
+            }
+        }
     }
     let escaped = words
         .replace('\\', "\\\\")
@@ -731,7 +759,7 @@ pub fn discover(
         query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
     }
     query = filter_codes(query, q)?;
-    query = filter_words(query, q.q.as_deref())?;
+    query = filter_words(conn, query, q.q.as_deref())?;
     let cursor = q.cursor.as_deref().map(decode_keys::<2>).transpose()?;
     let mut rows: Vec<Row> = order_after(query, sort, cursor).load(conn)?;
     let more = rows.len() as i64 > limit;

@@ -64,7 +64,10 @@ pub async fn publish(
         StatusCode::CREATED,
         // MKT-7: a replayed retry spends no rate-limit token.
         move |conn, st| {
-            st.limits.demands.check(&format!("user:{owner}"), &rate)?;
+            let now = st.clock.now().timestamp_micros();
+            st.limits
+                .demands
+                .check_in(conn, now, &format!("user:{owner}"), &rate)?;
             demands::publish(conn, st, owner, req)
         },
     )
@@ -221,7 +224,10 @@ pub async fn place_bid(
         StatusCode::CREATED,
         // MKT-7: a replayed retry spends no rate-limit token.
         move |conn, st| {
-            st.limits.bids.check(&format!("user:{provider}"), &rate)?;
+            let now = st.clock.now().timestamp_micros();
+            st.limits
+                .bids
+                .check_in(conn, now, &format!("user:{provider}"), &rate)?;
             bids::place(conn, st, provider, id, req)
         },
     )

@@ -17,9 +17,20 @@ pub enum AppEnv {
     Production,
 }
 
+/// Where shared rate limits keep their counts (`RATE_LIMIT_STORE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateStore {
+    /// Each process counts alone (the one-process SQLite default).
+    Memory,
+    /// The `rate_limits` table: every process on the database counts
+    /// together (SVC-3; the PostgreSQL default).
+    Database,
+}
+
 /// Requests allowed per client IP per minute for one group of endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
+    pub store: RateStore,
     pub register_per_minute: u32,
     pub login_per_minute: u32,
     pub refresh_per_minute: u32,
@@ -313,7 +324,19 @@ fn identity_hash_secret(
 
 impl RateLimits {
     fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let postgres = lookup("DATABASE_URL").is_some_and(|u| u.starts_with("postgres"));
+        let store = match lookup("RATE_LIMIT_STORE").as_deref() {
+            None if postgres => RateStore::Database,
+            None | Some("memory") => RateStore::Memory,
+            Some("database") => RateStore::Database,
+            Some(_) => {
+                return Err(ConfigError(
+                    "RATE_LIMIT_STORE must be memory or database".into(),
+                ));
+            }
+        };
         Ok(RateLimits {
+            store,
             register_per_minute: parse_in(
                 lookup,
                 "RATE_LIMIT_REGISTER_PER_MINUTE",

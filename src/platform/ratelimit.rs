@@ -20,7 +20,11 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::platform::config::RateLimits;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::platform::config::{RateLimits, RateStore};
+use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult};
 
 /// One keyed limiter per endpoint group.
@@ -36,16 +40,77 @@ pub struct RateLimiters {
 }
 
 impl RateLimiters {
+    /// Register, login, refresh, bids and demands count in `limits.store`
+    /// (the database on PostgreSQL: shared by every process, SVC-3);
+    /// anonymous discovery counts in each process's memory.
     pub fn new(limits: &RateLimits, market: &crate::platform::config::MarketSettings) -> Self {
+        let shared = |name, n| Limiter::per_minute(name, n).stored_in(limits.store);
         RateLimiters {
-            register: Limiter::per_minute("register", limits.register_per_minute),
-            login: Limiter::per_minute("login", limits.login_per_minute),
-            refresh: Limiter::per_minute("refresh", limits.refresh_per_minute),
+            register: shared("register", limits.register_per_minute),
+            login: shared("login", limits.login_per_minute),
+            refresh: shared("refresh", limits.refresh_per_minute),
             discovery: Limiter::per_minute("discovery", limits.anonymous_per_minute),
-            bids: Limiter::per_minute("bids", market.bids_per_minute),
-            demands: Limiter::per_minute("demands", market.demands_per_minute),
+            bids: shared("bids", market.bids_per_minute),
+            demands: shared("demands", market.demands_per_minute),
         }
     }
+}
+
+#[derive(QueryableByName)]
+struct Tat {
+    #[diesel(sql_type = BigInt)]
+    tat: i64,
+}
+
+/// One GCRA step in the shared table, atomically: the key's theoretical
+/// arrival time moves on by `interval` if that stays within `capacity` of
+/// `now` (all microseconds); `Some(new tat)` when allowed, `None` when not.
+fn gcra_step(
+    conn: &mut DbConnection,
+    key: &str,
+    now: i64,
+    interval: i64,
+    capacity: i64,
+) -> AppResult<Option<i64>> {
+    const SQLITE: &str = "INSERT INTO rate_limits (key, tat) VALUES (?1, ?2 + ?3) \
+        ON CONFLICT (key) DO UPDATE SET \
+        tat = (CASE WHEN rate_limits.tat > ?2 THEN rate_limits.tat ELSE ?2 END) + ?3 \
+        WHERE (CASE WHEN rate_limits.tat > ?2 THEN rate_limits.tat ELSE ?2 END) + ?3 - ?2 <= ?4 \
+        RETURNING tat";
+    const POSTGRES: &str = "INSERT INTO rate_limits (key, tat) VALUES ($1, $2 + $3) \
+        ON CONFLICT (key) DO UPDATE SET \
+        tat = GREATEST(rate_limits.tat, $2) + $3 \
+        WHERE GREATEST(rate_limits.tat, $2) + $3 - $2 <= $4 \
+        RETURNING tat";
+    let rows: Vec<Tat> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(SQLITE)
+            .bind::<Text, _>(key)
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(interval)
+            .bind::<BigInt, _>(capacity)
+            .load(c)?,
+        DbConnection::Postgresql(c) => diesel::sql_query(POSTGRES)
+            .bind::<Text, _>(key)
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(interval)
+            .bind::<BigInt, _>(capacity)
+            .load(c)?,
+    };
+    Ok(rows.first().map(|r| r.tat))
+}
+
+/// Forgets shared buckets that are whole again (their time is past).
+pub fn purge(conn: &mut DbConnection, now_micros: i64) -> AppResult<usize> {
+    use diesel::sql_types::BigInt as B;
+    let cutoff = now_micros - 3_600_000_000;
+    Ok(match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query("DELETE FROM rate_limits WHERE tat < ?1")
+            .bind::<B, _>(cutoff)
+            .execute(c)?,
+        DbConnection::Postgresql(c) => diesel::sql_query("DELETE FROM rate_limits WHERE tat < $1")
+            .bind::<B, _>(cutoff)
+            .execute(c)?,
+    })
 }
 
 type Keyed =
@@ -129,6 +194,7 @@ impl FromRequest for RateNote {
 pub struct Limiter {
     name: &'static str,
     per_minute: u32,
+    store: RateStore,
     inner: Keyed,
     checks: AtomicU64,
 }
@@ -139,9 +205,72 @@ impl Limiter {
         Limiter {
             name,
             per_minute: n.get(),
+            store: RateStore::Memory,
             inner: RateLimiter::keyed(Quota::per_minute(n))
                 .with_middleware::<StateInformationMiddleware>(),
             checks: AtomicU64::new(0),
+        }
+    }
+
+    fn stored_in(mut self, store: RateStore) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Counts one request from `key` where this limit keeps its counts:
+    /// the shared table through `conn` (SVC-3), or this process's memory.
+    pub fn check_in(
+        &self,
+        conn: &mut DbConnection,
+        now_micros: i64,
+        key: &str,
+        note: &RateNote,
+    ) -> AppResult<()> {
+        if self.store == RateStore::Memory {
+            return self.check(key, note);
+        }
+        let n = i64::from(self.per_minute);
+        let interval = 60_000_000 / n;
+        let capacity = interval * n;
+        let bucket = format!("{}:{key}", self.name);
+        let secs = |micros: i64| u64::try_from((micros + 999_999) / 1_000_000).unwrap_or(0);
+        match gcra_step(conn, &bucket, now_micros, interval, capacity)? {
+            Some(tat) => {
+                let ahead = tat - now_micros;
+                note.set(RateState {
+                    policy: self.name,
+                    limit: self.per_minute,
+                    remaining: u32::try_from((capacity - ahead) / interval).unwrap_or(0),
+                    reset_secs: secs(ahead),
+                });
+                Ok(())
+            }
+            None => {
+                // Refused: the bucket is full until its time falls back
+                // within capacity.
+                let tat: i64 = match conn {
+                    DbConnection::Sqlite(c) => {
+                        diesel::sql_query("SELECT tat FROM rate_limits WHERE key = ?1")
+                            .bind::<Text, _>(&bucket)
+                            .get_result::<Tat>(c)?
+                            .tat
+                    }
+                    DbConnection::Postgresql(c) => {
+                        diesel::sql_query("SELECT tat FROM rate_limits WHERE key = $1")
+                            .bind::<Text, _>(&bucket)
+                            .get_result::<Tat>(c)?
+                            .tat
+                    }
+                };
+                let wait = secs(tat + interval - now_micros - capacity).max(1);
+                note.set(RateState {
+                    policy: self.name,
+                    limit: self.per_minute,
+                    remaining: 0,
+                    reset_secs: wait,
+                });
+                Err(AppError::rate_limited(wait))
+            }
         }
     }
 

@@ -36,7 +36,13 @@ pub async fn register(
     rate: RateNote,
     body: crate::platform::http::Json<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
-    state.limits.register.check(&rate_key(&meta.ip), &rate)?;
+    let key = rate_key(&meta.ip);
+    state
+        .run(move |conn, st| {
+            let now = st.clock.now().timestamp_micros();
+            st.limits.register.check_in(conn, now, &key, &rate)
+        })
+        .await?;
     let req = body.into_inner();
     // The cheap rule first; the hash is made outside the transaction.
     crate::auth::password::check_strength(&req.password, None)?;
@@ -69,7 +75,13 @@ pub async fn login(
     rate: RateNote,
     body: crate::platform::http::Json<LoginRequest>,
 ) -> AppResult<web::Json<AuthResponse>> {
-    state.limits.login.check(&rate_key(&meta.ip), &rate)?;
+    let key = rate_key(&meta.ip);
+    state
+        .run(move |conn, st| {
+            let now = st.clock.now().timestamp_micros();
+            st.limits.login.check_in(conn, now, &key, &rate)
+        })
+        .await?;
     let res = service::login(&state, body.into_inner(), meta).await?;
     Ok(web::Json(res))
 }
@@ -94,7 +106,13 @@ pub async fn refresh(
     rate: RateNote,
     body: crate::platform::http::Json<RefreshRequest>,
 ) -> AppResult<web::Json<TokenPair>> {
-    state.limits.refresh.check(&rate_key(&meta.ip), &rate)?;
+    let key = rate_key(&meta.ip);
+    state
+        .run(move |conn, st| {
+            let now = st.clock.now().timestamp_micros();
+            st.limits.refresh.check_in(conn, now, &key, &rate)
+        })
+        .await?;
     let token = body.into_inner().refresh_token;
     crate::platform::text::check_len("refresh_token", &token, 1, 200)?;
     let outcome = state
