@@ -582,7 +582,7 @@ fn filter_codes(mut query: DiscoveryQuery, q: &DemandQuery) -> AppResult<Discove
 
 /// A gram with fewer postings than this is rare: its demands are the
 /// candidates. (Reading the postings is bounded by it too.)
-const RARE_GRAM_POSTINGS: i64 = 2_000;
+const RARE_GRAM_POSTINGS: i64 = 500;
 
 /// At most this many grams are looked up per search: enough to narrow a
 /// long phrase, few enough that the lookups stay cheap.
