@@ -33,7 +33,7 @@ trap cleanup EXIT
 
 export DATABASE_URL=$URL JWT_SECRET="two-processes-secret-two-processes-secret" \
   RATE_LIMIT_REFRESH_PER_MINUTE=3 RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 \
-  RATE_LIMIT_REGISTER_PER_MINUTE=1000 TRUST_FORWARDED_FOR=true RUST_LOG=warn \
+  RATE_LIMIT_REGISTER_PER_MINUTE=1000 TRUST_FORWARDED_FOR=true RUST_LOG=warn,access=info \
   ADMIN_BOOTSTRAP_MEMBER_NAME=two_admin ADMIN_BOOTSTRAP_PASSWORD='Adm1n-two-pass'
 BIND_ADDR=127.0.0.1:$A "$BIN" serve > "$WORK/a.log" 2>&1 & PIDS+=($!)
 BIND_ADDR=127.0.0.1:$B JOBS_INTERVAL_SECS=0 "$BIN" serve > "$WORK/b.log" 2>&1 & PIDS+=($!)
@@ -75,6 +75,10 @@ for i in 1 2 3 4; do
 done
 echo "refresh attempts through nginx, alternating processes:$codes"
 [ "$codes" = " 401 401 401 429" ] || { echo "FAIL: the limit is not shared" >&2; exit 1; }
+served_a=$(grep -c '/api/v1/auth/refresh' "$WORK/a.log" || true)
+served_b=$(grep -c '/api/v1/auth/refresh' "$WORK/b.log" || true)
+echo "answered by process A: $served_a, by process B: $served_b"
+[ "$served_a" -gt 0 ] && [ "$served_b" -gt 0 ] || { echo "FAIL: one process answered all" >&2; for f in a b; do echo "-- $f"; tail -n 5 "$WORK/$f.log"; done; exit 1; }
 
 echo "== 2. the marketplace loop through nginx"
 if python3 -c 'import weigongbao_platform_api_client' 2>/dev/null; then
@@ -85,6 +89,7 @@ else
 fi
 
 echo "== 3. wrk through nginx (2 processes)"
+export RUST_LOG=warn
 for path in /healthz /api/v1/demands; do
   printf '%-18s ' "$path"
   wrk -t2 -c32 -d"${DURATION:-5s}" "$BASE$path" | awk '/Requests\/sec/ {printf "%s req/s", $2} /Non-2xx/ {printf " non-2xx %s", $5} END {print ""}'

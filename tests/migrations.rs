@@ -131,3 +131,37 @@ fn vio3_suspensions_and_seal_entries_move_to_their_new_shape() {
         ]
     );
 }
+
+/// SVC-3: server processes starting together on one fresh PostgreSQL
+/// database both come up: they take turns migrating (an advisory lock), the
+/// second finding nothing pending. (Found by deploy/two-processes.sh: the
+/// second process failed on the first's half-made tables.) SQLite is the
+/// one-process default, so this runs on PostgreSQL.
+#[test]
+fn svc3_processes_starting_together_migrate_once() {
+    let db = common::TestDb::create();
+    if !db.is_postgres() {
+        return;
+    }
+    let url = db.url().to_string();
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let backend = Backend::from_url(&url).unwrap();
+                let pool = db::build_pool(backend, 1, Duration::from_secs(30)).unwrap();
+                let mut conn = pool.get().unwrap();
+                db::run_migrations(&mut conn)
+            })
+        })
+        .collect();
+    let applied: Vec<usize> = runs
+        .into_iter()
+        .map(|r| {
+            r.join()
+                .unwrap()
+                .expect("every process migrates or finds it done")
+        })
+        .collect();
+    assert_eq!(applied.iter().filter(|n| **n > 0).count(), 1, "{applied:?}");
+}

@@ -147,13 +147,31 @@ pub fn build_pool(backend: Backend, size: u32, timeout: Duration) -> Result<DbPo
         .map_err(|e| e.to_string())
 }
 
+/// The advisory lock key migrations hold on PostgreSQL ("wgb-migr").
+const MIGRATION_LOCK: i64 = 0x7767_622d_6d69_6772;
+
 /// Applies the pending migrations of the connection's backend.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, String> {
     let applied = match conn {
-        DbConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
-        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Postgresql(c) => {
+            // SVC-3: processes starting together on one database take
+            // turns (a session advisory lock), so the second finds nothing
+            // pending instead of failing on the first's half-made tables.
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .map_err(|e| e.to_string())?;
+            let applied = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len());
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            let applied = applied.map_err(|e| e.to_string())?;
+            unlocked.map_err(|e| e.to_string())?;
+            Ok(applied)
+        }
+        // SQLite is the one-process embedded default.
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(|e| e.to_string()),
     };
-    applied.map(|v| v.len()).map_err(|e| e.to_string())
+    applied
 }
 
 /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, so the
