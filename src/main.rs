@@ -256,15 +256,19 @@ fn bootstrap_admin(state: &AppState) -> Result<(), String> {
         return Ok(());
     };
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    db::write_tx(&mut conn, |conn| {
-        if service::admin_exists(conn)? {
-            return Ok(());
-        }
-        service::create_staff(conn, state, &name, &password, Role::Admin)?;
-        log::info!("bootstrapped the first admin account from ADMIN_BOOTSTRAP_MEMBER_NAME");
-        Ok(())
-    })
-    .map_err(|e: weigongbao::platform::error::AppError| {
-        format!("admin bootstrap failed: {}", e.detail.en)
-    })
+    let created: Result<(), weigongbao::platform::error::AppError> =
+        db::write_tx(&mut conn, |conn| {
+            if service::admin_exists(conn)? {
+                return Ok(());
+            }
+            service::create_staff(conn, state, &name, &password, Role::Admin)?;
+            log::info!("bootstrapped the first admin account from ADMIN_BOOTSTRAP_MEMBER_NAME");
+            Ok(())
+        });
+    match created {
+        Ok(()) => Ok(()),
+        // SVC-3: another process starting at the same time made it first.
+        Err(_) if service::admin_exists(&mut conn).unwrap_or(false) => Ok(()),
+        Err(e) => Err(format!("admin bootstrap failed: {}", e.detail.en)),
+    }
 }

@@ -152,7 +152,7 @@ const MIGRATION_LOCK: i64 = 0x7767_622d_6d69_6772;
 
 /// Applies the pending migrations of the connection's backend.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, String> {
-    let applied = match conn {
+    match conn {
         DbConnection::Postgresql(c) => {
             // SVC-3: processes starting together on one database take
             // turns (a session advisory lock), so the second finds nothing
@@ -170,8 +170,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, String> {
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|v| v.len())
             .map_err(|e| e.to_string()),
-    };
-    applied
+    }
 }
 
 /// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`, so the
