@@ -125,8 +125,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Reads settings, opens the pool and applies migrations.
-fn open() -> Result<(Settings, Backend, DbPool), String> {
+/// Reads settings and builds the pool (connecting lazily).
+fn settings_and_pool() -> Result<(Settings, Backend, DbPool), String> {
     let settings = Settings::from_env().map_err(|e| e.to_string())?;
     let backend = Backend::from_url(&settings.database_url).map_err(|e| e.to_string())?;
     let pool = db::build_pool(
@@ -134,6 +134,12 @@ fn open() -> Result<(Settings, Backend, DbPool), String> {
         settings.db_pool_size,
         Duration::from_secs(settings.db_pool_timeout_secs),
     )?;
+    Ok((settings, backend, pool))
+}
+
+/// Reads settings, opens the pool and applies migrations.
+fn open() -> Result<(Settings, Backend, DbPool), String> {
+    let (settings, backend, pool) = settings_and_pool()?;
     let mut conn = pool
         .get()
         .map_err(|e| format!("cannot connect to the {} database: {e}", backend.name()))?;
@@ -188,13 +194,7 @@ fn jobs_run_once() -> Result<(), String> {
 /// Serves the API at once; the database is reached (and migrated) in the
 /// background, and until then the API answers 503 (`platform::startup`).
 fn serve() -> Result<(), String> {
-    let settings = Settings::from_env().map_err(|e| e.to_string())?;
-    let backend = Backend::from_url(&settings.database_url).map_err(|e| e.to_string())?;
-    let pool = db::build_pool(
-        backend.clone(),
-        settings.db_pool_size,
-        Duration::from_secs(settings.db_pool_timeout_secs),
-    )?;
+    let (settings, backend, pool) = settings_and_pool()?;
     if settings.jwt_secret_generated {
         log::warn!(
             "JWT_SECRET is not set: generated a random one for this run (development only); \

@@ -64,10 +64,7 @@ pub async fn publish(
         StatusCode::CREATED,
         // MKT-7: a replayed retry spends no rate-limit token.
         move |conn, st| {
-            let now = st.clock.now().timestamp_micros();
-            st.limits
-                .demands
-                .check_in(conn, now, &format!("user:{owner}"), &rate)?;
+            st.limit_in(conn, |l| &l.demands, &format!("user:{owner}"), &rate)?;
             demands::publish(conn, st, owner, req)
         },
     )
@@ -224,10 +221,7 @@ pub async fn place_bid(
         StatusCode::CREATED,
         // MKT-7: a replayed retry spends no rate-limit token.
         move |conn, st| {
-            let now = st.clock.now().timestamp_micros();
-            st.limits
-                .bids
-                .check_in(conn, now, &format!("user:{provider}"), &rate)?;
+            st.limit_in(conn, |l| &l.bids, &format!("user:{provider}"), &rate)?;
             bids::place(conn, st, provider, id, req)
         },
     )

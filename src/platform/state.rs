@@ -12,7 +12,7 @@ use crate::platform::db::{self, Backend, DbConnection, DbPool};
 use crate::platform::error::AppResult;
 use crate::platform::jwt::JwtKeys;
 use crate::platform::metrics::Metrics;
-use crate::platform::ratelimit::RateLimiters;
+use crate::platform::ratelimit::{Limiter, RateLimiters, RateNote};
 use crate::platform::text::WordMatcherCache;
 
 /// Everything a request needs besides its own input. Cheap to clone.
@@ -115,6 +115,32 @@ impl AppState {
             f(&mut conn, &state)
         })
         .await?
+    }
+
+    /// Counts one request from `key` against the limit `which` picks, where
+    /// that limit keeps its counts (the shared table on PostgreSQL, SVC-3),
+    /// with the connection the caller holds.
+    pub fn limit_in(
+        &self,
+        conn: &mut DbConnection,
+        which: fn(&RateLimiters) -> &Limiter,
+        key: &str,
+        note: &RateNote,
+    ) -> AppResult<()> {
+        let now = self.clock.now().timestamp_micros();
+        which(&self.limits).check_in(conn, now, key, note)
+    }
+
+    /// [`AppState::limit_in`] with a connection of its own.
+    pub async fn limit(
+        &self,
+        which: fn(&RateLimiters) -> &Limiter,
+        key: String,
+        note: &RateNote,
+    ) -> AppResult<()> {
+        let note = note.clone();
+        self.run(move |conn, st| st.limit_in(conn, which, &key, &note))
+            .await
     }
 
     /// Like [`AppState::run`], inside one write transaction: everything `f`

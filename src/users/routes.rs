@@ -36,12 +36,8 @@ pub async fn register(
     rate: RateNote,
     body: crate::platform::http::Json<RegisterRequest>,
 ) -> AppResult<HttpResponse> {
-    let key = rate_key(&meta.ip);
     state
-        .run(move |conn, st| {
-            let now = st.clock.now().timestamp_micros();
-            st.limits.register.check_in(conn, now, &key, &rate)
-        })
+        .limit(|l| &l.register, rate_key(&meta.ip), &rate)
         .await?;
     let req = body.into_inner();
     // The cheap rule first; the hash is made outside the transaction.
@@ -75,13 +71,7 @@ pub async fn login(
     rate: RateNote,
     body: crate::platform::http::Json<LoginRequest>,
 ) -> AppResult<web::Json<AuthResponse>> {
-    let key = rate_key(&meta.ip);
-    state
-        .run(move |conn, st| {
-            let now = st.clock.now().timestamp_micros();
-            st.limits.login.check_in(conn, now, &key, &rate)
-        })
-        .await?;
+    state.limit(|l| &l.login, rate_key(&meta.ip), &rate).await?;
     let res = service::login(&state, body.into_inner(), meta).await?;
     Ok(web::Json(res))
 }
@@ -106,12 +96,8 @@ pub async fn refresh(
     rate: RateNote,
     body: crate::platform::http::Json<RefreshRequest>,
 ) -> AppResult<web::Json<TokenPair>> {
-    let key = rate_key(&meta.ip);
     state
-        .run(move |conn, st| {
-            let now = st.clock.now().timestamp_micros();
-            st.limits.refresh.check_in(conn, now, &key, &rate)
-        })
+        .limit(|l| &l.refresh, rate_key(&meta.ip), &rate)
         .await?;
     let token = body.into_inner().refresh_token;
     crate::platform::text::check_len("refresh_token", &token, 1, 200)?;
