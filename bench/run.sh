@@ -62,6 +62,8 @@ run_backend() {
     psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -qc "DELETE FROM agreement_acceptances; DELETE FROM refresh_tokens; DELETE FROM sessions; DELETE FROM ledger_accounts WHERE owner_id IS NOT NULL; DELETE FROM users;"
     echo "$seed_hash" | python3 bench/seed.sql.py postgres "$DEMANDS" "$BIDS" "$BIDDERS" > "$work/seed.sql"
     psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -q -f "$work/seed.sql" >/dev/null
+    # Statistics as autovacuum would have them on a live database.
+    psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -qc "ANALYZE"
   fi
 
   DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=error JOBS_INTERVAL_SECS=0 \
