@@ -647,6 +647,9 @@ fn filter_words(
         let postings: Vec<i64> = demand_grams::table
             .filter(demand_grams::gram.eq(gram))
             .select(demand_grams::demand_id)
+            // In index order: without it PostgreSQL chose a sequential
+            // scan for a common gram (5 ms instead of 0.1).
+            .order(demand_grams::demand_id.desc())
             .limit(RARE_GRAM_POSTINGS)
             .load(conn)?;
         if rarest.as_ref().is_none_or(|r| postings.len() < r.len()) {
