@@ -307,13 +307,7 @@ async fn vio4_dep1_dep2_breach_requires_deposit_due_in_three_china_days_and_payi
         .send()
         .await;
     bids.assert(200);
-    assert!(
-        !bids.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|b| b["id"] == earlier_bid)
-    );
+    assert!(!bids.lists(&json!(earlier_bid)));
     let profile = app
         .get(&format!("/api/v1/users/{}", d.provider.id))
         .send()
@@ -556,13 +550,7 @@ async fn dep5_vio5_vio6_deduction_notice_then_upheld_appeal_returns_the_money() 
         .bearer(&moderator.access)
         .send()
         .await;
-    assert!(
-        queue.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["id"] == appeal_id)
-    );
+    assert!(queue.lists(&json!(appeal_id)));
     let res = app
         .post(&format!("/api/v1/admin/appeals/{appeal_id}/decision"))
         .bearer(&moderator.access)
@@ -680,13 +668,7 @@ async fn dep3_missed_top_up_suspends_order_taking_and_hides_the_provider() {
         .bearer(&employer.access)
         .send()
         .await;
-    assert!(
-        !bids.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|b| b["id"] == bid)
-    );
+    assert!(!bids.lists(&json!(bid)));
     // Awarding a hidden provider's bid is refused too.
     app.post(&format!("/api/v1/demands/{demand}/awards"))
         .bearer(&employer.access)

@@ -160,13 +160,7 @@ async fn dsp1_dispute_freezes_confirm_auto_complete_and_cancel_and_only_parties_
         .bearer(&moderator.access)
         .send()
         .await;
-    assert!(
-        queue.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|x| x["id"] == id)
-    );
+    assert!(queue.lists(&json!(id)));
 }
 
 #[actix_web::test]

@@ -457,13 +457,7 @@ async fn acc10_staff_reject_a_closure_with_a_reason() {
         .bearer(&moderator.access)
         .send()
         .await;
-    assert!(
-        queue.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["id"] == cid)
-    );
+    assert!(queue.lists(&json!(cid)));
     app.post(&format!("/api/v1/admin/closure-requests/{cid}/reject"))
         .bearer(&moderator.access)
         .json(json!({"reason": "存在未结清的款项"}))

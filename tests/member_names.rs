@@ -132,13 +132,7 @@ async fn acc4_staff_edit_the_word_list_and_it_applies_at_once() {
         .send()
         .await;
     list.assert(200);
-    assert!(
-        list.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|w| w["id"] == id)
-    );
+    assert!(list.lists(&json!(id)));
 
     app.req(
         Method::DELETE,

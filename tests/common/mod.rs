@@ -135,6 +135,15 @@ pub struct Res {
 }
 
 impl Res {
+    /// Whether a list answer (`{items: [...]}`) holds the item with `id`.
+    pub fn lists(&self, id: &Value) -> bool {
+        self.json["items"]
+            .as_array()
+            .expect("a list answer with items")
+            .iter()
+            .any(|i| &i["id"] == id)
+    }
+
     pub fn code(&self) -> &str {
         self.json["code"].as_str().unwrap_or("")
     }
