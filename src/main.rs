@@ -211,7 +211,12 @@ fn serve() -> Result<(), String> {
         .div_ceil(workers)
         .max(2);
     let state = AppState::starting(settings, pool, &backend);
-    weigongbao::platform::startup::await_database(state.clone(), bootstrap_admin, |state| {
+    weigongbao::platform::startup::await_database(state.clone(), bootstrap_admin, move |state| {
+        // SVC-3: hear of other processes' changes (caches trust their
+        // entries only while this listens).
+        if let Backend::Postgres(url) = &backend {
+            weigongbao::platform::changes::listen(&state.watch, url.clone());
+        }
         weigongbao::flows::jobs::spawn_scheduler(state.clone());
     })
     .map_err(|e| format!("cannot start: {e}"))?;

@@ -19,7 +19,8 @@ use model::{DepositStatus, MeasureKind, MeasureStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::platform::db::DbConnection;
+use crate::platform::db::{DbConnection, MultiBackend};
+use diesel::sql_types::{BigInt, Text};
 use crate::platform::db::schema::{deposits, measure_services, measures};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
@@ -148,6 +149,33 @@ impl Service {
     }
 }
 
+/// An active suspension of `service` covering `user_id` at `now` (its id,
+/// at most one row), as a subquery other features can put in their own
+/// statement (`single_value()`; MultiConnection cannot put a boxed query in
+/// `EXISTS`).
+pub fn suspension_query(
+    user_id: i64,
+    now: NaiveDateTime,
+    service: Service,
+) -> measures::BoxedQuery<'static, MultiBackend, BigInt> {
+    measures::table
+        .filter(measures::user_id.eq(user_id))
+        .filter(measures::kind.eq(MeasureKind::Suspend))
+        .filter(measures::status.eq(MeasureStatus::Active))
+        .filter(measures::starts_at.le(now))
+        .filter(measures::ends_at.is_null().or(measures::ends_at.gt(now)))
+        .filter(
+            measures::id.eq_any(
+                measure_services::table
+                    .filter(measure_services::service.eq(service))
+                    .select(measure_services::measure_id),
+            ),
+        )
+        .select(measures::id)
+        .limit(1)
+        .into_boxed()
+}
+
 /// Whether an active suspension of `service` covers `user_id` now.
 fn suspended(
     conn: &mut DbConnection,
@@ -155,22 +183,9 @@ fn suspended(
     user_id: i64,
     service: Service,
 ) -> AppResult<bool> {
-    Ok(diesel::select(diesel::dsl::exists(
-        measures::table
-            .filter(measures::user_id.eq(user_id))
-            .filter(measures::kind.eq(MeasureKind::Suspend))
-            .filter(measures::status.eq(MeasureStatus::Active))
-            .filter(measures::starts_at.le(now))
-            .filter(measures::ends_at.is_null().or(measures::ends_at.gt(now)))
-            .filter(
-                measures::id.eq_any(
-                    measure_services::table
-                        .filter(measure_services::service.eq(service))
-                        .select(measure_services::measure_id),
-                ),
-            ),
-    ))
-    .get_result(conn)?)
+    let found: Option<i64> =
+        diesel::select(suspension_query(user_id, now, service).single_value()).get_result(conn)?;
+    Ok(found.is_some())
 }
 
 fn suspended_error(service: Service) -> AppError {
@@ -197,19 +212,51 @@ pub fn require_service(
     Ok(())
 }
 
+/// What decides whether a provider may take orders (MKT-2, VIO-4, DEP-2,
+/// DEP-3), as expressions another feature can select in its own statement
+/// (a bid reads them with the rest of its checks in one query).
+pub type OrderTakingStanding = (
+    diesel::dsl::SingleValue<measures::BoxedQuery<'static, MultiBackend, BigInt>>,
+    diesel::dsl::SingleValue<measures::BoxedQuery<'static, MultiBackend, BigInt>>,
+    diesel::dsl::SingleValue<deposits::BoxedQuery<'static, MultiBackend, Text>>,
+);
+
+/// The values of an [`OrderTakingStanding`]: an order-taking suspension,
+/// a bidding suspension (their ids), the deposit's status.
+pub type OrderTakingFacts = (Option<i64>, Option<i64>, Option<DepositStatus>);
+
+pub fn order_taking_standing(user_id: i64, now: NaiveDateTime) -> OrderTakingStanding {
+    (
+        suspension_query(user_id, now, Service::OrderTaking).single_value(),
+        suspension_query(user_id, now, Service::Bidding).single_value(),
+        deposits::table
+            .find(user_id)
+            .select(deposits::status)
+            .into_boxed()
+            .single_value(),
+    )
+}
+
 /// MKT-2, VIO-4, DEP-2, DEP-3: may this provider bid and be awarded now?
 /// Refuses while order-taking or bidding is suspended, or while the
 /// deposit shields their orders (required and unpaid, overdue, refunding).
 pub fn require_order_taking(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<()> {
-    for service in [Service::OrderTaking, Service::Bidding] {
-        require_service(conn, st, user_id, service)?;
+    let facts: OrderTakingFacts =
+        diesel::select(order_taking_standing(user_id, st.clock.now_naive())).get_result(conn)?;
+    judge_order_taking(facts)
+}
+
+/// The refusal, if any, that [`OrderTakingFacts`] call for.
+pub fn judge_order_taking(
+    (order_taking_suspended, bidding_suspended, deposit): OrderTakingFacts,
+) -> AppResult<()> {
+    if order_taking_suspended.is_some() {
+        return Err(suspended_error(Service::OrderTaking));
     }
-    let status: Option<DepositStatus> = deposits::table
-        .find(user_id)
-        .select(deposits::status)
-        .first(conn)
-        .optional()?;
-    match status {
+    if bidding_suspended.is_some() {
+        return Err(suspended_error(Service::Bidding));
+    }
+    match deposit {
         Some(DepositStatus::PaymentDue) => Err(AppError::forbidden(
             "deposit.required",
             "须先缴纳保证金，缴清前订单已屏蔽、不能接单",

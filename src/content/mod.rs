@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::platform::changes::{self, Topic};
 use crate::platform::db::DbConnection;
 use crate::platform::db::schema::{list_revisions, prohibited_words};
 use crate::platform::error::{AppError, AppResult};
@@ -132,16 +133,24 @@ impl WordFilter {
 
 pub const WORDS_LIST: &str = "prohibited_words";
 
-/// The current filter, from the server's cache; one small query checks the
-/// list's revision.
+/// The current filter, from the server's cache: while no change to the
+/// list has been heard since it was built (and this process hears of every
+/// change: `AppState::watch`), without a query; else one small query checks
+/// the list's revision.
 pub fn filter(conn: &mut DbConnection, st: &AppState) -> AppResult<WordFilter> {
+    let generation = changes::generation(Topic::Words);
+    if st.watch.complete()
+        && let Some(matcher) = st.words.at_generation(generation)
+    {
+        return Ok(WordFilter(matcher));
+    }
     let revision: i64 = list_revisions::table
         .find(WORDS_LIST)
         .select(list_revisions::revision)
         .first(conn)
         .optional()?
         .unwrap_or(0);
-    let matcher = st.words.get(revision, || {
+    let matcher = st.words.get(revision, generation, || {
         Ok(prohibited_words::table
             .select((prohibited_words::word, prohibited_words::category))
             .load::<(String, String)>(conn)?)
@@ -151,6 +160,7 @@ pub fn filter(conn: &mut DbConnection, st: &AppState) -> AppResult<WordFilter> {
 
 /// Bumps a cached list's revision (same transaction as the change).
 pub fn bump_revision(conn: &mut DbConnection, list: &str) -> AppResult<()> {
+    changes::mark(Topic::Words);
     diesel::update(list_revisions::table.find(list))
         .set(list_revisions::revision.eq(list_revisions::revision + 1))
         .execute(conn)?;

@@ -9,6 +9,7 @@ use super::dto::{AwardView, DeliveryRequest, Evidence, NewReview, ReviewView};
 use super::model::{AwardStatus, BidStatus, DemandStatus};
 use super::{close_bids, notify_each};
 use crate::funds::ledger::{self, Reference};
+use crate::platform::changes::{self, Topic};
 use crate::platform::db::DbConnection;
 use crate::platform::db::schema::{awards, bids, demands as demands_t, reviews};
 use crate::platform::error::{AppError, AppResult};
@@ -143,6 +144,7 @@ fn chosen_bids(bid_ids: &[i64], workers_wanted: i32) -> AppResult<Vec<i64>> {
 /// Closes the demand for awarding: of two concurrent awards only one gets
 /// past this.
 fn close_for_award(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<()> {
+    changes::mark(Topic::Demands);
     let n = diesel::update(
         demands_t::table
             .filter(demands_t::id.eq(demand_id))
@@ -383,6 +385,7 @@ pub fn deliver(
 /// then the award (confirmation, cancellation, removal, disputes), so two
 /// racing changes wait for each other instead of deadlocking.
 pub fn lock_demand(conn: &mut DbConnection, st: &AppState, demand_id: i64) -> AppResult<()> {
+    changes::mark(Topic::Demands);
     diesel::update(demands_t::table.find(demand_id))
         .set(demands_t::updated_at.eq(st.clock.now_naive()))
         .execute(conn)?;
@@ -412,6 +415,7 @@ fn close_demand_if_done(conn: &mut DbConnection, st: &AppState, demand_id: i64) 
     } else {
         DemandStatus::Cancelled
     };
+    changes::mark(Topic::Demands);
     diesel::update(
         demands_t::table
             .filter(demands_t::id.eq(demand_id))

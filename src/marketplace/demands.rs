@@ -9,6 +9,7 @@ use super::{close_bids, notify_each, require_good_standing};
 use crate::audit::{self, Actor};
 use crate::content;
 use crate::funds::ledger::{self, Reference};
+use crate::platform::changes::{self, Topic};
 use crate::platform::db::schema::{awards, categories, demand_grams, demands};
 use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::error::{AppError, AppResult};
@@ -168,6 +169,7 @@ pub fn publish(
     require_good_standing(conn, owner)?;
     crate::conduct::require_service(conn, st, owner, crate::conduct::Service::Publishing)?;
     let now = st.clock.now_naive();
+    changes::mark(Topic::Demands);
     let id: i64 = diesel::insert_into(demands::table)
         .values((
             demands::owner_id.eq(owner),
@@ -225,6 +227,7 @@ pub fn edit(
         .transpose()?;
     check_text(conn, st, "title", &title)?;
     check_text(conn, st, "description", &description)?;
+    changes::mark(Topic::Demands);
     let n = diesel::update(
         demands::table
             .filter(demands::id.eq(id))
@@ -337,6 +340,7 @@ pub fn cancel(
             "The demand has delivered or paid work, or is already closed",
         )
     };
+    changes::mark(Topic::Demands);
     let n = diesel::update(
         demands::table
             .filter(demands::id.eq(id))
@@ -394,6 +398,7 @@ pub fn remove(
     ip: &str,
 ) -> AppResult<DemandView> {
     let row = load(conn, id, None)?;
+    changes::mark(Topic::Demands);
     let n = diesel::update(
         demands::table
             .filter(demands::id.eq(id))
@@ -499,6 +504,7 @@ pub fn restore(
     if was != DemandStatus::Open {
         return Ok(());
     }
+    changes::mark(Topic::Demands);
     diesel::update(
         demands::table
             .filter(demands::id.eq(id))
@@ -762,6 +768,24 @@ pub fn discover(
     })
 }
 
+/// How long a discovery page may be served as it is (microseconds since
+/// the epoch): until the first of its demands passes its bidding deadline
+/// (it leaves the open list then, with no write to announce it), and no
+/// longer than [`PAGE_TTL_SECS`] in any case.
+pub fn page_expiry(page: &Page<DemandView>, now: DateTime<Utc>) -> i64 {
+    let cap = now + chrono::Duration::seconds(PAGE_TTL_SECS);
+    page.items
+        .iter()
+        .map(|d| d.bid_deadline)
+        .filter(|at| *at > now)
+        .min()
+        .map_or(cap, |first| first.min(cap))
+        .timestamp_micros()
+}
+
+/// The longest a cached discovery page is served without asking again.
+const PAGE_TTL_SECS: i64 = 60;
+
 /// The owner's demands, newest first.
 pub fn mine(
     conn: &mut DbConnection,
@@ -794,6 +818,7 @@ pub fn expire_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
     let mut expired = 0;
     for (id, owner, title) in due {
         let done = crate::platform::db::write_tx(conn, |c| -> AppResult<bool> {
+            changes::mark(Topic::Demands);
             let n = diesel::update(
                 demands::table
                     .filter(demands::id.eq(id))

@@ -10,7 +10,9 @@ use super::dto::{
 use super::{awards, bids, demands};
 use crate::auth::{AuthUser, Moderators, Staff};
 use crate::funds::idempotency;
-use crate::platform::error::{AppResult, Problem};
+use crate::platform::cache::CachedBody;
+use crate::platform::changes::{self, Topic};
+use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::ClientMeta;
 use crate::platform::paging::{Page, PageQuery, try_page_by_id};
 use crate::platform::ratelimit::RateNote;
@@ -82,14 +84,29 @@ pub async fn publish(
 #[get("/demands")]
 pub async fn discover(
     state: web::Data<AppState>,
+    http: HttpRequest,
     query: web::Query<DemandQuery>,
-) -> AppResult<web::Json<Page<DemandView>>> {
+) -> AppResult<HttpResponse> {
+    // Issue 13: the same page for every caller, served from the cache
+    // while no demand changed (and none of its demands passed its deadline).
+    let cache = state.watch.complete() && state.pages.enabled();
+    let key = http.query_string().to_string();
+    let generation = changes::generation(Topic::Demands);
+    let now = state.clock.now();
+    if cache && let Some(hit) = state.pages.get(&key, generation, now.timestamp_micros()) {
+        return Ok(hit.response());
+    }
     let q = query.into_inner();
-    Ok(web::Json(
-        state
-            .run(move |conn, st| demands::discover(conn, st, &q))
-            .await?,
-    ))
+    let page = state
+        .run(move |conn, st| demands::discover(conn, st, &q))
+        .await?;
+    let body = serde_json::to_vec(&page).map_err(AppError::internal)?;
+    let cached = CachedBody::new(body);
+    if cache {
+        let expires = demands::page_expiry(&page, now);
+        state.pages.put(key, generation, expires, cached.clone());
+    }
+    Ok(cached.response())
 }
 
 /// One demand (anyone; removed demands only for their owner).

@@ -25,12 +25,17 @@ pub enum RateStore {
     /// The `rate_limits` table: every process on the database counts
     /// together (SVC-3; the PostgreSQL default).
     Database,
+    /// Redis at `REDIS_URL`: every process using it counts together (the
+    /// default when `REDIS_URL` is set).
+    Redis,
 }
 
 /// Requests allowed per client IP per minute for one group of endpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
     pub store: RateStore,
+    /// `REDIS_URL`, for [`RateStore::Redis`].
+    pub redis_url: Option<String>,
     pub register_per_minute: u32,
     pub login_per_minute: u32,
     pub refresh_per_minute: u32,
@@ -60,6 +65,9 @@ pub struct Settings {
     /// Password hashes computed at once (Argon2id takes ~50 ms of CPU and
     /// 19 MiB each); the rest wait without holding a connection.
     pub password_hash_concurrency: usize,
+    /// Anonymous discovery pages kept serialised (`PAGE_CACHE_ENTRIES`;
+    /// 0 turns the cache off).
+    pub page_cache_entries: usize,
     /// Optional first admin, created at start when no admin exists yet.
     pub bootstrap_admin: Option<(String, String)>,
     /// HMAC key for identity-number look-ups (ACC-8). Changing it orphans
@@ -179,6 +187,7 @@ impl Settings {
                 default_workers.saturating_sub(1).max(1),
                 1..=64,
             )?,
+            page_cache_entries: parse_in(&lookup, "PAGE_CACHE_ENTRIES", 1_024, 0..=100_000)?,
             bootstrap_admin: bootstrap_admin(&lookup)?,
             identity_hash_secret: identity_hash_secret(&lookup, app_env)?,
             jobs_interval_secs: parse_in(&lookup, "JOBS_INTERVAL_SECS", 60, 0..=86_400)?,
@@ -325,18 +334,32 @@ fn identity_hash_secret(
 impl RateLimits {
     fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let postgres = lookup("DATABASE_URL").is_some_and(|u| u.starts_with("postgres"));
+        let redis_url = lookup("REDIS_URL").filter(|u| !u.trim().is_empty());
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError(
+                "REDIS_URL must start with redis:// or rediss://".into(),
+            ));
+        }
         let store = match lookup("RATE_LIMIT_STORE").as_deref() {
+            None if redis_url.is_some() => RateStore::Redis,
             None if postgres => RateStore::Database,
             None | Some("memory") => RateStore::Memory,
             Some("database") => RateStore::Database,
+            Some("redis") if redis_url.is_some() => RateStore::Redis,
+            Some("redis") => {
+                return Err(ConfigError("RATE_LIMIT_STORE=redis needs REDIS_URL".into()));
+            }
             Some(_) => {
                 return Err(ConfigError(
-                    "RATE_LIMIT_STORE must be memory or database".into(),
+                    "RATE_LIMIT_STORE must be memory, database or redis".into(),
                 ));
             }
         };
         Ok(RateLimits {
             store,
+            redis_url,
             register_per_minute: parse_in(
                 lookup,
                 "RATE_LIMIT_REGISTER_PER_MINUTE",

@@ -310,14 +310,7 @@ pub fn check_url(req: &ServiceRequest) -> AppResult<()> {
     Ok(())
 }
 
-/// The entity tag of a JSON representation: a strong tag from its bytes,
-/// so the same resource in the same state always has the same tag.
-pub fn etag_of(body: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
-}
+pub use crate::platform::cache::etag_of;
 
 /// Whether an `If-None-Match` / `If-Match` header value names `tag`.
 pub fn tag_matches(header_value: &str, tag: &str) -> bool {
@@ -439,10 +432,17 @@ pub async fn caching(
     let bytes = actix_web::body::to_bytes(body)
         .await
         .map_err(|_| AppError::internal("response body could not be read"))?;
-    let tag = etag_of(&bytes);
-    if let Ok(value) = HeaderValue::from_str(&tag) {
-        head.headers_mut().insert(header::ETAG, value);
-    }
+    // A handler that serves a cached body set its tag already.
+    let tag = match head.headers().get(header::ETAG).and_then(|v| v.to_str().ok()) {
+        Some(tag) => tag.to_string(),
+        None => {
+            let tag = etag_of(&bytes);
+            if let Ok(value) = HeaderValue::from_str(&tag) {
+                head.headers_mut().insert(header::ETAG, value);
+            }
+            tag
+        }
+    };
     if !head.headers().contains_key(header::CACHE_CONTROL) {
         head.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));

@@ -4,6 +4,8 @@
 //! signing, payment-channel signatures and the OpenAPI scaffolding.
 //! Nothing here imports a feature (`tests/architecture.rs`).
 
+pub mod cache;
+pub mod changes;
 pub mod channels;
 pub mod clock;
 pub mod config;

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::web;
 
+use crate::platform::cache::PageCache;
+use crate::platform::changes::{self, Watch};
 use crate::platform::channels::{Channels, SignedChannel};
 use crate::platform::clock::{Clock, SystemClock};
 use crate::platform::config::Settings;
@@ -27,6 +29,11 @@ pub struct AppState {
     pub limits: Arc<RateLimiters>,
     pub channels: Arc<Channels>,
     pub metrics: Arc<Metrics>,
+    /// Serialised anonymous discovery pages (issue 13).
+    pub pages: Arc<PageCache>,
+    /// Whether this process hears of every change (caches may trust
+    /// their entries).
+    pub watch: Watch,
     /// Permits for password hashing (`PASSWORD_HASH_CONCURRENCY`).
     pub hashing: Arc<tokio::sync::Semaphore>,
     /// False until the database has answered and been migrated (a server
@@ -76,6 +83,8 @@ impl AppState {
             limits: Arc::new(RateLimiters::new(&settings.rate_limits, &settings.market)),
             channels: Arc::new(channels(&settings)),
             metrics: Arc::new(Metrics::default()),
+            pages: Arc::new(PageCache::new(settings.page_cache_entries)),
+            watch: Watch::new(matches!(backend, Backend::Sqlite(_))),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 settings.password_hash_concurrency,
             )),
@@ -112,7 +121,10 @@ impl AppState {
             let waiting = state.metrics.waiting_for_connection();
             let mut conn = state.pool.get()?;
             drop(waiting);
-            f(&mut conn, &state)
+            let out = f(&mut conn, &state);
+            // Writes outside a transaction of ours (each statement its own).
+            changes::announce();
+            out
         })
         .await?
     }

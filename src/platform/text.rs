@@ -176,29 +176,50 @@ impl WordMatcher {
 }
 
 /// A compiled word list shared by all requests of one server, kept until
-/// the list's revision moves.
+/// the list's revision moves. It also remembers the change generation it
+/// was built at ([`crate::platform::changes`]), so while that has not moved
+/// the revision need not even be read.
 #[derive(Default)]
 pub struct WordMatcherCache {
-    cached: RwLock<Option<(i64, Arc<WordMatcher>)>>,
+    cached: RwLock<Option<Cached>>,
+}
+
+struct Cached {
+    revision: i64,
+    generation: u64,
+    matcher: Arc<WordMatcher>,
 }
 
 impl WordMatcherCache {
+    /// The matcher built at change `generation`, if that is the one kept.
+    pub fn at_generation(&self, generation: u64) -> Option<Arc<WordMatcher>> {
+        let guard = self.cached.read().ok()?;
+        let cached = guard.as_ref()?;
+        (cached.generation == generation).then(|| cached.matcher.clone())
+    }
+
     /// The matcher for `revision`, built by `load` when the cached one is
-    /// older.
+    /// older; `generation` is the change generation read before `revision`.
     pub fn get(
         &self,
         revision: i64,
+        generation: u64,
         load: impl FnOnce() -> AppResult<Vec<(String, String)>>,
     ) -> AppResult<Arc<WordMatcher>> {
-        if let Ok(guard) = self.cached.read()
-            && let Some((cached_rev, matcher)) = guard.as_ref()
-            && *cached_rev == revision
+        if let Ok(mut guard) = self.cached.write()
+            && let Some(cached) = guard.as_mut()
+            && cached.revision == revision
         {
-            return Ok(matcher.clone());
+            cached.generation = cached.generation.max(generation);
+            return Ok(cached.matcher.clone());
         }
         let matcher = Arc::new(WordMatcher::new(load()?)?);
         if let Ok(mut guard) = self.cached.write() {
-            *guard = Some((revision, matcher.clone()));
+            *guard = Some(Cached {
+                revision,
+                generation,
+                matcher: matcher.clone(),
+            });
         }
         Ok(matcher)
     }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Actor};
 use crate::notifications::{Notice, notify};
-use crate::platform::db::DbConnection;
+use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::db::schema::{info_requests, users};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
@@ -379,25 +379,37 @@ pub fn clear(
 /// Restrictions in force on an account, as stable codes.
 pub fn restrictions(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<String>> {
     let mut out = Vec::new();
-    let open_info: bool = diesel::select(diesel::dsl::exists(
-        info_requests::table
-            .filter(info_requests::user_id.eq(user_id))
-            .filter(info_requests::status.ne(InfoRequestStatus::Cleared)),
-    ))
-    .get_result(conn)?;
-    if open_info {
+    let open_info: Option<i64> = diesel::select(open_query(user_id).single_value()).get_result(conn)?;
+    if open_info.is_some() {
         out.push("info_request_pending".to_string());
     }
     Ok(out)
 }
 
+/// An information request of `user_id`'s not yet cleared (its id, at most
+/// one row), as a subquery other features can put in their own statement
+/// (`single_value()`).
+pub fn open_query(
+    user_id: i64,
+) -> info_requests::BoxedQuery<'static, MultiBackend, diesel::sql_types::BigInt> {
+    info_requests::table
+        .filter(info_requests::user_id.eq(user_id))
+        .filter(info_requests::status.ne(InfoRequestStatus::Cleared))
+        .select(info_requests::id)
+        .limit(1)
+        .into_boxed()
+}
+
 /// ACC-6: publishing and bidding are refused while a staff information
 /// request is not cleared (MKT-1, MKT-2 call this).
 pub fn require_no_info_request(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
-    if restrictions(conn, user_id)?
-        .iter()
-        .any(|r| r == "info_request_pending")
-    {
+    let open: Option<i64> = diesel::select(open_query(user_id).single_value()).get_result(conn)?;
+    judge_info_request(open)
+}
+
+/// The refusal an open information request (its id) calls for (ACC-6).
+pub fn judge_info_request(open: Option<i64>) -> AppResult<()> {
+    if open.is_some() {
         return Err(AppError::forbidden(
             "account.info_request_pending",
             "平台要求您说明或更正信息，处理完成前无法发布需求或竞标",

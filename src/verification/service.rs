@@ -14,7 +14,7 @@ use crate::audit::{self, Actor};
 use crate::auth::Caller;
 use crate::notifications::{Notice, notify};
 use crate::platform::db::schema::{users, verifications};
-use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::db::{DbConnection, MultiBackend, unique_or};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
@@ -90,12 +90,19 @@ pub fn is_verified(conn: &mut DbConnection, user_id: i64) -> AppResult<bool> {
 
 /// The hash of a user's approved identity, if verified (MKT-7 compares them).
 pub fn verified_identity(conn: &mut DbConnection, user_id: i64) -> AppResult<Option<String>> {
-    Ok(verifications::table
+    Ok(approved_identity_query(user_id).first(conn).optional()?)
+}
+
+/// The identity hash of `user_id`'s approved verification, as a subquery
+/// other features can put in their own statement (none: not verified).
+pub fn approved_identity_query(
+    user_id: i64,
+) -> verifications::BoxedQuery<'static, MultiBackend, diesel::sql_types::Text> {
+    verifications::table
         .filter(verifications::user_id.eq(user_id))
         .filter(verifications::status.eq(VerificationStatus::Approved))
         .select(verifications::identity_hash)
-        .first(conn)
-        .optional()?)
+        .into_boxed()
 }
 
 struct Identity {

@@ -1,0 +1,196 @@
+//! Change signals (issue 13, SVC-3): how a cache learns that the rows it
+//! was built from changed. Each topic has a generation number; a cache
+//! entry remembers the generation it was built at and is stale once the
+//! number moves.
+//!
+//! - This process's writes: the feature that writes a topic's table calls
+//!   [`mark`] inside its transaction; the generation moves when the
+//!   transaction commits (`db::write_tx`) or the work ends
+//!   (`AppState::run`), never before, so a reader that read the generation
+//!   first and the rows second can never keep pre-commit rows under a
+//!   post-commit number.
+//! - Other processes' writes (PostgreSQL): triggers `NOTIFY wgb_changes`
+//!   with the topic's name when a transaction changing the table commits,
+//!   and [`listen`] moves the generation when the notice arrives (within
+//!   [`POLL`]). While the listener is not connected, caches must not trust
+//!   their entries ([`Watch::complete`] is false).
+//!
+//! SQLite is the one-process embedded default: its own marks are every
+//! change there is.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// What a cache can depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// The `demands` table (discovery pages).
+    Demands,
+    /// The prohibited-word list (its revision row).
+    Words,
+}
+
+impl Topic {
+    const ALL: [Topic; 2] = [Topic::Demands, Topic::Words];
+
+    fn index(self) -> usize {
+        match self {
+            Topic::Demands => 0,
+            Topic::Words => 1,
+        }
+    }
+
+    /// The payload of its PostgreSQL notification.
+    pub fn name(self) -> &'static str {
+        match self {
+            Topic::Demands => "demands",
+            Topic::Words => "words",
+        }
+    }
+
+    fn named(name: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// The PostgreSQL notification channel the triggers of migration 000010
+/// notify.
+pub const CHANNEL: &str = "wgb_changes";
+
+/// How often the listener looks for notices.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// Polls between liveness checks of the listener's connection (~10 s).
+const KEEPALIVE_POLLS: u32 = 200;
+
+static GENERATIONS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+thread_local! {
+    static MARKED: Cell<u8> = const { Cell::new(0) };
+}
+
+/// Notes that the work on this thread changed `topic`'s table.
+pub fn mark(topic: Topic) {
+    MARKED.with(|m| m.set(m.get() | (1 << topic.index())));
+}
+
+/// Moves the generation of every topic this thread marked (after its
+/// transaction committed or its work ended).
+pub fn announce() {
+    let marked = MARKED.with(|m| m.replace(0));
+    for topic in Topic::ALL {
+        if marked & (1 << topic.index()) != 0 {
+            bump(topic);
+        }
+    }
+}
+
+/// Forgets this thread's marks (its transaction rolled back).
+pub fn discard() {
+    MARKED.with(|m| m.set(0));
+}
+
+/// The current generation of `topic`.
+pub fn generation(topic: Topic) -> u64 {
+    GENERATIONS[topic.index()].load(Ordering::Acquire)
+}
+
+fn bump(topic: Topic) {
+    GENERATIONS[topic.index()].fetch_add(1, Ordering::AcqRel);
+}
+
+fn bump_all() {
+    Topic::ALL.into_iter().for_each(bump);
+}
+
+/// Whether this process hears of every change: always on SQLite; on
+/// PostgreSQL while its listener is connected.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    one_process: bool,
+    listening: Arc<AtomicBool>,
+}
+
+impl Watch {
+    pub fn new(one_process: bool) -> Self {
+        Watch {
+            one_process,
+            listening: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// May a cache keyed by [`generation`] trust its entries?
+    pub fn complete(&self) -> bool {
+        self.one_process || self.listening.load(Ordering::Acquire)
+    }
+}
+
+/// Starts the listener for PostgreSQL at `url` on a thread of its own: it
+/// reconnects after a failure (every generation moves then, for what it may
+/// have missed) and stops with the process.
+pub fn listen(watch: &Watch, url: String) {
+    let listening = watch.listening.clone();
+    let spawned = std::thread::Builder::new()
+        .name("change-listener".into())
+        .spawn(move || {
+            loop {
+                if let Err(e) = listen_once(&url, &listening) {
+                    log::warn!("change listener: {e}; reconnecting");
+                }
+                listening.store(false, Ordering::Release);
+                bump_all();
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("cannot start the change listener: {e}");
+    }
+}
+
+fn listen_once(url: &str, listening: &AtomicBool) -> Result<(), String> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    conn.batch_execute(&format!("LISTEN {CHANNEL}"))
+        .map_err(|e| e.to_string())?;
+    // Changes made before LISTEN took effect were not heard.
+    bump_all();
+    listening.store(true, Ordering::Release);
+    let mut polls: u32 = 0;
+    loop {
+        polls = polls.wrapping_add(1);
+        if polls % KEEPALIVE_POLLS == 0 {
+            // A server that went away without closing the socket shows up
+            // only when something is sent.
+            conn.batch_execute("SELECT 1").map_err(|e| e.to_string())?;
+        }
+        for notice in conn.notifications_iter() {
+            let notice = notice.map_err(|e| e.to_string())?;
+            match Topic::named(&notice.payload) {
+                Some(topic) => bump(topic),
+                None => bump_all(),
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_move_generations_only_when_announced() {
+        let before = generation(Topic::Words);
+        mark(Topic::Words);
+        assert_eq!(generation(Topic::Words), before);
+        discard();
+        announce();
+        assert_eq!(generation(Topic::Words), before);
+        mark(Topic::Words);
+        announce();
+        assert!(generation(Topic::Words) > before);
+    }
+}
