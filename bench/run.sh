@@ -10,7 +10,10 @@
 #   sampled during the storm.
 # PostgreSQL is reached on loopback with sslmode=disable (the server adds it
 # for loopback URLs: TLS there protects nothing and costs CPU per round trip).
-# Usage: bench/run.sh [sqlite|postgres|both]   (env: DURATION=10s CONNECTIONS=32)
+# Usage: bench/run.sh [sqlite|postgres|both]   (env: DURATION=10s CONNECTIONS=32
+#   DEMANDS=100000 BIDS=50000; BENCH_ONLY="healthz demands_q_nomatch" for a
+#   subset, e.g. the 1M-demand run: DEMANDS=1000000 BENCH_ONLY="healthz
+#   demands_first_page demands_deep_page demands_q_nomatch" bench/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHICH=${1:-both}
@@ -83,6 +86,8 @@ run_backend() {
   local ceiling=""
   bench() {
     local name=$1; shift
+    # BENCH_ONLY="healthz demands_q_nomatch ..." runs just those (the 1M run).
+    if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi
     local out; out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$@")
     local rps p50 p99 errs ratio
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -102,6 +107,17 @@ run_backend() {
   # A word pair no demand contains (龘龘).
   bench demands_q_nomatch "$base/api/v1/demands?q=%E9%BE%98%E9%BE%98"
   BENCH_TOKENS="$work/tokens" BENCH_FIRST_DEMAND=$((BIDS + 1)) bench bids_post -s bench/bids.lua "$base"
+  # The first page with the page cache off (PAGE_CACHE_ENTRIES=0 on a
+  # second server): what a cache miss costs.
+  if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" demands_first_page_uncached "* ]]; then
+    DATABASE_URL=$url BIND_ADDR=127.0.0.1:$((PORT + 1)) RUST_LOG=error JOBS_INTERVAL_SECS=0 \
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} PAGE_CACHE_ENTRIES=0 $BIN serve &
+    local nocache=$!
+    for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$((PORT + 1))/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+    bench demands_first_page_uncached "http://127.0.0.1:$((PORT + 1))/api/v1/demands"
+    kill $nocache; wait $nocache 2>/dev/null || true
+  fi
+  [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" login_storm "* ]] && { kill $pid; wait $pid 2>/dev/null || true; [ "$backend" = postgres ] && psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"; rm -rf "$work"; return; }
   # The login storm: 8 connections log in back to back while the first page
   # is measured again; the server's RSS is sampled every 100 ms.
   local peak=0 before

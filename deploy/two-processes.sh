@@ -6,7 +6,9 @@
 #   2. the marketplace loop of .ci/clients/flow.py (register -> verify -> top
 #      up -> publish -> bid -> award -> deliver -> confirm) when its generated
 #      Python client is installed (.ci/clients/run installs it),
-#   3. a short wrk run on the first page of GET /api/v1/demands, next to
+#   3. a change made elsewhere (psql) reaching both processes' cached
+#      discovery pages (LISTEN/NOTIFY),
+#   4. a short wrk run on the first page of GET /api/v1/demands, next to
 #      /healthz through the same nginx.
 # Usage: deploy/two-processes.sh [BINARY]   (default target/release/weigongbao)
 # Needs: PostgreSQL on 127.0.0.1:5432 (user postgres), nginx and wrk (apt).
@@ -88,7 +90,30 @@ else
   echo "skipped: the generated Python client is not installed (run .ci/clients/run first)"
 fi
 
-echo "== 3. wrk through nginx (2 processes)"
+echo "== 3. a change reaches both processes' cached discovery pages"
+# Another process (psql) renames the flow's demand; each server hears of it
+# through LISTEN/NOTIFY and retires its cached page (SVC-3).
+LIST="/api/v1/demands?status=completed"
+first_title() { curl -fsS "http://127.0.0.1:$1$LIST" | python3 -c 'import sys,json; i=json.load(sys.stdin)["items"]; print(i[0]["id"] if i else "", i[0]["title"] if i else "")'; }
+read -r id _ < <(first_title $A)
+if [ -n "$id" ]; then
+  first_title $A >/dev/null; first_title $B >/dev/null   # both pages cached now
+  psql -h 127.0.0.1 -U postgres -d "$DB" -qc "UPDATE demands SET title = 'renamed-elsewhere' WHERE id = $id"
+  for port in $A $B; do
+    seen=""
+    for _ in $(seq 1 40); do
+      read -r _ title < <(first_title $port)
+      [ "$title" = "renamed-elsewhere" ] && { seen=yes; break; }
+      sleep 0.05
+    done
+    [ -n "$seen" ] || { echo "FAIL: process on $port still serves the old page" >&2; exit 1; }
+  done
+  echo "both processes serve the renamed demand (within 2 s)"
+else
+  echo "skipped: no completed demand (the client flow did not run)"
+fi
+
+echo "== 4. wrk through nginx (2 processes)"
 export RUST_LOG=warn
 for path in /healthz /api/v1/demands; do
   printf '%-18s ' "$path"

@@ -496,7 +496,15 @@ async fn a_login_burst_starves_no_other_request_of_the_pool() {
     use std::sync::Arc;
     use weigongbao::platform::db::{self, Backend};
     let db = common::TestDb::create();
-    let settings = common::test_settings(db.url(), &[("PASSWORD_HASH_CONCURRENCY", "1")]);
+    // Limits count in memory here: this is about hashing, and a shared
+    // count would put its own steps on the one connection.
+    let settings = common::test_settings(
+        db.url(),
+        &[
+            ("PASSWORD_HASH_CONCURRENCY", "1"),
+            ("RATE_LIMIT_STORE", "memory"),
+        ],
+    );
     let backend = Backend::from_url(db.url()).unwrap();
     let pool = db::build_pool(backend.clone(), 1, std::time::Duration::from_millis(200)).unwrap();
     db::run_migrations(&mut pool.get().unwrap()).unwrap();

@@ -19,11 +19,11 @@ use model::{DepositStatus, MeasureKind, MeasureStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::platform::db::{DbConnection, MultiBackend};
-use diesel::sql_types::{BigInt, Text};
 use crate::platform::db::schema::{deposits, measure_services, measures};
+use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
+use diesel::sql_types::{BigInt, Text};
 
 /// What a complaint, report or violation is about (VIO-2). The first four
 /// are the code-of-conduct breaches of the deposit rules (VIO-4).

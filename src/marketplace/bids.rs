@@ -143,15 +143,7 @@ pub fn place(
         })?;
     // Counted only while the demand is still open (a concurrent award or
     // cancel makes this bid fail and roll back).
-    changes::mark(Topic::Demands);
-    let n = diesel::update(
-        demands_t::table
-            .filter(demands_t::id.eq(demand_id))
-            .filter(demands_t::status.eq(DemandStatus::Open)),
-    )
-    .set(demands_t::bid_count.eq(demands_t::bid_count + 1))
-    .execute(conn)?;
-    if n == 0 {
+    if !count_on_open_demand(conn, demand_id, 1)? {
         return Err(AppError::conflict(
             "demand.not_open",
             "该需求已停止竞标",
@@ -167,6 +159,20 @@ pub fn place(
         status: BidStatus::Active,
         created_at: now.and_utc(),
     })
+}
+
+/// Moves an open demand's bid count by `delta`; false when the demand is
+/// not open (any more).
+fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> AppResult<bool> {
+    changes::mark(Topic::Demands);
+    let n = diesel::update(
+        demands_t::table
+            .filter(demands_t::id.eq(demand_id))
+            .filter(demands_t::status.eq(DemandStatus::Open)),
+    )
+    .set(demands_t::bid_count.eq(demands_t::bid_count + delta))
+    .execute(conn)?;
+    Ok(n > 0)
 }
 
 fn not_found() -> AppError {
@@ -238,15 +244,7 @@ pub fn withdraw(
     };
     // The demand row first, the bid second: the same lock order as awarding,
     // so a withdrawal racing an award waits instead of deadlocking.
-    changes::mark(Topic::Demands);
-    let open = diesel::update(
-        demands_t::table
-            .filter(demands_t::id.eq(bid.demand_id))
-            .filter(demands_t::status.eq(DemandStatus::Open)),
-    )
-    .set(demands_t::bid_count.eq(demands_t::bid_count - 1))
-    .execute(conn)?;
-    if open == 0 {
+    if !count_on_open_demand(conn, bid.demand_id, -1)? {
         return Err(not_withdrawable());
     }
     let n = diesel::update(

@@ -132,13 +132,19 @@ mod tests {
     fn entries_hold_for_their_generation_and_time_only() {
         let cache = PageCache::new(2);
         cache.put("a".into(), 1, 100, CachedBody::new(b"[1]".to_vec()));
-        assert_eq!(cache.get("a", 1, 99).unwrap().body, Bytes::from_static(b"[1]"));
+        assert_eq!(
+            cache.get("a", 1, 99).unwrap().body,
+            Bytes::from_static(b"[1]")
+        );
         assert!(cache.get("a", 2, 99).is_none(), "a newer generation");
         assert!(cache.get("a", 1, 100).is_none(), "expired");
         cache.put("b".into(), 2, 100, CachedBody::new(b"[2]".to_vec()));
         cache.put("c".into(), 2, 100, CachedBody::new(b"[3]".to_vec()));
         assert!(cache.len() <= 2);
-        assert!(cache.get("a", 1, 0).is_none(), "older generation evicted first");
+        assert!(
+            cache.get("a", 1, 0).is_none(),
+            "older generation evicted first"
+        );
         assert!(cache.get("c", 2, 0).is_some());
         let off = PageCache::new(0);
         off.put("a".into(), 1, 100, CachedBody::new(b"[]".to_vec()));

@@ -19,8 +19,8 @@
 //! change there is.
 
 use std::cell::Cell;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// What a cache can depend on.
@@ -129,17 +129,19 @@ impl Watch {
 
 /// Starts the listener for PostgreSQL at `url` on a thread of its own: it
 /// reconnects after a failure (every generation moves then, for what it may
-/// have missed) and stops with the process.
+/// have missed) and stops once no state holds `watch` any more.
 pub fn listen(watch: &Watch, url: String) {
-    let listening = watch.listening.clone();
+    let listening = Arc::downgrade(&watch.listening);
     let spawned = std::thread::Builder::new()
         .name("change-listener".into())
         .spawn(move || {
-            loop {
+            while listening.strong_count() > 0 {
                 if let Err(e) = listen_once(&url, &listening) {
                     log::warn!("change listener: {e}; reconnecting");
                 }
-                listening.store(false, Ordering::Release);
+                if let Some(flag) = listening.upgrade() {
+                    flag.store(false, Ordering::Release);
+                }
                 bump_all();
                 std::thread::sleep(Duration::from_secs(1));
             }
@@ -149,7 +151,8 @@ pub fn listen(watch: &Watch, url: String) {
     }
 }
 
-fn listen_once(url: &str, listening: &AtomicBool) -> Result<(), String> {
+/// Listens until the connection fails (`Err`) or no state is left (`Ok`).
+fn listen_once(url: &str, listening: &Weak<AtomicBool>) -> Result<(), String> {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
     let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
@@ -157,11 +160,15 @@ fn listen_once(url: &str, listening: &AtomicBool) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     // Changes made before LISTEN took effect were not heard.
     bump_all();
-    listening.store(true, Ordering::Release);
     let mut polls: u32 = 0;
     loop {
+        let Some(flag) = listening.upgrade() else {
+            return Ok(());
+        };
+        flag.store(true, Ordering::Release);
+        drop(flag);
         polls = polls.wrapping_add(1);
-        if polls % KEEPALIVE_POLLS == 0 {
+        if polls.is_multiple_of(KEEPALIVE_POLLS) {
             // A server that went away without closing the socket shows up
             // only when something is sent.
             conn.batch_execute("SELECT 1").map_err(|e| e.to_string())?;

@@ -433,7 +433,11 @@ pub async fn caching(
         .await
         .map_err(|_| AppError::internal("response body could not be read"))?;
     // A handler that serves a cached body set its tag already.
-    let tag = match head.headers().get(header::ETAG).and_then(|v| v.to_str().ok()) {
+    let tag = match head
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(tag) => tag.to_string(),
         None => {
             let tag = etag_of(&bytes);
@@ -485,11 +489,29 @@ pub async fn rate_limit(
         && anonymous_discovery(&req, state)
     {
         let ip = client_ip(req.request(), state.settings.trust_forwarded_for);
-        if let Err(err) = state
-            .limits
-            .discovery
-            .check(&format!("ip:{}", rate_key(&ip)), &note)
-        {
+        let key = format!("ip:{}", rate_key(&ip));
+        // SVC-3: from this process's lease of the shared count when it
+        // holds one; else one shared step takes a new lease.
+        let limiter = &state.limits.discovery;
+        let counted = match limiter.check_local(&key, &note) {
+            Some(counted) => counted,
+            None => {
+                let _turn = limiter.lease_turn(&key).await;
+                match limiter.check_local(&key, &note) {
+                    Some(counted) => counted,
+                    None => {
+                        let lease_note = note.clone();
+                        state
+                            .run(move |conn, st| {
+                                let now = st.clock.now().timestamp_micros();
+                                st.limits.discovery.lease(conn, now, &key, &lease_note)
+                            })
+                            .await
+                    }
+                }
+            }
+        };
+        if let Err(err) = counted {
             let mut res = req.error_response(err);
             note.write_headers(res.headers_mut());
             return Ok(res.map_into_right_body());

@@ -8,9 +8,11 @@
 //! middleware, `platform::http::rate_limit`) records the check in the
 //! request's [`RateNote`], which writes it on the way out, 429s included.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
@@ -40,20 +42,103 @@ pub struct RateLimiters {
 }
 
 impl RateLimiters {
-    /// Register, login, refresh, bids and demands count in `limits.store`
-    /// (the database on PostgreSQL: shared by every process, SVC-3);
-    /// anonymous discovery counts in each process's memory.
+    /// Every limit counts in `limits.store`: the database on PostgreSQL
+    /// and Redis when `REDIS_URL` is set (shared by every process, SVC-3),
+    /// each process's memory on SQLite. Anonymous discovery, checked on
+    /// every public read, takes its shared counts in leases (see
+    /// [`Limiter::check_local`]).
     pub fn new(limits: &RateLimits, market: &crate::platform::config::MarketSettings) -> Self {
-        let shared = |name, n| Limiter::per_minute(name, n).stored_in(limits.store);
+        let counts = Counts::of(limits);
+        let shared = |name, n| Limiter::per_minute(name, n).counting_in(counts.clone());
         RateLimiters {
             register: shared("register", limits.register_per_minute),
             login: shared("login", limits.login_per_minute),
             refresh: shared("refresh", limits.refresh_per_minute),
-            discovery: Limiter::per_minute("discovery", limits.anonymous_per_minute),
+            discovery: shared("discovery", limits.anonymous_per_minute),
             bids: shared("bids", market.bids_per_minute),
             demands: shared("demands", market.demands_per_minute),
         }
     }
+}
+
+type RedisPool = diesel::r2d2::Pool<redis::Client>;
+
+/// Where a limit keeps its counts.
+#[derive(Clone)]
+enum Counts {
+    Memory,
+    Database,
+    Redis(RedisPool),
+}
+
+impl Counts {
+    fn of(limits: &RateLimits) -> Counts {
+        match limits.store {
+            RateStore::Memory => Counts::Memory,
+            RateStore::Database => Counts::Database,
+            RateStore::Redis => match limits.redis_url.as_deref().map(redis::Client::open) {
+                Some(Ok(client)) => Counts::Redis(
+                    diesel::r2d2::Pool::builder()
+                        .max_size(16)
+                        .min_idle(Some(0))
+                        .connection_timeout(std::time::Duration::from_secs(2))
+                        .build_unchecked(client),
+                ),
+                // Settings checked the URL; should it still not parse,
+                // count in the database rather than not at all.
+                _ => {
+                    log::error!("REDIS_URL cannot be used; rate limits count in the database");
+                    Counts::Database
+                }
+            },
+        }
+    }
+}
+
+/// The outcome of one shared GCRA step: the key's theoretical arrival time
+/// after it (allowed) or as it stands (refused), microseconds.
+enum Step {
+    Allowed(i64),
+    Refused(i64),
+}
+
+/// GCRA in Redis, atomically in one script: the same rule as the table's
+/// upsert ([`gcra_step`]). KEYS[1] the bucket; ARGV now, increment,
+/// capacity (microseconds). The key expires when the bucket is whole.
+const GCRA_LUA: &str = r"
+local now = tonumber(ARGV[1])
+local increment = tonumber(ARGV[2])
+local capacity = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+if tat < now then tat = now end
+local new = tat + increment
+if new - now > capacity then return {0, tat} end
+redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.ceil((new - now) / 1000) + 1000)
+return {1, new}
+";
+
+fn redis_step(
+    pool: &RedisPool,
+    bucket: &str,
+    now: i64,
+    increment: i64,
+    capacity: i64,
+) -> AppResult<Step> {
+    static SCRIPT: std::sync::LazyLock<redis::Script> =
+        std::sync::LazyLock::new(|| redis::Script::new(GCRA_LUA));
+    let mut conn = pool.get().map_err(AppError::unavailable)?;
+    let (allowed, tat): (i64, i64) = SCRIPT
+        .key(format!("wgb:rl:{bucket}"))
+        .arg(now)
+        .arg(increment)
+        .arg(capacity)
+        .invoke(&mut *conn)
+        .map_err(AppError::unavailable)?;
+    Ok(if allowed == 1 {
+        Step::Allowed(tat)
+    } else {
+        Step::Refused(tat)
+    })
 }
 
 #[derive(QueryableByName)]
@@ -63,13 +148,14 @@ struct Tat {
 }
 
 /// One GCRA step in the shared table, atomically: the key's theoretical
-/// arrival time moves on by `interval` if that stays within `capacity` of
-/// `now` (all microseconds); `Some(new tat)` when allowed, `None` when not.
+/// arrival time moves on by `increment` (one request's interval, or a
+/// lease's) if that stays within `capacity` of `now` (all microseconds);
+/// `Some(new tat)` when allowed, `None` when not.
 fn gcra_step(
     conn: &mut DbConnection,
     key: &str,
     now: i64,
-    interval: i64,
+    increment: i64,
     capacity: i64,
 ) -> AppResult<Option<i64>> {
     const SQLITE: &str = "INSERT INTO rate_limits (key, tat) VALUES (?1, ?2 + ?3) \
@@ -86,17 +172,44 @@ fn gcra_step(
         DbConnection::Sqlite(c) => diesel::sql_query(SQLITE)
             .bind::<Text, _>(key)
             .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(interval)
+            .bind::<BigInt, _>(increment)
             .bind::<BigInt, _>(capacity)
             .load(c)?,
         DbConnection::Postgresql(c) => diesel::sql_query(POSTGRES)
             .bind::<Text, _>(key)
             .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(interval)
+            .bind::<BigInt, _>(increment)
             .bind::<BigInt, _>(capacity)
             .load(c)?,
     };
     Ok(rows.first().map(|r| r.tat))
+}
+
+fn database_step(
+    conn: &mut DbConnection,
+    bucket: &str,
+    now: i64,
+    increment: i64,
+    capacity: i64,
+) -> AppResult<Step> {
+    if let Some(tat) = gcra_step(conn, bucket, now, increment, capacity)? {
+        return Ok(Step::Allowed(tat));
+    }
+    let tat: i64 = match conn {
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query("SELECT tat FROM rate_limits WHERE key = ?1")
+                .bind::<Text, _>(bucket)
+                .get_result::<Tat>(c)?
+                .tat
+        }
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query("SELECT tat FROM rate_limits WHERE key = $1")
+                .bind::<Text, _>(bucket)
+                .get_result::<Tat>(c)?
+                .tat
+        }
+    };
+    Ok(Step::Refused(tat))
 }
 
 /// Forgets shared buckets that are whole again (their time is past).
@@ -194,10 +307,30 @@ impl FromRequest for RateNote {
 pub struct Limiter {
     name: &'static str,
     per_minute: u32,
-    store: RateStore,
+    counts: Counts,
     inner: Keyed,
     checks: AtomicU64,
+    /// Shared tokens this process took ahead (anonymous discovery).
+    leases: Mutex<HashMap<String, Lease>>,
+    /// Turns to take a lease, by key hash: requests of one address that
+    /// find no tokens at once take one lease, not one each.
+    lease_turns: [tokio::sync::Mutex<()>; LEASE_TURNS],
 }
+
+const LEASE_TURNS: usize = 64;
+
+/// Tokens taken from a shared bucket ahead of use.
+struct Lease {
+    left: u32,
+    /// Shared tokens left after the lease was taken.
+    remaining: u32,
+    reset_secs: u64,
+    until: Instant,
+}
+
+/// How long a lease's tokens may be used; unused ones are lost (the limit
+/// errs toward fewer requests, never more).
+const LEASE_LIFE: Duration = Duration::from_secs(10);
 
 impl Limiter {
     pub fn per_minute(name: &'static str, n: u32) -> Self {
@@ -205,64 +338,67 @@ impl Limiter {
         Limiter {
             name,
             per_minute: n.get(),
-            store: RateStore::Memory,
+            counts: Counts::Memory,
             inner: RateLimiter::keyed(Quota::per_minute(n))
                 .with_middleware::<StateInformationMiddleware>(),
             checks: AtomicU64::new(0),
+            leases: Mutex::new(HashMap::new()),
+            lease_turns: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
         }
     }
 
-    fn stored_in(mut self, store: RateStore) -> Self {
-        self.store = store;
+    fn counting_in(mut self, counts: Counts) -> Self {
+        self.counts = counts;
         self
     }
 
-    /// Counts one request from `key` where this limit keeps its counts:
-    /// the shared table through `conn` (SVC-3), or this process's memory.
-    pub fn check_in(
+    /// Whether this limit counts in this process's memory alone.
+    pub fn is_local(&self) -> bool {
+        matches!(self.counts, Counts::Memory)
+    }
+
+    fn interval(&self) -> i64 {
+        60_000_000 / i64::from(self.per_minute)
+    }
+
+    /// One shared GCRA step of `cells` requests for `bucket`.
+    fn shared_step(
         &self,
         conn: &mut DbConnection,
-        now_micros: i64,
-        key: &str,
-        note: &RateNote,
-    ) -> AppResult<()> {
-        if self.store == RateStore::Memory {
-            return self.check(key, note);
+        bucket: &str,
+        now: i64,
+        cells: u32,
+    ) -> AppResult<Step> {
+        let interval = self.interval();
+        let capacity = interval * i64::from(self.per_minute);
+        let increment = interval * i64::from(cells);
+        match &self.counts {
+            Counts::Redis(pool) => redis_step(pool, bucket, now, increment, capacity),
+            _ => database_step(conn, bucket, now, increment, capacity),
         }
-        let n = i64::from(self.per_minute);
-        let interval = 60_000_000 / n;
-        let capacity = interval * n;
-        let bucket = format!("{}:{key}", self.name);
+    }
+
+    /// Where a key stands after a shared step, and the refusal if any.
+    fn judge(&self, step: Step, now: i64, note: &RateNote) -> AppResult<RateState> {
+        let interval = self.interval();
+        let capacity = interval * i64::from(self.per_minute);
         let secs = |micros: i64| u64::try_from((micros + 999_999) / 1_000_000).unwrap_or(0);
-        match gcra_step(conn, &bucket, now_micros, interval, capacity)? {
-            Some(tat) => {
-                let ahead = tat - now_micros;
-                note.set(RateState {
+        match step {
+            Step::Allowed(tat) => {
+                let ahead = tat - now;
+                let state = RateState {
                     policy: self.name,
                     limit: self.per_minute,
                     remaining: u32::try_from((capacity - ahead) / interval).unwrap_or(0),
                     reset_secs: secs(ahead),
-                });
-                Ok(())
+                };
+                note.set(state);
+                Ok(state)
             }
-            None => {
+            Step::Refused(tat) => {
                 // Refused: the bucket is full until its time falls back
                 // within capacity.
-                let tat: i64 = match conn {
-                    DbConnection::Sqlite(c) => {
-                        diesel::sql_query("SELECT tat FROM rate_limits WHERE key = ?1")
-                            .bind::<Text, _>(&bucket)
-                            .get_result::<Tat>(c)?
-                            .tat
-                    }
-                    DbConnection::Postgresql(c) => {
-                        diesel::sql_query("SELECT tat FROM rate_limits WHERE key = $1")
-                            .bind::<Text, _>(&bucket)
-                            .get_result::<Tat>(c)?
-                            .tat
-                    }
-                };
-                let wait = secs(tat + interval - now_micros - capacity).max(1);
+                let wait = secs(tat + interval - now - capacity).max(1);
                 note.set(RateState {
                     policy: self.name,
                     limit: self.per_minute,
@@ -272,6 +408,97 @@ impl Limiter {
                 Err(AppError::rate_limited(wait))
             }
         }
+    }
+
+    /// Counts one request from `key` where this limit keeps its counts:
+    /// the shared table through `conn` or Redis (SVC-3), or this process's
+    /// memory.
+    pub fn check_in(
+        &self,
+        conn: &mut DbConnection,
+        now_micros: i64,
+        key: &str,
+        note: &RateNote,
+    ) -> AppResult<()> {
+        if self.is_local() {
+            return self.check(key, note);
+        }
+        let bucket = format!("{}:{key}", self.name);
+        let step = self.shared_step(conn, &bucket, now_micros, 1)?;
+        self.judge(step, now_micros, note).map(|_| ())
+    }
+
+    /// Counts one request from `key` without waiting: in memory for a local
+    /// limit, or from a lease of shared tokens this process holds. `None`:
+    /// no tokens at hand, [`Limiter::lease`] must take some.
+    pub fn check_local(&self, key: &str, note: &RateNote) -> Option<AppResult<()>> {
+        if self.is_local() {
+            return Some(self.check(key, note));
+        }
+        let mut leases = self.leases.lock().ok()?;
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
+            let now = Instant::now();
+            leases.retain(|_, l| l.until > now);
+        }
+        let lease = leases.get_mut(key)?;
+        if lease.left == 0 || lease.until <= Instant::now() {
+            return None;
+        }
+        lease.left -= 1;
+        note.set(RateState {
+            policy: self.name,
+            limit: self.per_minute,
+            remaining: lease.remaining + lease.left,
+            reset_secs: lease.reset_secs,
+        });
+        Some(Ok(()))
+    }
+
+    /// Waits for the turn to take a lease for `key` (then check
+    /// [`Limiter::check_local`] again: the previous holder may have taken one).
+    pub async fn lease_turn(&self, key: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(key);
+        self.lease_turns[(hash % LEASE_TURNS as u64) as usize]
+            .lock()
+            .await
+    }
+
+    /// Takes a lease of shared tokens for `key` and spends the first: a
+    /// twentieth of the limit at once (so a busy address costs one shared
+    /// step per twenty requests), or a single one when fewer are left.
+    pub fn lease(
+        &self,
+        conn: &mut DbConnection,
+        now_micros: i64,
+        key: &str,
+        note: &RateNote,
+    ) -> AppResult<()> {
+        let bucket = format!("{}:{key}", self.name);
+        let batch = (self.per_minute / 20).max(1);
+        let mut cells = batch;
+        let mut step = self.shared_step(conn, &bucket, now_micros, cells)?;
+        if matches!(step, Step::Refused(_)) && batch > 1 {
+            cells = 1;
+            step = self.shared_step(conn, &bucket, now_micros, 1)?;
+        }
+        let state = self.judge(step, now_micros, note)?;
+        if let Ok(mut leases) = self.leases.lock() {
+            leases.insert(
+                key.to_string(),
+                Lease {
+                    left: cells - 1,
+                    remaining: state.remaining,
+                    reset_secs: state.reset_secs,
+                    until: Instant::now() + LEASE_LIFE,
+                },
+            );
+        }
+        note.set(RateState {
+            remaining: state.remaining + cells - 1,
+            ..state
+        });
+        Ok(())
     }
 
     /// Counts one request from `key` and notes where it stands; over the

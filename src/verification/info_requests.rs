@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 
 use crate::audit::{self, Actor};
 use crate::notifications::{Notice, notify};
-use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::db::schema::{info_requests, users};
+use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
 
@@ -379,7 +379,8 @@ pub fn clear(
 /// Restrictions in force on an account, as stable codes.
 pub fn restrictions(conn: &mut DbConnection, user_id: i64) -> AppResult<Vec<String>> {
     let mut out = Vec::new();
-    let open_info: Option<i64> = diesel::select(open_query(user_id).single_value()).get_result(conn)?;
+    let open_info: Option<i64> =
+        diesel::select(open_query(user_id).single_value()).get_result(conn)?;
     if open_info.is_some() {
         out.push("info_request_pending".to_string());
     }

@@ -205,7 +205,9 @@ where
     };
     match f(conn) {
         Ok(value) => {
-            if let Err(e) = <DbConnection as Connection>::TransactionManager::commit_transaction(conn) {
+            if let Err(e) =
+                <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
+            {
                 crate::platform::changes::discard();
                 return Err(e.into());
             }
