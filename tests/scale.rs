@@ -265,3 +265,45 @@ async fn svc3_limits_count_in_redis_when_redis_url_is_set() {
         "20 a minute for both processes together, got {allowed}"
     );
 }
+
+#[actix_web::test]
+async fn mkt6_a_search_of_common_pairs_reads_a_bounded_window_and_goes_on_below_it() {
+    // Issue 13: every pair of 地推广 is in every demand, the phrase only in
+    // the oldest; with a window of 3 postings a page reads 3 demands.
+    let app = TestApp::with_settings(&[("SEARCH_WINDOW", "3")]).await;
+    let owner = app.verified_user().await;
+    let oldest = app
+        .demand(&owner, app.demand_body("地推广告", "100.00", 1))
+        .await;
+    for _ in 0..4 {
+        app.demand(&owner, app.demand_body("地推 推广", "100.00", 1))
+            .await;
+    }
+    let q = percent_encoding::utf8_percent_encode("地推广", percent_encoding::NON_ALPHANUMERIC);
+    let first = app.get(&format!("/api/v1/demands?q={q}")).send().await;
+    first.assert(200);
+    assert!(
+        ids(&first).is_empty(),
+        "the newest three hold both pairs, not the phrase"
+    );
+    let cursor = first.json["next_cursor"]
+        .as_str()
+        .expect("a bounded page goes on")
+        .to_string();
+    let second = app
+        .get(&format!("/api/v1/demands?q={q}&cursor={cursor}"))
+        .send()
+        .await;
+    assert_eq!(ids(&second), vec![oldest]);
+    assert!(
+        second.json["next_cursor"].is_null(),
+        "nothing older is left"
+    );
+    // A rare pair is still looked up through its postings, in any sort.
+    let rare = percent_encoding::utf8_percent_encode("广告", percent_encoding::NON_ALPHANUMERIC);
+    let by_budget = app
+        .get(&format!("/api/v1/demands?q={rare}&sort=budget"))
+        .send()
+        .await;
+    assert_eq!(ids(&by_budget), vec![oldest]);
+}

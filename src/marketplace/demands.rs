@@ -621,14 +621,20 @@ fn search_grams(words: &str) -> Vec<String> {
     picked
 }
 
-/// The `q` filter: words in the title or description.
+/// The `q` filter: words in the title or description. With `below` (the
+/// newest sort's cursor), a bounded search reads only postings under it.
+/// Returns the filtered query and, when the search was bounded and older
+/// candidates remain, the lowest demand id it covered (the next page goes
+/// on below it).
 fn filter_words(
     conn: &mut DbConnection,
+    st: &AppState,
     query: DiscoveryQuery,
     words: Option<&str>,
-) -> AppResult<DiscoveryQuery> {
+    below: Option<i64>,
+) -> AppResult<(DiscoveryQuery, Option<i64>)> {
     let Some(words) = words else {
-        return Ok(query);
+        return Ok((query, None));
     };
     if words.is_empty() || words.chars().count() > 50 {
         return Err(AppError::invalid_field(
@@ -641,39 +647,60 @@ fn filter_words(
     // Blank words filter nothing.
     let words = fold(words.trim());
     if words.is_empty() {
-        return Ok(query);
+        return Ok((query, None));
     }
+    let window = st.settings.market.search_window;
+    let rare_below = RARE_GRAM_POSTINGS.min(window);
     // Issue 13: the n-gram index. Each gram's postings are read up to a
     // bound; a rare gram's few demands are the only candidates (none: the
     // answer is empty at once). When every gram is common, the demands in
     // the page's order mostly hold them and LIKE finds the page quickly
     // (an index filter there only made the databases join 100k postings).
+    let grams = search_grams(&words);
     let mut rarest: Option<Vec<i64>> = None;
-    for gram in search_grams(&words) {
+    for gram in &grams {
         let postings: Vec<i64> = demand_grams::table
             .filter(demand_grams::gram.eq(gram))
             .select(demand_grams::demand_id)
             // In index order: without it PostgreSQL chose a sequential
             // scan for a common gram (5 ms instead of 0.1).
             .order(demand_grams::demand_id.desc())
-            .limit(RARE_GRAM_POSTINGS)
+            .limit(rare_below)
             .load(conn)?;
         if rarest.as_ref().is_none_or(|r| postings.len() < r.len()) {
             rarest = Some(postings);
         }
     }
     let mut query = query;
-    if let Some(ids) = rarest.filter(|ids| (ids.len() as i64) < RARE_GRAM_POSTINGS) {
+    let mut floor = None;
+    if let Some(ids) = rarest.filter(|ids| (ids.len() as i64) < rare_below) {
         query = query.filter(demands::id.eq_any(ids));
+    } else if let [first, _, ..] = grams.as_slice() {
+        // Every pair is common, yet together they may be rare: the scan is
+        // bounded to the newest `window` demands holding the first pair
+        // (under the cursor), so no search reads the whole table.
+        let below = below.unwrap_or(i64::MAX);
+        let postings = || {
+            demand_grams::table
+                .filter(demand_grams::gram.eq(first.clone()))
+                .filter(demand_grams::demand_id.lt(below))
+                .select(demand_grams::demand_id)
+                .order(demand_grams::demand_id.desc())
+        };
+        floor = postings().offset(window - 1).first(conn).optional()?;
+        query = query.filter(demands::id.eq_any(postings().limit(window)));
     }
     let escaped = words
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    Ok(query.filter(
-        demands::search_text
-            .like(format!("%{escaped}%"))
-            .escape('\\'),
+    Ok((
+        query.filter(
+            demands::search_text
+                .like(format!("%{escaped}%"))
+                .escape('\\'),
+        ),
+        floor,
     ))
 }
 
@@ -735,11 +762,7 @@ fn cursor_after(last: &Row, sort: DemandSort) -> String {
 
 /// MKT-6: discovery with filters, three sorts and keyset cursors that stay
 /// stable under inserts.
-pub fn discover(
-    conn: &mut DbConnection,
-    st: &AppState,
-    q: &DemandQuery,
-) -> AppResult<Page<DemandView>> {
+pub fn discover(conn: &mut DbConnection, st: &AppState, q: &DemandQuery) -> AppResult<Discovered> {
     let limit = crate::platform::paging::PageQuery {
         limit: q.limit,
         cursor: None,
@@ -756,30 +779,52 @@ pub fn discover(
         query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
     }
     query = filter_codes(query, q)?;
-    query = filter_words(conn, query, q.q.as_deref())?;
     let cursor = q.cursor.as_deref().map(decode_keys::<2>).transpose()?;
+    let below = cursor
+        .filter(|_| sort == DemandSort::Newest)
+        .map(|[_, id]| id);
+    let (query, floor) = filter_words(conn, st, query, q.q.as_deref(), below)?;
     let mut rows: Vec<Row> = order_after(query, sort, cursor).load(conn)?;
+    let fresh_until = fresh_until(&rows, st.clock.now_naive());
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = rows.last().filter(|_| more).map(|r| cursor_after(r, sort));
-    Ok(Page {
-        items: rows.into_iter().map(Row::view).collect::<AppResult<_>>()?,
-        next_cursor,
+    let next_cursor = match rows.last().filter(|_| more) {
+        Some(last) => Some(cursor_after(last, sort)),
+        // A bounded search of the newest sort goes on below what it read
+        // (the page may be short, even empty: follow the cursor).
+        None => floor
+            .filter(|_| sort == DemandSort::Newest)
+            .map(|f| encode_keys([f, f])),
+    };
+    Ok(Discovered {
+        page: Page {
+            items: rows.into_iter().map(Row::view).collect::<AppResult<_>>()?,
+            next_cursor,
+        },
+        fresh_until,
     })
 }
 
+/// A discovery page and until when it may be served as it is
+/// (microseconds since the epoch; see [`fresh_until`]).
+pub struct Discovered {
+    pub page: Page<DemandView>,
+    pub fresh_until: i64,
+}
+
 /// How long a discovery page may be served as it is (microseconds since
-/// the epoch): until the first of its demands passes its bidding deadline
-/// (it leaves the open list then, with no write to announce it), and no
-/// longer than [`PAGE_TTL_SECS`] in any case.
-pub fn page_expiry(page: &Page<DemandView>, now: DateTime<Utc>) -> i64 {
+/// the epoch): until the first of the demands read for it (the look-ahead
+/// row that decides `next_cursor` included) passes its bidding deadline (it
+/// leaves the open list then, with no write to announce it), and no longer
+/// than [`PAGE_TTL_SECS`] in any case.
+fn fresh_until(rows: &[Row], now: NaiveDateTime) -> i64 {
     let cap = now + chrono::Duration::seconds(PAGE_TTL_SECS);
-    page.items
-        .iter()
+    rows.iter()
         .map(|d| d.bid_deadline)
         .filter(|at| *at > now)
         .min()
         .map_or(cap, |first| first.min(cap))
+        .and_utc()
         .timestamp_micros()
 }
 

@@ -133,7 +133,11 @@ pub struct DemandQuery {
     /// Highest budget.
     #[param(value_type = Option<String>, pattern = r"^(?!0+(\.0{1,2})?$)[0-9]{1,9}(\.[0-9]{1,2})?$")]
     pub budget_max: Option<Money>,
-    /// Words in the title or description.
+    /// Words in the title or description. A phrase whose every character
+    /// pair is common reads at most `SEARCH_WINDOW` (20,000) demands holding
+    /// its first pair per request: in the newest sort a page may then be
+    /// short, even empty, with a `next_cursor` that goes on below it; in the
+    /// other sorts the newest 20,000 such demands are searched.
     #[param(min_length = 1, max_length = 50)]
     pub q: Option<String>,
     /// `open` (default) or `awarded`, `completed`, `expired`.

@@ -97,14 +97,18 @@ pub async fn discover(
         return Ok(hit.response());
     }
     let q = query.into_inner();
-    let page = state
+    let found = state
         .run(move |conn, st| demands::discover(conn, st, &q))
         .await?;
-    let body = serde_json::to_vec(&page).map_err(AppError::internal)?;
+    let body = serde_json::to_vec(&found.page).map_err(AppError::internal)?;
     let cached = CachedBody::new(body);
     if cache {
-        let expires = demands::page_expiry(&page, now);
-        state.pages.put(key, generation, expires, cached.clone());
+        state.pages.put(
+            key,
+            (generation, changes::generation(Topic::Demands)),
+            (found.fresh_until, now.timestamp_micros()),
+            cached.clone(),
+        );
     }
     Ok(cached.response())
 }

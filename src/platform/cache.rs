@@ -90,17 +90,25 @@ impl PageCache {
         (entry.generation == generation && now < entry.expires_at).then(|| entry.cached.clone())
     }
 
-    /// Keeps `cached` for `key`, built at `generation`, until `expires_at`.
-    /// When full, entries of older generations go first, then all of them.
-    pub fn put(&self, key: String, generation: u64, expires_at: i64, cached: CachedBody) {
-        if self.capacity == 0 {
+    /// Keeps `cached` for `key`, built at `generation`, until `expires_at`,
+    /// unless the generation has moved on to `current` meanwhile (a slow
+    /// request must not replace a fresher entry). When full, entries of
+    /// older generations or past their time go first, then all of them.
+    pub fn put(
+        &self,
+        key: String,
+        (generation, current): (u64, u64),
+        (expires_at, now): (i64, i64),
+        cached: CachedBody,
+    ) {
+        if self.capacity == 0 || generation != current {
             return;
         }
         let Ok(mut entries) = self.entries.write() else {
             return;
         };
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.generation == generation);
+            entries.retain(|_, e| e.generation == current && e.expires_at > now);
             if entries.len() >= self.capacity {
                 entries.clear();
             }
@@ -131,23 +139,30 @@ mod tests {
     #[test]
     fn entries_hold_for_their_generation_and_time_only() {
         let cache = PageCache::new(2);
-        cache.put("a".into(), 1, 100, CachedBody::new(b"[1]".to_vec()));
+        let body = |b: &[u8]| CachedBody::new(b.to_vec());
+        cache.put("a".into(), (1, 1), (100, 0), body(b"[1]"));
         assert_eq!(
             cache.get("a", 1, 99).unwrap().body,
             Bytes::from_static(b"[1]")
         );
         assert!(cache.get("a", 2, 99).is_none(), "a newer generation");
         assert!(cache.get("a", 1, 100).is_none(), "expired");
-        cache.put("b".into(), 2, 100, CachedBody::new(b"[2]".to_vec()));
-        cache.put("c".into(), 2, 100, CachedBody::new(b"[3]".to_vec()));
+        cache.put("b".into(), (2, 2), (100, 0), body(b"[2]"));
+        cache.put("c".into(), (2, 2), (100, 0), body(b"[3]"));
         assert!(cache.len() <= 2);
         assert!(
             cache.get("a", 1, 0).is_none(),
             "older generation evicted first"
         );
         assert!(cache.get("c", 2, 0).is_some());
+        // Built before a change that landed meanwhile: not kept.
+        cache.put("c".into(), (2, 3), (100, 0), body(b"[old]"));
+        assert_eq!(
+            cache.get("c", 2, 0).unwrap().body,
+            Bytes::from_static(b"[3]")
+        );
         let off = PageCache::new(0);
-        off.put("a".into(), 1, 100, CachedBody::new(b"[]".to_vec()));
+        off.put("a".into(), (1, 1), (100, 0), body(b"[]"));
         assert!(off.get("a", 1, 0).is_none());
     }
 }

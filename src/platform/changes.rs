@@ -110,27 +110,72 @@ fn bump_all() {
 #[derive(Debug, Clone)]
 pub struct Watch {
     one_process: bool,
-    listening: Arc<AtomicBool>,
+    listening: Arc<Listening>,
+}
+
+/// What the listener last knew of its connection.
+#[derive(Debug, Default)]
+struct Listening {
+    connected: AtomicBool,
+    /// When the connection last answered (milliseconds since [`epoch`]).
+    alive_at: AtomicU64,
+}
+
+/// The listener's connection counts as alive this long after it last
+/// answered (it is asked every [`KEEPALIVE_POLLS`] polls, ~10 s).
+const ALIVE_FOR_MILLIS: u64 = 30_000;
+
+fn epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
+fn millis_now() -> u64 {
+    u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Listening {
+    fn answered(&self) {
+        self.alive_at.store(millis_now(), Ordering::Release);
+        self.connected.store(true, Ordering::Release);
+    }
 }
 
 impl Watch {
     pub fn new(one_process: bool) -> Self {
         Watch {
             one_process,
-            listening: Arc::new(AtomicBool::new(false)),
+            listening: Arc::new(Listening::default()),
         }
     }
 
-    /// May a cache keyed by [`generation`] trust its entries?
+    /// May a cache keyed by [`generation`] trust its entries? On
+    /// PostgreSQL only while the listener is connected and its connection
+    /// answered lately (a connection that died silently stops counting
+    /// within [`ALIVE_FOR_MILLIS`]).
     pub fn complete(&self) -> bool {
-        self.one_process || self.listening.load(Ordering::Acquire)
+        self.one_process
+            || (self.listening.connected.load(Ordering::Acquire)
+                && millis_now().saturating_sub(self.listening.alive_at.load(Ordering::Acquire))
+                    <= ALIVE_FOR_MILLIS)
     }
+}
+
+/// libpq settings for the listener's connection: TCP keepalives and a
+/// timeout on unacknowledged data, so a peer that vanished is noticed in
+/// seconds rather than the kernel's ~15 minutes.
+const LISTENER_TCP: &str = "keepalives=1&keepalives_idle=5&keepalives_interval=2&keepalives_count=2&tcp_user_timeout=10000";
+
+fn with_keepalives(url: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{LISTENER_TCP}")
 }
 
 /// Starts the listener for PostgreSQL at `url` on a thread of its own: it
 /// reconnects after a failure (every generation moves then, for what it may
 /// have missed) and stops once no state holds `watch` any more.
 pub fn listen(watch: &Watch, url: String) {
+    let url = with_keepalives(&url);
     let listening = Arc::downgrade(&watch.listening);
     let spawned = std::thread::Builder::new()
         .name("change-listener".into())
@@ -139,8 +184,8 @@ pub fn listen(watch: &Watch, url: String) {
                 if let Err(e) = listen_once(&url, &listening) {
                     log::warn!("change listener: {e}; reconnecting");
                 }
-                if let Some(flag) = listening.upgrade() {
-                    flag.store(false, Ordering::Release);
+                if let Some(state) = listening.upgrade() {
+                    state.connected.store(false, Ordering::Release);
                 }
                 bump_all();
                 std::thread::sleep(Duration::from_secs(1));
@@ -152,7 +197,7 @@ pub fn listen(watch: &Watch, url: String) {
 }
 
 /// Listens until the connection fails (`Err`) or no state is left (`Ok`).
-fn listen_once(url: &str, listening: &Weak<AtomicBool>) -> Result<(), String> {
+fn listen_once(url: &str, listening: &Weak<Listening>) -> Result<(), String> {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
     let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
@@ -162,17 +207,17 @@ fn listen_once(url: &str, listening: &Weak<AtomicBool>) -> Result<(), String> {
     bump_all();
     let mut polls: u32 = 0;
     loop {
-        let Some(flag) = listening.upgrade() else {
+        let Some(state) = listening.upgrade() else {
             return Ok(());
         };
-        flag.store(true, Ordering::Release);
-        drop(flag);
-        polls = polls.wrapping_add(1);
         if polls.is_multiple_of(KEEPALIVE_POLLS) {
             // A server that went away without closing the socket shows up
             // only when something is sent.
             conn.batch_execute("SELECT 1").map_err(|e| e.to_string())?;
+            state.answered();
         }
+        drop(state);
+        polls = polls.wrapping_add(1);
         for notice in conn.notifications_iter() {
             let notice = notice.map_err(|e| e.to_string())?;
             match Topic::named(&notice.payload) {

@@ -137,6 +137,9 @@ pub struct MarketSettings {
     /// Per-user limits against automated flooding (MKT-7).
     pub bids_per_minute: u32,
     pub demands_per_minute: u32,
+    /// Index postings one search reads at most when every character pair
+    /// of its phrase is common (`SEARCH_WINDOW`, issue 13).
+    pub search_window: i64,
 }
 
 /// A setting that cannot be used; the message names the key, never its value.
@@ -391,6 +394,7 @@ impl MarketSettings {
             review_window_days: parse_in(lookup, "REVIEW_WINDOW_DAYS", 14, 1..=90)?,
             max_bid_deadline_days: parse_in(lookup, "MAX_BID_DEADLINE_DAYS", 90, 1..=365)?,
             bids_per_minute: parse_in(lookup, "RATE_LIMIT_BIDS_PER_MINUTE", 30, 1..=1_000_000)?,
+            search_window: parse_in(lookup, "SEARCH_WINDOW", 20_000, 2..=1_000_000)?,
             demands_per_minute: parse_in(
                 lookup,
                 "RATE_LIMIT_DEMANDS_PER_MINUTE",

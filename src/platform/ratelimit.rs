@@ -319,8 +319,10 @@ pub struct Limiter {
 
 const LEASE_TURNS: usize = 64;
 
-/// Tokens taken from a shared bucket ahead of use.
+/// Tokens taken from a shared bucket ahead of use, or a refusal kept
+/// until it ends (a refused client costs no shared step per request).
 struct Lease {
+    refused: bool,
     left: u32,
     /// Shared tokens left after the lease was taken.
     remaining: u32,
@@ -361,10 +363,15 @@ impl Limiter {
         60_000_000 / i64::from(self.per_minute)
     }
 
+    /// Whether a shared step needs a database connection.
+    pub fn needs_database(&self) -> bool {
+        matches!(self.counts, Counts::Database)
+    }
+
     /// One shared GCRA step of `cells` requests for `bucket`.
     fn shared_step(
         &self,
-        conn: &mut DbConnection,
+        conn: Option<&mut DbConnection>,
         bucket: &str,
         now: i64,
         cells: u32,
@@ -372,9 +379,12 @@ impl Limiter {
         let interval = self.interval();
         let capacity = interval * i64::from(self.per_minute);
         let increment = interval * i64::from(cells);
-        match &self.counts {
-            Counts::Redis(pool) => redis_step(pool, bucket, now, increment, capacity),
-            _ => database_step(conn, bucket, now, increment, capacity),
+        match (&self.counts, conn) {
+            (Counts::Redis(pool), _) => redis_step(pool, bucket, now, increment, capacity),
+            (_, Some(conn)) => database_step(conn, bucket, now, increment, capacity),
+            (_, None) => Err(AppError::internal(
+                "a database-counted limit needs a connection",
+            )),
         }
     }
 
@@ -424,7 +434,7 @@ impl Limiter {
             return self.check(key, note);
         }
         let bucket = format!("{}:{key}", self.name);
-        let step = self.shared_step(conn, &bucket, now_micros, 1)?;
+        let step = self.shared_step(Some(conn), &bucket, now_micros, 1)?;
         self.judge(step, now_micros, note).map(|_| ())
     }
 
@@ -441,7 +451,22 @@ impl Limiter {
             leases.retain(|_, l| l.until > now);
         }
         let lease = leases.get_mut(key)?;
-        if lease.left == 0 || lease.until <= Instant::now() {
+        let now = Instant::now();
+        if lease.until <= now {
+            return None;
+        }
+        if lease.refused {
+            let wait = lease.until - now;
+            let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+            note.set(RateState {
+                policy: self.name,
+                limit: self.per_minute,
+                remaining: 0,
+                reset_secs: secs,
+            });
+            return Some(Err(AppError::rate_limited(secs)));
+        }
+        if lease.left == 0 {
             return None;
         }
         lease.left -= 1;
@@ -469,7 +494,7 @@ impl Limiter {
     /// step per twenty requests), or a single one when fewer are left.
     pub fn lease(
         &self,
-        conn: &mut DbConnection,
+        mut conn: Option<&mut DbConnection>,
         now_micros: i64,
         key: &str,
         note: &RateNote,
@@ -477,16 +502,35 @@ impl Limiter {
         let bucket = format!("{}:{key}", self.name);
         let batch = (self.per_minute / 20).max(1);
         let mut cells = batch;
-        let mut step = self.shared_step(conn, &bucket, now_micros, cells)?;
+        let mut step = self.shared_step(conn.as_deref_mut(), &bucket, now_micros, cells)?;
         if matches!(step, Step::Refused(_)) && batch > 1 {
             cells = 1;
             step = self.shared_step(conn, &bucket, now_micros, 1)?;
         }
-        let state = self.judge(step, now_micros, note)?;
+        let state = match self.judge(step, now_micros, note) {
+            Ok(state) => state,
+            Err(refusal) => {
+                let wait = Duration::from_secs(refusal.retry_after.unwrap_or(1));
+                if let Ok(mut leases) = self.leases.lock() {
+                    leases.insert(
+                        key.to_string(),
+                        Lease {
+                            refused: true,
+                            left: 0,
+                            remaining: 0,
+                            reset_secs: wait.as_secs(),
+                            until: Instant::now() + wait,
+                        },
+                    );
+                }
+                return Err(refusal);
+            }
+        };
         if let Ok(mut leases) = self.leases.lock() {
             leases.insert(
                 key.to_string(),
                 Lease {
+                    refused: false,
                     left: cells - 1,
                     remaining: state.remaining,
                     reset_secs: state.reset_secs,

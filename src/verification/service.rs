@@ -102,6 +102,7 @@ pub fn approved_identity_query(
         .filter(verifications::user_id.eq(user_id))
         .filter(verifications::status.eq(VerificationStatus::Approved))
         .select(verifications::identity_hash)
+        .limit(1)
         .into_boxed()
 }
 

@@ -9,9 +9,16 @@ BEGIN
 END
 $$ LANGUAGE plpgsql;
 
-CREATE TRIGGER demands_notify_change
-    AFTER INSERT OR UPDATE OR DELETE ON demands
+-- Demands: per row, and an UPDATE only when it changed something (taking
+-- a row lock by a no-op UPDATE must not empty every server's page cache).
+-- Notices repeated in one transaction are delivered once.
+CREATE TRIGGER demands_notify_insert_delete
+    AFTER INSERT OR DELETE ON demands
     FOR EACH STATEMENT EXECUTE FUNCTION wgb_notify_change('demands');
+CREATE TRIGGER demands_notify_update
+    AFTER UPDATE ON demands
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION wgb_notify_change('demands');
 
 CREATE TRIGGER list_revisions_notify_change
     AFTER INSERT OR UPDATE OR DELETE ON list_revisions

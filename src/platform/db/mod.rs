@@ -205,14 +205,13 @@ where
     };
     match f(conn) {
         Ok(value) => {
-            if let Err(e) =
-                <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
-            {
-                crate::platform::changes::discard();
-                return Err(e.into());
-            }
-            // Caches learn of the change once it is visible, not before.
+            let committed =
+                <DbConnection as Connection>::TransactionManager::commit_transaction(conn);
+            // Caches learn of the change once it is visible, not before (a
+            // failed commit may still have committed: a spurious move costs
+            // a cache miss, a missed one a stale page).
             crate::platform::changes::announce();
+            committed?;
             Ok(value)
         }
         Err(err) => {
