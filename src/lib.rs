@@ -10,6 +10,7 @@ pub mod auth;
 pub mod conduct;
 pub mod content;
 pub mod disputes;
+pub mod files;
 pub mod flows;
 pub mod funds;
 pub mod lifecycle;
@@ -88,6 +89,7 @@ fn market_routes(cfg: &mut ServiceConfig) {
         .service(funds::routes::ledger_check)
         .service(funds::routes::admin_account)
         .service(marketplace::routes::list_categories)
+        .service(marketplace::routes::list_regions)
         .service(marketplace::routes::publish)
         .service(marketplace::routes::discover)
         .service(marketplace::routes::get_demand)
@@ -126,7 +128,10 @@ fn market_routes(cfg: &mut ServiceConfig) {
         .service(disputes::routes::get_dispute)
         .service(disputes::routes::add_statement)
         .service(disputes::routes::list_disputes)
-        .service(disputes::routes::decide_dispute);
+        .service(disputes::routes::decide_dispute)
+        .service(files::routes::upload)
+        .service(flows::files::get_file)
+        .service(flows::files::file_content);
 }
 
 /// Every documented route. Only `.service(...)` registrations reach the

@@ -32,6 +32,7 @@ const LAYERS: &[&str] = &[
     "verification",
     "users",
     "funds",
+    "files",
     "conduct",
     "marketplace",
     "disputes",

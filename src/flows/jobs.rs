@@ -31,6 +31,7 @@ pub struct Report {
     pub deposit_refunds_started: usize,
     pub dispute_silences_recorded: usize,
     pub disputes_escalated: usize,
+    pub files_purged: usize,
     pub failures: usize,
 }
 
@@ -134,6 +135,16 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
     let r = crate::platform::ratelimit::purge(&mut conn, st.clock.now().timestamp_micros());
     tally(st, &mut report, "purge rate limits", r);
+    // FIL-1: files nothing cites a day after their upload.
+    let r = crate::files::purge_unattached(&mut conn, st).map(|keys| {
+        for key in &keys {
+            if let Err(e) = st.storage.delete(key) {
+                log::warn!("job purge files: {}", e.code);
+            }
+        }
+        keys.len()
+    });
+    report.files_purged = tally(st, &mut report, "purge unattached files", r);
     let r = crate::funds::idempotency::purge(&mut conn, now);
     st.metrics.job_run("purge idempotency keys", r.is_ok());
     report.idempotency_keys_purged = r?;

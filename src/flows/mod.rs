@@ -4,6 +4,7 @@
 
 pub mod admin_user;
 pub mod conduct;
+pub mod files;
 pub mod jobs;
 pub mod payments;
 pub mod profile;

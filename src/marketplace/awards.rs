@@ -117,6 +117,7 @@ pub fn view(
         status: row.status,
         delivery_note: row.delivery_note,
         evidence,
+        files: crate::files::cited_by(conn, crate::files::UseKind::Delivery, row.id)?,
         delivered_at: row.delivered_at.map(|t| t.and_utc()),
         completed_at: row.completed_at.map(|t| t.and_utc()),
         created_at: row.created_at.and_utc(),
@@ -301,22 +302,9 @@ pub fn award(
         .collect()
 }
 
-/// The provider marks the work delivered, with a note and evidence.
-pub fn deliver(
-    conn: &mut DbConnection,
-    st: &AppState,
-    provider: i64,
-    id: i64,
-    req: DeliveryRequest,
-) -> AppResult<AwardView> {
-    let row = load_for(conn, id, Some(provider))?;
-    if row.provider_id != provider {
-        return Err(AppError::forbidden(
-            "award.not_provider",
-            "只有中标方可以提交交付",
-            "Only the awarded provider can deliver",
-        ));
-    }
+/// MKT-4: a delivery's note, legacy evidence links and uploaded files are
+/// well formed.
+fn check_delivery(req: &DeliveryRequest) -> AppResult<()> {
     if req.note.trim().is_empty() || req.note.chars().count() > 2000 || req.evidence.len() > 50 {
         return Err(AppError::invalid_field(
             "note",
@@ -343,6 +331,43 @@ pub fn deliver(
             ));
         }
     }
+    if req.file_ids.len() > 20 {
+        return Err(AppError::invalid_field(
+            "file_ids",
+            "award.evidence_invalid",
+            "上传凭证最多 20 个",
+            "At most 20 uploaded files",
+        ));
+    }
+    Ok(())
+}
+
+/// The provider marks the work delivered, with a note and evidence.
+pub fn deliver(
+    conn: &mut DbConnection,
+    st: &AppState,
+    provider: i64,
+    id: i64,
+    req: DeliveryRequest,
+) -> AppResult<AwardView> {
+    let row = load_for(conn, id, Some(provider))?;
+    if row.provider_id != provider {
+        return Err(AppError::forbidden(
+            "award.not_provider",
+            "只有中标方可以提交交付",
+            "Only the awarded provider can deliver",
+        ));
+    }
+    check_delivery(&req)?;
+    // FIL-3: uploaded evidence, the provider's own files.
+    crate::files::attach(
+        conn,
+        st,
+        provider,
+        "file_ids",
+        &req.file_ids,
+        (crate::files::UseKind::Delivery, id),
+    )?;
     let evidence = serde_json::to_string(&req.evidence).map_err(AppError::internal)?;
     let n = diesel::update(
         awards::table

@@ -574,7 +574,13 @@ fn filter_codes(mut query: DiscoveryQuery, q: &DemandQuery) -> AppResult<Discove
                 "region must be a six-digit code",
             ));
         }
-        query = query.filter(demands::region_code.eq(r.clone()));
+        // WRK-2: a province or city covers its districts' codes.
+        query = match crate::platform::regions::code_range(r) {
+            Some((from, to)) if from.len() < 6 => query
+                .filter(demands::region_code.ge(from))
+                .filter(demands::region_code.lt(to)),
+            _ => query.filter(demands::region_code.eq(r.clone())),
+        };
     }
     // An empty budget range (min above max) is a valid filter that matches nothing.
     if let Some(min) = q.budget_min {

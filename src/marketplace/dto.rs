@@ -7,6 +7,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::platform::money::Money;
 
+/// `GET /api/v1/regions` (WRK-2).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegionQuery {
+    /// A province or city code: its children; none: the provinces.
+    #[param(pattern = r"^[1-9][0-9]{5}$")]
+    pub parent: Option<String>,
+}
+
 /// A demand category (seeded list).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryView {
@@ -124,7 +133,8 @@ pub struct DemandQuery {
     /// A category code.
     #[param(pattern = r"^[a-z_]{1,40}$")]
     pub category: Option<String>,
-    /// A six-digit region code.
+    /// A six-digit GB/T 2260 code at any level (WRK-2): a province
+    /// (`310000`) or city (`310100`) includes its districts (`GET /regions`).
     #[param(pattern = r"^[1-9][0-9]{5}$")]
     pub region: Option<String>,
     /// Lowest budget, e.g. `"500.00"`.
@@ -215,8 +225,15 @@ pub struct DeliveryRequest {
         pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub note: String,
+    /// Links to evidence kept elsewhere (legacy; prefer `file_ids`).
+    #[serde(default)]
     #[schema(max_items = 50)]
     pub evidence: Vec<Evidence>,
+    /// Uploaded evidence (`POST /files`, the provider's own files; FIL-3):
+    /// the award's parties may read them.
+    #[serde(default, deserialize_with = "crate::platform::http::integer::vec_i64")]
+    #[schema(max_items = 20)]
+    pub file_ids: Vec<i64>,
 }
 
 /// A review as shown (double-blind until both are in or the window ends).
@@ -245,6 +262,8 @@ pub struct AwardView {
     pub status: AwardStatus,
     pub delivery_note: Option<String>,
     pub evidence: Vec<Evidence>,
+    /// The delivery's uploaded evidence (FIL-3), with its upload times.
+    pub files: Vec<crate::files::FileView>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,

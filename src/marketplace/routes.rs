@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 
 use super::dto::{
     AwardRequest, AwardView, BidView, CategoryView, DeliveryRequest, DemandPatch, DemandQuery,
-    DemandView, NewBid, NewDemand, NewReview,
+    DemandView, NewBid, NewDemand, NewReview, RegionQuery,
 };
 use super::{awards, bids, demands};
 use crate::auth::{AuthUser, Moderators, Staff};
@@ -16,6 +16,7 @@ use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::http::ClientMeta;
 use crate::platform::paging::{Page, PageQuery, try_page_by_id};
 use crate::platform::ratelimit::RateNote;
+use crate::platform::regions::{self, Region};
 use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
 use crate::verification::dto::ReasonRequest;
@@ -29,6 +30,26 @@ pub async fn list_categories(
     Ok(web::Json(
         state.run(|conn, _| demands::categories(conn)).await?,
     ))
+}
+
+/// GB/T 2260 regions (WRK-2): the provinces, or the children of a
+/// province or city (`parent`). Anyone.
+#[utoipa::path(
+    operation_id = "regions_list",
+    tag = "marketplace",
+    params(RegionQuery),
+    responses(
+        (status = 200, description = "The regions, in code order", body = Vec<Region>),
+        (status = 404, description = "No such parent region (`region.not_found`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/regions")]
+pub async fn list_regions(query: web::Query<RegionQuery>) -> AppResult<web::Json<Vec<Region>>> {
+    let parent = query.into_inner().parent;
+    let found = regions::children(parent.as_deref()).ok_or_else(|| {
+        AppError::not_found("region.not_found", "行政区划不存在", "No such region")
+    })?;
+    Ok(web::Json(found.into_iter().cloned().collect()))
 }
 
 /// Publish a demand (verified users in good standing; MKT-1).

@@ -93,6 +93,21 @@ pub struct Settings {
     pub metrics_bind_addr: Option<SocketAddr>,
     pub market: MarketSettings,
     pub conduct: ConductSettings,
+    pub files: FileSettings,
+}
+
+/// Uploads (FIL-1, FIL-2).
+#[derive(Debug, Clone)]
+pub struct FileSettings {
+    /// The largest file accepted (`FILE_MAX_BYTES`, 10 MiB).
+    pub max_bytes: usize,
+    /// Bytes one user may keep stored (`FILE_QUOTA_BYTES`, 500 MiB).
+    pub quota_bytes: i64,
+    /// How long a download link to the object store is valid
+    /// (`FILE_LINK_TTL_SECS`, 300).
+    pub link_ttl_secs: u64,
+    /// Where the bytes live (`STORAGE=local|s3`).
+    pub storage: crate::platform::storage::StorageSettings,
 }
 
 /// Conduct, deposit and dispute rules (VIO, DEP, DSP).
@@ -214,6 +229,7 @@ impl Settings {
                 .transpose()?,
             market: MarketSettings::from_lookup(&lookup)?,
             conduct: ConductSettings::from_lookup(&lookup)?,
+            files: FileSettings::from_lookup(&lookup)?,
         })
     }
 
@@ -382,6 +398,52 @@ impl RateLimits {
                 300,
                 1..=1_000_000,
             )?,
+        })
+    }
+}
+
+impl FileSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        use crate::platform::storage::{S3Settings, StorageSettings};
+        let storage = match lookup("STORAGE").as_deref() {
+            None | Some("local") => StorageSettings::Local(
+                lookup("STORAGE_DIR")
+                    .unwrap_or_else(|| "data/files".into())
+                    .into(),
+            ),
+            Some("s3") => {
+                let need = |key: &str| {
+                    lookup(key)
+                        .filter(|v| !v.trim().is_empty())
+                        .ok_or_else(|| ConfigError(format!("STORAGE=s3 needs {key}")))
+                };
+                StorageSettings::S3(S3Settings {
+                    endpoint: need("S3_ENDPOINT")?,
+                    bucket: need("S3_BUCKET")?,
+                    region: lookup("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    access_key: need("S3_ACCESS_KEY_ID")?,
+                    secret_key: need("S3_SECRET_ACCESS_KEY")?,
+                    path_style: parse(lookup, "S3_PATH_STYLE", Some(true))?,
+                })
+            }
+            Some(_) => return Err(ConfigError("STORAGE must be local or s3".into())),
+        };
+        crate::platform::storage::Storage::new(&storage).map_err(ConfigError)?;
+        Ok(FileSettings {
+            max_bytes: parse_in(
+                lookup,
+                "FILE_MAX_BYTES",
+                10 * 1024 * 1024,
+                1_024..=104_857_600,
+            )?,
+            quota_bytes: parse_in(
+                lookup,
+                "FILE_QUOTA_BYTES",
+                500 * 1024 * 1024,
+                1_024..=1_099_511_627_776,
+            )?,
+            link_ttl_secs: parse_in(lookup, "FILE_LINK_TTL_SECS", 300, 10..=86_400)?,
+            storage,
         })
     }
 }

@@ -22,6 +22,8 @@ pub mod openapi;
 pub mod ops;
 pub mod paging;
 pub mod ratelimit;
+pub mod regions;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod text;

@@ -15,6 +15,7 @@ use crate::platform::error::AppResult;
 use crate::platform::jwt::JwtKeys;
 use crate::platform::metrics::Metrics;
 use crate::platform::ratelimit::{Limiter, RateLimiters, RateNote};
+use crate::platform::storage::Storage;
 use crate::platform::text::WordMatcherCache;
 
 /// Everything a request needs besides its own input. Cheap to clone.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub limits: Arc<RateLimiters>,
     pub channels: Arc<Channels>,
     pub metrics: Arc<Metrics>,
+    /// Where uploaded files live (FIL-2).
+    pub storage: Arc<Storage>,
     /// Serialised anonymous discovery pages (issue 13).
     pub pages: Arc<PageCache>,
     /// Whether this process hears of every change (caches may trust
@@ -84,6 +87,7 @@ impl AppState {
             channels: Arc::new(channels(&settings)),
             metrics: Arc::new(Metrics::default()),
             pages: Arc::new(PageCache::new(settings.page_cache_entries)),
+            storage: Arc::new(Storage::from_settings(&settings.files.storage)),
             watch: Watch::new(matches!(backend, Backend::Sqlite(_))),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 settings.password_hash_concurrency,

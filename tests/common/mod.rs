@@ -112,6 +112,10 @@ pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    // FIL-2: each test's uploads in a directory of its own.
+    let files =
+        std::env::temp_dir().join(format!("wgb-test-files-{}", uuid::Uuid::new_v4().simple()));
+    map.insert("STORAGE_DIR".into(), files.display().to_string());
     for (k, v) in overrides {
         map.insert(k.to_string(), v.to_string());
     }
@@ -132,6 +136,8 @@ pub struct Res {
     pub headers: HeaderMap,
     pub text: String,
     pub json: Value,
+    /// The body as sent.
+    pub bytes: Vec<u8>,
 }
 
 impl Res {
@@ -253,6 +259,7 @@ impl Req<'_> {
             headers,
             text,
             json,
+            bytes: bytes.to_vec(),
         }
     }
 }

@@ -535,3 +535,32 @@ diesel::joinable!(dispute_events -> disputes (dispute_id));
 diesel::allow_tables_to_appear_in_same_query!(disputes, dispute_events, awards);
 diesel::allow_tables_to_appear_in_same_query!(bids, deposits);
 diesel::allow_tables_to_appear_in_same_query!(measures, measure_services);
+
+diesel::table! {
+    files (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        purpose -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        file_name -> Text,
+        storage_key -> Text,
+        original_key -> Nullable<Text>,
+        metadata_stripped -> Bool,
+        created_at -> Timestamp,
+        attached_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    file_uses (file_id, use_kind, use_id) {
+        file_id -> BigInt,
+        use_kind -> Text,
+        use_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(file_uses -> files (file_id));
+diesel::allow_tables_to_appear_in_same_query!(files, file_uses, awards);

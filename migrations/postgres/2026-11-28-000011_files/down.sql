@@ -1,0 +1,2 @@
+DROP TABLE file_uses;
+DROP TABLE files;
