@@ -13,7 +13,8 @@
 # Usage: bench/run.sh [sqlite|postgres|both]   (env: DURATION=10s CONNECTIONS=32
 #   DEMANDS=100000 BIDS=50000; BENCH_ONLY="healthz demands_q_nomatch" for a
 #   subset, e.g. the 1M-demand run: DEMANDS=1000000 BENCH_ONLY="healthz
-#   demands_first_page demands_deep_page demands_q_nomatch" bench/run.sh)
+#   demands_first_page_uncached demands_deep_page_uncached
+#   demands_q_nomatch_uncached" bench/run.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHICH=${1:-both}
@@ -109,12 +110,15 @@ run_backend() {
   BENCH_TOKENS="$work/tokens" BENCH_FIRST_DEMAND=$((BIDS + 1)) bench bids_post -s bench/bids.lua "$base"
   # The first page with the page cache off (PAGE_CACHE_ENTRIES=0 on a
   # second server): what a cache miss costs.
-  if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" demands_first_page_uncached "* ]]; then
+  if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *"_uncached "* ]]; then
     DATABASE_URL=$url BIND_ADDR=127.0.0.1:$((PORT + 1)) RUST_LOG=error JOBS_INTERVAL_SECS=0 \
       RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} PAGE_CACHE_ENTRIES=0 $BIN serve &
     local nocache=$!
     for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$((PORT + 1))/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
-    bench demands_first_page_uncached "http://127.0.0.1:$((PORT + 1))/api/v1/demands"
+    local nc="http://127.0.0.1:$((PORT + 1))"
+    bench demands_first_page_uncached "$nc/api/v1/demands"
+    bench demands_deep_page_uncached "$nc/api/v1/demands?cursor=$deep"
+    bench demands_q_nomatch_uncached "$nc/api/v1/demands?q=%E9%BE%98%E9%BE%98"
     kill $nocache; wait $nocache 2>/dev/null || true
   fi
   [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" login_storm "* ]] && { kill $pid; wait $pid 2>/dev/null || true; [ "$backend" = postgres ] && psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"; rm -rf "$work"; return; }
