@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod platform;
 pub mod users;
 pub mod verification;
+pub mod works;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -103,6 +104,9 @@ fn market_routes(cfg: &mut ServiceConfig) {
         .service(marketplace::routes::award)
         .service(marketplace::routes::get_award)
         .service(marketplace::routes::deliver)
+        .service(marketplace::routes::check_in)
+        .service(marketplace::routes::list_check_ins)
+        .service(marketplace::routes::roster)
         .service(marketplace::routes::confirm)
         .service(marketplace::routes::review)
         .service(marketplace::routes::remove_demand)
@@ -131,7 +135,10 @@ fn market_routes(cfg: &mut ServiceConfig) {
         .service(disputes::routes::decide_dispute)
         .service(files::routes::upload)
         .service(flows::files::get_file)
-        .service(flows::files::file_content);
+        .service(flows::files::file_content)
+        .service(works::add_work)
+        .service(works::remove_work)
+        .service(works::user_works);
 }
 
 /// Every documented route. Only `.service(...)` registrations reach the

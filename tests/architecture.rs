@@ -33,6 +33,7 @@ const LAYERS: &[&str] = &[
     "users",
     "funds",
     "files",
+    "works",
     "conduct",
     "marketplace",
     "disputes",

@@ -839,6 +839,13 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
         .await
         .assert(200);
     pay_deposit(&app, &provider).await;
+    // WRK-4: a work on the profile (it leaves with the payout, below).
+    app.post("/api/v1/me/works")
+        .bearer(&provider.access)
+        .json(json!({"title": "商场地推案例", "text": "两天签约 300 人", "file_ids": []}))
+        .send()
+        .await
+        .assert(201);
 
     // An open complaint blocks the refund, and closure.
     let report = complain(
@@ -971,6 +978,13 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
         .send()
         .await
         .assert(404);
+    // WRK-4, DR §3.3: the works come off with the payout.
+    let works = app
+        .get(&format!("/api/v1/users/{}/works", provider.id))
+        .send()
+        .await;
+    works.assert(200);
+    assert_eq!(works.json, json!([]));
     assert_eq!(
         fen_of(&app, &format!("user:{}:deposit_payout", provider.id)).await,
         0

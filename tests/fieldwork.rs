@@ -62,3 +62,309 @@ async fn wrk2_a_province_or_city_code_finds_its_districts_demands() {
         .await
         .assert_problem(404, "region.not_found");
 }
+
+#[actix_web::test]
+async fn wrk1_a_demand_states_where_and_when_the_work_is() {
+    let app = TestApp::new().await;
+    let owner = app.verified_user().await;
+    let res = app
+        .post("/api/v1/demands")
+        .bearer(&owner.access)
+        .json(app.demand_body("徐家汇地推", "300.00", 2))
+        .send()
+        .await;
+    res.assert(201);
+    let work = &res.json["work"];
+    assert_eq!(work["address"], "徐家汇商场东门");
+    assert_eq!(work["location"]["lat"], 31.1955);
+    assert_eq!(work["daily_start"], "10:00");
+    assert_eq!(work["pay_unit"], "per_day");
+    assert_eq!(res.json["province_code"], "310000");
+    assert_eq!(res.json["city_code"], "310100");
+
+    let refused = |change: &dyn Fn(&mut serde_json::Value)| {
+        let mut body = app.demand_body("地推", "300.00", 1);
+        change(&mut body);
+        app.post("/api/v1/demands")
+            .bearer(&owner.access)
+            .json(body)
+            .send()
+    };
+    refused(&|b| b["work"]["location"] = json!({"lat": 48.85, "lng": 2.35}))
+        .await
+        .assert_problem(422, "demand.location_outside_china");
+    let deadline_day = (app.clock_now() + chrono::Duration::days(3)).date_naive();
+    refused(&|b| {
+        b["work"]["start_date"] = json!((deadline_day - chrono::Duration::days(1)).to_string())
+    })
+    .await
+    .assert_problem(422, "demand.work_dates_invalid");
+    refused(&|b| {
+        let start = b["work"]["start_date"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::NaiveDate>()
+            .unwrap();
+        b["work"]["end_date"] = json!((start + chrono::Duration::days(91)).to_string());
+    })
+    .await
+    .assert_problem(422, "demand.work_dates_invalid");
+    refused(&|b| b["work"]["daily_end"] = json!("09:00"))
+        .await
+        .assert_problem(422, "demand.work_hours_invalid");
+    refused(&|b| b["work"]["daily_start"] = json!("25:00"))
+        .await
+        .assert_problem(422, "demand.work_hours_invalid");
+    refused(&|b| b["region_code"] = json!("999999"))
+        .await
+        .assert_problem(422, "demand.region_invalid");
+    let res = refused(&|b| {
+        b.as_object_mut().unwrap().remove("work");
+    })
+    .await;
+    assert_eq!(
+        res.status.as_u16(),
+        422,
+        "a demand without a work plan: {}",
+        res.text
+    );
+}
+
+#[actix_web::test]
+async fn wrk2_near_finds_demands_within_the_radius_nearest_first() {
+    let app = TestApp::new().await;
+    let owner = app.verified_user().await;
+    let at = |lat: f64, lng: f64, title: &str| {
+        let mut body = app.demand_body(title, "300.00", 1);
+        body["work"] = app.work_plan(lat, lng);
+        body
+    };
+    let people_square = app.demand(&owner, at(31.2304, 121.4737, "人民广场")).await;
+    let xujiahui = app.demand(&owner, at(31.1955, 121.4374, "徐家汇")).await;
+    let mut far = at(39.9087, 116.3975, "天安门");
+    far["region_code"] = json!("110101");
+    app.demand(&owner, far).await;
+    let near = |q: &str| {
+        app.get(&format!("/api/v1/demands?near=31.1960,121.4380{q}"))
+            .send()
+    };
+
+    let res = near("&radius_km=10").await;
+    res.assert(200);
+    let items = res.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "Beijing is not within 10 km");
+    assert_eq!(items[0]["id"], xujiahui);
+    assert_eq!(items[1]["id"], people_square);
+    let (d0, d1) = (
+        items[0]["distance_km"].as_f64().unwrap(),
+        items[1]["distance_km"].as_f64().unwrap(),
+    );
+    assert!(d0 < 0.2 && (4.5..5.5).contains(&d1), "{d0} {d1}");
+    assert_eq!(ids_of(&near("&radius_km=3").await), vec![xujiahui]);
+    // Pages follow the distance order.
+    let first = near("&limit=1").await;
+    assert_eq!(ids_of(&first), vec![xujiahui]);
+    let cursor = first.json["next_cursor"].as_str().unwrap().to_string();
+    let second = near(&format!("&limit=1&cursor={cursor}")).await;
+    assert_eq!(ids_of(&second), vec![people_square]);
+    assert!(second.json["next_cursor"].is_null());
+
+    near("&sort=budget")
+        .await
+        .assert_problem(422, "demand.sort_invalid");
+    app.get("/api/v1/demands?sort=distance")
+        .send()
+        .await
+        .assert_problem(422, "demand.sort_invalid");
+    app.get("/api/v1/demands?near=48.85,2.35")
+        .send()
+        .await
+        .assert_problem(422, "demand.near_invalid");
+    near("&radius_km=51")
+        .await
+        .assert_problem(422, "demand.radius_invalid");
+}
+
+fn ids_of(res: &common::Res) -> Vec<i64> {
+    res.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// A check-in photo of `who`, uploaded; its id.
+async fn photo(app: &TestApp, token: &str) -> i64 {
+    let boundary = "wgb-photo";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.pdf\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(b"%PDF-1.7\nphoto");
+    body.extend_from_slice(
+        format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\ncheck_in\r\n--{boundary}--\r\n")
+            .as_bytes(),
+    );
+    let res = app
+        .post("/api/v1/files")
+        .bearer(token)
+        .raw(&format!("multipart/form-data; boundary={boundary}"), body)
+        .send()
+        .await;
+    res.assert(201);
+    res.json["id"].as_i64().unwrap()
+}
+
+#[actix_web::test]
+async fn wrk3_check_ins_are_stamped_geofenced_and_on_the_roster() {
+    let app = TestApp::new().await;
+    let deal = app.deal().await;
+    let path = format!("/api/v1/awards/{}/check-ins", deal.award);
+    let check = |kind: &str, lat: f64, lng: f64, file: i64| {
+        app.post(&path)
+            .bearer(&deal.provider.access)
+            .json(json!({"kind": kind, "location": {"lat": lat, "lng": lng}, "file_id": file}))
+            .send()
+    };
+    // At the work location (徐家汇, the deal's demand): on site.
+    let first = photo(&app, &deal.provider.access).await;
+    let arrived = check("in", 31.1957, 121.4376, first).await;
+    arrived.assert(201);
+    assert_eq!(arrived.json["off_site"], false);
+    assert!(arrived.json["distance_m"].as_i64().unwrap() < 50);
+    assert!(arrived.json["checked_at"].is_string());
+    // One open check-in at a time.
+    check(
+        "in",
+        31.1957,
+        121.4376,
+        photo(&app, &deal.provider.access).await,
+    )
+    .await
+    .assert_problem(409, "check_in.already_in");
+    check(
+        "out",
+        31.1957,
+        121.4376,
+        photo(&app, &deal.provider.access).await,
+    )
+    .await
+    .assert(201);
+    check(
+        "out",
+        31.1957,
+        121.4376,
+        photo(&app, &deal.provider.access).await,
+    )
+    .await
+    .assert_problem(409, "check_in.not_in");
+    // 5 km away (人民广场): off-site, and what the roster shows.
+    let far = check(
+        "in",
+        31.2304,
+        121.4737,
+        photo(&app, &deal.provider.access).await,
+    )
+    .await;
+    far.assert(201);
+    assert_eq!(far.json["off_site"], true);
+    assert!(far.json["distance_m"].as_i64().unwrap() > 4_000);
+
+    let roster = app
+        .get(&format!("/api/v1/demands/{}/roster", deal.demand))
+        .bearer(&deal.employer.access)
+        .send()
+        .await;
+    roster.assert(200);
+    let entry = &roster.json[0];
+    assert_eq!(entry["provider_id"], deal.provider.id);
+    assert_eq!(entry["on_site_now"], true);
+    assert_eq!(entry["check_ins"], 3);
+    assert_eq!(entry["off_site_check_ins"], 1);
+    assert_eq!(entry["last_check_in"]["off_site"], true);
+    // Only the owner sees the roster; the employer reads the photo.
+    app.get(&format!("/api/v1/demands/{}/roster", deal.demand))
+        .bearer(&deal.provider.access)
+        .send()
+        .await
+        .assert(404);
+    app.get(&format!("/api/v1/files/{first}"))
+        .bearer(&deal.employer.access)
+        .send()
+        .await
+        .assert(200);
+    // The employer cannot check in; the award lists the check-ins.
+    app.post(&path)
+        .bearer(&deal.employer.access)
+        .json(
+            json!({"kind": "out", "location": {"lat": 31.1957, "lng": 121.4376}, "file_id": first}),
+        )
+        .send()
+        .await
+        .assert_problem(403, "check_in.not_provider");
+    let award = app
+        .get(&format!("/api/v1/awards/{}", deal.award))
+        .bearer(&deal.employer.access)
+        .send()
+        .await;
+    assert_eq!(award.json["check_ins"].as_array().unwrap().len(), 3);
+    let listed = app.get(&path).bearer(&deal.employer.access).send().await;
+    assert_eq!(listed.json.as_array().unwrap().len(), 3);
+}
+
+#[actix_web::test]
+async fn wrk4_works_show_on_the_profile_until_removed() {
+    let app = TestApp::new().await;
+    let provider = app.verified_user().await;
+    let visitor = app.user().await;
+    let image = photo(&app, &provider.access).await;
+    let added = app
+        .post("/api/v1/me/works")
+        .bearer(&provider.access)
+        .json(json!({"title": "徐家汇商场地推", "text": "两天拉新 300 人，附现场照片。", "file_ids": [image]}))
+        .send()
+        .await;
+    added.assert(201);
+    let work = added.json["id"].as_i64().unwrap();
+    let listed = app
+        .get(&format!("/api/v1/users/{}/works", provider.id))
+        .send()
+        .await;
+    listed.assert(200);
+    assert_eq!(listed.json[0]["id"], work);
+    assert_eq!(listed.json[0]["images"][0]["id"], image);
+    // A work's image is for anyone to see.
+    app.get(&format!("/api/v1/files/{image}"))
+        .bearer(&visitor.access)
+        .send()
+        .await
+        .assert(200);
+    // Only the owner removes it; then it and its image are gone.
+    app.req(
+        actix_web::http::Method::DELETE,
+        &format!("/api/v1/me/works/{work}"),
+    )
+    .bearer(&visitor.access)
+    .send()
+    .await
+    .assert_problem(404, "work.not_found");
+    app.req(
+        actix_web::http::Method::DELETE,
+        &format!("/api/v1/me/works/{work}"),
+    )
+    .bearer(&provider.access)
+    .send()
+    .await
+    .assert(204);
+    let listed = app
+        .get(&format!("/api/v1/users/{}/works", provider.id))
+        .send()
+        .await;
+    assert_eq!(listed.json, json!([]));
+    app.get(&format!("/api/v1/files/{image}"))
+        .bearer(&visitor.access)
+        .send()
+        .await
+        .assert(404);
+}

@@ -34,14 +34,17 @@ from weigongbao_platform_api_client.models import (
     ChannelName,
     DeliveryRequest,
     Evidence,
+    GeoPoint,
     LoginRequest,
     NewBid,
     NewDemand,
+    PayUnit,
     PaymentRequest,
     RegisterRequest,
     SandboxOutcome,
     VerificationRequestIndividual,
     VerificationRequestIndividualKind,
+    WorkPlan,
 )
 
 BASE = os.environ["WGB_BASE_URL"]
@@ -131,6 +134,15 @@ def main():
                 budget="400.00",
                 workers_wanted=1,
                 bid_deadline=deadline,
+                work=WorkPlan(
+                    address="徐家汇商场东门",
+                    location=GeoPoint(lat=31.1955, lng=121.4374),
+                    start_date=(deadline + datetime.timedelta(days=2)).date(),
+                    end_date=(deadline + datetime.timedelta(days=3)).date(),
+                    daily_start="10:00",
+                    daily_end="18:00",
+                    pay_unit=PayUnit.PER_DAY,
+                ),
             ),
             idempotency_key=f"demand-{RUN}",
         ),

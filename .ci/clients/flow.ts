@@ -111,6 +111,15 @@ async function main() {
         budget: "400.00",
         workers_wanted: 1,
         bid_deadline: deadline,
+        work: {
+          address: "徐家汇商场东门",
+          location: { lat: 31.1955, lng: 121.4374 },
+          start_date: new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10),
+          end_date: new Date(Date.now() + 6 * 86_400_000).toISOString().slice(0, 10),
+          daily_start: "10:00",
+          daily_end: "18:00",
+          pay_unit: "per_day",
+        },
       },
     }),
   );

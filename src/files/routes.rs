@@ -69,6 +69,47 @@ fn clean_name(name: Option<&str>, kind: Kind) -> String {
     }
 }
 
+fn malformed() -> AppError {
+    form_error(
+        "file",
+        "file.form_invalid",
+        "表单格式不正确",
+        "The multipart form is malformed",
+    )
+}
+
+/// A part's bytes: the `file` up to `max`, anything else up to 64 bytes.
+async fn read_part(
+    part: &mut actix_multipart::Field,
+    name: &str,
+    max: usize,
+) -> AppResult<Vec<u8>> {
+    let limit = if name == "file" { max } else { 64 };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = part.next().await {
+        let chunk = chunk.map_err(|_| malformed())?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(match name {
+                "file" => too_large(max),
+                "purpose" => form_error(
+                    "purpose",
+                    "text.length",
+                    "字段过长",
+                    "The field is too long",
+                ),
+                _ => form_error(
+                    "form",
+                    "file.form_invalid",
+                    "表单只接受一个 file 和一个 purpose",
+                    "The form takes one `file` and one `purpose`",
+                ),
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 /// Reads the form: the `file` part (bounded by `max` bytes) and `purpose`.
 async fn read_form(
     mut form: Multipart,
@@ -77,49 +118,13 @@ async fn read_form(
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     let mut purpose: Option<String> = None;
     while let Some(part) = form.next().await {
-        let mut part = part.map_err(|_| {
-            form_error(
-                "file",
-                "file.form_invalid",
-                "表单格式不正确",
-                "The multipart form is malformed",
-            )
-        })?;
+        let mut part = part.map_err(|_| malformed())?;
         let name = part.name().unwrap_or_default().to_string();
-        let limit = if name == "file" { max } else { 64 };
         let file_name = part
             .content_disposition()
             .and_then(|d| d.get_filename())
             .map(str::to_string);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.next().await {
-            let chunk = chunk.map_err(|_| {
-                form_error(
-                    "file",
-                    "file.form_invalid",
-                    "表单格式不正确",
-                    "The multipart form is malformed",
-                )
-            })?;
-            if bytes.len() + chunk.len() > limit {
-                return Err(match name.as_str() {
-                    "file" => too_large(max),
-                    "purpose" => form_error(
-                        "purpose",
-                        "text.length",
-                        "字段过长",
-                        "The field is too long",
-                    ),
-                    _ => form_error(
-                        "form",
-                        "file.form_invalid",
-                        "表单只接受一个 file 和一个 purpose",
-                        "The form takes one `file` and one `purpose`",
-                    ),
-                });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = read_part(&mut part, &name, max).await?;
         match name.as_str() {
             "file" if file.is_none() => file = Some((file_name, bytes)),
             "purpose" if purpose.is_none() => {

@@ -29,8 +29,8 @@ fn readable(
             UseKind::Delivery | UseKind::CheckIn => {
                 crate::marketplace::awards::load_for(conn, use_id, Some(caller.user_id)).is_ok()
             }
-            // Works are shown on the public profile.
-            UseKind::Work => true,
+            // Works are shown on the public profile while not removed.
+            UseKind::Work => crate::works::is_shown(conn, use_id)?,
         };
         if allowed {
             return Ok(());

@@ -37,6 +37,8 @@ pub fn apply_callback(
                 // DEP-7: after the refund the provider leaves the platform:
                 // live bids are withdrawn.
                 crate::marketplace::bids::withdraw_all_of(conn, st, settled.user_id)?;
+                // WRK-4, DR §3.3: and their works come off the profile.
+                crate::works::remove_all_of(conn, st, settled.user_id)?;
             }
         }
     }

@@ -118,6 +118,7 @@ pub fn view(
         delivery_note: row.delivery_note,
         evidence,
         files: crate::files::cited_by(conn, crate::files::UseKind::Delivery, row.id)?,
+        check_ins: super::check_ins::of_award(conn, row.id)?,
         delivered_at: row.delivered_at.map(|t| t.and_utc()),
         completed_at: row.completed_at.map(|t| t.and_utc()),
         created_at: row.created_at.and_utc(),

@@ -3,7 +3,10 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use super::dto::{CategoryView, DemandPatch, DemandQuery, DemandSort, DemandView, NewDemand};
+use super::dto::{
+    CategoryView, DemandPatch, DemandQuery, DemandSort, DemandView, NewDemand, PayUnit, WorkPlan,
+    WorkPlanView,
+};
 use super::model::{AwardStatus, DemandStatus};
 use super::{close_bids, notify_each, require_good_standing};
 use crate::audit::{self, Actor};
@@ -13,8 +16,10 @@ use crate::platform::changes::{self, Topic};
 use crate::platform::db::schema::{awards, categories, demand_grams, demands};
 use crate::platform::db::{DbConnection, MultiBackend};
 use crate::platform::error::{AppError, AppResult};
+use crate::platform::geo::GeoPoint;
 use crate::platform::money::Money;
 use crate::platform::paging::{Page, decode_keys, encode_keys};
+use crate::platform::regions::Level;
 use crate::platform::state::AppState;
 use crate::platform::text::plain_text;
 use crate::platform::text::{fold, long_text};
@@ -36,11 +41,61 @@ pub struct Row {
     pub bid_count: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub work_address: Option<String>,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub work_start: Option<chrono::NaiveDate>,
+    pub work_end: Option<chrono::NaiveDate>,
+    pub daily_start_minute: Option<i32>,
+    pub daily_end_minute: Option<i32>,
+    pub pay_unit: Option<PayUnit>,
+}
+
+fn hhmm(minute: i32) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
 impl Row {
+    /// The work plan (WRK-1), when the demand states one.
+    fn work(&self) -> Option<WorkPlanView> {
+        Some(WorkPlanView {
+            address: self.work_address.clone()?,
+            location: GeoPoint {
+                lat: self.lat?,
+                lng: self.lng?,
+            },
+            start_date: self.work_start?,
+            end_date: self.work_end?,
+            daily_start: hhmm(self.daily_start_minute?),
+            daily_end: hhmm(self.daily_end_minute?),
+            pay_unit: self.pay_unit?,
+        })
+    }
+
     pub fn view(self) -> AppResult<DemandView> {
+        let work = self.work();
+        let region = crate::platform::regions::get(&self.region_code);
+        let (province_code, city_code) = match region.map(|r| r.level) {
+            Some(Level::District) => {
+                let city = region.and_then(|r| r.parent_code.clone());
+                let province = city
+                    .as_deref()
+                    .and_then(crate::platform::regions::get)
+                    .and_then(|c| c.parent_code.clone());
+                (province, city)
+            }
+            Some(Level::City) => (
+                region.and_then(|r| r.parent_code.clone()),
+                Some(self.region_code.clone()),
+            ),
+            Some(Level::Province) => (Some(self.region_code.clone()), None),
+            None => (None, None),
+        };
         Ok(DemandView {
+            province_code,
+            city_code,
+            work,
+            distance_km: None,
             id: self.id,
             owner_id: self.owner_id,
             title: self.title,
@@ -132,6 +187,109 @@ fn search_text(title: &str, description: &str) -> String {
 }
 
 /// Publishes a demand (MKT-1).
+/// A work plan's columns, checked (WRK-1).
+struct WorkColumns {
+    address: String,
+    at: GeoPoint,
+    start: chrono::NaiveDate,
+    end: chrono::NaiveDate,
+    from: i32,
+    to: i32,
+    unit: PayUnit,
+}
+
+fn work_invalid(field: &str, code: &'static str, zh: &'static str, en: &'static str) -> AppError {
+    AppError::invalid_field(field, code, zh, en)
+}
+
+/// `HH:MM` as minutes after midnight.
+fn minutes(field: &str, text: &str) -> AppResult<i32> {
+    let parsed = text.split_once(':').and_then(|(h, m)| {
+        let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+        (h.to_string().len() <= 2 && m < 60 && (0..24).contains(&h) && m >= 0 && text.len() == 5)
+            .then_some(h * 60 + m)
+    });
+    parsed.ok_or_else(|| {
+        work_invalid(
+            field,
+            "demand.work_hours_invalid",
+            "时间须为 HH:MM",
+            "A time must be HH:MM",
+        )
+    })
+}
+
+/// WRK-1: the address, a location in China, working days from the
+/// bidding deadline's date for at most 90 days, a day of 30 minutes to 14
+/// hours.
+fn check_work(plan: &WorkPlan, deadline: NaiveDateTime) -> AppResult<WorkColumns> {
+    let address = plain_text("work.address", &plan.address, 200)?;
+    if !plan.location.in_china() {
+        return Err(work_invalid(
+            "work.location",
+            "demand.location_outside_china",
+            "工作地点须在中国境内",
+            "The work location must be in China",
+        ));
+    }
+    let first_day = crate::platform::clock::china_today(deadline);
+    if plan.start_date < first_day {
+        return Err(work_invalid(
+            "work.start_date",
+            "demand.work_dates_invalid",
+            "开工日期须在竞标截止日当天或之后",
+            "Work starts on or after the bidding deadline's date",
+        ));
+    }
+    if plan.end_date < plan.start_date || (plan.end_date - plan.start_date).num_days() > 90 {
+        return Err(work_invalid(
+            "work.end_date",
+            "demand.work_dates_invalid",
+            "结束日期须在开工日期之后 90 天以内",
+            "The last working day is on or after the first, at most 90 days later",
+        ));
+    }
+    let from = minutes("work.daily_start", &plan.daily_start)?;
+    let to = minutes("work.daily_end", &plan.daily_end)?;
+    if !(30..=14 * 60).contains(&(to - from)) {
+        return Err(work_invalid(
+            "work.daily_end",
+            "demand.work_hours_invalid",
+            "每天工作时长须为 30 分钟到 14 小时",
+            "A working day is 30 minutes to 14 hours, ending after it starts",
+        ));
+    }
+    Ok(WorkColumns {
+        address,
+        at: plan.location,
+        start: plan.start_date,
+        end: plan.end_date,
+        from,
+        to,
+        unit: plan.pay_unit,
+    })
+}
+
+/// Writes a checked work plan on a demand (one statement of its own, in
+/// the caller's transaction).
+fn set_work(conn: &mut DbConnection, id: i64, w: &WorkColumns) -> AppResult<()> {
+    changes::mark(Topic::Demands);
+    diesel::update(demands::table.find(id))
+        .set((
+            demands::work_address.eq(Some(&w.address)),
+            demands::lat.eq(Some(w.at.lat)),
+            demands::lng.eq(Some(w.at.lng)),
+            demands::geo_cell.eq(Some(w.at.cell())),
+            demands::work_start.eq(Some(w.start)),
+            demands::work_end.eq(Some(w.end)),
+            demands::daily_start_minute.eq(Some(w.from)),
+            demands::daily_end_minute.eq(Some(w.to)),
+            demands::pay_unit.eq(Some(w.unit)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn publish(
     conn: &mut DbConnection,
     st: &AppState,
@@ -141,10 +299,8 @@ pub fn publish(
     let title = plain_text("title", &req.title, 100)?;
     let description = long_text("description", &req.description, 5000)?;
     let region_name = plain_text("region_name", &req.region_name, 50)?;
-    let region_ok = req.region_code.len() == 6
-        && req.region_code.bytes().all(|b| b.is_ascii_digit())
-        && !req.region_code.starts_with('0');
-    if !region_ok {
+    // WRK-1: a GB/T 2260 code (GET /regions).
+    if crate::platform::regions::get(&req.region_code).is_none() {
         return Err(AppError::invalid_field(
             "region_code",
             "demand.region_invalid",
@@ -154,6 +310,7 @@ pub fn publish(
     }
     check_workers(req.workers_wanted)?;
     let deadline = check_deadline(st, req.bid_deadline)?;
+    let work = check_work(&req.work, deadline)?;
     let known: bool = diesel::select(diesel::dsl::exists(categories::table.find(&req.category)))
         .get_result(conn)?;
     if !known {
@@ -188,6 +345,7 @@ pub fn publish(
         ))
         .returning(demands::id)
         .get_result(conn)?;
+    set_work(conn, id, &work)?;
     load(conn, id, Some(owner))?.view()
 }
 
@@ -225,6 +383,11 @@ pub fn edit(
         .bid_deadline
         .map(|d| check_deadline(st, d))
         .transpose()?;
+    let work = patch
+        .work
+        .as_ref()
+        .map(|w| check_work(w, deadline.unwrap_or(row.bid_deadline)))
+        .transpose()?;
     check_text(conn, st, "title", &title)?;
     check_text(conn, st, "description", &description)?;
     changes::mark(Topic::Demands);
@@ -250,6 +413,9 @@ pub fn edit(
             "需求已有竞标或不在招标中，不能修改",
             "Only an open demand without bids can be edited",
         ));
+    }
+    if let Some(work) = &work {
+        set_work(conn, id, work)?;
     }
     load(conn, id, Some(owner))?.view()
 }
@@ -719,7 +885,8 @@ fn order_after(
     cursor: Option<[i64; 2]>,
 ) -> DiscoveryQuery {
     match sort {
-        DemandSort::Newest => {
+        // Distance is ordered in `discover_near`.
+        DemandSort::Newest | DemandSort::Distance => {
             if let Some([_, id]) = cursor {
                 query = query.filter(demands::id.lt(id));
             }
@@ -758,7 +925,7 @@ fn order_after(
 /// The cursor that continues after `last` in `sort`.
 fn cursor_after(last: &Row, sort: DemandSort) -> String {
     match sort {
-        DemandSort::Newest => encode_keys([last.id, last.id]),
+        DemandSort::Newest | DemandSort::Distance => encode_keys([last.id, last.id]),
         DemandSort::Budget => encode_keys([last.budget, last.id]),
         DemandSort::Deadline => {
             encode_keys([last.bid_deadline.and_utc().timestamp_micros(), last.id])
@@ -775,7 +942,8 @@ pub fn discover(conn: &mut DbConnection, st: &AppState, q: &DemandQuery) -> AppR
     }
     .limit()?;
     let wanted = discovery_status(q)?;
-    let sort = q.sort.unwrap_or_default();
+    let near = near_point(q)?;
+    let sort = discovery_sort(q, near.is_some())?;
     let mut query = demands::table
         .filter(demands::status.eq(wanted))
         .select(Row::as_select())
@@ -790,6 +958,9 @@ pub fn discover(conn: &mut DbConnection, st: &AppState, q: &DemandQuery) -> AppR
         .filter(|_| sort == DemandSort::Newest)
         .map(|[_, id]| id);
     let (query, floor) = filter_words(conn, st, query, q.q.as_deref(), below)?;
+    if let Some((point, radius_km)) = near {
+        return discover_near(conn, st, query, (point, radius_km), cursor, limit);
+    }
     let mut rows: Vec<Row> = order_after(query, sort, cursor).load(conn)?;
     let fresh_until = fresh_until(&rows, st.clock.now_naive());
     let more = rows.len() as i64 > limit;
@@ -807,6 +978,108 @@ pub fn discover(conn: &mut DbConnection, st: &AppState, q: &DemandQuery) -> AppR
             items: rows.into_iter().map(Row::view).collect::<AppResult<_>>()?,
             next_cursor,
         },
+        fresh_until,
+    })
+}
+
+/// WRK-2: `near=lat,lng` and `radius_km` (1–50, default 10).
+fn near_point(q: &DemandQuery) -> AppResult<Option<(GeoPoint, f64)>> {
+    let radius = q.radius_km.unwrap_or(10);
+    if !(1..=50).contains(&radius) {
+        return Err(AppError::invalid_field(
+            "radius_km",
+            "demand.radius_invalid",
+            "radius_km 须为 1–50",
+            "radius_km must be 1–50",
+        ));
+    }
+    let Some(text) = &q.near else {
+        return Ok(None);
+    };
+    let point = text.split_once(',').and_then(|(lat, lng)| {
+        Some(GeoPoint {
+            lat: lat.trim().parse().ok()?,
+            lng: lng.trim().parse().ok()?,
+        })
+    });
+    match point {
+        Some(p) if p.in_china() => Ok(Some((p, f64::from(radius)))),
+        _ => Err(AppError::invalid_field(
+            "near",
+            "demand.near_invalid",
+            "near 须为中国境内的 纬度,经度",
+            "near must be lat,lng inside China",
+        )),
+    }
+}
+
+/// The sort: by distance exactly when searching `near` a point.
+fn discovery_sort(q: &DemandQuery, near: bool) -> AppResult<DemandSort> {
+    match (q.sort, near) {
+        (None | Some(DemandSort::Distance), true) => Ok(DemandSort::Distance),
+        (Some(DemandSort::Distance), false) | (Some(_), true) => Err(AppError::invalid_field(
+            "sort",
+            "demand.sort_invalid",
+            "按距离排序须与 near 一起使用，near 只按距离排序",
+            "sort=distance goes with near, and near sorts by distance",
+        )),
+        (sort, false) => Ok(sort.unwrap_or_default()),
+    }
+}
+
+/// The most demands a search by distance reads (the newest in the cells
+/// around the point).
+const NEAR_CANDIDATES: i64 = 5_000;
+
+/// WRK-2: the demands within `radius_km` of `point`, nearest first. The
+/// grid cells around the point are read through their index, the exact
+/// distance is computed here; the cursor is (metres, id).
+fn discover_near(
+    conn: &mut DbConnection,
+    st: &AppState,
+    query: DiscoveryQuery,
+    (point, radius_km): (GeoPoint, f64),
+    cursor: Option<[i64; 2]>,
+    limit: i64,
+) -> AppResult<Discovered> {
+    let (cells, [lat_lo, lat_hi, lng_lo, lng_hi]) = point.cells_within(radius_km);
+    let rows: Vec<Row> = query
+        .filter(demands::geo_cell.eq_any(cells))
+        .filter(demands::lat.between(lat_lo, lat_hi))
+        .filter(demands::lng.between(lng_lo, lng_hi))
+        .order(demands::id.desc())
+        .limit(NEAR_CANDIDATES)
+        .load(conn)?;
+    let fresh_until = fresh_until(&rows, st.clock.now_naive());
+    let mut found: Vec<(i64, Row)> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let at = GeoPoint {
+                lat: r.lat?,
+                lng: r.lng?,
+            };
+            let metres = point.distance_m(&at);
+            (metres <= radius_km * 1000.0).then(|| (metres.round() as i64, r))
+        })
+        .filter(|(m, r)| cursor.is_none_or(|[cm, cid]| (*m, r.id) > (cm, cid)))
+        .collect();
+    found.sort_by_key(|(m, r)| (*m, r.id));
+    let more = found.len() as i64 > limit;
+    found.truncate(limit as usize);
+    let next_cursor = found
+        .last()
+        .filter(|_| more)
+        .map(|(m, r)| encode_keys([*m, r.id]));
+    let items = found
+        .into_iter()
+        .map(|(m, r)| {
+            let mut view = r.view()?;
+            view.distance_km = Some((m as f64 / 10.0).round() / 100.0);
+            Ok(view)
+        })
+        .collect::<AppResult<_>>()?;
+    Ok(Discovered {
+        page: Page { items, next_cursor },
         fresh_until,
     })
 }

@@ -69,6 +69,57 @@ pub struct NewDemand {
     pub workers_wanted: i32,
     /// In the future, at most `MAX_BID_DEADLINE_DAYS` (90) days ahead.
     pub bid_deadline: DateTime<Utc>,
+    /// Where and when the work is (WRK-1).
+    pub work: WorkPlan,
+}
+
+crate::platform::enums::text_enum! {
+    /// How the budget is counted (WRK-1).
+    pub enum PayUnit {
+        /// Per person per day.
+        PerDay = "per_day",
+        /// Per person taken on.
+        PerHead = "per_head",
+        /// Per piece (sign-up, leaflet batch…).
+        PerPiece = "per_piece",
+        /// One sum for the whole job.
+        LumpSum = "lump_sum",
+    }
+}
+
+/// Where and when the work is (WRK-1).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkPlan {
+    /// The work address, e.g. `徐家汇商场东门`.
+    #[schema(min_length = 1, max_length = 200)]
+    pub address: String,
+    /// The work location (inside China).
+    pub location: crate::platform::geo::GeoPoint,
+    /// First working day (China date), on or after the bidding deadline's
+    /// date.
+    pub start_date: chrono::NaiveDate,
+    /// Last working day: on or after `start_date`, at most 90 days later.
+    pub end_date: chrono::NaiveDate,
+    /// Daily start, `HH:MM` (China time).
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub daily_start: String,
+    /// Daily end, `HH:MM`, after the start; a day is 30 minutes to 14 hours.
+    #[schema(pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    pub daily_end: String,
+    pub pay_unit: PayUnit,
+}
+
+/// A demand's work plan as shown, with its region's levels.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WorkPlanView {
+    pub address: String,
+    pub location: crate::platform::geo::GeoPoint,
+    pub start_date: chrono::NaiveDate,
+    pub end_date: chrono::NaiveDate,
+    pub daily_start: String,
+    pub daily_end: String,
+    pub pay_unit: PayUnit,
 }
 
 /// `PATCH /api/v1/demands/{id}`: only while open and without bids.
@@ -92,6 +143,8 @@ pub struct DemandPatch {
     #[serde(default, deserialize_with = "crate::platform::http::integer::opt_i32")]
     pub workers_wanted: Option<i32>,
     pub bid_deadline: Option<DateTime<Utc>>,
+    /// A new work plan, replacing the old one whole (WRK-1).
+    pub work: Option<WorkPlan>,
 }
 
 /// A demand.
@@ -111,6 +164,14 @@ pub struct DemandView {
     pub bid_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The region's province and city codes (GB/T 2260; WRK-1).
+    pub province_code: Option<String>,
+    pub city_code: Option<String>,
+    /// Where and when the work is (none on demands published before
+    /// WRK-1).
+    pub work: Option<WorkPlanView>,
+    /// From the `near` point of a search by distance, in kilometres.
+    pub distance_km: Option<f64>,
 }
 
 /// Sort orders of `GET /api/v1/demands`.
@@ -124,6 +185,8 @@ pub enum DemandSort {
     Budget,
     /// Soonest bidding deadline first.
     Deadline,
+    /// Nearest first (with `near`; the default when `near` is given).
+    Distance,
 }
 
 /// Filters of `GET /api/v1/demands` (MKT-6).
@@ -143,6 +206,13 @@ pub struct DemandQuery {
     /// Highest budget.
     #[param(value_type = Option<String>, pattern = r"^(?!0+(\.0{1,2})?$)[0-9]{1,9}(\.[0-9]{1,2})?$")]
     pub budget_max: Option<Money>,
+    /// A point, `lat,lng` (e.g. `31.1955,121.4374`): demands whose work
+    /// location is within `radius_km`, nearest first (WRK-2).
+    #[param(pattern = r"^-?[0-9]{1,2}(\.[0-9]{1,7})?,-?[0-9]{1,3}(\.[0-9]{1,7})?$")]
+    pub near: Option<String>,
+    /// The radius of `near`, 1–50 km (default 10).
+    #[param(minimum = 1, maximum = 50)]
+    pub radius_km: Option<i32>,
     /// Words in the title or description. A phrase whose every character
     /// pair is common reads at most `SEARCH_WINDOW` (20,000) demands holding
     /// its first pair per request: in the newest sort a page may then be
@@ -264,6 +334,8 @@ pub struct AwardView {
     pub evidence: Vec<Evidence>,
     /// The delivery's uploaded evidence (FIL-3), with its upload times.
     pub files: Vec<crate::files::FileView>,
+    /// The provider's check-ins, oldest first (WRK-3).
+    pub check_ins: Vec<CheckInView>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -286,4 +358,58 @@ pub struct NewReview {
         pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub body: String,
+}
+
+crate::platform::enums::text_enum! {
+    /// Arriving or leaving.
+    pub enum CheckInKind {
+        In = "in",
+        Out = "out",
+    }
+}
+
+/// `POST /api/v1/awards/{id}/check-ins`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCheckIn {
+    pub kind: CheckInKind,
+    /// Where the provider is (the phone's WGS-84 fix).
+    pub location: crate::platform::geo::GeoPoint,
+    /// The photo taken there (`POST /files`, purpose `check_in`).
+    #[serde(deserialize_with = "crate::platform::http::integer::i64")]
+    pub file_id: i64,
+}
+
+/// A check-in as the award's parties see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CheckInView {
+    pub id: i64,
+    pub award_id: i64,
+    pub provider_id: i64,
+    pub kind: CheckInKind,
+    pub location: crate::platform::geo::GeoPoint,
+    /// Metres from the demand's work location (none when the demand
+    /// states no location).
+    pub distance_m: Option<i32>,
+    /// Farther than the geofence (`CHECKIN_GEOFENCE_M`, 500 m).
+    pub off_site: bool,
+    pub photo: crate::files::FileView,
+    /// The working day (China date) it counts for.
+    pub work_day: chrono::NaiveDate,
+    /// Stamped by the server.
+    pub checked_at: DateTime<Utc>,
+}
+
+/// One provider on the roster of a demand (WRK-3).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RosterEntry {
+    pub award_id: i64,
+    pub provider_id: i64,
+    pub award_status: super::model::AwardStatus,
+    /// Checked in and not out.
+    pub on_site_now: bool,
+    pub last_check_in: Option<CheckInView>,
+    pub check_ins: i64,
+    /// Of them, beyond the geofence.
+    pub off_site_check_ins: i64,
 }

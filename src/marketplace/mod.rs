@@ -3,6 +3,7 @@
 
 pub mod awards;
 pub mod bids;
+pub mod check_ins;
 pub mod demands;
 pub mod dto;
 pub mod model;

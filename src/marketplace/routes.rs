@@ -3,10 +3,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 
+use super::check_ins;
 use super::dto::{
     AwardRequest, AwardView, BidView, CategoryView, DeliveryRequest, DemandPatch, DemandQuery,
     DemandView, NewBid, NewDemand, NewReview, RegionQuery,
 };
+use super::dto::{CheckInView, NewCheckIn, RosterEntry};
 use super::{awards, bids, demands};
 use crate::auth::{AuthUser, Moderators, Staff};
 use crate::funds::idempotency;
@@ -569,6 +571,92 @@ pub async fn remove_demand(
     Ok(web::Json(
         state
             .tx(move |conn, st| demands::remove(conn, st, staff_id, id, &reason, &meta.ip))
+            .await?,
+    ))
+}
+
+/// Check in or out (WRK-3): the awarded provider, while the work is in
+/// progress; one open check-in at a time. The server stamps the time and
+/// the distance from the work location; beyond the geofence the check-in is
+/// marked off-site.
+#[utoipa::path(
+    operation_id = "award_check_ins_create",
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Award id")),
+    request_body = NewCheckIn,
+    responses(
+        (status = 201, description = "Recorded", body = CheckInView),
+        (status = 403, description = "Not the award's provider (`check_in.not_provider`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not in progress (`award.not_in_progress`), already checked in (`check_in.already_in`) or not checked in (`check_in.not_in`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A location outside China or a file not the caller's", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/awards/{id}/check-ins")]
+pub async fn check_in(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    body: crate::platform::http::Json<NewCheckIn>,
+) -> AppResult<HttpResponse> {
+    let (provider, id, req) = (user.user_id, id.into_inner(), body.into_inner());
+    let view = state
+        .tx(move |conn, st| check_ins::record(conn, st, provider, id, req))
+        .await?;
+    Ok(crate::platform::http::created(&view))
+}
+
+/// An award's check-ins (WRK-3): its parties.
+#[utoipa::path(
+    operation_id = "award_check_ins_list",
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Award id")),
+    responses(
+        (status = 200, description = "Oldest first", body = Vec<CheckInView>),
+        (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/awards/{id}/check-ins")]
+pub async fn list_check_ins(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<Vec<CheckInView>>> {
+    let (viewer, id) = (user.user_id, id.into_inner());
+    Ok(web::Json(
+        state
+            .run(move |conn, _| {
+                awards::load_for(conn, id, Some(viewer))?;
+                check_ins::of_award(conn, id)
+            })
+            .await?,
+    ))
+}
+
+/// A demand's roster (WRK-3): its owner sees each awarded provider, who is
+/// on site now and their latest check-in.
+#[utoipa::path(
+    operation_id = "demand_roster_get",
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Demand id")),
+    responses(
+        (status = 200, description = "One entry per award", body = Vec<RosterEntry>),
+        (status = 404, description = "No such demand of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/demands/{id}/roster")]
+pub async fn roster(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<Vec<RosterEntry>>> {
+    let (owner, id) = (user.user_id, id.into_inner());
+    Ok(web::Json(
+        state
+            .run(move |conn, _| check_ins::roster(conn, owner, id))
             .await?,
     ))
 }

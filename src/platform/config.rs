@@ -155,6 +155,9 @@ pub struct MarketSettings {
     /// Index postings one search reads at most when every character pair
     /// of its phrase is common (`SEARCH_WINDOW`, issue 13).
     pub search_window: i64,
+    /// WRK-3: a check-in farther than this from the work location is
+    /// off-site (`CHECKIN_GEOFENCE_M`, metres).
+    pub check_in_geofence_m: u32,
 }
 
 /// A setting that cannot be used; the message names the key, never its value.
@@ -457,6 +460,7 @@ impl MarketSettings {
             max_bid_deadline_days: parse_in(lookup, "MAX_BID_DEADLINE_DAYS", 90, 1..=365)?,
             bids_per_minute: parse_in(lookup, "RATE_LIMIT_BIDS_PER_MINUTE", 30, 1..=1_000_000)?,
             search_window: parse_in(lookup, "SEARCH_WINDOW", 20_000, 2..=1_000_000)?,
+            check_in_geofence_m: parse_in(lookup, "CHECKIN_GEOFENCE_M", 500, 10..=50_000)?,
             demands_per_minute: parse_in(
                 lookup,
                 "RATE_LIMIT_DEMANDS_PER_MINUTE",

@@ -13,6 +13,7 @@ pub mod contact;
 pub mod db;
 pub mod enums;
 pub mod error;
+pub mod geo;
 pub mod http;
 pub mod jwt;
 pub mod logging;

@@ -549,6 +549,22 @@ impl TestApp {
             "budget": budget,
             "workers_wanted": workers,
             "bid_deadline": (self.clock_now() + chrono::Duration::days(3)).to_rfc3339(),
+            // WRK-1: after any bidding deadline a test may set (90 days at most).
+            "work": self.work_plan(31.1955, 121.4374),
+        })
+    }
+
+    /// A work plan at (`lat`, `lng`): two days of 8 hours, 91 days ahead.
+    pub fn work_plan(&self, lat: f64, lng: f64) -> Value {
+        let start = (self.clock_now() + chrono::Duration::days(91)).date_naive();
+        json!({
+            "address": "徐家汇商场东门",
+            "location": {"lat": lat, "lng": lng},
+            "start_date": start.to_string(),
+            "end_date": (start + chrono::Duration::days(1)).to_string(),
+            "daily_start": "10:00",
+            "daily_end": "18:00",
+            "pay_unit": "per_day",
         })
     }
 

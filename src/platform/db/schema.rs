@@ -312,6 +312,15 @@ diesel::table! {
         removed_reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        work_address -> Nullable<Text>,
+        lat -> Nullable<Double>,
+        lng -> Nullable<Double>,
+        geo_cell -> Nullable<BigInt>,
+        work_start -> Nullable<Date>,
+        work_end -> Nullable<Date>,
+        daily_start_minute -> Nullable<Integer>,
+        daily_end_minute -> Nullable<Integer>,
+        pay_unit -> Nullable<Text>,
     }
 }
 
@@ -564,3 +573,33 @@ diesel::table! {
 
 diesel::joinable!(file_uses -> files (file_id));
 diesel::allow_tables_to_appear_in_same_query!(files, file_uses, awards);
+
+diesel::table! {
+    check_ins (id) {
+        id -> BigInt,
+        award_id -> BigInt,
+        provider_id -> BigInt,
+        kind -> Text,
+        lat -> Double,
+        lng -> Double,
+        distance_m -> Nullable<Integer>,
+        off_site -> Bool,
+        file_id -> BigInt,
+        work_day -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(check_ins, awards);
+
+diesel::table! {
+    works (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        title -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+        removed_reason -> Nullable<Text>,
+    }
+}

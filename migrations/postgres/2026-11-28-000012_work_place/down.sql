@@ -1,0 +1,10 @@
+DROP INDEX demands_status_cell_id;
+ALTER TABLE demands DROP COLUMN pay_unit;
+ALTER TABLE demands DROP COLUMN daily_end_minute;
+ALTER TABLE demands DROP COLUMN daily_start_minute;
+ALTER TABLE demands DROP COLUMN work_end;
+ALTER TABLE demands DROP COLUMN work_start;
+ALTER TABLE demands DROP COLUMN geo_cell;
+ALTER TABLE demands DROP COLUMN lng;
+ALTER TABLE demands DROP COLUMN lat;
+ALTER TABLE demands DROP COLUMN work_address;
