@@ -138,6 +138,17 @@ async fn fil1_uploads_are_typed_from_their_bytes_stripped_and_bounded() {
     )
     .await
     .assert_problem(422, "file.type_not_allowed");
+    // A PNG whose container cannot be read is refused, not passed on
+    // with whatever metadata it holds.
+    upload(
+        &app,
+        &user.access,
+        "broken.png",
+        b"\x89PNG\r\n\x1a\nbroken",
+        "evidence",
+    )
+    .await
+    .assert_problem(422, "file.unreadable");
     // Over FILE_MAX_BYTES: 413.
     upload(
         &app,

@@ -92,54 +92,12 @@ pub fn strip_metadata(kind: Kind, bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-pub mod tests {
+mod tests {
     use super::*;
-
-    /// A 1×1 PNG with an `eXIf` chunk holding GPS-like bytes and a `tEXt`
-    /// comment (for tests that need an image with a location in it).
-    pub fn png_with_location() -> Vec<u8> {
-        fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-            let mut out = (data.len() as u32).to_be_bytes().to_vec();
-            out.extend_from_slice(kind);
-            out.extend_from_slice(data);
-            let mut crc_input = kind.to_vec();
-            crc_input.extend_from_slice(data);
-            out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
-            out
-        }
-        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        png.extend(chunk(b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]));
-        png.extend(chunk(
-            b"eXIf",
-            b"MM\x00\x2aGPSLatitude 31.2304N GPSLongitude 121.4737E",
-        ));
-        png.extend(chunk(b"tEXt", b"Comment\x00shot at home"));
-        png.extend(chunk(
-            b"IDAT",
-            &[0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01],
-        ));
-        png.extend(chunk(b"IEND", &[]));
-        png
-    }
-
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xFFFF_FFFFu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xEDB8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
 
     #[test]
     fn fil1_types_come_from_the_bytes() {
-        assert_eq!(Kind::sniff(&png_with_location()), Some(Kind::Png));
+        assert_eq!(Kind::sniff(b"\x89PNG\r\n\x1a\nrest"), Some(Kind::Png));
         assert_eq!(Kind::sniff(b"%PDF-1.7\n"), Some(Kind::Pdf));
         assert_eq!(Kind::sniff(b"\xFF\xD8\xFF\xE0rest"), Some(Kind::Jpeg));
         assert_eq!(
@@ -148,16 +106,5 @@ pub mod tests {
         );
         assert_eq!(Kind::sniff(b"just text pretending to be a png"), None);
         assert_eq!(Kind::sniff(b"GIF89a"), None);
-    }
-
-    #[test]
-    fn fil1_png_metadata_is_stripped_and_the_picture_kept() {
-        let original = png_with_location();
-        let stripped = strip_metadata(Kind::Png, &original).unwrap();
-        let text = String::from_utf8_lossy(&stripped);
-        assert!(!text.contains("GPSLatitude"));
-        assert!(!text.contains("shot at home"));
-        assert!(text.contains("IHDR") && text.contains("IDAT") && text.contains("IEND"));
-        assert!(strip_metadata(Kind::Png, b"\x89PNG\r\n\x1a\nbroken").is_none());
     }
 }
