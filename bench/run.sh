@@ -107,6 +107,9 @@ run_backend() {
   bench demands_filtered "$search"
   # A word pair no demand contains (龘龘).
   bench demands_q_nomatch "$base/api/v1/demands?q=%E9%BE%98%E9%BE%98"
+  # WRK-2: nearest first within 5 km of People's Square.
+  local near="/api/v1/demands?near=31.2304,121.4737&radius_km=5"
+  bench demands_near "$base$near"
   BENCH_TOKENS="$work/tokens" BENCH_FIRST_DEMAND=$((BIDS + 1)) bench bids_post -s bench/bids.lua "$base"
   # The first page with the page cache off (PAGE_CACHE_ENTRIES=0 on a
   # second server): what a cache miss costs.
@@ -119,6 +122,7 @@ run_backend() {
     bench demands_first_page_uncached "$nc/api/v1/demands"
     bench demands_deep_page_uncached "$nc/api/v1/demands?cursor=$deep"
     bench demands_q_nomatch_uncached "$nc/api/v1/demands?q=%E9%BE%98%E9%BE%98"
+    bench demands_near_uncached "$nc$near"
     kill $nocache; wait $nocache 2>/dev/null || true
   fi
   [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" login_storm "* ]] && { kill $pid; wait $pid 2>/dev/null || true; [ "$backend" = postgres ] && psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"; rm -rf "$work"; return; }

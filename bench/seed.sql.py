@@ -39,10 +39,16 @@ cat = "CASE (n % 8) " + " ".join(f"WHEN {i} THEN '{c}'" for i, c in enumerate(ca
 reg = "CASE (n % 6) " + " ".join(f"WHEN {i} THEN '{r}'" for i, r in enumerate(regions)) + " END"
 title = "'周末商场地推 ' || n || ' 号'"
 desc = "'商场门口派发传单并引导扫码注册，每天 6 小时，需拍照打卡。编号 ' || n"
+# WRK-2: work locations spread over ~55 x 57 km around Shanghai (a point
+# every ~0.5 km), with their 0.1-degree grid cell.
+lat = "(31.0 + (n % 997) * 0.0005)"
+lng = "(121.2 + ((n * 7919) % 1009) * 0.0006)"
+floor = (lambda x: f"floor({x})") if backend == "postgres" else (lambda x: f"CAST({x} AS INTEGER)")
+cell = f"{floor(f'({lat} + 90) * 10')} * 10000 + {floor(f'({lng} + 180) * 10')}"
 out.append(
-    "INSERT INTO demands (owner_id, title, description, category, region_code, region_name, budget, workers_wanted, bid_deadline, status, bid_count, search_text, created_at, updated_at) "
+    "INSERT INTO demands (owner_id, title, description, category, region_code, region_name, budget, workers_wanted, bid_deadline, status, bid_count, search_text, created_at, updated_at, lat, lng, geo_cell) "
     f"SELECT 1, {title}, {desc}, {cat}, {reg}, '上海市徐汇区', 10000 + (n % 500) * 100, 1 + (n % 5), {deadline}, 'open', 0, "
-    f"lower({title} || ' ' || {desc}), {now}, {now} FROM {series};"
+    f"lower({title} || ' ' || {desc}), {now}, {now}, {lat}, {lng}, {cell} FROM {series};"
 )
 # Bids on the oldest demands, spread over the bidders.
 bseries = series.replace(str(demands), str(bids))

@@ -169,14 +169,21 @@ async fn wrk2_near_finds_demands_within_the_radius_nearest_first() {
     assert_eq!(ids_of(&second), vec![people_square]);
     assert!(second.json["next_cursor"].is_null());
 
-    near("&sort=budget")
-        .await
-        .assert_problem(422, "demand.sort_invalid");
-    app.get("/api/v1/demands?sort=distance")
-        .send()
-        .await
-        .assert_problem(422, "demand.sort_invalid");
-    app.get("/api/v1/demands?near=48.85,2.35")
+    // `near` orders by distance whatever `sort` says; `distance` without a
+    // point is the newest first; a point outside China finds nothing.
+    assert_eq!(
+        ids_of(&near("&sort=budget").await),
+        vec![xujiahui, people_square]
+    );
+    let newest = app.get("/api/v1/demands?sort=distance").send().await;
+    assert_eq!(
+        ids_of(&newest)[0],
+        ids_of(&app.get("/api/v1/demands").send().await)[0]
+    );
+    let paris = app.get("/api/v1/demands?near=48.85,2.35").send().await;
+    paris.assert(200);
+    assert!(ids_of(&paris).is_empty());
+    app.get("/api/v1/demands?near=north")
         .send()
         .await
         .assert_problem(422, "demand.near_invalid");

@@ -422,3 +422,71 @@ async fn fil2_files_live_in_an_s3_store_behind_short_lived_links() {
         .unwrap();
     assert_eq!(expired.status().as_u16(), 403, "an expired link is refused");
 }
+
+#[actix_web::test]
+async fn fil3_complaint_evidence_is_uploaded_and_read_by_the_reporter_and_staff() {
+    let app = TestApp::new().await;
+    let deal = app.deal().await;
+    let up = upload(
+        &app,
+        &deal.employer.access,
+        "聊天记录.png",
+        &png_with_location(),
+        "evidence",
+    )
+    .await;
+    let file = up.json["id"].as_i64().unwrap();
+    let filed = app
+        .post("/api/v1/complaints")
+        .bearer(&deal.employer.access)
+        .json(json!({
+            "target_type": "award",
+            "target_id": deal.award,
+            "category": "refused_contact",
+            "text": "中标后服务商两天联系不上。",
+            "file_ids": [file],
+        }))
+        .send()
+        .await;
+    filed.assert(201);
+    assert_eq!(filed.json["files"][0]["id"], file);
+    let path = format!("/api/v1/files/{file}");
+    app.get(&path)
+        .bearer(&deal.employer.access)
+        .send()
+        .await
+        .assert(200);
+    // The complaint's subject does not read the reporter's evidence.
+    app.get(&path)
+        .bearer(&deal.provider.access)
+        .send()
+        .await
+        .assert_problem(404, "file.not_found");
+    let staff = app.staff(weigongbao::users::models::Role::Moderator).await;
+    app.get(&path)
+        .bearer(&staff.access)
+        .send()
+        .await
+        .assert(200);
+    // Someone else's file cannot be cited.
+    let other = upload(
+        &app,
+        &deal.provider.access,
+        "x.pdf",
+        b"%PDF-1.7\nx",
+        "evidence",
+    )
+    .await;
+    app.post("/api/v1/complaints")
+        .bearer(&deal.employer.access)
+        .json(json!({
+            "target_type": "user",
+            "target_id": deal.provider.id,
+            "category": "abusive_language",
+            "text": "举报该用户辱骂。",
+            "file_ids": [other.json["id"]],
+        }))
+        .send()
+        .await
+        .assert_problem(422, "file.not_found");
+}

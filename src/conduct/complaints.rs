@@ -13,7 +13,7 @@ use crate::notifications::{Notice, notify};
 use crate::platform::db::schema::{awards, complaints, demands, users};
 use crate::platform::db::{DbConnection, unique_or};
 use crate::platform::error::{AppError, AppResult};
-use crate::platform::paging::{Page, PageQuery, page_by_id, page_of};
+use crate::platform::paging::{Page, PageQuery, page_of, try_page_by_id};
 use crate::platform::state::AppState;
 use crate::platform::text::long_text;
 
@@ -61,10 +61,16 @@ pub struct NewComplaint {
         pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub text: String,
-    /// Links to screenshots, recordings, photos (at most 20).
+    /// Links to screenshots, recordings, photos (at most 20; legacy,
+    /// prefer `file_ids`).
     #[schema(max_items = 20)]
     #[serde(default)]
     pub evidence: Vec<Link>,
+    /// Uploaded evidence (`POST /files`, the reporter's own; FIL-3): read
+    /// by the reporter and staff only.
+    #[serde(default, deserialize_with = "crate::platform::http::integer::vec_i64")]
+    #[schema(max_items = 20)]
+    pub file_ids: Vec<i64>,
 }
 
 /// A complaint or report.
@@ -83,6 +89,8 @@ pub struct ComplaintView {
     pub category: String,
     pub text: String,
     pub evidence: Vec<Link>,
+    /// Uploaded evidence, with its upload times (FIL-3).
+    pub files: Vec<crate::files::FileView>,
     /// `open`, `actioned` (a violation was recorded) or `dismissed`.
     pub status: ComplaintStatus,
     /// The violation recorded on it, if any.
@@ -121,8 +129,9 @@ struct Row {
 }
 
 impl Row {
-    fn view(self) -> ComplaintView {
-        ComplaintView {
+    fn view(self, conn: &mut DbConnection) -> AppResult<ComplaintView> {
+        Ok(ComplaintView {
+            files: crate::files::cited_by(conn, crate::files::UseKind::Complaint, self.id)?,
             id: self.id,
             kind: self.kind,
             target_type: self.target_type,
@@ -136,7 +145,7 @@ impl Row {
             resolution: self.resolution,
             created_at: self.created_at.and_utc(),
             handled_at: self.handled_at.map(|t| t.and_utc()),
-        }
+        })
     }
 }
 
@@ -204,6 +213,14 @@ pub fn create(
 ) -> AppResult<ComplaintView> {
     let text = long_text("text", &req.text, 2000)?;
     let evidence = evidence_json(&req.evidence, 20)?;
+    if req.file_ids.len() > 20 {
+        return Err(AppError::invalid_field(
+            "file_ids",
+            "evidence.too_many",
+            "凭证最多 20 项",
+            "At most 20 pieces of evidence",
+        ));
+    }
     let (subject, kind) = subject_of(conn, reporter, req.target_type, req.target_id)?;
     let now = st.clock.now_naive();
     let id: i64 = diesel::insert_into(complaints::table)
@@ -230,6 +247,15 @@ pub fn create(
                 )
             })
         })?;
+    // FIL-3: uploaded evidence, the reporter's own files.
+    crate::files::attach(
+        conn,
+        st,
+        reporter,
+        "file_ids",
+        &req.file_ids,
+        (crate::files::UseKind::Complaint, id),
+    )?;
     super::deposit::extend_observation(conn, st, subject, "收到新的投诉")?;
     notify(
         conn,
@@ -257,7 +283,7 @@ fn load_row(conn: &mut DbConnection, id: i64) -> AppResult<Row> {
 }
 
 fn load(conn: &mut DbConnection, id: i64) -> AppResult<ComplaintView> {
-    Ok(load_row(conn, id)?.view())
+    load_row(conn, id)?.view(conn)
 }
 
 /// The caller's complaints and reports, newest first.
@@ -277,7 +303,7 @@ pub fn mine(
         q = q.filter(complaints::id.lt(before));
     }
     let rows: Vec<Row> = q.load(conn)?;
-    Ok(page_by_id(rows, limit, |r| r.id, Row::view))
+    try_page_by_id(rows, limit, |r| r.id, |r| r.view(conn))
 }
 
 /// The moderators' queue: complaints in a state, oldest first.
@@ -299,11 +325,13 @@ pub fn queue(
     let rows: Vec<Row> = q.load(conn)?;
     let views = rows
         .into_iter()
-        .map(|r| AdminComplaintView {
-            reporter_id: r.reporter_id,
-            complaint: r.view(),
+        .map(|r| {
+            Ok(AdminComplaintView {
+                reporter_id: r.reporter_id,
+                complaint: r.view(conn)?,
+            })
         })
-        .collect();
+        .collect::<AppResult<_>>()?;
     Ok(page_of(views, limit, |v| v.complaint.id))
 }
 
@@ -399,4 +427,13 @@ pub fn dismiss(
         },
     )?;
     load(conn, id)
+}
+
+/// Who filed complaint `id` (FIL-2: its evidence is theirs to read).
+pub fn reporter_of(conn: &mut DbConnection, id: i64) -> AppResult<Option<i64>> {
+    Ok(complaints::table
+        .find(id)
+        .select(complaints::reporter_id)
+        .first(conn)
+        .optional()?)
 }

@@ -44,6 +44,8 @@ text_enum! {
         CheckIn = "check_in",
         /// A work (`use_id`: the work).
         Work = "work",
+        /// A complaint or report (`use_id`: the complaint).
+        Complaint = "complaint",
     }
 }
 

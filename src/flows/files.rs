@@ -31,6 +31,10 @@ fn readable(
             }
             // Works are shown on the public profile while not removed.
             UseKind::Work => crate::works::is_shown(conn, use_id)?,
+            // Complaint evidence: the reporter (and staff, below).
+            UseKind::Complaint => {
+                crate::conduct::complaints::reporter_of(conn, use_id)? == Some(caller.user_id)
+            }
         };
         if allowed {
             return Ok(());

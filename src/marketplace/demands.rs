@@ -943,7 +943,7 @@ pub fn discover(conn: &mut DbConnection, st: &AppState, q: &DemandQuery) -> AppR
     .limit()?;
     let wanted = discovery_status(q)?;
     let near = near_point(q)?;
-    let sort = discovery_sort(q, near.is_some())?;
+    let sort = discovery_sort(q, near.is_some());
     let mut query = demands::table
         .filter(demands::status.eq(wanted))
         .select(Row::as_select())
@@ -1002,28 +1002,26 @@ fn near_point(q: &DemandQuery) -> AppResult<Option<(GeoPoint, f64)>> {
             lng: lng.trim().parse().ok()?,
         })
     });
+    // A point outside China (or off the globe) is a valid question with
+    // no demand near it: the page is empty.
     match point {
-        Some(p) if p.in_china() => Ok(Some((p, f64::from(radius)))),
+        Some(p) if p.lat.is_finite() && p.lng.is_finite() => Ok(Some((p, f64::from(radius)))),
         _ => Err(AppError::invalid_field(
             "near",
             "demand.near_invalid",
-            "near 须为中国境内的 纬度,经度",
-            "near must be lat,lng inside China",
+            "near 须为 纬度,经度",
+            "near must be lat,lng",
         )),
     }
 }
 
-/// The sort: by distance exactly when searching `near` a point.
-fn discovery_sort(q: &DemandQuery, near: bool) -> AppResult<DemandSort> {
+/// The sort: by distance when searching `near` a point (whatever `sort`
+/// says); `distance` without a point is the newest first.
+fn discovery_sort(q: &DemandQuery, near: bool) -> DemandSort {
     match (q.sort, near) {
-        (None | Some(DemandSort::Distance), true) => Ok(DemandSort::Distance),
-        (Some(DemandSort::Distance), false) | (Some(_), true) => Err(AppError::invalid_field(
-            "sort",
-            "demand.sort_invalid",
-            "按距离排序须与 near 一起使用，near 只按距离排序",
-            "sort=distance goes with near, and near sorts by distance",
-        )),
-        (sort, false) => Ok(sort.unwrap_or_default()),
+        (_, true) => DemandSort::Distance,
+        (Some(DemandSort::Distance) | None, false) => DemandSort::Newest,
+        (Some(sort), false) => sort,
     }
 }
 

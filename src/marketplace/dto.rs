@@ -185,7 +185,8 @@ pub enum DemandSort {
     Budget,
     /// Soonest bidding deadline first.
     Deadline,
-    /// Nearest first (with `near`; the default when `near` is given).
+    /// Nearest first: the order of a search `near` a point (without one,
+    /// the newest first).
     Distance,
 }
 
@@ -207,7 +208,10 @@ pub struct DemandQuery {
     #[param(value_type = Option<String>, pattern = r"^(?!0+(\.0{1,2})?$)[0-9]{1,9}(\.[0-9]{1,2})?$")]
     pub budget_max: Option<Money>,
     /// A point, `lat,lng` (e.g. `31.1955,121.4374`): demands whose work
-    /// location is within `radius_km`, nearest first (WRK-2).
+    /// location is within `radius_km`, nearest first whatever `sort` says
+    /// (WRK-2); a point outside China finds nothing. One request reads at
+    /// most the 5,000 newest demands in the 0.1° grid cells around the
+    /// point.
     #[param(pattern = r"^-?[0-9]{1,2}(\.[0-9]{1,7})?,-?[0-9]{1,3}(\.[0-9]{1,7})?$")]
     pub near: Option<String>,
     /// The radius of `near`, 1–50 km (default 10).
