@@ -36,7 +36,16 @@ pub struct CategoryView {
     "region_name": "上海市徐汇区",
     "budget": "1800.00",
     "workers_wanted": 3,
-    "bid_deadline": "2026-12-01T12:00:00Z"
+    "bid_deadline": "2026-12-01T12:00:00Z",
+    "work": {
+        "address": "徐家汇商场东门",
+        "location": {"lat": 31.1955, "lng": 121.4374},
+        "start_date": "2026-12-05",
+        "end_date": "2026-12-06",
+        "daily_start": "10:00",
+        "daily_end": "16:00",
+        "pay_unit": "per_day"
+    }
 }))]
 pub struct NewDemand {
     #[schema(

@@ -149,7 +149,8 @@ pub async fn get_me(
     operation_id = "me_update",
     tag = "me",
     params(
-        ("If-Match" = Option<String>, Header, description = "The `ETag` of `GET /me` as read; a changed account answers 412"),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` of `GET /me` as read; a changed account answers 412",
+            pattern = r#"^(\*|(W/)?"[!#-~]*"(, *(W/)?"[!#-~]*")*)$"#),
     ),
     request_body = UpdateMeRequest,
     responses(
