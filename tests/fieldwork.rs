@@ -16,14 +16,6 @@ async fn wrk2_a_province_or_city_code_finds_its_districts_demands() {
     body["region_code"] = json!("110105");
     body["region_name"] = json!("北京市朝阳区");
     let beijing = app.demand(&owner, body).await;
-    let ids = |res: &common::Res| -> Vec<i64> {
-        res.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["id"].as_i64().unwrap())
-            .collect()
-    };
     for (region, expected) in [
         ("310000", vec![shanghai]),
         ("310100", vec![shanghai]),
@@ -36,7 +28,7 @@ async fn wrk2_a_province_or_city_code_finds_its_districts_demands() {
             .send()
             .await;
         res.assert(200);
-        assert_eq!(ids(&res), expected, "region={region}");
+        assert_eq!(res.ids(), expected, "region={region}");
     }
 
     // The tree the codes come from.
@@ -160,29 +152,29 @@ async fn wrk2_near_finds_demands_within_the_radius_nearest_first() {
         items[1]["distance_km"].as_f64().unwrap(),
     );
     assert!(d0 < 0.2 && (4.5..5.5).contains(&d1), "{d0} {d1}");
-    assert_eq!(ids_of(&near("&radius_km=3").await), vec![xujiahui]);
+    assert_eq!(near("&radius_km=3").await.ids(), vec![xujiahui]);
     // Pages follow the distance order.
     let first = near("&limit=1").await;
-    assert_eq!(ids_of(&first), vec![xujiahui]);
+    assert_eq!(first.ids(), vec![xujiahui]);
     let cursor = first.json["next_cursor"].as_str().unwrap().to_string();
     let second = near(&format!("&limit=1&cursor={cursor}")).await;
-    assert_eq!(ids_of(&second), vec![people_square]);
+    assert_eq!(second.ids(), vec![people_square]);
     assert!(second.json["next_cursor"].is_null());
 
     // `near` orders by distance whatever `sort` says; `distance` without a
     // point is the newest first; a point outside China finds nothing.
     assert_eq!(
-        ids_of(&near("&sort=budget").await),
+        near("&sort=budget").await.ids(),
         vec![xujiahui, people_square]
     );
     let newest = app.get("/api/v1/demands?sort=distance").send().await;
     assert_eq!(
-        ids_of(&newest)[0],
-        ids_of(&app.get("/api/v1/demands").send().await)[0]
+        newest.ids()[0],
+        app.get("/api/v1/demands").send().await.ids()[0]
     );
     let paris = app.get("/api/v1/demands?near=48.85,2.35").send().await;
     paris.assert(200);
-    assert!(ids_of(&paris).is_empty());
+    assert!(paris.ids().is_empty());
     app.get("/api/v1/demands?near=north")
         .send()
         .await
@@ -190,15 +182,6 @@ async fn wrk2_near_finds_demands_within_the_radius_nearest_first() {
     near("&radius_km=51")
         .await
         .assert_problem(422, "demand.radius_invalid");
-}
-
-fn ids_of(res: &common::Res) -> Vec<i64> {
-    res.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_i64().unwrap())
-        .collect()
 }
 
 /// A check-in photo of `who`, uploaded; its id.

@@ -50,15 +50,6 @@ async fn listening(app: &TestApp) {
     panic!("the change listener did not connect");
 }
 
-fn ids(res: &common::Res) -> Vec<i64> {
-    res.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["id"].as_i64().unwrap())
-        .collect()
-}
-
 #[actix_web::test]
 async fn svc3_discovery_pages_are_cached_until_a_demand_changes_or_expires() {
     let app = TestApp::new().await;
@@ -71,7 +62,7 @@ async fn svc3_discovery_pages_are_cached_until_a_demand_changes_or_expires() {
 
     let r1 = app.get("/api/v1/demands").send().await;
     r1.assert(200);
-    assert_eq!(ids(&r1), vec![first]);
+    assert_eq!(r1.ids(), vec![first]);
     assert!(!app.state.pages.is_empty(), "the page was kept");
     let r2 = app.get("/api/v1/demands").send().await;
     assert_eq!(r2.text, r1.text);
@@ -101,14 +92,14 @@ async fn svc3_discovery_pages_are_cached_until_a_demand_changes_or_expires() {
     soon["bid_deadline"] = json!((app.clock_now() + chrono::Duration::hours(5)).to_rfc3339());
     let second = app.demand(&owner, soon).await;
     let r4 = app.get("/api/v1/demands").send().await;
-    assert_eq!(ids(&r4), vec![second, first]);
+    assert_eq!(r4.ids(), vec![second, first]);
 
     // MKT-1: past its deadline a demand leaves the open list with no write
     // to announce it; the cached page expires with it.
     app.clock
         .advance(chrono::Duration::hours(5) + chrono::Duration::minutes(1));
     let r5 = app.get("/api/v1/demands").send().await;
-    assert_eq!(ids(&r5), vec![first]);
+    assert_eq!(r5.ids(), vec![first]);
 }
 
 #[actix_web::test]
@@ -283,7 +274,7 @@ async fn mkt6_a_search_of_common_pairs_reads_a_bounded_window_and_goes_on_below_
     let first = app.get(&format!("/api/v1/demands?q={q}")).send().await;
     first.assert(200);
     assert!(
-        ids(&first).is_empty(),
+        first.ids().is_empty(),
         "the newest three hold both pairs, not the phrase"
     );
     let cursor = first.json["next_cursor"]
@@ -294,7 +285,7 @@ async fn mkt6_a_search_of_common_pairs_reads_a_bounded_window_and_goes_on_below_
         .get(&format!("/api/v1/demands?q={q}&cursor={cursor}"))
         .send()
         .await;
-    assert_eq!(ids(&second), vec![oldest]);
+    assert_eq!(second.ids(), vec![oldest]);
     assert!(
         second.json["next_cursor"].is_null(),
         "nothing older is left"
@@ -305,5 +296,5 @@ async fn mkt6_a_search_of_common_pairs_reads_a_bounded_window_and_goes_on_below_
         .get(&format!("/api/v1/demands?q={rare}&sort=budget"))
         .send()
         .await;
-    assert_eq!(ids(&by_budget), vec![oldest]);
+    assert_eq!(by_budget.ids(), vec![oldest]);
 }

@@ -338,14 +338,34 @@ impl FromRequest for IfMatch {
     }
 }
 
+/// `*` or a comma-separated list of entity tags (`"…"` or `W/"…"`, RFC
+/// 9110 §8.8.3), as the OpenAPI document describes the header.
+fn is_tag_list(value: &str) -> bool {
+    let value = value.trim();
+    if value == "*" {
+        return true;
+    }
+    !value.is_empty()
+        && value.split(',').all(|tag| {
+            let tag = tag.trim();
+            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+            opaque.len() >= 2
+                && opaque.starts_with('"')
+                && opaque.ends_with('"')
+                && opaque[1..opaque.len() - 1]
+                    .bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b))
+        })
+}
+
 impl IfMatch {
     /// 412 `precondition.failed` unless `current` (what GET answers now)
     /// has the tag the request names; no header, no condition.
     pub fn check<T: serde::Serialize>(&self, current: &T) -> AppResult<()> {
         let wanted = match &self.0 {
             None => return Ok(()),
-            Some(Ok(wanted)) => wanted,
-            Some(Err(())) => {
+            Some(Ok(wanted)) if is_tag_list(wanted) => wanted,
+            Some(_) => {
                 return Err(AppError::bad_request(
                     "request.invalid_header",
                     "If-Match 须为 ETag 列表",
@@ -935,6 +955,16 @@ mod tests {
         assert!(!acceptable_request_id(""));
         assert!(!acceptable_request_id("has space"));
         assert!(!acceptable_request_id(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn if_match_takes_entity_tag_lists_only() {
+        for ok in ["*", "\"abc\"", "W/\"x\"", "\"a\", W/\"b\"", " \"a\" "] {
+            assert!(is_tag_list(ok), "{ok}");
+        }
+        for bad in ["", "abc", "\"", "\"a\",", "\"a b\"", "\"a\"\"", "W/abc"] {
+            assert!(!is_tag_list(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -150,6 +150,17 @@ impl Res {
             .any(|i| &i["id"] == id)
     }
 
+    /// The ids of a list answer's items, in order.
+    #[allow(dead_code)]
+    pub fn ids(&self) -> Vec<i64> {
+        self.json["items"]
+            .as_array()
+            .expect("a list answer with items")
+            .iter()
+            .map(|i| i["id"].as_i64().expect("an id"))
+            .collect()
+    }
+
     pub fn code(&self) -> &str {
         self.json["code"].as_str().unwrap_or("")
     }
