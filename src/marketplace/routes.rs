@@ -165,8 +165,7 @@ pub async fn get_demand(
     tag = "marketplace",
     params(
         ("id" = i64, Path, description = "Demand id"),
-        ("If-Match" = Option<String>, Header, description = "The `ETag` of the demand as read; a changed demand answers 412",
-            pattern = r#"^(\*|(W/)?"[!#-~]*"(, *(W/)?"[!#-~]*")*)$"#),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` of the demand as read; a changed demand answers 412"),
     ),
     request_body = DemandPatch,
     responses(

@@ -149,8 +149,7 @@ pub async fn get_me(
     operation_id = "me_update",
     tag = "me",
     params(
-        ("If-Match" = Option<String>, Header, description = "The `ETag` of `GET /me` as read; a changed account answers 412",
-            pattern = r#"^(\*|(W/)?"[!#-~]*"(, *(W/)?"[!#-~]*")*)$"#),
+        ("If-Match" = Option<String>, Header, description = "The `ETag` of `GET /me` as read; a changed account answers 412"),
     ),
     request_body = UpdateMeRequest,
     responses(

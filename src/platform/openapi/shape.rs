@@ -23,6 +23,34 @@ pub fn finish(doc: &mut Value) {
     add_headers(doc);
     add_error_examples(doc);
     describe_operations(doc);
+    headers_are_never_null(doc);
+}
+
+/// A header is absent or a string, never JSON `null`: an optional header
+/// parameter (`Option<String>`) is published as a plain optional string
+/// (clients and the contract test otherwise send the text `null`).
+fn headers_are_never_null(doc: &mut Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for op in ops.values_mut() {
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for p in params.iter_mut().filter(|p| p["in"] == "header") {
+                let nullable = p["schema"]["type"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|x| x == "null"));
+                if nullable {
+                    p["schema"]["type"] = json!("string");
+                }
+            }
+        }
+    }
 }
 
 fn schemas(doc: &mut Value) -> &mut Map<String, Value> {
