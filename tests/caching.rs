@@ -82,6 +82,24 @@ async fn acc7_personal_responses_are_not_stored_and_me_honours_if_match() {
         .send()
         .await
         .assert_problem(412, "precondition.failed");
+    // SVC-4: a header is text like any other string; Latin-1 bytes (how
+    // HTTP clients send non-ASCII header text) that name no current tag are
+    // a stale precondition, a control character is malformed.
+    app.req(Method::PATCH, "/api/v1/me")
+        .bearer(&user.access)
+        .header_bytes("if-match", &[0xCF, 0xD6, 0xE3, 0xBE])
+        .json(json!({"address": "拉丁字节"}))
+        .send()
+        .await
+        .assert_problem(412, "precondition.failed");
+    app.req(Method::PATCH, "/api/v1/me")
+        .bearer(&user.access)
+        .header_bytes("if-match", &[b'"', 0x85, b'"'])
+        .json(json!({"address": "控制字符"}))
+        .send()
+        .await
+        .assert_problem(400, "request.invalid_header");
+    assert_ne!(app.me(&user.access).await.json["address"], "拉丁字节");
     let res = app
         .post("/api/v1/auth/login")
         .json(json!({"login": user.member_name, "password": common::PASSWORD}))

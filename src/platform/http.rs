@@ -330,14 +330,23 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        // Read as UTF-8 text under the text policy (SVC-4), as the OpenAPI
-        // document describes every string.
+        // Read as text under the text policy (SVC-4), as the OpenAPI
+        // document describes every string: UTF-8 when the bytes are UTF-8,
+        // otherwise ISO-8859-1 (what HTTP clients send for non-ASCII
+        // header text, RFC 9110 §5.5 obs-text). A UTF-8 reading that finds
+        // a forbidden character has a byte in C1/C0 range, so the Latin-1
+        // reading would refuse it too.
         let value = req.headers().get(header::IF_MATCH).map(|v| {
-            std::str::from_utf8(v.as_bytes())
-                .ok()
-                .filter(|t| !t.chars().any(crate::platform::text::is_forbidden))
-                .map(str::to_string)
-                .ok_or(())
+            let bytes = v.as_bytes();
+            let text = match std::str::from_utf8(bytes) {
+                Ok(t) => t.to_string(),
+                Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+            };
+            if text.chars().any(crate::platform::text::is_forbidden) {
+                Err(())
+            } else {
+                Ok(text)
+            }
         });
         ready(Ok(IfMatch(value)))
     }

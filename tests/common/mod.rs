@@ -239,6 +239,13 @@ impl Req<'_> {
             .insert_header((name.to_string(), value.to_string()));
         self
     }
+    /// A header whose value is raw bytes (what a client sends for
+    /// non-ASCII text: ISO-8859-1, or anything at all).
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        let value = actix_web::http::header::HeaderValue::from_bytes(value).expect("header bytes");
+        self.inner = self.inner.insert_header((name.to_string(), value));
+        self
+    }
     pub fn json(mut self, body: Value) -> Self {
         self.inner = self.inner.set_json(body);
         self
