@@ -324,12 +324,22 @@ async fn wrk4_works_show_on_the_profile_until_removed() {
     listed.assert(200);
     assert_eq!(listed.json[0]["id"], work);
     assert_eq!(listed.json[0]["images"][0]["id"], image);
-    // A work's image is for anyone to see.
+    // A work's image is for anyone to see, logged in or not (FIL-2).
     app.get(&format!("/api/v1/files/{image}"))
         .bearer(&visitor.access)
         .send()
         .await
         .assert(200);
+    app.get(&format!("/api/v1/files/{image}/content"))
+        .send()
+        .await
+        .assert(200);
+    // A bad token is still refused, not taken as anonymous.
+    app.get(&format!("/api/v1/files/{image}"))
+        .bearer("not-a-token")
+        .send()
+        .await
+        .assert(401);
     // Only the owner removes it; then it and its image are gone.
     app.req(
         actix_web::http::Method::DELETE,
@@ -357,4 +367,220 @@ async fn wrk4_works_show_on_the_profile_until_removed() {
         .send()
         .await
         .assert(404);
+    app.get(&format!("/api/v1/files/{image}/content"))
+        .send()
+        .await
+        .assert(404);
+}
+
+async fn evidence(app: &TestApp, token: &str, name: &str) -> i64 {
+    let boundary = "wgb-evidence";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(b"%PDF-1.7\nevidence");
+    body.extend_from_slice(
+        format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nevidence\r\n--{boundary}--\r\n")
+            .as_bytes(),
+    );
+    let res = app
+        .post("/api/v1/files")
+        .bearer(token)
+        .raw(&format!("multipart/form-data; boundary={boundary}"), body)
+        .send()
+        .await;
+    res.assert(201);
+    res.json["id"].as_i64().unwrap()
+}
+
+#[actix_web::test]
+async fn wrk3_fil3_a_dispute_shows_the_check_ins_and_cites_uploaded_evidence() {
+    let app = TestApp::new().await;
+    let deal = app.deal().await;
+    let stranger = app.user().await;
+    // The provider checks in 5 km from the work location (off-site).
+    app.post(&format!("/api/v1/awards/{}/check-ins", deal.award))
+        .bearer(&deal.provider.access)
+        .json(
+            json!({"kind": "in", "location": {"lat": 31.2304, "lng": 121.4737},
+                     "file_id": photo(&app, &deal.provider.access).await}),
+        )
+        .send()
+        .await
+        .assert(201);
+    // FIL-3: the opening cites the employer's upload; someone else's file
+    // cannot be cited and nothing is opened.
+    let not_mine = evidence(&app, &stranger.access, "x.pdf").await;
+    let body = |files: Vec<i64>| {
+        json!({"category": "not_delivered", "claim_amount": "500.00",
+               "statement": "打卡地点不在工作地点。", "file_ids": files})
+    };
+    app.post(&format!("/api/v1/awards/{}/disputes", deal.award))
+        .bearer(&deal.employer.access)
+        .json(body(vec![not_mine]))
+        .send()
+        .await
+        .assert_problem(422, "file.not_found");
+    let claim = evidence(&app, &deal.employer.access, "现场照片.pdf").await;
+    let opened = app
+        .post(&format!("/api/v1/awards/{}/disputes", deal.award))
+        .bearer(&deal.employer.access)
+        .json(body(vec![claim]))
+        .send()
+        .await;
+    opened.assert(201);
+    let dispute = opened.json["id"].as_i64().unwrap();
+    assert_eq!(opened.json["timeline"][0]["files"][0]["id"], claim);
+    // WRK-3: the dispute shows the award's check-ins, the off-site one too.
+    assert_eq!(opened.json["check_ins"][0]["off_site"], true);
+    assert_eq!(opened.json["check_ins"].as_array().unwrap().len(), 1);
+    // The provider answers with an upload; each party reads the other's,
+    // a stranger does not.
+    let answer = evidence(&app, &deal.provider.access, "报到记录.pdf").await;
+    let stated = app
+        .post(&format!("/api/v1/disputes/{dispute}/statements"))
+        .bearer(&deal.provider.access)
+        .json(json!({"text": "商场临时调整了摊位位置。", "file_ids": [answer]}))
+        .send()
+        .await;
+    stated.assert(201);
+    assert_eq!(stated.json["timeline"][1]["files"][0]["id"], answer);
+    for (file, reader) in [(answer, &deal.employer), (claim, &deal.provider)] {
+        app.get(&format!("/api/v1/files/{file}/content"))
+            .bearer(&reader.access)
+            .send()
+            .await
+            .assert(200);
+    }
+    app.get(&format!("/api/v1/files/{answer}"))
+        .bearer(&stranger.access)
+        .send()
+        .await
+        .assert_problem(404, "file.not_found");
+    // Without a token, evidence is not there at all.
+    app.get(&format!("/api/v1/files/{answer}/content"))
+        .send()
+        .await
+        .assert_problem(404, "file.not_found");
+}
+
+#[actix_web::test]
+async fn wrk3_mkt4_the_auto_completion_records_the_check_ins() {
+    let app = TestApp::new().await;
+    let deal = app.deal().await;
+    let path = format!("/api/v1/awards/{}/check-ins", deal.award);
+    for (kind, lat, lng) in [("in", 31.1957, 121.4376), ("out", 31.2304, 121.4737)] {
+        app.post(&path)
+            .bearer(&deal.provider.access)
+            .json(json!({"kind": kind, "location": {"lat": lat, "lng": lng},
+                         "file_id": photo(&app, &deal.provider.access).await}))
+            .send()
+            .await
+            .assert(201);
+    }
+    app.post(&format!("/api/v1/awards/{}/deliver", deal.award))
+        .bearer(&deal.provider.access)
+        .json(json!({"note": "完成"}))
+        .send()
+        .await
+        .assert(200);
+    app.clock
+        .advance(chrono::Duration::days(7) + chrono::Duration::minutes(1));
+    assert_eq!(app.run_jobs().await.awards_auto_completed, 1);
+    let employer = app.relog(&deal.employer).await;
+    let notices = app
+        .get("/api/v1/me/notifications?limit=100")
+        .bearer(&employer.access)
+        .send()
+        .await;
+    let auto = notices.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "award.auto_completed")
+        .expect("the employer is told of the auto-completion");
+    let body = auto["body"].as_str().unwrap();
+    assert!(body.contains("打卡 2 次，其中超出范围 1 次"), "{body}");
+    let award = app
+        .get(&format!("/api/v1/awards/{}", deal.award))
+        .bearer(&employer.access)
+        .send()
+        .await;
+    assert_eq!(award.json["status"], "completed");
+    assert_eq!(award.json["check_ins"].as_array().unwrap().len(), 2);
+}
+
+#[actix_web::test]
+async fn wrk4_vio3_a_moderator_removes_a_work_and_an_upheld_appeal_restores_it() {
+    let app = TestApp::new().await;
+    let provider = app.verified_user().await;
+    let other = app.verified_user().await;
+    let image = photo(&app, &provider.access).await;
+    let work = app
+        .post("/api/v1/me/works")
+        .bearer(&provider.access)
+        .json(json!({"title": "商场地推", "text": "拉新 300 人。", "file_ids": [image]}))
+        .send()
+        .await;
+    work.assert(201);
+    let work = work.json["id"].as_i64().unwrap();
+    let moderator = app.staff(weigongbao::users::models::Role::Moderator).await;
+    let decide = |user: i64| {
+        json!({"user_id": user, "category": "other", "source": "inspection",
+               "facts": "作品图片盗用他人。", "decision": "移除盗用的作品",
+               "measures": [{"kind": "remove_work", "work_id": work}]})
+    };
+    // Another user's work id: not theirs, nothing recorded.
+    app.post("/api/v1/admin/violations")
+        .bearer(&moderator.access)
+        .json(decide(other.id))
+        .send()
+        .await
+        .assert_problem(404, "work.not_found");
+    let v = app
+        .post("/api/v1/admin/violations")
+        .bearer(&moderator.access)
+        .json(decide(provider.id))
+        .send()
+        .await;
+    v.assert(201);
+    assert_eq!(v.json["measures"][0]["kind"], "remove_content");
+    assert_eq!(v.json["measures"][0]["work_id"], work);
+    let works = format!("/api/v1/users/{}/works", provider.id);
+    assert_eq!(app.get(&works).send().await.json, json!([]));
+    // VIO-6: the appeal cites an upload (FIL-3) read by staff; upheld, the
+    // work is shown again.
+    let proof = evidence(&app, &provider.access, "授权书.pdf").await;
+    let appeal = app
+        .post(&format!(
+            "/api/v1/violations/{}/appeals",
+            v.json["id"].as_i64().unwrap()
+        ))
+        .bearer(&provider.access)
+        .json(json!({"text": "图片为本人拍摄，附授权书。", "file_ids": [proof]}))
+        .send()
+        .await;
+    appeal.assert(201);
+    assert_eq!(appeal.json["files"][0]["id"], proof);
+    app.get(&format!("/api/v1/files/{proof}"))
+        .bearer(&other.access)
+        .send()
+        .await
+        .assert(404);
+    app.get(&format!("/api/v1/files/{proof}"))
+        .bearer(&moderator.access)
+        .send()
+        .await
+        .assert(200);
+    app.post(&format!(
+        "/api/v1/admin/appeals/{}/decision",
+        appeal.json["id"].as_i64().unwrap()
+    ))
+    .bearer(&moderator.access)
+    .json(json!({"outcome": "upheld", "reason": "授权属实"}))
+    .send()
+    .await
+    .assert(200);
+    assert_eq!(app.get(&works).send().await.json[0]["id"], work);
 }

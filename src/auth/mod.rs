@@ -160,6 +160,24 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// A caller who may be anonymous: no `Authorization` header is `None`; a
+/// header is checked as strictly as [`AuthUser`] (a bad token is 401, not
+/// anonymous). For reads of what is public (a work's images).
+pub struct MaybeUser(pub Option<Caller>);
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if !req.headers().contains_key(header::AUTHORIZATION) {
+            return Box::pin(std::future::ready(Ok(MaybeUser(None))));
+        }
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move { Ok(MaybeUser(Some(user.await?.0))) })
+    }
+}
+
 /// A set of staff roles allowed to call an endpoint.
 pub trait RoleSet {
     const ROLES: &'static [Role];

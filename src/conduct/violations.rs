@@ -6,6 +6,8 @@
 //! score, the public profile). An upheld appeal revokes every measure of the
 //! violation and reverses any money it took.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,6 +18,7 @@ use super::model::{AppealStatus, MeasureKind, MeasureState, MeasureStatus, Viola
 use super::{Category, Link, Service, evidence_json, evidence_of};
 use crate::audit::{self, Actor};
 use crate::auth::accounts::{Role, UserStatus};
+use crate::files::UseKind;
 use crate::funds::ledger::{self, Reference};
 use crate::notifications::{Notice, notify};
 use crate::platform::db::schema::{appeals, measure_services, measures, users, violations};
@@ -72,6 +75,12 @@ pub enum NewMeasure {
         #[schema(minimum = 1)]
         #[serde(deserialize_with = "crate::platform::http::integer::i64")]
         demand_id: i64,
+    },
+    /// Remove one of the user's works (作品, WRK-4) from the profile.
+    RemoveWork {
+        #[schema(minimum = 1)]
+        #[serde(deserialize_with = "crate::platform::http::integer::i64")]
+        work_id: i64,
     },
     /// Deduct credit points from the score (starts at 100).
     DeductCredit {
@@ -160,8 +169,10 @@ pub struct MeasureView {
     pub amount: Option<SignedFen>,
     /// For `deduct_penalty`: `deposit` or `funds`.
     pub from: Option<String>,
-    /// For `remove_content`.
+    /// For `remove_content` of a demand.
     pub demand_id: Option<i64>,
+    /// For `remove_content` of a work (WRK-4).
+    pub work_id: Option<i64>,
     pub starts_at: DateTime<Utc>,
     /// `null`: indefinite.
     pub ends_at: Option<DateTime<Utc>>,
@@ -177,6 +188,8 @@ pub struct AppealView {
     pub user_id: i64,
     pub text: String,
     pub evidence: Vec<Link>,
+    /// Uploaded evidence, with its upload times (FIL-3).
+    pub files: Vec<crate::files::FileView>,
     pub status: AppealStatus,
     pub decision_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -246,6 +259,7 @@ struct MeasureRow {
     amount: Option<i64>,
     previous_amount: Option<i64>,
     source: Option<String>,
+    target_type: Option<String>,
     target_id: Option<i64>,
     ledger_transaction_id: Option<i64>,
     starts_at: NaiveDateTime,
@@ -254,6 +268,13 @@ struct MeasureRow {
 }
 
 impl MeasureRow {
+    /// The `target_type` row a content removal took down.
+    fn removed(&self, target: &str) -> Option<i64> {
+        (self.kind == MeasureKind::RemoveContent && self.target_type.as_deref() == Some(target))
+            .then_some(self.target_id)
+            .flatten()
+    }
+
     fn view(self, now: NaiveDateTime, services: Option<Vec<Service>>) -> MeasureView {
         let status = match self.status {
             MeasureStatus::Active if self.ends_at.is_some_and(|e| e <= now) => MeasureState::Ended,
@@ -261,15 +282,14 @@ impl MeasureRow {
             MeasureStatus::Revoked => MeasureState::Revoked,
         };
         MeasureView {
+            demand_id: self.removed("demand"),
+            work_id: self.removed("work"),
             id: self.id,
             services,
             points: self.points,
             amount: self.amount.map(SignedFen),
             from: (self.kind == MeasureKind::DeductPenalty)
                 .then_some(self.source)
-                .flatten(),
-            demand_id: (self.kind == MeasureKind::RemoveContent)
-                .then_some(self.target_id)
                 .flatten(),
             kind: self.kind,
             starts_at: self.starts_at.and_utc(),
@@ -294,8 +314,10 @@ struct AppealRow {
 }
 
 impl AppealRow {
-    fn view(self) -> AppealView {
+    /// With its files from `files_of` (appeal id → files).
+    fn view(self, files_of: &mut HashMap<i64, Vec<crate::files::FileView>>) -> AppealView {
         AppealView {
+            files: files_of.remove(&self.id).unwrap_or_default(),
             id: self.id,
             violation_id: self.violation_id,
             user_id: self.user_id,
@@ -360,6 +382,8 @@ fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Ve
         .filter(appeals::violation_id.eq_any(&ids))
         .select(AppealRow::as_select())
         .load(conn)?;
+    let appeal_ids: Vec<i64> = all_appeals.iter().map(|a| a.id).collect();
+    let mut files_of = crate::files::cited_by_each(conn, UseKind::Appeal, &appeal_ids)?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -371,7 +395,7 @@ fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Ve
             let appeal = all_appeals
                 .iter()
                 .position(|a| a.violation_id == r.id)
-                .map(|i| all_appeals.swap_remove(i).view());
+                .map(|i| all_appeals.swap_remove(i).view(&mut files_of));
             ViolationView {
                 id: r.id,
                 user_id: r.user_id,
@@ -580,6 +604,14 @@ fn apply(
                 m.source = Some(was);
             })?;
             Ok(format!("您的需求 #{demand_id} 已被下架"))
+        }
+        NewMeasure::RemoveWork { work_id } => {
+            crate::works::take_down(conn, st, ctx.user_id, *work_id)?;
+            insert_measure(conn, ctx, MeasureKind::RemoveContent, |m| {
+                m.target_type = Some("work".into());
+                m.target_id = Some(*work_id);
+            })?;
+            Ok(format!("您的作品 #{work_id} 已被移除"))
         }
         NewMeasure::DeductCredit { points } => {
             if !(1..=100).contains(points) {
@@ -1082,9 +1114,15 @@ pub struct NewAppeal {
         pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub text: String,
+    /// Links to evidence kept elsewhere (legacy; prefer `file_ids`).
     #[schema(max_items = 20)]
     #[serde(default)]
     pub evidence: Vec<Link>,
+    /// Uploaded evidence (`POST /files`, the appellant's own; FIL-3): read
+    /// by the appellant and staff.
+    #[serde(default, deserialize_with = "crate::platform::http::integer::vec_i64")]
+    #[schema(max_items = 20)]
+    pub file_ids: Vec<i64>,
 }
 
 /// The user appeals one of their violations: once, within the window.
@@ -1129,6 +1167,14 @@ pub fn appeal(
                 )
             })
         })?;
+    crate::files::attach(
+        conn,
+        st,
+        user_id,
+        "file_ids",
+        &req.file_ids,
+        (crate::files::UseKind::Appeal, id),
+    )?;
     notify(
         conn,
         st,
@@ -1144,13 +1190,29 @@ pub fn appeal(
 }
 
 fn load_appeal(conn: &mut DbConnection, id: i64) -> AppResult<AppealView> {
-    Ok(appeals::table
+    let row = appeals::table
         .find(id)
         .select(AppealRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::not_found("appeal.not_found", "申诉不存在", "No such appeal"))?
-        .view())
+        .ok_or_else(|| AppError::not_found("appeal.not_found", "申诉不存在", "No such appeal"))?;
+    Ok(appeal_views(conn, vec![row])?.remove(0))
+}
+
+/// Views of appeals with their files: one query for all files.
+fn appeal_views(conn: &mut DbConnection, rows: Vec<AppealRow>) -> AppResult<Vec<AppealView>> {
+    let ids: Vec<i64> = rows.iter().map(|a| a.id).collect();
+    let mut files_of = crate::files::cited_by_each(conn, UseKind::Appeal, &ids)?;
+    Ok(rows.into_iter().map(|r| r.view(&mut files_of)).collect())
+}
+
+/// Who filed appeal `id` (FIL-2: its evidence is theirs to read).
+pub fn appellant_of(conn: &mut DbConnection, id: i64) -> AppResult<Option<i64>> {
+    Ok(appeals::table
+        .find(id)
+        .select(appeals::user_id)
+        .first(conn)
+        .optional()?)
 }
 
 /// The moderators' queue of appeals in a state, oldest first.
@@ -1170,11 +1232,7 @@ pub fn appeal_queue(
         q = q.filter(appeals::id.gt(after));
     }
     let rows: Vec<AppealRow> = q.load(conn)?;
-    Ok(page_of(
-        rows.into_iter().map(AppealRow::view).collect(),
-        limit,
-        |v| v.id,
-    ))
+    Ok(page_of(appeal_views(conn, rows)?, limit, |v| v.id))
 }
 
 /// The outcome of an appeal.
@@ -1358,8 +1416,11 @@ fn revoke(
                 m.previous_amount.unwrap_or(0),
             )?,
             MeasureKind::RemoveContent => {
-                if let Some(id) = m.target_id {
+                if let Some(id) = m.removed("demand") {
                     market.restore_demand(conn, st, id, m.source.as_deref())?;
+                }
+                if let Some(id) = m.removed("work") {
+                    crate::works::restore(conn, id)?;
                 }
             }
             // Nothing to undo: the row is revoked below, which ends them.

@@ -15,9 +15,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::audit::{self, Actor};
+use std::collections::HashMap;
+
 use crate::conduct::{Link, evidence_json, evidence_of};
+use crate::files::{FileView, UseKind};
 use crate::funds::ledger::{self, Reference};
 use crate::marketplace::awards::{self as award_svc};
+use crate::marketplace::dto::CheckInView;
 use crate::marketplace::model::AwardStatus;
 use crate::notifications::{Notice, Recipients, notify, notify_many};
 use crate::platform::db::schema::{awards, dispute_events, disputes, users};
@@ -99,6 +103,11 @@ pub struct NewDispute {
     #[schema(max_items = 20)]
     #[serde(default)]
     pub evidence: Vec<Link>,
+    /// Uploaded evidence (`POST /files`, the caller's own; FIL-3): read by
+    /// the dispute's parties and staff.
+    #[serde(default, deserialize_with = "crate::platform::http::integer::vec_i64")]
+    #[schema(max_items = 20)]
+    pub file_ids: Vec<i64>,
 }
 
 /// `POST /api/v1/disputes/{id}/statements`.
@@ -115,6 +124,11 @@ pub struct NewStatement {
     #[schema(max_items = 20)]
     #[serde(default)]
     pub evidence: Vec<Link>,
+    /// Uploaded evidence (`POST /files`, the caller's own; FIL-3): read by
+    /// the dispute's parties and staff.
+    #[serde(default, deserialize_with = "crate::platform::http::integer::vec_i64")]
+    #[schema(max_items = 20)]
+    pub file_ids: Vec<i64>,
 }
 
 /// One thing that happened in a dispute.
@@ -131,7 +145,10 @@ pub struct EventView {
     #[schema(example = "provider")]
     pub role: String,
     pub text: Option<String>,
+    /// Links to evidence kept elsewhere (legacy; prefer `file_ids`).
     pub evidence: Vec<Link>,
+    /// Uploaded evidence, with its upload times (FIL-3).
+    pub files: Vec<FileView>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -165,6 +182,8 @@ pub struct DisputeView {
     pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub timeline: Vec<EventView>,
+    /// The award's check-ins, oldest first (WRK-3: who was on site when).
+    pub check_ins: Vec<CheckInView>,
 }
 
 #[derive(Queryable, Selectable, Clone)]
@@ -209,8 +228,8 @@ fn add_event(
     kind: &str,
     text: Option<&str>,
     evidence: Option<&str>,
-) -> AppResult<()> {
-    diesel::insert_into(dispute_events::table)
+) -> AppResult<i64> {
+    Ok(diesel::insert_into(dispute_events::table)
         .values((
             dispute_events::dispute_id.eq(dispute_id),
             dispute_events::actor_id.eq(actor),
@@ -219,8 +238,19 @@ fn add_event(
             dispute_events::evidence.eq(evidence),
             dispute_events::created_at.eq(st.clock.now_naive()),
         ))
-        .execute(conn)?;
-    Ok(())
+        .returning(dispute_events::id)
+        .get_result(conn)?)
+}
+
+/// The parties (employer, provider) of the dispute event `event_id` cites
+/// from (FIL-2: its files are theirs to read).
+pub fn event_parties(conn: &mut DbConnection, event_id: i64) -> AppResult<Option<(i64, i64)>> {
+    Ok(dispute_events::table
+        .inner_join(disputes::table)
+        .filter(dispute_events::id.eq(event_id))
+        .select((disputes::employer_id, disputes::provider_id))
+        .first(conn)
+        .optional()?)
 }
 
 type EventRow = (
@@ -232,19 +262,13 @@ type EventRow = (
     NaiveDateTime,
 );
 
-/// Views of disputes with their timelines: two queries however many rows.
-fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<DisputeView>> {
-    use std::collections::HashMap;
-    let award_ids: Vec<i64> = rows.iter().map(|r| r.award_id).collect();
+/// The timelines of `rows`, by dispute: two queries however many.
+fn timelines(conn: &mut DbConnection, rows: &[Row]) -> AppResult<HashMap<i64, Vec<EventView>>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let awards_of: HashMap<i64, (i64, AwardStatus)> = awards::table
-        .filter(awards::id.eq_any(&award_ids))
-        .select((awards::id, awards::price, awards::status))
-        .load::<(i64, i64, AwardStatus)>(conn)?
-        .into_iter()
-        .map(|(id, price, st)| (id, (price, st)))
+    let parties: HashMap<i64, (i64, i64)> = rows
+        .iter()
+        .map(|r| (r.id, (r.employer_id, r.provider_id)))
         .collect();
-    let mut events_of: HashMap<i64, Vec<EventRow>> = HashMap::new();
     let events: Vec<(i64, EventRow)> = dispute_events::table
         .filter(dispute_events::dispute_id.eq_any(&ids))
         .order(dispute_events::id.asc())
@@ -260,35 +284,50 @@ fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<DisputeView>>
             ),
         ))
         .load(conn)?;
-    for (dispute_id, e) in events {
-        events_of.entry(dispute_id).or_default().push(e);
+    let event_ids: Vec<i64> = events.iter().map(|(_, e)| e.0).collect();
+    let mut files_of = crate::files::cited_by_each(conn, UseKind::DisputeEvent, &event_ids)?;
+    let mut out: HashMap<i64, Vec<EventView>> = HashMap::new();
+    for (dispute_id, (id, actor, kind, text, evidence, at)) in events {
+        let (employer, provider) = parties.get(&dispute_id).copied().unwrap_or_default();
+        let role = match actor {
+            None => "platform",
+            Some(a) if a == employer => "employer",
+            Some(a) if a == provider => "provider",
+            Some(_) => "staff",
+        };
+        out.entry(dispute_id).or_default().push(EventView {
+            id,
+            role: role.to_string(),
+            actor_id: actor,
+            kind,
+            text,
+            evidence: evidence.as_deref().map(evidence_of).unwrap_or_default(),
+            files: files_of.remove(&id).unwrap_or_default(),
+            created_at: at.and_utc(),
+        });
     }
+    Ok(out)
+}
+
+/// Views of disputes with their timelines and the awards' check-ins: a
+/// fixed number of queries however many rows.
+fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<DisputeView>> {
+    let award_ids: Vec<i64> = rows.iter().map(|r| r.award_id).collect();
+    let awards_of: HashMap<i64, (i64, AwardStatus)> = awards::table
+        .filter(awards::id.eq_any(&award_ids))
+        .select((awards::id, awards::price, awards::status))
+        .load::<(i64, i64, AwardStatus)>(conn)?
+        .into_iter()
+        .map(|(id, price, st)| (id, (price, st)))
+        .collect();
+    let mut timelines = timelines(conn, &rows)?;
+    let check_ins = crate::marketplace::check_ins::of_awards(conn, &award_ids)?;
     rows.into_iter()
         .map(|r| {
             let (price, award_now) = awards_of
                 .get(&r.award_id)
                 .cloned()
                 .ok_or_else(|| AppError::internal("dispute without its award"))?;
-            let role = |actor: Option<i64>| match actor {
-                None => "platform",
-                Some(a) if a == r.employer_id => "employer",
-                Some(a) if a == r.provider_id => "provider",
-                Some(_) => "staff",
-            };
-            let timeline = events_of
-                .remove(&r.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(id, actor, kind, text, evidence, at)| EventView {
-                    id,
-                    role: role(actor).to_string(),
-                    actor_id: actor,
-                    kind,
-                    text,
-                    evidence: evidence.as_deref().map(evidence_of).unwrap_or_default(),
-                    created_at: at.and_utc(),
-                })
-                .collect();
             Ok(DisputeView {
                 id: r.id,
                 award_id: r.award_id,
@@ -308,7 +347,10 @@ fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<DisputeView>>
                 decision_reason: r.decision_reason,
                 decided_at: r.decided_at.map(|t| t.and_utc()),
                 created_at: r.created_at.and_utc(),
-                timeline,
+                timeline: timelines.remove(&r.id).unwrap_or_default(),
+                // An award appears once per dispute; a second dispute on
+                // it gets its own copy.
+                check_ins: check_ins.get(&r.award_id).cloned().unwrap_or_default(),
             })
         })
         .collect()
@@ -477,7 +519,7 @@ pub fn open(
         open_after_completion(conn, st, award_id)?
     };
     let id = insert_dispute(conn, st, opener, &award, &req, before)?;
-    add_event(
+    let event = add_event(
         conn,
         st,
         id,
@@ -485,6 +527,14 @@ pub fn open(
         "opened",
         Some(&statement),
         Some(&evidence),
+    )?;
+    crate::files::attach(
+        conn,
+        st,
+        opener,
+        "file_ids",
+        &req.file_ids,
+        (UseKind::DisputeEvent, event),
     )?;
     announce_opened(conn, st, &award, opener, id, &req, frozen)?;
     // DEP-7: a dispute extends a running deposit observation.
@@ -518,7 +568,7 @@ pub fn add_statement(
             "The dispute is already decided",
         ));
     }
-    add_event(
+    let event = add_event(
         conn,
         st,
         id,
@@ -526,6 +576,14 @@ pub fn add_statement(
         "statement",
         Some(&text),
         Some(&evidence),
+    )?;
+    crate::files::attach(
+        conn,
+        st,
+        actor,
+        "file_ids",
+        &req.file_ids,
+        (UseKind::DisputeEvent, event),
     )?;
     let respondent = if row.opened_by == row.employer_id {
         row.provider_id

@@ -46,6 +46,10 @@ text_enum! {
         Work = "work",
         /// A complaint or report (`use_id`: the complaint).
         Complaint = "complaint",
+        /// An appeal (`use_id`: the appeal).
+        Appeal = "appeal",
+        /// A dispute's opening or statement (`use_id`: the dispute event).
+        DisputeEvent = "dispute_event",
     }
 }
 
@@ -126,6 +130,9 @@ pub fn uses(conn: &mut DbConnection, file_id: i64) -> AppResult<Vec<(UseKind, i6
         .load(conn)?)
 }
 
+/// The most files one row may cite.
+pub const MAX_CITED: usize = 20;
+
 /// FIL-3: `owner` cites `file_ids` from `(kind, use_id)`: each must be
 /// theirs (else 422 naming `field[i]`); the use is recorded (once) and the
 /// file is kept from the clean-up of files nothing cites. Returns the
@@ -138,6 +145,14 @@ pub fn attach(
     file_ids: &[i64],
     (kind, use_id): (UseKind, i64),
 ) -> AppResult<Vec<FileView>> {
+    if file_ids.len() > MAX_CITED {
+        return Err(AppError::invalid_field(
+            field,
+            "file.too_many",
+            "最多引用 20 个文件",
+            "At most 20 files",
+        ));
+    }
     let now = st.clock.now_naive();
     let mut out = Vec::with_capacity(file_ids.len());
     for (i, id) in file_ids.iter().enumerate() {
@@ -184,15 +199,48 @@ pub fn attach(
 
 /// The files `(kind, use_id)` cites, in citing order.
 pub fn cited_by(conn: &mut DbConnection, kind: UseKind, use_id: i64) -> AppResult<Vec<FileView>> {
-    let rows: Vec<Row> = files::table
+    Ok(cited_by_each(conn, kind, &[use_id])?
+        .remove(&use_id)
+        .unwrap_or_default())
+}
+
+/// The files each of `use_ids` cites as `kind`, in citing order: one query
+/// however many.
+pub fn cited_by_each(
+    conn: &mut DbConnection,
+    kind: UseKind,
+    use_ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, Vec<FileView>>> {
+    let mut out: std::collections::HashMap<i64, Vec<FileView>> = Default::default();
+    if use_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, Row)> = files::table
         .inner_join(file_uses::table)
         .filter(file_uses::use_kind.eq(kind))
-        .filter(file_uses::use_id.eq(use_id))
-        .order(file_uses::created_at.asc())
-        .then_order_by(files::id.asc())
+        .filter(file_uses::use_id.eq_any(use_ids))
+        .order((file_uses::created_at.asc(), files::id.asc()))
+        .select((file_uses::use_id, Row::as_select()))
+        .load(conn)?;
+    for (use_id, row) in rows {
+        out.entry(use_id).or_default().push(row.view());
+    }
+    Ok(out)
+}
+
+/// Views of files `ids` by id: one query however many.
+pub fn views_of(
+    conn: &mut DbConnection,
+    ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, FileView>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<Row> = files::table
+        .filter(files::id.eq_any(ids))
         .select(Row::as_select())
         .load(conn)?;
-    Ok(rows.iter().map(Row::view).collect())
+    Ok(rows.iter().map(|r| (r.id, r.view())).collect())
 }
 
 /// Bytes `owner` has stored (FIL-1 quota).

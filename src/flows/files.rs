@@ -7,23 +7,34 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 
 use crate::audit::{self, Actor};
-use crate::auth::{AuthUser, Caller};
+use crate::auth::{Caller, MaybeUser};
 use crate::files::{self, FileView, UseKind};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppResult, Problem};
 use crate::platform::state::AppState;
 
-/// May `caller` read `row`? Staff reads are written to the audit log.
+/// May `caller` (or an anonymous visitor) read `row`? Staff reads are
+/// written to the audit log.
 fn readable(
     conn: &mut DbConnection,
     st: &AppState,
-    caller: &Caller,
+    caller: Option<&Caller>,
     row: &files::Row,
 ) -> AppResult<()> {
+    let uses = files::uses(conn, row.id)?;
+    let Some(caller) = caller else {
+        // Anonymous: only what is public, a shown work's images.
+        for (kind, use_id) in uses {
+            if kind == UseKind::Work && crate::works::is_shown(conn, use_id)? {
+                return Ok(());
+            }
+        }
+        return Err(files::not_found());
+    };
     if row.owner_id == caller.user_id {
         return Ok(());
     }
-    for (kind, use_id) in files::uses(conn, row.id)? {
+    for (kind, use_id) in uses {
         let allowed = match kind {
             // The award's parties see its delivery and check-ins.
             UseKind::Delivery | UseKind::CheckIn => {
@@ -35,6 +46,13 @@ fn readable(
             UseKind::Complaint => {
                 crate::conduct::complaints::reporter_of(conn, use_id)? == Some(caller.user_id)
             }
+            // Appeal evidence: the appellant (and staff, below).
+            UseKind::Appeal => {
+                crate::conduct::violations::appellant_of(conn, use_id)? == Some(caller.user_id)
+            }
+            // Dispute evidence: the dispute's parties (and staff, below).
+            UseKind::DisputeEvent => crate::disputes::event_parties(conn, use_id)?
+                .is_some_and(|(e, p)| caller.user_id == e || caller.user_id == p),
         };
         if allowed {
             return Ok(());
@@ -59,7 +77,7 @@ fn readable(
 }
 
 /// A file's description (FIL-2): its owner, the parties of what cites it,
-/// staff (audited).
+/// staff (audited); anyone, without a token, for a shown work's images.
 #[utoipa::path(
     operation_id = "files_get",
     tag = "files",
@@ -68,12 +86,12 @@ fn readable(
         (status = 200, description = "The file", body = FileView),
         (status = 404, description = "No such file the caller may read (`file.not_found`)", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security((), ("bearer" = []))
 )]
 #[get("/files/{id}")]
 pub async fn get_file(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: MaybeUser,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<FileView>> {
     let (caller, id) = (user.0, id.into_inner());
@@ -81,7 +99,7 @@ pub async fn get_file(
         state
             .tx(move |conn, st| {
                 let row = files::load(conn, id)?;
-                readable(conn, st, &caller, &row)?;
+                readable(conn, st, caller.as_ref(), &row)?;
                 Ok(row.view())
             })
             .await?,
@@ -125,19 +143,19 @@ fn disposition(name: &str) -> String {
             headers(("Location" = String, description = "The signed link"))),
         (status = 404, description = "No such file the caller may read (`file.not_found`)", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
+    security((), ("bearer" = []))
 )]
 #[get("/files/{id}/content")]
 pub async fn file_content(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: MaybeUser,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let (caller, id) = (user.0, id.into_inner());
     let row = state
         .tx(move |conn, st| {
             let row = files::load(conn, id)?;
-            readable(conn, st, &caller, &row)?;
+            readable(conn, st, caller.as_ref(), &row)?;
             Ok(row)
         })
         .await?;

@@ -593,6 +593,35 @@ pub fn confirm(
     view(conn, st, row, Some(employer))
 }
 
+/// MKT-4, WRK-3: the auto-completion records what the field work showed:
+/// the check-in tally goes into the capture's ledger memo and the
+/// employer's notice.
+fn auto_complete(conn: &mut DbConnection, st: &AppState, row: &Row) -> AppResult<bool> {
+    let (total, off_site) = super::check_ins::tally(conn, row.id)?;
+    let record = format!("打卡 {total} 次，其中超出范围 {off_site} 次");
+    if !complete(
+        conn,
+        st,
+        row,
+        &format!("交付后逾期未确认，自动完成（{record}）"),
+    )? {
+        return Ok(false);
+    }
+    notify_each(
+        conn,
+        st,
+        &[row.employer_id],
+        "award.auto_completed",
+        "订单已自动完成",
+        &format!(
+            "中标 #{} 交付后 {} 天未确认，已自动完成并向服务商付款。{record}。",
+            row.id, st.settings.market.auto_complete_days
+        ),
+        &format!("/api/v1/awards/{}", row.id),
+    )?;
+    Ok(true)
+}
+
 /// Scheduler: delivered awards neither confirmed nor disputed within the
 /// window complete themselves (MKT-4, SVC-1).
 pub fn auto_complete_due(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
@@ -606,9 +635,7 @@ pub fn auto_complete_due(conn: &mut DbConnection, st: &AppState) -> AppResult<us
     let mut done = 0;
     for row in due {
         // One award that cannot complete must not stop the others.
-        match crate::platform::db::write_tx(conn, |c| {
-            complete(c, st, &row, "交付后逾期未确认，自动完成")
-        }) {
+        match crate::platform::db::write_tx(conn, |c| auto_complete(c, st, &row)) {
             Ok(true) => done += 1,
             Ok(false) => {}
             Err(e) => log::error!(

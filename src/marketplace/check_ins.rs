@@ -3,6 +3,8 @@
 //! the distance from the work location and marks check-ins beyond the
 //! geofence as off-site. The employer sees the roster.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -32,8 +34,12 @@ struct Row {
 }
 
 impl Row {
-    fn view(self, conn: &mut DbConnection) -> AppResult<CheckInView> {
+    fn view(self, photos: &HashMap<i64, files::FileView>) -> AppResult<CheckInView> {
         Ok(CheckInView {
+            photo: photos
+                .get(&self.file_id)
+                .cloned()
+                .ok_or_else(|| AppError::internal("check-in without its photo"))?,
             id: self.id,
             award_id: self.award_id,
             provider_id: self.provider_id,
@@ -44,28 +50,56 @@ impl Row {
             },
             distance_m: self.distance_m,
             off_site: self.off_site,
-            photo: files::load(conn, self.file_id)?.view(),
             work_day: self.work_day,
             checked_at: self.created_at.and_utc(),
         })
     }
 }
 
-fn rows_of(conn: &mut DbConnection, award_id: i64) -> AppResult<Vec<Row>> {
-    Ok(check_ins::table
-        .filter(check_ins::award_id.eq(award_id))
-        .order(check_ins::id.asc())
-        .select(Row::as_select())
-        .load(conn)?)
+/// Views of `rows` with their photos: one query for all photos.
+fn views(conn: &mut DbConnection, rows: Vec<Row>) -> AppResult<Vec<CheckInView>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.file_id).collect();
+    let photos = files::views_of(conn, &ids)?;
+    rows.into_iter().map(|r| r.view(&photos)).collect()
 }
 
-/// The check-ins of an award, oldest first (for its parties: the caller
-/// checked that).
+/// The check-ins of each of `award_ids`, oldest first: two queries
+/// however many (for their parties or staff: the caller checked that).
+pub fn of_awards(
+    conn: &mut DbConnection,
+    award_ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<CheckInView>>> {
+    let rows: Vec<Row> = check_ins::table
+        .filter(check_ins::award_id.eq_any(award_ids))
+        .order(check_ins::id.asc())
+        .select(Row::as_select())
+        .load(conn)?;
+    let mut out: HashMap<i64, Vec<CheckInView>> = HashMap::new();
+    for v in views(conn, rows)? {
+        out.entry(v.award_id).or_default().push(v);
+    }
+    Ok(out)
+}
+
+/// The check-ins of an award, oldest first.
 pub fn of_award(conn: &mut DbConnection, award_id: i64) -> AppResult<Vec<CheckInView>> {
-    rows_of(conn, award_id)?
-        .into_iter()
-        .map(|r| r.view(conn))
-        .collect()
+    Ok(of_awards(conn, &[award_id])?
+        .remove(&award_id)
+        .unwrap_or_default())
+}
+
+/// How many check-ins an award has, and how many of them off-site.
+pub fn tally(conn: &mut DbConnection, award_id: i64) -> AppResult<(i64, i64)> {
+    let total: i64 = check_ins::table
+        .filter(check_ins::award_id.eq(award_id))
+        .count()
+        .get_result(conn)?;
+    let off: i64 = check_ins::table
+        .filter(check_ins::award_id.eq(award_id))
+        .filter(check_ins::off_site.eq(true))
+        .count()
+        .get_result(conn)?;
+    Ok((total, off))
 }
 
 /// One open check-in at a time: `kind` must follow the last one. Takes
@@ -75,9 +109,13 @@ fn take_turn(conn: &mut DbConnection, award_id: i64, kind: CheckInKind) -> AppRe
     diesel::update(awards_t::table.find(award_id))
         .set(awards_t::id.eq(award_id))
         .execute(conn)?;
-    let open = rows_of(conn, award_id)?
-        .last()
-        .is_some_and(|r| r.kind == CheckInKind::In);
+    let last: Option<CheckInKind> = check_ins::table
+        .filter(check_ins::award_id.eq(award_id))
+        .order(check_ins::id.desc())
+        .select(check_ins::kind)
+        .first(conn)
+        .optional()?;
+    let open = last == Some(CheckInKind::In);
     match (kind, open) {
         (CheckInKind::In, true) => {
             return Err(AppError::conflict(
@@ -214,7 +252,9 @@ pub fn record(
         .find(id)
         .select(Row::as_select())
         .first(conn)?;
-    row.view(conn)
+    views(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| AppError::internal("check-in vanished"))
 }
 
 /// WRK-3: the demand owner's roster: each award with where its provider
@@ -229,22 +269,40 @@ pub fn roster(conn: &mut DbConnection, owner: i64, demand_id: i64) -> AppResult<
         .order(awards_t::id.asc())
         .select((awards_t::id, awards_t::provider_id, awards_t::status))
         .load(conn)?;
-    let mut out = Vec::with_capacity(awards.len());
-    for (award_id, provider_id, status) in awards {
-        let rows = rows_of(conn, award_id)?;
-        let total = rows.len() as i64;
-        let off = rows.iter().filter(|r| r.off_site).count() as i64;
-        let last = rows.into_iter().last();
-        let on_site_now = last.as_ref().is_some_and(|r| r.kind == CheckInKind::In);
-        out.push(RosterEntry {
-            award_id,
-            provider_id,
-            award_status: status,
-            on_site_now,
-            last_check_in: last.map(|r| r.view(conn)).transpose()?,
-            check_ins: total,
-            off_site_check_ins: off,
-        });
+    // Three queries however many awards: the check-ins (without photos),
+    // then the photos of each award's last one.
+    let ids: Vec<i64> = awards.iter().map(|a| a.0).collect();
+    let mut by_award: HashMap<i64, (i64, i64, Option<Row>)> = HashMap::new();
+    let rows: Vec<Row> = check_ins::table
+        .filter(check_ins::award_id.eq_any(&ids))
+        .order(check_ins::id.asc())
+        .select(Row::as_select())
+        .load(conn)?;
+    for r in rows {
+        let e = by_award.entry(r.award_id).or_default();
+        e.0 += 1;
+        e.1 += i64::from(r.off_site);
+        e.2 = Some(r);
     }
-    Ok(out)
+    let lasts: Vec<Row> = by_award.values_mut().filter_map(|e| e.2.take()).collect();
+    let mut last_of: HashMap<i64, CheckInView> = views(conn, lasts)?
+        .into_iter()
+        .map(|v| (v.award_id, v))
+        .collect();
+    Ok(awards
+        .into_iter()
+        .map(|(award_id, provider_id, status)| {
+            let (total, off, _) = by_award.remove(&award_id).unwrap_or_default();
+            let last = last_of.remove(&award_id);
+            RosterEntry {
+                award_id,
+                provider_id,
+                award_status: status,
+                on_site_now: last.as_ref().is_some_and(|r| r.kind == CheckInKind::In),
+                last_check_in: last,
+                check_ins: total,
+                off_site_check_ins: off,
+            }
+        })
+        .collect())
 }

@@ -24,6 +24,8 @@ text_enum! {
         Owner = "owner",
         /// The deposit refund was paid out (DEP-7, DR §3.3).
         DepositRefunded = "deposit_refunded",
+        /// Staff removed it as a violation measure (VIO-3).
+        Moderation = "moderation",
     }
 }
 
@@ -109,6 +111,42 @@ pub fn remove_all_of(conn: &mut DbConnection, st: &AppState, owner: i64) -> AppR
         works::removed_reason.eq(Removal::DepositRefunded),
     ))
     .execute(conn)?)
+}
+
+/// WRK-4, VIO-3: staff take down work `id` of `owner` (404 when it is not
+/// a shown work of theirs).
+pub fn take_down(conn: &mut DbConnection, st: &AppState, owner: i64, id: i64) -> AppResult<()> {
+    let n = diesel::update(
+        works::table
+            .find(id)
+            .filter(works::owner_id.eq(owner))
+            .filter(works::removed_at.is_null()),
+    )
+    .set((
+        works::removed_at.eq(st.clock.now_naive()),
+        works::removed_reason.eq(Removal::Moderation),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Err(not_found());
+    }
+    Ok(())
+}
+
+/// VIO-6: an upheld appeal shows again a work staff took down (not one its
+/// owner or the refund payout removed since).
+pub fn restore(conn: &mut DbConnection, id: i64) -> AppResult<()> {
+    diesel::update(
+        works::table
+            .find(id)
+            .filter(works::removed_reason.eq(Removal::Moderation)),
+    )
+    .set((
+        works::removed_at.eq(None::<NaiveDateTime>),
+        works::removed_reason.eq(None::<Removal>),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Add a work to the caller's profile (WRK-4).
