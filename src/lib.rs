@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod conduct;
 pub mod content;
+pub mod conversations;
 pub mod disputes;
 pub mod files;
 pub mod flows;
@@ -49,6 +50,9 @@ fn account_routes(cfg: &mut ServiceConfig) {
         .service(content::routes::list_words)
         .service(content::routes::add_word)
         .service(content::routes::delete_word)
+        .service(content::routes::list_abuse_words)
+        .service(content::routes::add_abuse_word)
+        .service(content::routes::delete_abuse_word)
         .service(audit::routes::list_audit_log)
         .service(agreements::accept)
         .service(agreements::publish)
@@ -136,6 +140,15 @@ fn market_routes(cfg: &mut ServiceConfig) {
         .service(files::routes::upload)
         .service(flows::files::get_file)
         .service(flows::files::file_content)
+        .service(conversations::routes::list_conversations)
+        .service(flows::conversations::open_conversation)
+        .service(conversations::routes::list_messages)
+        .service(conversations::routes::send_message)
+        .service(conversations::routes::mark_read)
+        .service(conversations::routes::block)
+        .service(conversations::routes::unblock)
+        .service(conversations::routes::list_evidence)
+        .service(flows::conversations::staff_messages)
         .service(works::add_work)
         .service(works::remove_work)
         .service(works::user_works);

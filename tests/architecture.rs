@@ -34,6 +34,7 @@ const LAYERS: &[&str] = &[
     "funds",
     "files",
     "works",
+    "conversations",
     "conduct",
     "marketplace",
     "disputes",

@@ -437,3 +437,18 @@ pub fn reporter_of(conn: &mut DbConnection, id: i64) -> AppResult<Option<i64>> {
         .first(conn)
         .optional()?)
 }
+
+/// What complaint `id` is about: (target type, target id, reporter,
+/// subject) — for staff reading a conversation through it (MSG-7).
+pub fn ground_of(conn: &mut DbConnection, id: i64) -> AppResult<Option<(String, i64, i64, i64)>> {
+    Ok(complaints::table
+        .find(id)
+        .select((
+            complaints::target_type,
+            complaints::target_id,
+            complaints::reporter_id,
+            complaints::subject_id,
+        ))
+        .first(conn)
+        .optional()?)
+}

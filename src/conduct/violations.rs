@@ -152,6 +152,11 @@ pub struct NewViolation {
     #[schema(max_items = 10)]
     #[serde(default)]
     pub measures: Vec<NewMeasure>,
+    /// Evidence records about this user the decision rests on (MSG-7,
+    /// `GET /admin/evidence`); the user sees them with the violation.
+    #[schema(max_items = 50)]
+    #[serde(default, deserialize_with = "crate::platform::http::integer::vec_i64")]
+    pub evidence_ids: Vec<i64>,
 }
 
 /// A measure and where it stands.
@@ -217,6 +222,8 @@ pub struct ViolationView {
     pub can_appeal: bool,
     pub appeal: Option<AppealView>,
     pub measures: Vec<MeasureView>,
+    /// The evidence records the decision cites (MSG-7).
+    pub evidence: Vec<crate::conversations::evidence::EvidenceView>,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
@@ -382,6 +389,7 @@ fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Ve
         .filter(appeals::violation_id.eq_any(&ids))
         .select(AppealRow::as_select())
         .load(conn)?;
+    let mut evidence_of = crate::conversations::evidence::cited_by(conn, &ids)?;
     let appeal_ids: Vec<i64> = all_appeals.iter().map(|a| a.id).collect();
     let mut files_of = crate::files::cited_by_each(conn, UseKind::Appeal, &appeal_ids)?;
     Ok(rows
@@ -410,6 +418,7 @@ fn views(conn: &mut DbConnection, st: &AppState, rows: Vec<Row>) -> AppResult<Ve
                 status: r.status,
                 appeal_until: r.appeal_until.and_utc(),
                 appeal,
+                evidence: evidence_of.remove(&r.id).unwrap_or_default(),
                 measures: mine
                     .into_iter()
                     .map(|m| {
@@ -973,6 +982,15 @@ pub fn record(
     ids.sort_unstable();
     ids.dedup();
     super::complaints::link_to_violation(conn, st, &ids, req.user_id, violation_id, staff)?;
+    if req.evidence_ids.len() > 50 {
+        return Err(AppError::invalid_field(
+            "evidence_ids",
+            "evidence.too_many",
+            "最多引用 50 项证据",
+            "At most 50 evidence records",
+        ));
+    }
+    crate::conversations::evidence::cite(conn, violation_id, req.user_id, &req.evidence_ids)?;
     let ctx = Ctx {
         violation_id,
         user_id: req.user_id,

@@ -132,30 +132,107 @@ impl WordFilter {
 }
 
 pub const WORDS_LIST: &str = "prohibited_words";
+/// The revision key of the abuse list (MSG-3).
+pub const ABUSE_LIST: &str = "abuse_words";
+
+/// Which list a word is on: the `list` column of `prohibited_words`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    /// ACC-4: refused wherever it appears.
+    Prohibited,
+    /// MSG-3: insults and threats, delivered in messages but flagged.
+    Abuse,
+}
+
+impl List {
+    pub fn code(self) -> &'static str {
+        match self {
+            List::Prohibited => "prohibited",
+            List::Abuse => "abuse",
+        }
+    }
+
+    /// The `list_revisions` key bumped with every change.
+    pub fn revision_key(self) -> &'static str {
+        match self {
+            List::Prohibited => WORDS_LIST,
+            List::Abuse => ABUSE_LIST,
+        }
+    }
+}
+
+/// What an abuse-list word is (MSG-3, DR code of conduct ①).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AbuseCategory {
+    /// 辱骂：insulting words.
+    Insult,
+    /// 威胁：threats.
+    Threat,
+}
+
+impl AbuseCategory {
+    pub fn code(self) -> &'static str {
+        match self {
+            AbuseCategory::Insult => "insult",
+            AbuseCategory::Threat => "threat",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<AbuseCategory> {
+        [AbuseCategory::Insult, AbuseCategory::Threat]
+            .into_iter()
+            .find(|c| c.code() == code)
+    }
+}
+
+/// The compiled abuse list (MSG-3).
+pub struct AbuseFilter(Arc<WordMatcher>);
+
+impl AbuseFilter {
+    /// The category of the first abuse word found in `text`, if any.
+    pub fn find(&self, text: &str) -> Option<AbuseCategory> {
+        self.0.find(text).and_then(AbuseCategory::parse)
+    }
+}
+
+/// The current matcher of `list`, cached like [`filter`].
+fn matcher(conn: &mut DbConnection, st: &AppState, list: List) -> AppResult<Arc<WordMatcher>> {
+    let cache = match list {
+        List::Prohibited => &st.words,
+        List::Abuse => &st.abuse_words,
+    };
+    let generation = changes::generation(Topic::Words);
+    if st.watch.complete()
+        && let Some(matcher) = cache.at_generation(generation)
+    {
+        return Ok(matcher);
+    }
+    let revision: i64 = list_revisions::table
+        .find(list.revision_key())
+        .select(list_revisions::revision)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0);
+    cache.get(revision, generation, || {
+        Ok(prohibited_words::table
+            .filter(prohibited_words::list.eq(list.code()))
+            .select((prohibited_words::word, prohibited_words::category))
+            .load::<(String, String)>(conn)?)
+    })
+}
+
+/// The current abuse list (MSG-3).
+pub fn abuse_filter(conn: &mut DbConnection, st: &AppState) -> AppResult<AbuseFilter> {
+    Ok(AbuseFilter(matcher(conn, st, List::Abuse)?))
+}
 
 /// The current filter, from the server's cache: while no change to the
 /// list has been heard since it was built (and this process hears of every
 /// change: `AppState::watch`), without a query; else one small query checks
 /// the list's revision.
 pub fn filter(conn: &mut DbConnection, st: &AppState) -> AppResult<WordFilter> {
-    let generation = changes::generation(Topic::Words);
-    if st.watch.complete()
-        && let Some(matcher) = st.words.at_generation(generation)
-    {
-        return Ok(WordFilter(matcher));
-    }
-    let revision: i64 = list_revisions::table
-        .find(WORDS_LIST)
-        .select(list_revisions::revision)
-        .first(conn)
-        .optional()?
-        .unwrap_or(0);
-    let matcher = st.words.get(revision, generation, || {
-        Ok(prohibited_words::table
-            .select((prohibited_words::word, prohibited_words::category))
-            .load::<(String, String)>(conn)?)
-    })?;
-    Ok(WordFilter(matcher))
+    Ok(WordFilter(matcher(conn, st, List::Prohibited)?))
 }
 
 /// Bumps a cached list's revision (same transaction as the change).

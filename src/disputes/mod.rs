@@ -242,6 +242,15 @@ fn add_event(
         .get_result(conn)?)
 }
 
+/// The award dispute `id` is about (MSG-7: staff read its conversation).
+pub fn award_of(conn: &mut DbConnection, id: i64) -> AppResult<Option<i64>> {
+    Ok(disputes::table
+        .find(id)
+        .select(disputes::award_id)
+        .first(conn)
+        .optional()?)
+}
+
 /// The parties (employer, provider) of the dispute event `event_id` cites
 /// from (FIL-2: its files are theirs to read).
 pub fn event_parties(conn: &mut DbConnection, event_id: i64) -> AppResult<Option<(i64, i64)>> {
@@ -535,6 +544,14 @@ pub fn open(
         "file_ids",
         &req.file_ids,
         (UseKind::DisputeEvent, event),
+    )?;
+    crate::conversations::on_award(
+        conn,
+        st,
+        award_id,
+        crate::conversations::SystemEvent::Dispute,
+        frozen.then_some(crate::conversations::Stage::Disputed),
+        &format!("一方提出了争议（#{id}），平台将介入调解。"),
     )?;
     announce_opened(conn, st, &award, opener, id, &req, frozen)?;
     // DEP-7: a dispute extends a running deposit observation.

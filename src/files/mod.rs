@@ -50,6 +50,8 @@ text_enum! {
         Appeal = "appeal",
         /// A dispute's opening or statement (`use_id`: the dispute event).
         DisputeEvent = "dispute_event",
+        /// A message (`use_id`: the message; MSG-1).
+        Message = "message",
     }
 }
 

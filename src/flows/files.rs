@@ -53,6 +53,9 @@ fn readable(
             // Dispute evidence: the dispute's parties (and staff, below).
             UseKind::DisputeEvent => crate::disputes::event_parties(conn, use_id)?
                 .is_some_and(|(e, p)| caller.user_id == e || caller.user_id == p),
+            // A message's files: the conversation's parties.
+            UseKind::Message => crate::conversations::message_parties(conn, use_id)?
+                .is_some_and(|(e, p)| caller.user_id == e || caller.user_id == p),
         };
         if allowed {
             return Ok(());

@@ -32,6 +32,9 @@ pub struct Report {
     pub dispute_silences_recorded: usize,
     pub disputes_escalated: usize,
     pub files_purged: usize,
+    /// MSG-5: providers warned, and recorded unreachable.
+    pub contact_warnings: usize,
+    pub contact_unreachable: usize,
     pub failures: usize,
 }
 
@@ -132,6 +135,10 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     let r = crate::disputes::timers_due(&mut conn, st);
     (report.dispute_silences_recorded, report.disputes_escalated) =
         tally(st, &mut report, "dispute timers", r);
+    // MSG-5: the contact clock of conversations during work.
+    let r = crate::conversations::contact_clock(&mut conn, st);
+    let run = tally(st, &mut report, "contact clock", r);
+    (report.contact_warnings, report.contact_unreachable) = (run.warned, run.reported);
     // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
     let r = crate::platform::ratelimit::purge(&mut conn, st.clock.now().timestamp_micros());
     tally(st, &mut report, "purge rate limits", r);

@@ -4,6 +4,7 @@
 
 pub mod admin_user;
 pub mod conduct;
+pub mod conversations;
 pub mod files;
 pub mod jobs;
 pub mod payments;

@@ -8,6 +8,7 @@ use super::demands;
 use super::dto::{AwardView, DeliveryRequest, Evidence, NewReview, ReviewView};
 use super::model::{AwardStatus, BidStatus, DemandStatus};
 use super::{close_bids, notify_each};
+use crate::conversations::{Stage, SystemEvent};
 use crate::funds::ledger::{self, Reference};
 use crate::platform::changes::{self, Topic};
 use crate::platform::db::DbConnection;
@@ -119,6 +120,7 @@ pub fn view(
         evidence,
         files: crate::files::cited_by(conn, crate::files::UseKind::Delivery, row.id)?,
         check_ins: super::check_ins::of_award(conn, row.id)?,
+        conversation_id: crate::conversations::of_award(conn, row.id)?,
         delivered_at: row.delivered_at.map(|t| t.and_utc()),
         completed_at: row.completed_at.map(|t| t.and_utc()),
         created_at: row.created_at.and_utc(),
@@ -289,6 +291,18 @@ pub fn award(
     let mut winners = Vec::new();
     for bid_id in ids {
         let (award_id, provider) = award_bid(conn, st, employer, demand_id, bid_id)?;
+        // MSG-1: the award opens the parties' conversation.
+        crate::conversations::open_for_award(
+            conn,
+            st,
+            &crate::conversations::AwardParties {
+                award_id,
+                demand_id,
+                employer_id: employer,
+                provider_id: provider,
+            },
+            &format!("雇主选中了报价，订单 #{award_id} 开始。请在此沟通工作安排。"),
+        )?;
         created.push(award_id);
         winners.push(provider);
     }
@@ -389,6 +403,14 @@ pub fn deliver(
             "The award is not in progress",
         ));
     }
+    crate::conversations::on_award(
+        conn,
+        st,
+        id,
+        SystemEvent::Delivery,
+        Some(Stage::Delivered),
+        "服务商提交了交付，等待雇主确认。",
+    )?;
     notify_each(
         conn,
         st,
@@ -502,6 +524,14 @@ pub fn settle_disputed(
             "The award is no longer under dispute",
         ));
     }
+    crate::conversations::on_award(
+        conn,
+        st,
+        row.id,
+        SystemEvent::Ended,
+        Some(Stage::Ended),
+        "争议已裁决，订单结束。会话 30 天后转为只读。",
+    )?;
     close_demand_if_done(conn, st, row.demand_id)
 }
 
@@ -542,6 +572,14 @@ fn complete(conn: &mut DbConnection, st: &AppState, row: &Row, reason: &str) -> 
         },
     )?;
     close_demand_if_done(conn, st, row.demand_id)?;
+    crate::conversations::on_award(
+        conn,
+        st,
+        row.id,
+        SystemEvent::Ended,
+        Some(Stage::Ended),
+        &format!("订单已完成（{reason}）。会话 30 天后转为只读。"),
+    )?;
     notify_each(
         conn,
         st,

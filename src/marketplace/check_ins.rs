@@ -252,6 +252,23 @@ pub fn record(
         .find(id)
         .select(Row::as_select())
         .first(conn)?;
+    let what = match row.kind {
+        CheckInKind::In => "签到",
+        CheckInKind::Out => "签退",
+    };
+    let place = match row.distance_m {
+        Some(d) if row.off_site => format!("，距工作地点 {d} 米（超出范围）"),
+        Some(d) => format!("，距工作地点 {d} 米"),
+        None => String::new(),
+    };
+    crate::conversations::on_award(
+        conn,
+        st,
+        award_id,
+        crate::conversations::SystemEvent::CheckIn,
+        None,
+        &format!("服务商{what}{place}。"),
+    )?;
     views(conn, vec![row])?
         .pop()
         .ok_or_else(|| AppError::internal("check-in vanished"))

@@ -481,6 +481,14 @@ pub fn cancel_open_awards(
                     memo: why.to_string(),
                 },
             )?;
+            crate::conversations::on_award(
+                conn,
+                st,
+                award_id,
+                crate::conversations::SystemEvent::Ended,
+                Some(crate::conversations::Stage::Ended),
+                &format!("订单已取消：{why}。会话 30 天后转为只读。"),
+            )?;
             providers.push(provider);
         }
     }

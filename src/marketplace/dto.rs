@@ -349,6 +349,8 @@ pub struct AwardView {
     pub files: Vec<crate::files::FileView>,
     /// The provider's check-ins, oldest first (WRK-3).
     pub check_ins: Vec<CheckInView>,
+    /// The parties' conversation (MSG-1), opened at award.
+    pub conversation_id: Option<i64>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,

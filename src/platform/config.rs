@@ -158,6 +158,12 @@ pub struct MarketSettings {
     /// WRK-3: a check-in farther than this from the work location is
     /// off-site (`CHECKIN_GEOFENCE_M`, metres).
     pub check_in_geofence_m: u32,
+    /// MSG-5: an employer message unanswered this long during work warns
+    /// the provider (`CONTACT_WARNING_HOURS`, 24) …
+    pub contact_warning_hours: i64,
+    /// … and this long records them unreachable (`CONTACT_UNREACHABLE_HOURS`,
+    /// 48: DR's "more than two days").
+    pub contact_unreachable_hours: i64,
 }
 
 /// A setting that cannot be used; the message names the key, never its value.
@@ -461,6 +467,8 @@ impl MarketSettings {
             bids_per_minute: parse_in(lookup, "RATE_LIMIT_BIDS_PER_MINUTE", 30, 1..=1_000_000)?,
             search_window: parse_in(lookup, "SEARCH_WINDOW", 20_000, 2..=1_000_000)?,
             check_in_geofence_m: parse_in(lookup, "CHECKIN_GEOFENCE_M", 500, 10..=50_000)?,
+            contact_warning_hours: parse_in(lookup, "CONTACT_WARNING_HOURS", 24, 1..=720)?,
+            contact_unreachable_hours: parse_in(lookup, "CONTACT_UNREACHABLE_HOURS", 48, 1..=720)?,
             demands_per_minute: parse_in(
                 lookup,
                 "RATE_LIMIT_DEMANDS_PER_MINUTE",

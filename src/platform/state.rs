@@ -27,6 +27,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub jwt: Arc<JwtKeys>,
     pub words: Arc<WordMatcherCache>,
+    /// The abuse list (MSG-3), cached the same way.
+    pub abuse_words: Arc<WordMatcherCache>,
     pub limits: Arc<RateLimiters>,
     pub channels: Arc<Channels>,
     pub metrics: Arc<Metrics>,
@@ -83,6 +85,7 @@ impl AppState {
                 settings.access_token_ttl_secs,
             )),
             words: Arc::new(WordMatcherCache::default()),
+            abuse_words: Arc::new(WordMatcherCache::default()),
             limits: Arc::new(RateLimiters::new(&settings.rate_limits, &settings.market)),
             channels: Arc::new(channels(&settings)),
             metrics: Arc::new(Metrics::default()),

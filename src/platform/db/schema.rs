@@ -75,6 +75,8 @@ diesel::table! {
         category -> Text,
         created_at -> Timestamp,
         created_by -> Nullable<BigInt>,
+        /// `prohibited` (ACC-4, refused) or `abuse` (MSG-3, flagged).
+        list -> Text,
     }
 }
 
@@ -603,3 +605,54 @@ diesel::table! {
         removed_reason -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        demand_id -> BigInt,
+        award_id -> Nullable<BigInt>,
+        employer_id -> BigInt,
+        provider_id -> BigInt,
+        stage -> Text,
+        employer_blocked_at -> Nullable<Timestamp>,
+        provider_blocked_at -> Nullable<Timestamp>,
+        awaiting_since -> Nullable<Timestamp>,
+        warned_at -> Nullable<Timestamp>,
+        reported_at -> Nullable<Timestamp>,
+        closes_at -> Nullable<Timestamp>,
+        last_message_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        conversation_id -> BigInt,
+        sender_id -> Nullable<BigInt>,
+        event -> Nullable<Text>,
+        body -> Text,
+        flagged -> Bool,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    evidence (id) {
+        id -> BigInt,
+        kind -> Text,
+        status -> Text,
+        user_id -> BigInt,
+        award_id -> Nullable<BigInt>,
+        conversation_id -> Nullable<BigInt>,
+        message_id -> Nullable<BigInt>,
+        summary -> Text,
+        violation_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::allow_tables_to_appear_in_same_query!(conversations, messages, evidence);

@@ -34,6 +34,7 @@ use crate::platform::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
         (name = "payments", description = "Payment channel callbacks and the sandbox"),
         (name = "marketplace", description = "Demands (需求), bids, awards, reviews and discovery"),
         (name = "files", description = "Uploads (FIL): evidence, check-in photos, works"),
+        (name = "conversations", description = "Messages between an award's parties (MSG): delivery, reading, blocking"),
         (name = "conduct", description = "Complaints, reports, violations and appeals"),
         (name = "deposit", description = "The security deposit (保证金): payment, balance, refund"),
         (name = "disputes", description = "Platform mediation of awards"),

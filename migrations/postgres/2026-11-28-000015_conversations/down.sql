@@ -1,0 +1,5 @@
+DROP TABLE evidence;
+DROP TABLE messages;
+DROP TABLE conversations;
+DELETE FROM list_revisions WHERE name = 'abuse_words';
+ALTER TABLE prohibited_words DROP COLUMN list;
