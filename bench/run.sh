@@ -67,7 +67,7 @@ run_backend() {
     echo "$seed_hash" | python3 bench/seed.sql.py postgres "$DEMANDS" "$BIDS" "$BIDDERS" > "$work/seed.sql"
     psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -q -f "$work/seed.sql" >/dev/null
     # Statistics as autovacuum would have them on a live database.
-    psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -qc "ANALYZE"
+    psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -qc "VACUUM ANALYZE"
   fi
 
   DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=error JOBS_INTERVAL_SECS=0 \

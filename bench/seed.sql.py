@@ -42,7 +42,7 @@ desc = "'商场门口派发传单并引导扫码注册，每天 6 小时，需�
 # WRK-2: work locations spread over ~55 x 57 km around Shanghai (a point
 # every ~0.5 km), with their 0.1-degree grid cell.
 lat = "(31.0 + (n % 997) * 0.0005)"
-lng = "(121.2 + ((n * 7919) % 1009) * 0.0006)"
+lng = "(121.2 + ((CAST(n AS BIGINT) * 7919) % 1009) * 0.0006)"
 floor = (lambda x: f"floor({x})") if backend == "postgres" else (lambda x: f"CAST({x} AS INTEGER)")
 cell = f"{floor(f'({lat} + 90) * 10')} * 10000 + {floor(f'({lng} + 180) * 10')}"
 out.append(

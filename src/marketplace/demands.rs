@@ -941,6 +941,26 @@ fn cursor_after(last: &Row, sort: DemandSort) -> String {
     }
 }
 
+/// The discovery query with every filter of `q` (status, deadline, codes,
+/// words), and the floor of a bounded word search (see [`filter_words`]).
+fn filtered(
+    conn: &mut DbConnection,
+    st: &AppState,
+    q: &DemandQuery,
+    below: Option<i64>,
+) -> AppResult<(DiscoveryQuery, Option<i64>)> {
+    let wanted = discovery_status(q)?;
+    let mut query = demands::table
+        .filter(demands::status.eq(wanted))
+        .select(Row::as_select())
+        .into_boxed();
+    if wanted == DemandStatus::Open {
+        query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
+    }
+    query = filter_codes(query, q)?;
+    filter_words(conn, st, query, q.q.as_deref(), below)
+}
+
 /// MKT-6: discovery with filters, three sorts and keyset cursors that stay
 /// stable under inserts.
 pub fn discover(conn: &mut DbConnection, st: &AppState, q: &DemandQuery) -> AppResult<Discovered> {
@@ -949,28 +969,18 @@ pub fn discover(conn: &mut DbConnection, st: &AppState, q: &DemandQuery) -> AppR
         cursor: None,
     }
     .limit()?;
-    let wanted = discovery_status(q)?;
     let near = near_point(q)?;
     let sort = discovery_sort(q, near.is_some());
-    let mut query = demands::table
-        .filter(demands::status.eq(wanted))
-        .select(Row::as_select())
-        .limit(limit + 1)
-        .into_boxed();
-    if wanted == DemandStatus::Open {
-        query = query.filter(demands::bid_deadline.gt(st.clock.now_naive()));
-    }
-    query = filter_codes(query, q)?;
     let cursor = q.cursor.as_deref().map(decode_keys::<2>).transpose()?;
+    if let Some((point, radius_km)) = near {
+        return discover_near(conn, st, q, (point, radius_km), cursor, limit);
+    }
     let below = cursor
         .filter(|_| sort == DemandSort::Newest)
         .map(|[_, id]| id);
-    let (query, floor) = filter_words(conn, st, query, q.q.as_deref(), below)?;
-    if let Some((point, radius_km)) = near {
-        return discover_near(conn, st, query, (point, radius_km), cursor, limit);
-    }
-    let mut rows: Vec<Row> = order_after(query, sort, cursor).load(conn)?;
-    let fresh_until = fresh_until(&rows, st.clock.now_naive());
+    let (query, floor) = filtered(conn, st, q, below)?;
+    let mut rows: Vec<Row> = order_after(query.limit(limit + 1), sort, cursor).load(conn)?;
+    let fresh_until = fresh_until(rows.iter().map(|d| d.bid_deadline), st.clock.now_naive());
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = match rows.last().filter(|_| more) {
@@ -1034,49 +1044,72 @@ fn discovery_sort(q: &DemandQuery, near: bool) -> DemandSort {
 }
 
 /// The most demands a search by distance reads (the newest in the cells
-/// around the point).
+/// around the point, shared between the cells) …
 const NEAR_CANDIDATES: i64 = 5_000;
+/// … and at least this many of each cell.
+const NEAR_PER_CELL_MIN: i64 = 200;
 
-/// WRK-2: the demands within `radius_km` of `point`, nearest first. The
-/// grid cells around the point are read through their index, the exact
-/// distance is computed here; the cursor is (metres, id).
+/// WRK-2: the demands within `radius_km` of `point`, nearest first; the
+/// cursor is (metres, id). Each grid cell around the point is read on its
+/// own through the `(status, geo_cell, id, lat, lng)` index, newest first
+/// and bounded, reading only ids and coordinates (an `IN` over the cells
+/// would have to sort every demand in them); the exact distance is
+/// computed here, and only the page's rows are read whole.
 fn discover_near(
     conn: &mut DbConnection,
     st: &AppState,
-    query: DiscoveryQuery,
+    q: &DemandQuery,
     (point, radius_km): (GeoPoint, f64),
     cursor: Option<[i64; 2]>,
     limit: i64,
 ) -> AppResult<Discovered> {
     let (cells, [lat_lo, lat_hi, lng_lo, lng_hi]) = point.cells_within(radius_km);
-    let rows: Vec<Row> = query
-        .filter(demands::geo_cell.eq_any(cells))
-        .filter(demands::lat.between(lat_lo, lat_hi))
-        .filter(demands::lng.between(lng_lo, lng_hi))
-        .order(demands::id.desc())
-        .limit(NEAR_CANDIDATES)
-        .load(conn)?;
-    let fresh_until = fresh_until(&rows, st.clock.now_naive());
-    let mut found: Vec<(i64, Row)> = rows
+    let per_cell = (NEAR_CANDIDATES / cells.len().max(1) as i64).max(NEAR_PER_CELL_MIN);
+    let mut found: Vec<(i64, i64)> = Vec::new();
+    for cell in cells {
+        let (query, _) = filtered(conn, st, q, None)?;
+        let spots: Vec<(i64, Option<f64>, Option<f64>)> = query
+            .filter(demands::geo_cell.eq(cell))
+            .filter(demands::lat.between(lat_lo, lat_hi))
+            .filter(demands::lng.between(lng_lo, lng_hi))
+            .select((demands::id, demands::lat, demands::lng))
+            .order(demands::id.desc())
+            .limit(per_cell)
+            .load(conn)?;
+        found.extend(spots.into_iter().filter_map(|(id, lat, lng)| {
+            let metres = point.distance_m(&GeoPoint {
+                lat: lat?,
+                lng: lng?,
+            });
+            (metres <= radius_km * 1000.0).then(|| (metres.round() as i64, id))
+        }));
+    }
+    found.retain(|key| cursor.is_none_or(|[cm, cid]| *key > (cm, cid)));
+    found.sort_unstable();
+    found.truncate(limit as usize + 1);
+    let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
+    let mut rows: std::collections::HashMap<i64, Row> = demands::table
+        .filter(demands::id.eq_any(&ids))
+        .select(Row::as_select())
+        .load::<Row>(conn)?
         .into_iter()
-        .filter_map(|r| {
-            let at = GeoPoint {
-                lat: r.lat?,
-                lng: r.lng?,
-            };
-            let metres = point.distance_m(&at);
-            (metres <= radius_km * 1000.0).then(|| (metres.round() as i64, r))
-        })
-        .filter(|(m, r)| cursor.is_none_or(|[cm, cid]| (*m, r.id) > (cm, cid)))
+        .map(|r| (r.id, r))
         .collect();
-    found.sort_by_key(|(m, r)| (*m, r.id));
-    let more = found.len() as i64 > limit;
-    found.truncate(limit as usize);
-    let next_cursor = found
+    let mut page_rows: Vec<(i64, Row)> = found
+        .into_iter()
+        .filter_map(|(m, id)| rows.remove(&id).map(|r| (m, r)))
+        .collect();
+    let fresh_until = fresh_until(
+        page_rows.iter().map(|(_, r)| r.bid_deadline),
+        st.clock.now_naive(),
+    );
+    let more = page_rows.len() as i64 > limit;
+    page_rows.truncate(limit as usize);
+    let next_cursor = page_rows
         .last()
         .filter(|_| more)
         .map(|(m, r)| encode_keys([*m, r.id]));
-    let items = found
+    let items = page_rows
         .into_iter()
         .map(|(m, r)| {
             let mut view = r.view()?;
@@ -1102,10 +1135,10 @@ pub struct Discovered {
 /// row that decides `next_cursor` included) passes its bidding deadline (it
 /// leaves the open list then, with no write to announce it), and no longer
 /// than [`PAGE_TTL_SECS`] in any case.
-fn fresh_until(rows: &[Row], now: NaiveDateTime) -> i64 {
+fn fresh_until(deadlines: impl IntoIterator<Item = NaiveDateTime>, now: NaiveDateTime) -> i64 {
     let cap = now + chrono::Duration::seconds(PAGE_TTL_SECS);
-    rows.iter()
-        .map(|d| d.bid_deadline)
+    deadlines
+        .into_iter()
         .filter(|at| *at > now)
         .min()
         .map_or(cap, |first| first.min(cap))
