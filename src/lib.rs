@@ -58,6 +58,7 @@ fn account_routes(cfg: &mut ServiceConfig) {
         .service(agreements::publish)
         .service(notifications::list_notifications)
         .service(notifications::mark_read)
+        .service(notifications::events::stream)
         .service(verification::routes::submit)
         .service(verification::routes::mine)
         .service(verification::routes::list)

@@ -566,3 +566,108 @@ async fn msg1_the_timeline_shows_the_award_steps_and_closes_30_days_after_the_en
             .any(|m| m["text"] == "合作愉快")
     );
 }
+
+/// Reads chunks of a streaming response until `pred` holds of what was
+/// read or `secs` pass.
+async fn read_until(
+    body: &mut actix_web::body::BoxBody,
+    text: &mut String,
+    secs: u64,
+    pred: impl Fn(&str) -> bool,
+) {
+    use actix_web::body::MessageBody;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !pred(text) && std::time::Instant::now() < deadline {
+        let next = actix_web::rt::time::timeout(
+            std::time::Duration::from_millis(200),
+            futures_util::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_next(cx)),
+        )
+        .await;
+        if let Ok(Some(Ok(chunk))) = next {
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+async fn open_stream(
+    app: &TestApp,
+    who: &Account,
+    last: Option<&str>,
+) -> actix_web::dev::ServiceResponse {
+    let mut req = actix_web::test::TestRequest::get()
+        .uri("/api/v1/me/events")
+        .insert_header(("authorization", format!("Bearer {}", who.access)));
+    if let Some(last) = last {
+        req = req.insert_header(("last-event-id", last));
+    }
+    (app.call)(req.to_request()).await.expect("stream")
+}
+
+#[actix_web::test]
+async fn msg2_the_event_stream_delivers_messages_live_and_resumes_from_last_event_id() {
+    let app = TestApp::new().await;
+    let deal = app.deal().await;
+    let conv = conversation_of(&app, &deal).await;
+    let res = open_stream(&app, &deal.provider, None).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers().get("content-type").unwrap().to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut body = res.into_body();
+    let mut text = String::new();
+    read_until(&mut body, &mut text, 5, |t| t.contains("retry:")).await;
+    // Only what happens from now on: the award's own event came before.
+    assert!(!text.contains("event: award"), "{text}");
+    send(&app, &deal.employer, conv, "明早 9 点东门见")
+        .await
+        .assert(201);
+    read_until(&mut body, &mut text, 5, |t| t.contains("明早 9 点东门见")).await;
+    assert!(text.contains("event: message"), "{text}");
+    assert!(text.contains("event: notification"), "{text}");
+    let first_id: i64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .and_then(|id| id.parse().ok())
+        .expect("an event id");
+    drop(body);
+
+    // While disconnected: another message. Resuming from the first event
+    // delivers what came after it, not the first again.
+    send(&app, &deal.employer, conv, "收到请回复")
+        .await
+        .assert(201);
+    let res = open_stream(&app, &deal.provider, Some(&first_id.to_string())).await;
+    let mut body = res.into_body();
+    let mut again = String::new();
+    read_until(&mut body, &mut again, 5, |t| t.contains("收到请回复")).await;
+    assert!(again.contains("收到请回复"), "{again}");
+    assert!(!again.contains(&format!("id: {first_id}\n")), "{again}");
+    // A bad Last-Event-ID is a clear 400, not a stream.
+    let bad = open_stream(&app, &deal.provider, Some("abc")).await;
+    assert_eq!(bad.status(), 400);
+    // A stranger's stream hears nothing of it.
+    let stranger = app.user().await;
+    let res = open_stream(&app, &stranger, None).await;
+    let mut body = res.into_body();
+    let mut other = String::new();
+    send(&app, &deal.employer, conv, "只给服务商")
+        .await
+        .assert(201);
+    read_until(&mut body, &mut other, 1, |t| t.contains("只给服务商")).await;
+    assert!(!other.contains("只给服务商"), "{other}");
+}
+
+#[actix_web::test]
+async fn msg2_an_account_holds_a_bounded_number_of_streams() {
+    let app = TestApp::with_settings(&[("EVENT_STREAMS_PER_USER", "2")]).await;
+    let user = app.user().await;
+    let a = open_stream(&app, &user, None).await;
+    let b = open_stream(&app, &user, None).await;
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let c = open_stream(&app, &user, None).await;
+    assert_eq!(c.status(), 429);
+    // Closing one frees its place.
+    drop(a);
+    assert_eq!(open_stream(&app, &user, None).await.status(), 200);
+}

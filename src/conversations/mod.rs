@@ -452,7 +452,7 @@ fn system_message(
     diesel::update(conversations::table.find(id))
         .set(conversations::last_message_at.eq(now))
         .execute(conn)?;
-    Ok(diesel::insert_into(messages::table)
+    let message_id: i64 = diesel::insert_into(messages::table)
         .values((
             messages::conversation_id.eq(id),
             messages::event.eq(event),
@@ -460,7 +460,17 @@ fn system_message(
             messages::created_at.eq(now),
         ))
         .returning(messages::id)
-        .get_result(conn)?)
+        .get_result(conn)?;
+    // MSG-2: both parties' apps hear of the award's step at once.
+    let conv = load(conn, id)?;
+    let data = serde_json::json!({
+        "conversation_id": id, "message_id": message_id, "award_id": conv.award_id,
+        "event": event, "text": text, "sent_at": now.and_utc(),
+    });
+    for user in [conv.employer_id, conv.provider_id] {
+        crate::notifications::events::publish(conn, st, user, "award", &data)?;
+    }
+    Ok(message_id)
 }
 
 /// MSG-1: a step of award `award_id` enters its timeline; `stage` (when
@@ -740,6 +750,22 @@ pub fn send(
         )?;
     }
     run_clock(conn, st, &conv, sender, now)?;
+    let files = files::cited_by(conn, UseKind::Message, message_id)?;
+    tell_recipient(conn, st, &conv, recipient, message_id, &files, had_unread)?;
+    Ok(load_message(conn, message_id)?.view(&conv, Reader::Party(sender), files))
+}
+
+/// MSG-2: the recipient's app hears of the message at once, as they may
+/// see it; and a notice tells them when it is their first unread one.
+fn tell_recipient(
+    conn: &mut DbConnection,
+    st: &AppState,
+    conv: &Row,
+    recipient: i64,
+    message_id: i64,
+    files: &[FileView],
+    had_unread: bool,
+) -> AppResult<()> {
     if !had_unread {
         notify(
             conn,
@@ -749,16 +775,20 @@ pub fn send(
                 kind: "message.received",
                 title: "您有新消息",
                 body: "对方在会话中给您发来了消息。".into(),
-                link: Some(format!("/api/v1/conversations/{id}/messages")),
+                link: Some(format!("/api/v1/conversations/{}/messages", conv.id)),
             },
         )?;
     }
-    let row = messages::table
-        .find(message_id)
+    let seen = load_message(conn, message_id)?.view(conv, Reader::Party(recipient), files.to_vec());
+    let data = serde_json::to_value(&seen).map_err(AppError::internal)?;
+    crate::notifications::events::publish(conn, st, recipient, "message", &data)
+}
+
+fn load_message(conn: &mut DbConnection, id: i64) -> AppResult<MessageRow> {
+    Ok(messages::table
+        .find(id)
         .select(MessageRow::as_select())
-        .first(conn)?;
-    let files = files::cited_by(conn, UseKind::Message, message_id)?;
-    Ok(row.view(&conv, Reader::Party(sender), files))
+        .first(conn)?)
 }
 
 /// MSG-5: an employer message during work starts the clock (if it is not

@@ -139,6 +139,9 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     let r = crate::conversations::contact_clock(&mut conn, st);
     let run = tally(st, &mut report, "contact clock", r);
     (report.contact_warnings, report.contact_unreachable) = (run.warned, run.reported);
+    // MSG-2: events past the resume window.
+    let r = crate::notifications::events::purge(&mut conn, st);
+    tally(st, &mut report, "purge events", r);
     // FND-2: idempotency keys are kept 48 hours (at least the 24 promised).
     let r = crate::platform::ratelimit::purge(&mut conn, st.clock.now().timestamp_micros());
     tally(st, &mut report, "purge rate limits", r);

@@ -1,6 +1,8 @@
 //! In-app notifications: every rule that says "notify" writes one here, in
 //! the same transaction as the change it reports (`GET /me/notifications`).
 
+pub mod events;
+
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -31,17 +33,28 @@ pub fn notify(
     user_id: i64,
     notice: Notice<'_>,
 ) -> AppResult<()> {
-    diesel::insert_into(notifications::table)
+    let id: i64 = diesel::insert_into(notifications::table)
         .values((
             notifications::user_id.eq(user_id),
             notifications::kind.eq(notice.kind),
             notifications::title.eq(notice.title),
-            notifications::body.eq(notice.body),
-            notifications::link.eq(notice.link),
+            notifications::body.eq(&notice.body),
+            notifications::link.eq(&notice.link),
             notifications::created_at.eq(st.clock.now_naive()),
         ))
-        .execute(conn)?;
-    Ok(())
+        .returning(notifications::id)
+        .get_result(conn)?;
+    // MSG-2: an app in the foreground hears of it at once.
+    events::publish(
+        conn,
+        st,
+        user_id,
+        "notification",
+        &serde_json::json!({
+            "id": id, "kind": notice.kind, "title": notice.title,
+            "body": notice.body, "link": notice.link,
+        }),
+    )
 }
 
 /// Who [`notify_many`] writes to.

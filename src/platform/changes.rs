@@ -69,6 +69,14 @@ static GENERATIONS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 thread_local! {
     static MARKED: Cell<u8> = const { Cell::new(0) };
+    /// Users with new events (MSG-2) written by this thread's transaction.
+    static USERS: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes that the work on this thread wrote an event for `user`: their open
+/// streams wake once it commits.
+pub fn mark_user(user: i64) {
+    USERS.with(|u| u.borrow_mut().push(user));
 }
 
 /// Notes that the work on this thread changed `topic`'s table.
@@ -85,11 +93,80 @@ pub fn announce() {
             bump(topic);
         }
     }
+    for user in USERS.with(|u| std::mem::take(&mut *u.borrow_mut())) {
+        streams::wake(user);
+    }
 }
 
 /// Forgets this thread's marks (its transaction rolled back).
 pub fn discard() {
     MARKED.with(|m| m.set(0));
+    USERS.with(|u| u.borrow_mut().clear());
+}
+
+/// The open event streams of this process (MSG-2), by user: a stream
+/// waits on its `Notify` and reads what is new when woken — by this
+/// process's commits ([`mark_user`]) or, on PostgreSQL, by another
+/// process's (`events:<user>` notices).
+pub mod streams {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex, Weak};
+
+    use tokio::sync::Notify;
+
+    static OPEN: LazyLock<Mutex<HashMap<i64, Vec<Weak<Notify>>>>> = LazyLock::new(Default::default);
+
+    /// A new stream of `user`'s, or `None` when they hold `max` already.
+    /// Dropping the returned handle ends the registration.
+    pub fn subscribe(user: i64, max: usize) -> Option<Arc<Notify>> {
+        let mut open = OPEN.lock().ok()?;
+        let mine = open.entry(user).or_default();
+        mine.retain(|w| w.strong_count() > 0);
+        if mine.len() >= max {
+            return None;
+        }
+        let notify = Arc::new(Notify::new());
+        mine.push(Arc::downgrade(&notify));
+        Some(notify)
+    }
+
+    /// Wakes `user`'s streams (a permit is kept for one not waiting yet).
+    pub fn wake(user: i64) {
+        let Ok(mut open) = OPEN.lock() else { return };
+        if let Some(mine) = open.get_mut(&user) {
+            mine.retain(|w| match w.upgrade() {
+                Some(n) => {
+                    n.notify_one();
+                    true
+                }
+                None => false,
+            });
+            if mine.is_empty() {
+                open.remove(&user);
+            }
+        }
+    }
+
+    /// Wakes every stream (the listener reconnected: it may have missed
+    /// notices).
+    pub fn wake_all() {
+        let users: Vec<i64> = match OPEN.lock() {
+            Ok(open) => open.keys().copied().collect(),
+            Err(_) => return,
+        };
+        users.into_iter().for_each(wake);
+    }
+
+    /// Streams open in this process.
+    pub fn open_count() -> usize {
+        OPEN.lock()
+            .map(|o| {
+                o.values()
+                    .map(|v| v.iter().filter(|w| w.strong_count() > 0).count())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
 }
 
 /// The current generation of `topic`.
@@ -103,6 +180,7 @@ fn bump(topic: Topic) {
 
 fn bump_all() {
     Topic::ALL.into_iter().for_each(bump);
+    streams::wake_all();
 }
 
 /// Whether this process hears of every change: always on SQLite; on
@@ -220,6 +298,13 @@ fn listen_once(url: &str, listening: &Weak<Listening>) -> Result<(), String> {
         polls = polls.wrapping_add(1);
         for notice in conn.notifications_iter() {
             let notice = notice.map_err(|e| e.to_string())?;
+            if let Some(user) = notice.payload.strip_prefix("events:") {
+                match user.parse() {
+                    Ok(user) => streams::wake(user),
+                    Err(_) => streams::wake_all(),
+                }
+                continue;
+            }
             match Topic::named(&notice.payload) {
                 Some(topic) => bump(topic),
                 None => bump_all(),

@@ -65,6 +65,9 @@ pub struct Settings {
     /// Password hashes computed at once (Argon2id takes ~50 ms of CPU and
     /// 19 MiB each); the rest wait without holding a connection.
     pub password_hash_concurrency: usize,
+    /// Live event streams (`GET /me/events`) one account may hold open at
+    /// once (`EVENT_STREAMS_PER_USER`, 5; MSG-2).
+    pub event_streams_per_user: usize,
     /// Anonymous discovery pages kept serialised (`PAGE_CACHE_ENTRIES`;
     /// 0 turns the cache off).
     pub page_cache_entries: usize,
@@ -215,6 +218,7 @@ impl Settings {
                 1..=64,
             )?,
             page_cache_entries: parse_in(&lookup, "PAGE_CACHE_ENTRIES", 1_024, 0..=100_000)?,
+            event_streams_per_user: parse_in(&lookup, "EVENT_STREAMS_PER_USER", 5, 1..=100)?,
             bootstrap_admin: bootstrap_admin(&lookup)?,
             identity_hash_secret: identity_hash_secret(&lookup, app_env)?,
             jobs_interval_secs: parse_in(&lookup, "JOBS_INTERVAL_SECS", 60, 0..=86_400)?,

@@ -430,7 +430,12 @@ pub async fn caching(
         .map(str::to_string);
     let res = next.call(req).await?;
     let cache = if personal { "no-store" } else { "no-cache" };
-    if !is_get || res.status() != StatusCode::OK || res.response().error().is_some() {
+    // A stream (the live event stream) has no tag: it is never read whole.
+    let streaming = matches!(
+        res.response().body().size(),
+        actix_web::body::BodySize::Stream
+    );
+    if !is_get || streaming || res.status() != StatusCode::OK || res.response().error().is_some() {
         let mut res = res.map_into_boxed_body();
         if personal && !res.headers().contains_key(header::CACHE_CONTROL) {
             res.headers_mut()

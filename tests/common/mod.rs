@@ -124,7 +124,7 @@ pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
 
 /// The application under test.
 pub struct TestApp {
-    call: Call,
+    pub call: Call,
     pub state: AppState,
     pub clock: Arc<ShiftedClock>,
     pub db: TestDb,

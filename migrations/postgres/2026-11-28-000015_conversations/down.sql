@@ -1,3 +1,6 @@
+DROP TRIGGER user_events_notify ON user_events;
+DROP FUNCTION wgb_notify_user_event();
+DROP TABLE user_events;
 DROP TABLE evidence;
 DROP TABLE messages;
 DROP TABLE conversations;

@@ -68,3 +68,28 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_queue ON evidence (status, id);
 CREATE INDEX evidence_user ON evidence (user_id, id);
 CREATE INDEX evidence_violation ON evidence (violation_id) WHERE violation_id IS NOT NULL;
+
+-- MSG-2: what each user's live event stream (GET /me/events) delivers, in
+-- id order: new messages, notices, award steps. Resumable by id
+-- (Last-Event-ID); kept 7 days.
+CREATE TABLE user_events (
+    id BIGSERIAL PRIMARY KEY,
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX user_events_user ON user_events (user_id, id);
+CREATE INDEX user_events_created ON user_events (created_at);
+
+-- Other server processes wake the user's open streams: the payload names
+-- the user (delivered when the transaction commits).
+CREATE FUNCTION wgb_notify_user_event() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('wgb_changes', 'events:' || NEW.user_id);
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER user_events_notify
+    AFTER INSERT ON user_events
+    FOR EACH ROW EXECUTE FUNCTION wgb_notify_user_event();

@@ -1,3 +1,4 @@
+DROP TABLE user_events;
 DROP TABLE evidence;
 DROP TABLE messages;
 DROP TABLE conversations;

@@ -68,3 +68,16 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_queue ON evidence (status, id);
 CREATE INDEX evidence_user ON evidence (user_id, id);
 CREATE INDEX evidence_violation ON evidence (violation_id) WHERE violation_id IS NOT NULL;
+
+-- MSG-2: what each user's live event stream (GET /me/events) delivers, in
+-- id order: new messages, notices, award steps. Resumable by id
+-- (Last-Event-ID); kept 7 days.
+CREATE TABLE user_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX user_events_user ON user_events (user_id, id);
+CREATE INDEX user_events_created ON user_events (created_at);

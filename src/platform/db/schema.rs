@@ -656,3 +656,13 @@ diesel::table! {
 
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::allow_tables_to_appear_in_same_query!(conversations, messages, evidence);
+
+diesel::table! {
+    user_events (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
