@@ -109,6 +109,7 @@ fn market_routes(cfg: &mut ServiceConfig) {
         .service(marketplace::routes::award)
         .service(marketplace::routes::get_award)
         .service(marketplace::routes::deliver)
+        .service(marketplace::routes::accept_confidentiality)
         .service(marketplace::routes::check_in)
         .service(marketplace::routes::list_check_ins)
         .service(marketplace::routes::roster)

@@ -415,7 +415,13 @@ async fn msg7_staff_read_through_a_case_audited_and_a_violation_shows_its_eviden
     let conv = conversation_of(&app, &deal).await;
     let moderator = app.staff(Role::Moderator).await;
     let admin_path = format!("/api/v1/admin/conversations/{conv}/messages");
+    // MSG-7: no ground, no read.
     app.get(&admin_path)
+        .bearer(&moderator.access)
+        .send()
+        .await
+        .assert_problem(400, "request.invalid_query");
+    app.get(&format!("{admin_path}?via=curiosity:1"))
         .bearer(&moderator.access)
         .send()
         .await
@@ -670,4 +676,129 @@ async fn msg2_an_account_holds_a_bounded_number_of_streams() {
     // Closing one frees its place.
     drop(a);
     assert_eq!(open_stream(&app, &user, None).await.status(), 200);
+}
+
+async fn upload_pdf(app: &TestApp, who: &Account) -> i64 {
+    let boundary = "wgb-msg";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"方案.pdf\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(b"%PDF-1.7\nconfidential plan");
+    body.extend_from_slice(
+        format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nmessage\r\n--{boundary}--\r\n")
+            .as_bytes(),
+    );
+    let res = app
+        .post("/api/v1/files")
+        .bearer(&who.access)
+        .raw(&format!("multipart/form-data; boundary={boundary}"), body)
+        .send()
+        .await;
+    res.assert(201);
+    res.json["id"].as_i64().unwrap()
+}
+
+#[actix_web::test]
+async fn msg6_confidential_files_wait_for_the_accepted_terms_and_each_download_is_evidence() {
+    let app = TestApp::new().await;
+    let employer = app.verified_user().await;
+    let provider = app.verified_user().await;
+    let moderator = app.staff(Role::Moderator).await;
+    app.fund(&employer, "1000.00").await;
+    let demand = app
+        .demand(&employer, app.demand_body("新品推广", "800.00", 1))
+        .await;
+    let bid = app.bid(&provider, demand, "500.00").await;
+    let res = app
+        .post(&format!("/api/v1/demands/{demand}/awards"))
+        .bearer(&employer.access)
+        .json(json!({"bid_ids": [bid], "confidentiality_terms": "推广方案及客户名单不得外传。"}))
+        .send()
+        .await;
+    res.assert(201);
+    let award = res.json["items"][0]["id"]
+        .as_i64()
+        .or_else(|| res.json[0]["id"].as_i64())
+        .unwrap();
+    let view = app
+        .get(&format!("/api/v1/awards/{award}"))
+        .bearer(&provider.access)
+        .send()
+        .await;
+    assert_eq!(
+        view.json["confidentiality"]["terms"],
+        "推广方案及客户名单不得外传。"
+    );
+    assert_eq!(view.json["confidentiality"]["accepted_at"], Value::Null);
+    let conv = view.json["conversation_id"].as_i64().unwrap();
+    // The employer sends the plan as confidential; the provider cannot.
+    let plan = upload_pdf(&app, &employer).await;
+    let sent = app
+        .post(&format!("/api/v1/conversations/{conv}/messages"))
+        .bearer(&employer.access)
+        .json(json!({"text": "推广方案见附件", "file_ids": [plan], "confidential": true}))
+        .send()
+        .await;
+    sent.assert(201);
+    assert_eq!(sent.json["confidential"], true);
+    let own = upload_pdf(&app, &provider).await;
+    app.post(&format!("/api/v1/conversations/{conv}/messages"))
+        .bearer(&provider.access)
+        .json(json!({"file_ids": [own], "confidential": true}))
+        .send()
+        .await
+        .assert_problem(422, "message.not_confidential");
+    // Before acceptance the provider is refused the file, and nothing is
+    // recorded.
+    let content = format!("/api/v1/files/{plan}/content");
+    app.get(&content)
+        .bearer(&provider.access)
+        .send()
+        .await
+        .assert_problem(403, "file.confidentiality_not_accepted");
+    // Only the provider accepts; then the file is served and each download
+    // is evidence of who read it when.
+    let accept = format!("/api/v1/awards/{award}/confidentiality/accept");
+    app.post(&accept)
+        .bearer(&employer.access)
+        .send()
+        .await
+        .assert_problem(403, "award.not_provider");
+    let accepted = app.post(&accept).bearer(&provider.access).send().await;
+    accepted.assert(200);
+    assert!(accepted.json["confidentiality"]["accepted_at"].is_string());
+    for _ in 0..2 {
+        app.get(&content)
+            .bearer(&provider.access)
+            .send()
+            .await
+            .assert(200);
+    }
+    let records = evidence(&app, &moderator, "?kind=confidential_download").await;
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0]["user_id"], provider.id);
+    assert_eq!(records[0]["message_id"], sent.json["id"]);
+    // The sender reads their own file without a record.
+    app.get(&content)
+        .bearer(&employer.access)
+        .send()
+        .await
+        .assert(200);
+    assert_eq!(
+        evidence(&app, &moderator, "?kind=confidential_download")
+            .await
+            .len(),
+        2
+    );
+    // An award without terms has nothing to accept.
+    let deal = app.deal().await;
+    app.post(&format!(
+        "/api/v1/awards/{}/confidentiality/accept",
+        deal.award
+    ))
+    .bearer(&deal.provider.access)
+    .send()
+    .await
+    .assert_problem(409, "award.no_confidentiality_terms");
 }

@@ -27,6 +27,8 @@ text_enum! {
         /// An employer message left unanswered past the contact clock
         /// (DR ④, MSG-5).
         Unreachable = "unreachable",
+        /// A confidential file was downloaded (DR ③, MSG-6): who and when.
+        ConfidentialDownload = "confidential_download",
     }
 }
 
@@ -139,6 +141,16 @@ pub fn queue(
     page: &PageQuery,
 ) -> AppResult<Page<EvidenceView>> {
     let limit = page.limit()?;
+    for (field, value) in [("user_id", filter.user_id), ("award_id", filter.award_id)] {
+        if value.is_some_and(|v| v < 1) {
+            return Err(AppError::invalid_field(
+                field,
+                "query.invalid",
+                format!("{field} 须为正整数"),
+                format!("{field} must be a positive integer"),
+            ));
+        }
+    }
     let mut q = evidence::table
         .select(Row::as_select())
         .order(evidence::id.desc())

@@ -56,6 +56,8 @@ text_enum! {
         Delivery = "delivery",
         CheckIn = "check_in",
         Dispute = "dispute",
+        /// The provider accepted the confidentiality terms (MSG-6).
+        Confidentiality = "confidentiality",
         Ended = "ended",
     }
 }
@@ -73,6 +75,7 @@ struct Row {
     provider_blocked_at: Option<NaiveDateTime>,
     closes_at: Option<NaiveDateTime>,
     last_message_at: Option<NaiveDateTime>,
+    confidential_terms: bool,
     created_at: NaiveDateTime,
 }
 
@@ -175,6 +178,9 @@ pub struct MessageView {
     /// Words of the abuse list were found (MSG-3): delivered, and recorded
     /// as evidence.
     pub flagged: bool,
+    /// Its files are confidential (MSG-6): served to the provider once the
+    /// award's terms are accepted, every download recorded.
+    pub confidential: bool,
     /// The server's time of sending (MSG-2).
     pub sent_at: DateTime<Utc>,
     /// When the recipient's app received it.
@@ -192,6 +198,7 @@ struct MessageRow {
     event: Option<SystemEvent>,
     body: String,
     flagged: bool,
+    confidential: bool,
     created_at: NaiveDateTime,
     delivered_at: Option<NaiveDateTime>,
     read_at: Option<NaiveDateTime>,
@@ -236,6 +243,7 @@ impl MessageRow {
             original_text,
             files,
             flagged: self.flagged,
+            confidential: self.confidential,
             sent_at: self.created_at.and_utc(),
             delivered_at: self.delivered_at.map(|t| t.and_utc()),
             read_at: self.read_at.map(|t| t.and_utc()),
@@ -257,6 +265,10 @@ pub struct NewMessage {
     #[serde(default, deserialize_with = "crate::platform::http::integer::vec_i64")]
     #[schema(max_items = 9)]
     pub file_ids: Vec<i64>,
+    /// The files are confidential (MSG-6): only the employer, in an award
+    /// with confidentiality terms.
+    #[serde(default)]
+    pub confidential: bool,
 }
 
 /// `POST /api/v1/conversations/{id}/read`.
@@ -399,6 +411,8 @@ pub struct AwardParties {
     pub demand_id: i64,
     pub employer_id: i64,
     pub provider_id: i64,
+    /// The award has confidentiality terms (MSG-6).
+    pub confidential: bool,
 }
 
 /// MSG-1: the award opens its conversation — the provider's pre-award one
@@ -423,19 +437,26 @@ pub fn open_for_award(
                 .set((
                     conversations::award_id.eq(award.award_id),
                     conversations::stage.eq(Stage::InProgress),
+                    conversations::confidential_terms.eq(award.confidential),
                 ))
                 .execute(conn)?;
             id
         }
-        None => insert(
-            conn,
-            st,
-            award.demand_id,
-            Some(award.award_id),
-            award.employer_id,
-            award.provider_id,
-            Stage::InProgress,
-        )?,
+        None => {
+            let id = insert(
+                conn,
+                st,
+                award.demand_id,
+                Some(award.award_id),
+                award.employer_id,
+                award.provider_id,
+                Stage::InProgress,
+            )?;
+            diesel::update(conversations::table.find(id))
+                .set(conversations::confidential_terms.eq(award.confidential))
+                .execute(conn)?;
+            id
+        }
     };
     system_message(conn, st, id, SystemEvent::Award, text)?;
     Ok(id)
@@ -625,15 +646,43 @@ pub fn messages_for_staff(conn: &mut DbConnection, id: i64, w: &Window) -> AppRe
     window(conn, &conv, Reader::Staff, w)
 }
 
-/// The parties of the conversation message `message_id` is in (FIL-2: its
-/// files are theirs to read).
-pub fn message_parties(conn: &mut DbConnection, message_id: i64) -> AppResult<Option<(i64, i64)>> {
-    Ok(messages::table
+/// Who may read a message's files, as [`message_access`] tells.
+pub struct MessageAccess {
+    pub employer_id: i64,
+    pub provider_id: i64,
+    pub conversation_id: i64,
+    pub award_id: Option<i64>,
+    /// Sent as confidential (MSG-6).
+    pub confidential: bool,
+}
+
+/// The conversation message `message_id` is in (FIL-2: its files are its
+/// parties' to read; MSG-6: confidential ones after acceptance).
+pub fn message_access(
+    conn: &mut DbConnection,
+    message_id: i64,
+) -> AppResult<Option<MessageAccess>> {
+    let row: Option<(i64, i64, i64, Option<i64>, bool)> = messages::table
         .inner_join(conversations::table)
         .filter(messages::id.eq(message_id))
-        .select((conversations::employer_id, conversations::provider_id))
+        .select((
+            conversations::employer_id,
+            conversations::provider_id,
+            conversations::id,
+            conversations::award_id,
+            messages::confidential,
+        ))
         .first(conn)
-        .optional()?)
+        .optional()?;
+    Ok(row.map(
+        |(employer_id, provider_id, conversation_id, award_id, confidential)| MessageAccess {
+            employer_id,
+            provider_id,
+            conversation_id,
+            award_id,
+            confidential,
+        },
+    ))
 }
 
 fn stop_clock(conn: &mut DbConnection, id: i64) -> AppResult<()> {
@@ -713,6 +762,14 @@ pub fn send(
             "The other party blocked you: the message was not sent",
         ));
     }
+    if req.confidential && !(sender == conv.employer_id && conv.confidential_terms) {
+        return Err(AppError::invalid_field(
+            "confidential",
+            "message.not_confidential",
+            "只有附带保密条款的订单中的雇主可以发送保密文件",
+            "Only the employer of an award with confidentiality terms sends confidential files",
+        ));
+    }
     let (text, abuse) = checked_text(conn, st, req)?;
     let recipient = conv.other(sender);
     let had_unread = unread_counts(conn, recipient, &[id])?.contains_key(&id);
@@ -722,6 +779,7 @@ pub fn send(
             messages::sender_id.eq(sender),
             messages::body.eq(&text),
             messages::flagged.eq(abuse.is_some()),
+            messages::confidential.eq(req.confidential),
             messages::created_at.eq(now),
         ))
         .returning(messages::id)

@@ -53,6 +53,16 @@ pub struct WindowQuery {
 
 impl WindowQuery {
     pub fn window(&self) -> AppResult<Window> {
+        for (field, value) in [("before", self.before), ("after", self.after)] {
+            if value.is_some_and(|v| v < 1) {
+                return Err(AppError::invalid_field(
+                    field,
+                    "query.invalid",
+                    format!("{field} 须为消息 id"),
+                    format!("{field} must be a message id"),
+                ));
+            }
+        }
         let limit = self.limit.unwrap_or(50);
         if !(1..=100).contains(&limit) {
             return Err(AppError::invalid_field(

@@ -74,9 +74,9 @@ pub async fn open_conversation(
 #[into_params(parameter_in = Query)]
 pub struct Via {
     /// `complaint:ID`, `dispute:ID` or `violation:ID` — a case that
-    /// concerns this conversation (required).
+    /// concerns this conversation.
     #[param(pattern = r"^(complaint|dispute|violation):[1-9][0-9]{0,17}$")]
-    pub via: Option<String>,
+    pub via: String,
 }
 
 /// Whether the case `via` names concerns conversation `id`.
@@ -132,7 +132,7 @@ pub async fn staff_messages(
     query: web::Query<WindowQuery>,
 ) -> AppResult<web::Json<MessagePage>> {
     let (actor, id, w) = (staff.user_id, id.into_inner(), query.window()?);
-    let via = via.into_inner().via.unwrap_or_default();
+    let via = via.into_inner().via;
     Ok(web::Json(
         state
             .tx(move |conn, st| {

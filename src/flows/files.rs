@@ -8,10 +8,18 @@ use actix_web::{HttpResponse, get, web};
 
 use crate::audit::{self, Actor};
 use crate::auth::{Caller, MaybeUser};
+use crate::conversations;
 use crate::files::{self, FileView, UseKind};
 use crate::platform::db::DbConnection;
-use crate::platform::error::{AppResult, Problem};
+use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::state::AppState;
+
+/// How a caller may read a file: plainly, or as a confidential file of a
+/// message (MSG-6: a download is recorded as evidence).
+enum Access {
+    Plain,
+    Confidential(conversations::MessageAccess, i64),
+}
 
 /// May `caller` (or an anonymous visitor) read `row`? Staff reads are
 /// written to the audit log.
@@ -20,53 +28,61 @@ fn readable(
     st: &AppState,
     caller: Option<&Caller>,
     row: &files::Row,
-) -> AppResult<()> {
+) -> AppResult<Access> {
     let uses = files::uses(conn, row.id)?;
     let Some(caller) = caller else {
         // Anonymous: only what is public, a shown work's images.
         for (kind, use_id) in uses {
             if kind == UseKind::Work && crate::works::is_shown(conn, use_id)? {
-                return Ok(());
+                return Ok(Access::Plain);
             }
         }
         return Err(files::not_found());
     };
     if row.owner_id == caller.user_id {
-        return Ok(());
+        return Ok(Access::Plain);
     }
+    let me = caller.user_id;
     for (kind, use_id) in uses {
         let allowed = match kind {
             // The award's parties see its delivery and check-ins.
             UseKind::Delivery | UseKind::CheckIn => {
-                crate::marketplace::awards::load_for(conn, use_id, Some(caller.user_id)).is_ok()
+                crate::marketplace::awards::load_for(conn, use_id, Some(me)).is_ok()
             }
             // Works are shown on the public profile while not removed.
             UseKind::Work => crate::works::is_shown(conn, use_id)?,
             // Complaint evidence: the reporter (and staff, below).
             UseKind::Complaint => {
-                crate::conduct::complaints::reporter_of(conn, use_id)? == Some(caller.user_id)
+                crate::conduct::complaints::reporter_of(conn, use_id)? == Some(me)
             }
             // Appeal evidence: the appellant (and staff, below).
-            UseKind::Appeal => {
-                crate::conduct::violations::appellant_of(conn, use_id)? == Some(caller.user_id)
-            }
+            UseKind::Appeal => crate::conduct::violations::appellant_of(conn, use_id)? == Some(me),
             // Dispute evidence: the dispute's parties (and staff, below).
             UseKind::DisputeEvent => crate::disputes::event_parties(conn, use_id)?
-                .is_some_and(|(e, p)| caller.user_id == e || caller.user_id == p),
-            // A message's files: the conversation's parties.
-            UseKind::Message => crate::conversations::message_parties(conn, use_id)?
-                .is_some_and(|(e, p)| caller.user_id == e || caller.user_id == p),
+                .is_some_and(|(e, p)| me == e || me == p),
+            // A message's files: the conversation's parties; confidential
+            // ones to the provider after the terms are accepted (MSG-6).
+            UseKind::Message => match conversations::message_access(conn, use_id)? {
+                Some(m) if m.employer_id == me || m.provider_id == me => {
+                    if !m.confidential {
+                        return Ok(Access::Plain);
+                    }
+                    confidential_open(conn, &m)?;
+                    return Ok(Access::Confidential(m, use_id));
+                }
+                _ => false,
+            },
         };
         if allowed {
-            return Ok(());
+            return Ok(Access::Plain);
         }
     }
     if caller.role.is_staff() {
-        return audit::record(
+        audit::record(
             conn,
             st,
             audit::Entry {
-                actor: Actor::Staff(caller.user_id),
+                actor: Actor::Staff(me),
                 action: "file.read",
                 target_type: "file",
                 target_id: Some(row.id.to_string()),
@@ -74,9 +90,52 @@ fn readable(
                 details: None,
                 ip: None,
             },
-        );
+        )?;
+        return Ok(Access::Plain);
     }
     Err(files::not_found())
+}
+
+/// MSG-6: a confidential file is served once the award's terms are
+/// accepted (403 before).
+fn confidential_open(conn: &mut DbConnection, m: &conversations::MessageAccess) -> AppResult<()> {
+    let accepted = match m.award_id {
+        Some(award) => crate::marketplace::awards::confidentiality_accepted(conn, award)?,
+        None => None,
+    };
+    if accepted == Some(true) {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "file.confidentiality_not_accepted",
+        "请先接受该订单的保密条款再查看保密文件",
+        "Accept the award's confidentiality terms before reading confidential files",
+    ))
+}
+
+/// MSG-6: every download of a confidential file by the other party is
+/// evidence (who, when).
+fn record_download(
+    conn: &mut DbConnection,
+    st: &AppState,
+    reader: i64,
+    file_id: i64,
+    access: &Access,
+) -> AppResult<()> {
+    let Access::Confidential(m, message_id) = access else {
+        return Ok(());
+    };
+    let about = (m.award_id, Some(m.conversation_id), Some(*message_id));
+    let summary = format!("下载了保密文件 #{file_id}");
+    conversations::evidence::record(
+        conn,
+        st,
+        conversations::evidence::EvidenceKind::ConfidentialDownload,
+        reader,
+        about,
+        &summary,
+    )?;
+    Ok(())
 }
 
 /// A file's description (FIL-2): its owner, the parties of what cites it,
@@ -87,6 +146,7 @@ fn readable(
     params(("id" = i64, Path, description = "File id")),
     responses(
         (status = 200, description = "The file", body = FileView),
+        (status = 403, description = "A confidential file before the award's terms are accepted (`file.confidentiality_not_accepted`, MSG-6)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such file the caller may read (`file.not_found`)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = []))
@@ -144,6 +204,7 @@ fn disposition(name: &str) -> String {
             content((FileBytes = "image/jpeg"), (FileBytes = "image/png"), (FileBytes = "image/webp"), (FileBytes = "application/pdf"))),
         (status = 307, description = "A short-lived link to the bytes (object store)",
             headers(("Location" = String, description = "The signed link"))),
+        (status = 403, description = "A confidential file before the award's terms are accepted (`file.confidentiality_not_accepted`, MSG-6)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such file the caller may read (`file.not_found`)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = []))
@@ -158,7 +219,10 @@ pub async fn file_content(
     let row = state
         .tx(move |conn, st| {
             let row = files::load(conn, id)?;
-            readable(conn, st, caller.as_ref(), &row)?;
+            let access = readable(conn, st, caller.as_ref(), &row)?;
+            if let Some(reader) = &caller {
+                record_download(conn, st, reader.user_id, row.id, &access)?;
+            }
             Ok(row)
         })
         .await?;

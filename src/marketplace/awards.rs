@@ -33,6 +33,8 @@ pub struct Row {
     pub delivered_at: Option<NaiveDateTime>,
     pub completed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    pub confidentiality_terms: Option<String>,
+    pub confidentiality_accepted_at: Option<NaiveDateTime>,
 }
 
 fn not_found() -> AppError {
@@ -121,6 +123,12 @@ pub fn view(
         files: crate::files::cited_by(conn, crate::files::UseKind::Delivery, row.id)?,
         check_ins: super::check_ins::of_award(conn, row.id)?,
         conversation_id: crate::conversations::of_award(conn, row.id)?,
+        confidentiality: row
+            .confidentiality_terms
+            .map(|terms| super::dto::ConfidentialityView {
+                terms,
+                accepted_at: row.confidentiality_accepted_at.map(|t| t.and_utc()),
+            }),
         delivered_at: row.delivered_at.map(|t| t.and_utc()),
         completed_at: row.completed_at.map(|t| t.and_utc()),
         created_at: row.created_at.and_utc(),
@@ -280,7 +288,11 @@ pub fn award(
     employer: i64,
     demand_id: i64,
     bid_ids: &[i64],
+    terms: Option<&str>,
 ) -> AppResult<Vec<AwardView>> {
+    let terms = terms
+        .map(|t| crate::platform::text::long_text("confidentiality_terms", t, 5000))
+        .transpose()?;
     let demand = demands::load(conn, demand_id, Some(employer))?;
     if demand.owner_id != employer {
         return Err(demands::not_found());
@@ -291,6 +303,11 @@ pub fn award(
     let mut winners = Vec::new();
     for bid_id in ids {
         let (award_id, provider) = award_bid(conn, st, employer, demand_id, bid_id)?;
+        if let Some(terms) = &terms {
+            diesel::update(awards::table.find(award_id))
+                .set(awards::confidentiality_terms.eq(terms))
+                .execute(conn)?;
+        }
         // MSG-1: the award opens the parties' conversation.
         crate::conversations::open_for_award(
             conn,
@@ -300,6 +317,7 @@ pub fn award(
                 demand_id,
                 employer_id: employer,
                 provider_id: provider,
+                confidential: terms.is_some(),
             },
             &format!("雇主选中了报价，订单 #{award_id} 开始。请在此沟通工作安排。"),
         )?;
@@ -684,6 +702,68 @@ pub fn auto_complete_due(conn: &mut DbConnection, st: &AppState) -> AppResult<us
         }
     }
     Ok(done)
+}
+
+/// MSG-6: the provider accepts the award's confidentiality terms (time and
+/// IP recorded, once); files sent as confidential are served from then.
+pub fn accept_confidentiality(
+    conn: &mut DbConnection,
+    st: &AppState,
+    provider: i64,
+    id: i64,
+    ip: &str,
+) -> AppResult<AwardView> {
+    let row = load_for(conn, id, Some(provider))?;
+    if row.provider_id != provider {
+        return Err(AppError::forbidden(
+            "award.not_provider",
+            "只有中标方可以接受保密条款",
+            "Only the awarded provider accepts the confidentiality terms",
+        ));
+    }
+    if row.confidentiality_terms.is_none() {
+        return Err(AppError::conflict(
+            "award.no_confidentiality_terms",
+            "该订单没有保密条款",
+            "The award has no confidentiality terms",
+        ));
+    }
+    let n = diesel::update(
+        awards::table
+            .find(id)
+            .filter(awards::confidentiality_accepted_at.is_null()),
+    )
+    .set((
+        awards::confidentiality_accepted_at.eq(st.clock.now_naive()),
+        awards::confidentiality_accepted_ip.eq(ip),
+    ))
+    .execute(conn)?;
+    if n == 1 {
+        crate::conversations::on_award(
+            conn,
+            st,
+            id,
+            SystemEvent::Confidentiality,
+            None,
+            "服务商已接受保密条款，可查看保密文件。",
+        )?;
+    }
+    let row = load_for(conn, id, None)?;
+    view(conn, st, row, Some(provider))
+}
+
+/// MSG-6: whether the provider of award `id` accepted its confidentiality
+/// terms (`None`: it has none).
+pub fn confidentiality_accepted(conn: &mut DbConnection, id: i64) -> AppResult<Option<bool>> {
+    let row: Option<(Option<String>, Option<NaiveDateTime>)> = awards::table
+        .find(id)
+        .select((
+            awards::confidentiality_terms,
+            awards::confidentiality_accepted_at,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(terms, at)| terms.map(|_| at.is_some())))
 }
 
 /// Each side may review the other once, within the window after completion.

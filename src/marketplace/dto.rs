@@ -279,6 +279,24 @@ pub struct AwardRequest {
     #[schema(min_items = 1, max_items = 100)]
     #[serde(deserialize_with = "crate::platform::http::integer::vec_i64")]
     pub bid_ids: Vec<i64>,
+    /// Confidentiality terms the providers accept before they see files
+    /// sent as confidential (MSG-6, DR ③).
+    #[schema(
+        min_length = 1,
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
+    #[serde(default)]
+    pub confidentiality_terms: Option<String>,
+}
+
+/// Confidentiality terms of an award and their acceptance (MSG-6).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfidentialityView {
+    pub terms: String,
+    /// When the provider accepted them; files sent as confidential are
+    /// served to the provider only from then.
+    pub accepted_at: Option<DateTime<Utc>>,
 }
 
 /// One piece of delivery evidence (for 地推: photos and check-ins).
@@ -351,6 +369,8 @@ pub struct AwardView {
     pub check_ins: Vec<CheckInView>,
     /// The parties' conversation (MSG-1), opened at award.
     pub conversation_id: Option<i64>,
+    /// Confidentiality terms, if the employer attached any (MSG-6).
+    pub confidentiality: Option<ConfidentialityView>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,

@@ -407,18 +407,57 @@ pub async fn award(
     id: web::Path<i64>,
     body: crate::platform::http::Json<AwardRequest>,
 ) -> AppResult<HttpResponse> {
-    let (employer, id, ids) = (user.user_id, id.into_inner(), body.into_inner().bid_ids);
+    let (employer, id, body) = (user.user_id, id.into_inner(), body.into_inner());
     let route = format!("POST /demands/{id}/awards");
+    // What a retry is compared by: the bids alone, as before terms existed
+    // (a key kept from then still matches), or the bids and the terms.
+    let print = match &body.confidentiality_terms {
+        None => serde_json::json!(body.bid_ids),
+        Some(terms) => serde_json::json!({"bid_ids": body.bid_ids, "terms": terms}),
+    };
     idempotency::run_optional(
         &state,
         employer,
         req.headers(),
         &route,
-        &ids.clone(),
+        &print,
         StatusCode::CREATED,
-        move |conn, st| awards::award(conn, st, employer, id, &ids),
+        move |conn, st| {
+            let terms = body.confidentiality_terms.as_deref();
+            awards::award(conn, st, employer, id, &body.bid_ids, terms)
+        },
     )
     .await
+}
+
+/// Accept the award's confidentiality terms (MSG-6): the awarded provider,
+/// once; time and IP are recorded, and files the employer sends as
+/// confidential are served from then (each download is recorded).
+#[utoipa::path(
+    operation_id = "awards_confidentiality_accept",
+    tag = "marketplace",
+    params(("id" = i64, Path, description = "Award id")),
+    responses(
+        (status = 200, description = "Accepted (again: unchanged)", body = AwardView),
+        (status = 403, description = "Not the awarded provider (`award.not_provider`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such award of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The award has no terms (`award.no_confidentiality_terms`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/awards/{id}/confidentiality/accept")]
+pub async fn accept_confidentiality(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    meta: crate::platform::http::ClientMeta,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<AwardView>> {
+    let (provider, id) = (user.user_id, id.into_inner());
+    Ok(web::Json(
+        state
+            .tx(move |conn, st| awards::accept_confidentiality(conn, st, provider, id, &meta.ip))
+            .await?,
+    ))
 }
 
 /// One award (its two parties only; anyone else 404).

@@ -7,6 +7,12 @@
 ALTER TABLE prohibited_words ADD COLUMN list TEXT NOT NULL DEFAULT 'prohibited';
 INSERT INTO list_revisions (name, revision) VALUES ('abuse_words', 1);
 
+-- MSG-6: confidentiality terms an employer attaches when awarding, and the
+-- provider's acceptance (time and IP).
+ALTER TABLE awards ADD COLUMN confidentiality_terms TEXT;
+ALTER TABLE awards ADD COLUMN confidentiality_accepted_at TIMESTAMP;
+ALTER TABLE awards ADD COLUMN confidentiality_accepted_ip TEXT;
+
 -- MSG-1: one per award (award_id), or one per demand and provider before
 -- an award. stage mirrors the award as the marketplace reports it:
 -- pre_award, in_progress, delivered, disputed, ended. closes_at: read-only
@@ -26,6 +32,8 @@ CREATE TABLE conversations (
     reported_at TIMESTAMP,
     closes_at TIMESTAMP,
     last_message_at TIMESTAMP,
+    -- MSG-6: the award came with confidentiality terms.
+    confidential_terms BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX conversations_award ON conversations (award_id) WHERE award_id IS NOT NULL;
@@ -43,6 +51,9 @@ CREATE TABLE messages (
     event TEXT,
     body TEXT NOT NULL,
     flagged BOOLEAN NOT NULL DEFAULT FALSE,
+    -- MSG-6: its files are confidential (served after the terms are
+    -- accepted; every download is evidence).
+    confidential BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TIMESTAMP NOT NULL,
     delivered_at TIMESTAMP,
     read_at TIMESTAMP

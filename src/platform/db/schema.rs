@@ -354,6 +354,9 @@ diesel::table! {
         delivered_at -> Nullable<Timestamp>,
         completed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        confidentiality_terms -> Nullable<Text>,
+        confidentiality_accepted_at -> Nullable<Timestamp>,
+        confidentiality_accepted_ip -> Nullable<Text>,
     }
 }
 
@@ -621,6 +624,7 @@ diesel::table! {
         reported_at -> Nullable<Timestamp>,
         closes_at -> Nullable<Timestamp>,
         last_message_at -> Nullable<Timestamp>,
+        confidential_terms -> Bool,
         created_at -> Timestamp,
     }
 }
@@ -633,6 +637,7 @@ diesel::table! {
         event -> Nullable<Text>,
         body -> Text,
         flagged -> Bool,
+        confidential -> Bool,
         created_at -> Timestamp,
         delivered_at -> Nullable<Timestamp>,
         read_at -> Nullable<Timestamp>,
