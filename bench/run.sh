@@ -5,7 +5,9 @@
 # measured in the same run for:
 #   /healthz (the ceiling), the first page of GET /demands, a page deep in the
 #   cursor chain, a filtered + searched page, a `q` that matches nothing,
-#   POST /demands/{id}/bids, and the first page again while 8 connections
+#   POST /demands/{id}/bids, POST /conversations/{id}/messages, 1,000 open
+#   event streams on a second process (its RSS, and a message's delivery
+#   time across processes), and the first page again while 8 connections
 #   log in without pause (the login storm), with the server's peak RSS
 #   sampled during the storm.
 # PostgreSQL is reached on loopback with sslmode=disable (the server adds it
@@ -27,6 +29,8 @@ PORT=${BENCH_PORT:-18200}
 PASSWORD='bench-Passw0rd'
 OUT=bench/out
 mkdir -p "$OUT"
+# 1,000 event streams need more descriptors than the default 1,024.
+ulimit -n 65536 2>/dev/null || true
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --quiet
 BIN=target/release/weigongbao
@@ -71,8 +75,8 @@ run_backend() {
   fi
 
   DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=error JOBS_INTERVAL_SECS=0 \
-    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} \
-    ACCESS_TOKEN_TTL_SECS=3600 $BIN serve &
+    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 RATE_LIMIT_MESSAGES_PER_MINUTE=1000000 RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} \
+    ACCESS_TOKEN_TTL_SECS=3600 EVENT_STREAMS_PER_USER=64 $BIN serve &
   pid=$!
   for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
   : > "$work/tokens"
@@ -111,6 +115,40 @@ run_backend() {
   local near="/api/v1/demands?near=31.2304,121.4737&radius_km=5"
   bench demands_near "$base$near"
   BENCH_TOKENS="$work/tokens" BENCH_FIRST_DEMAND=$((BIDS + 1)) bench bids_post -s bench/bids.lua "$base"
+  # MSG-1/2: each bidder asks the owner about one of the newest demands
+  # (a conversation each), then all send messages as fast as they can.
+  if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" messages_post "* || " $BENCH_ONLY " == *" events "* ]]; then
+    : > "$work/convs"
+    local i=0 conv token
+    while read -r token; do
+      conv=$(curl -fsS -X POST "$base/api/v1/demands/$((DEMANDS - i))/conversations" -H "authorization: Bearer $token" \
+        | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')
+      echo "$token $conv" >> "$work/convs"
+      i=$((i + 1))
+    done < "$work/tokens"
+    BENCH_CONVS="$work/convs" bench messages_post -s bench/messages.lua "$base"
+  fi
+  # MSG-2: 1,000 open event streams on a second server process (same
+  # database), its RSS, and how fast a message sent on the first reaches
+  # the owner's open stream on the second.
+  if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" events "* ]]; then
+    # SQLite is one process: the streams are held by the same server.
+    local second=$pid b_base=$base
+    if [ "$backend" = postgres ]; then
+      DATABASE_URL=$url BIND_ADDR=127.0.0.1:$((PORT + 2)) RUST_LOG=error JOBS_INTERVAL_SECS=0 \
+        DB_POOL_SIZE=${DB_POOL_SIZE:-16} EVENT_STREAMS_PER_USER=64 $BIN serve &
+      second=$!
+      b_base="http://127.0.0.1:$((PORT + 2))"
+      for _ in $(seq 1 50); do curl -fsS "$b_base/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+    fi
+    local owner
+    owner=$(curl -fsS "$base/api/v1/auth/login" -H 'content-type: application/json' \
+      -d "{\"login\": \"bench_1\", \"password\": \"$PASSWORD\"}" \
+      | python3 -c 'import sys,json; print(json.load(sys.stdin)["tokens"]["access_token"])')
+    python3 bench/events.py "$base" "$b_base" "$second" "$work/convs" "$owner" \
+      "${STREAMS:-1000}" "${MESSAGES:-200}" | sed "s/^/$backend     /" | tee -a "$OUT/results.txt"
+    [ "$second" = "$pid" ] || { kill $second; wait $second 2>/dev/null || true; }
+  fi
   # The first page with the page cache off (PAGE_CACHE_ENTRIES=0 on a
   # second server): what a cache miss costs.
   if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *"_uncached "* ]]; then

@@ -802,3 +802,98 @@ async fn msg6_confidential_files_wait_for_the_accepted_terms_and_each_download_i
     .await
     .assert_problem(409, "award.no_confidentiality_terms");
 }
+
+#[actix_web::test]
+async fn msg5_msg4_an_employer_who_blocked_the_provider_cannot_be_left_unanswered() {
+    let app = TestApp::new().await;
+    let deal = app.deal().await;
+    let conv = conversation_of(&app, &deal).await;
+    let moderator = app.staff(Role::Moderator).await;
+    send(&app, &deal.employer, conv, "明天几点到？")
+        .await
+        .assert(201);
+    // The employer blocks the provider: the clock stops, and messages the
+    // employer sends while blocking do not start it again.
+    app.post(&format!("/api/v1/conversations/{conv}/block"))
+        .bearer(&deal.employer.access)
+        .send()
+        .await
+        .assert(200);
+    send(&app, &deal.employer, conv, "算了").await.assert(201);
+    app.clock.advance(Duration::hours(49));
+    let run = app.run_jobs().await;
+    assert_eq!((run.contact_warnings, run.contact_unreachable), (0, 0));
+    let moderator = app.relog(&moderator).await;
+    assert!(
+        evidence(&app, &moderator, "?kind=unreachable")
+            .await
+            .is_empty()
+    );
+}
+
+#[actix_web::test]
+async fn msg1_messages_are_rate_limited_per_user() {
+    let app = TestApp::with_settings(&[("RATE_LIMIT_MESSAGES_PER_MINUTE", "2")]).await;
+    let deal = app.deal().await;
+    let conv = conversation_of(&app, &deal).await;
+    send(&app, &deal.provider, conv, "一").await.assert(201);
+    send(&app, &deal.provider, conv, "二").await.assert(201);
+    let third = send(&app, &deal.provider, conv, "三").await;
+    third.assert(429);
+    assert!(third.header("retry-after").is_some());
+    // The other party has a budget of their own.
+    send(&app, &deal.employer, conv, "好").await.assert(201);
+}
+
+#[actix_web::test]
+async fn msg7_fil2_staff_read_a_message_file_only_through_a_case() {
+    let app = TestApp::new().await;
+    let deal = app.deal().await;
+    let conv = conversation_of(&app, &deal).await;
+    let moderator = app.staff(Role::Moderator).await;
+    let file = upload_pdf(&app, &deal.provider).await;
+    app.post(&format!("/api/v1/conversations/{conv}/messages"))
+        .bearer(&deal.provider.access)
+        .json(json!({"text": "排班表", "file_ids": [file]}))
+        .send()
+        .await
+        .assert(201);
+    // The other party reads it; a stranger does not.
+    let path = format!("/api/v1/files/{file}");
+    app.get(&path)
+        .bearer(&deal.employer.access)
+        .send()
+        .await
+        .assert(200);
+    let stranger = app.user().await;
+    app.get(&path)
+        .bearer(&stranger.access)
+        .send()
+        .await
+        .assert(404);
+    // Staff: not without a case, then through a complaint about the award.
+    app.get(&path)
+        .bearer(&moderator.access)
+        .send()
+        .await
+        .assert_problem(404, "file.not_found");
+    let complaint = app
+        .post("/api/v1/complaints")
+        .bearer(&deal.employer.access)
+        .json(json!({"target_type": "award", "target_id": deal.award,
+                     "category": "refused_contact", "text": "服务商不按排班到场。"}))
+        .send()
+        .await;
+    complaint.assert(201);
+    let via = format!("complaint:{}", complaint.json["id"]);
+    app.get(&format!("{path}?via={via}"))
+        .bearer(&moderator.access)
+        .send()
+        .await
+        .assert(200);
+    assert!(
+        app.audit_actions("file", &file.to_string())
+            .await
+            .contains(&"file.read".to_string())
+    );
+}

@@ -73,6 +73,7 @@ struct Row {
     stage: Stage,
     employer_blocked_at: Option<NaiveDateTime>,
     provider_blocked_at: Option<NaiveDateTime>,
+    awaiting_since: Option<NaiveDateTime>,
     closes_at: Option<NaiveDateTime>,
     last_message_at: Option<NaiveDateTime>,
     confidential_terms: bool,
@@ -189,7 +190,7 @@ pub struct MessageView {
     pub read_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Queryable, Selectable)]
+#[derive(Queryable, Selectable, Clone)]
 #[diesel(table_name = messages)]
 struct MessageRow {
     id: i64,
@@ -343,10 +344,23 @@ fn view_for(
     Ok(row.view(user, unread, st.clock.now_naive()))
 }
 
-/// (award, employer, provider) of conversation `id` (404 if none).
-pub fn parties(conn: &mut DbConnection, id: i64) -> AppResult<(Option<i64>, i64, i64)> {
+/// What a conversation is about, for a staff read's ground (MSG-7).
+pub struct Subject {
+    pub demand_id: i64,
+    pub award_id: Option<i64>,
+    pub employer_id: i64,
+    pub provider_id: i64,
+}
+
+/// What conversation `id` is about (404 if none).
+pub fn subject(conn: &mut DbConnection, id: i64) -> AppResult<Subject> {
     let row = load(conn, id)?;
-    Ok((row.award_id, row.employer_id, row.provider_id))
+    Ok(Subject {
+        demand_id: row.demand_id,
+        award_id: row.award_id,
+        employer_id: row.employer_id,
+        provider_id: row.provider_id,
+    })
 }
 
 /// The conversation of award `award_id`, if it has one.
@@ -378,7 +392,19 @@ pub fn open_pre_award(
     if let Some(row) = existing {
         return Ok((view_for(conn, st, &row, provider)?, false));
     }
-    let id = insert(conn, st, demand_id, None, owner, provider, Stage::PreAward)?;
+    // Two opens at once: the second fails on the unique index; its retry
+    // finds the first.
+    let id = insert(conn, st, demand_id, None, owner, provider, Stage::PreAward).map_err(|e| {
+        if e.code == "conflict" {
+            AppError::conflict(
+                "conversation.opening",
+                "会话正在创建，请重试",
+                "The conversation was opened at the same moment: retry to get it",
+            )
+        } else {
+            e
+        }
+    })?;
     let row = load(conn, id)?;
     Ok((view_for(conn, st, &row, provider)?, true))
 }
@@ -734,20 +760,10 @@ fn checked_text(
     Ok((text, abuse))
 }
 
-/// MSG-1..5: a party sends a message. Refused when the conversation is
-/// read-only or the other party blocked the sender; prohibited words are
-/// refused, abuse words flagged and recorded; an employer message during
-/// work starts the contact clock, a provider message stops it. The
-/// recipient is told by a notice when this is their first unread message.
-pub fn send(
-    conn: &mut DbConnection,
-    st: &AppState,
-    sender: i64,
-    id: i64,
-    req: &NewMessage,
-) -> AppResult<MessageView> {
-    let conv = load_for(conn, id, sender)?;
-    let now = st.clock.now_naive();
+/// Whether `sender` may send `req` now: not after the conversation
+/// closed, not while the other side blocks them, confidential files only
+/// from the employer of an award with terms.
+fn may_send(conv: &Row, sender: i64, now: NaiveDateTime, req: &NewMessage) -> AppResult<()> {
     if conv.read_only(now) {
         return Err(AppError::conflict(
             "conversation.read_only",
@@ -770,6 +786,24 @@ pub fn send(
             "Only the employer of an award with confidentiality terms sends confidential files",
         ));
     }
+    Ok(())
+}
+
+/// MSG-1..5: a party sends a message. Refused when the conversation is
+/// read-only or the other party blocked the sender; prohibited words are
+/// refused, abuse words flagged and recorded; an employer message during
+/// work starts the contact clock, a provider message stops it. The
+/// recipient is told by a notice when this is their first unread message.
+pub fn send(
+    conn: &mut DbConnection,
+    st: &AppState,
+    sender: i64,
+    id: i64,
+    req: &NewMessage,
+) -> AppResult<MessageView> {
+    let conv = load_for(conn, id, sender)?;
+    let now = st.clock.now_naive();
+    may_send(&conv, sender, now, req)?;
     let (text, abuse) = checked_text(conn, st, req)?;
     let recipient = conv.other(sender);
     let had_unread = unread_counts(conn, recipient, &[id])?.contains_key(&id);
@@ -784,7 +818,7 @@ pub fn send(
         ))
         .returning(messages::id)
         .get_result(conn)?;
-    files::attach(
+    let files = files::attach(
         conn,
         st,
         sender,
@@ -792,9 +826,7 @@ pub fn send(
         &req.file_ids,
         (UseKind::Message, message_id),
     )?;
-    diesel::update(conversations::table.find(id))
-        .set(conversations::last_message_at.eq(now))
-        .execute(conn)?;
+    touch(conn, &conv, sender, now)?;
     if let Some(category) = abuse {
         let summary = format!("消息含辱骂/威胁用语（{}）", category.code());
         let about = (conv.award_id, Some(id), Some(message_id));
@@ -807,10 +839,53 @@ pub fn send(
             &summary,
         )?;
     }
-    run_clock(conn, st, &conv, sender, now)?;
-    let files = files::cited_by(conn, UseKind::Message, message_id)?;
-    tell_recipient(conn, st, &conv, recipient, message_id, &files, had_unread)?;
-    Ok(load_message(conn, message_id)?.view(&conv, Reader::Party(sender), files))
+    let row = MessageRow {
+        id: message_id,
+        conversation_id: id,
+        sender_id: Some(sender),
+        event: None,
+        body: text,
+        flagged: abuse.is_some(),
+        confidential: req.confidential,
+        created_at: now,
+        delivered_at: None,
+        read_at: None,
+    };
+    tell_recipient(conn, st, &conv, recipient, &row, &files, had_unread)?;
+    Ok(row.view(&conv, Reader::Party(sender), files))
+}
+
+/// The message moves the conversation's last activity and (MSG-5) its
+/// contact clock, in one statement: an employer message during work starts
+/// the clock if it is not running; any provider message stops it.
+fn touch(conn: &mut DbConnection, conv: &Row, sender: i64, now: NaiveDateTime) -> AppResult<()> {
+    let this = conversations::table.find(conv.id);
+    if sender == conv.provider_id {
+        diesel::update(this)
+            .set((
+                conversations::last_message_at.eq(now),
+                conversations::awaiting_since.eq(None::<NaiveDateTime>),
+                conversations::warned_at.eq(None::<NaiveDateTime>),
+                conversations::reported_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    } else if conv.stage == Stage::InProgress
+        && conv.awaiting_since.is_none()
+        // An employer who blocked the provider cannot be left unanswered.
+        && conv.employer_blocked_at.is_none()
+    {
+        diesel::update(this)
+            .set((
+                conversations::last_message_at.eq(now),
+                conversations::awaiting_since.eq(now),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(this)
+            .set(conversations::last_message_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// MSG-2: the recipient's app hears of the message at once, as they may
@@ -820,7 +895,7 @@ fn tell_recipient(
     st: &AppState,
     conv: &Row,
     recipient: i64,
-    message_id: i64,
+    row: &MessageRow,
     files: &[FileView],
     had_unread: bool,
 ) -> AppResult<()> {
@@ -837,41 +912,11 @@ fn tell_recipient(
             },
         )?;
     }
-    let seen = load_message(conn, message_id)?.view(conv, Reader::Party(recipient), files.to_vec());
+    let seen = row
+        .clone()
+        .view(conv, Reader::Party(recipient), files.to_vec());
     let data = serde_json::to_value(&seen).map_err(AppError::internal)?;
     crate::notifications::events::publish(conn, st, recipient, "message", &data)
-}
-
-fn load_message(conn: &mut DbConnection, id: i64) -> AppResult<MessageRow> {
-    Ok(messages::table
-        .find(id)
-        .select(MessageRow::as_select())
-        .first(conn)?)
-}
-
-/// MSG-5: an employer message during work starts the clock (if it is not
-/// running); any provider message stops it.
-fn run_clock(
-    conn: &mut DbConnection,
-    st: &AppState,
-    conv: &Row,
-    sender: i64,
-    now: NaiveDateTime,
-) -> AppResult<()> {
-    let _ = st;
-    if sender == conv.provider_id {
-        return stop_clock(conn, conv.id);
-    }
-    if conv.stage == Stage::InProgress {
-        diesel::update(
-            conversations::table
-                .find(conv.id)
-                .filter(conversations::awaiting_since.is_null()),
-        )
-        .set(conversations::awaiting_since.eq(now))
-        .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// MSG-2: the reader marks every message to them up to `up_to` read.
@@ -910,19 +955,29 @@ pub fn set_block(
 ) -> AppResult<ConversationView> {
     let conv = load_for(conn, id, user)?;
     let now = st.clock.now_naive();
-    let at = on.then_some(now);
-    let already = conv.blocks(user).0;
-    if user == conv.employer_id {
-        diesel::update(conversations::table.find(id))
-            .set(conversations::employer_blocked_at.eq(at))
-            .execute(conn)?;
-    } else {
-        diesel::update(conversations::table.find(id))
-            .set(conversations::provider_blocked_at.eq(at))
-            .execute(conn)?;
+    let this = conversations::table.find(id);
+    // Only a change counts: blocking again keeps the first time and
+    // records nothing more (two at once: one of them changes the row).
+    let changed = match (user == conv.employer_id, on) {
+        (true, true) => diesel::update(this.filter(conversations::employer_blocked_at.is_null()))
+            .set(conversations::employer_blocked_at.eq(now))
+            .execute(conn)?,
+        (true, false) => diesel::update(this)
+            .set(conversations::employer_blocked_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?,
+        (false, true) => diesel::update(this.filter(conversations::provider_blocked_at.is_null()))
+            .set(conversations::provider_blocked_at.eq(now))
+            .execute(conn)?,
+        (false, false) => diesel::update(this)
+            .set(conversations::provider_blocked_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?,
+    } == 1;
+    // MSG-5: an employer who blocks the provider stops the contact clock.
+    if on && changed && user == conv.employer_id {
+        stop_clock(conn, id)?;
     }
     let during_work = matches!(conv.stage, Stage::InProgress | Stage::Delivered);
-    if on && !already && user == conv.provider_id && during_work {
+    if on && changed && user == conv.provider_id && during_work {
         let about = (conv.award_id, Some(id), None);
         evidence::record(
             conn,
@@ -970,11 +1025,15 @@ pub fn contact_clock(conn: &mut DbConnection, st: &AppState) -> AppResult<ClockR
     let due: Vec<(i64, NaiveDateTime)> = conversations::table
         .filter(conversations::awaiting_since.le(warn_from))
         .filter(conversations::stage.eq(Stage::InProgress))
+        .filter(conversations::employer_blocked_at.is_null())
         .filter(
             conversations::warned_at
                 .is_null()
-                .or(conversations::reported_at.is_null()),
+                .or(conversations::reported_at
+                    .is_null()
+                    .and(conversations::awaiting_since.le(report_from))),
         )
+        .order(conversations::awaiting_since.asc())
         .select((
             conversations::id,
             conversations::awaiting_since.assume_not_null(),

@@ -125,6 +125,7 @@ pub async fn list_messages(
         (status = 404, description = "No such conversation of the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Read-only: 30 days after the award ended (`conversation.read_only`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty, too long, prohibited content (`message.prohibited`, with `category`), or a file not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More than `RATE_LIMIT_MESSAGES_PER_MINUTE` messages a minute", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -137,7 +138,11 @@ pub async fn send_message(
     body: crate::platform::http::Json<NewMessage>,
 ) -> AppResult<HttpResponse> {
     let (sender, id, req) = (user.user_id, id.into_inner(), body.into_inner());
-    let print = serde_json::json!({"conversation": id, "text": req.text, "file_ids": req.file_ids});
+    let print = serde_json::json!({
+        "conversation": id, "text": req.text, "file_ids": req.file_ids,
+        "confidential": req.confidential,
+    });
+    let rate = crate::platform::ratelimit::RateNote::of(&http);
     idempotency::run_optional(
         &state,
         sender,
@@ -145,7 +150,11 @@ pub async fn send_message(
         "POST /conversations/{id}/messages",
         &print,
         actix_web::http::StatusCode::CREATED,
-        move |conn, st| super::send(conn, st, sender, id, &req),
+        // A replayed retry spends no rate-limit token.
+        move |conn, st| {
+            st.limit_in(conn, |l| &l.messages, &format!("user:{sender}"), &rate)?;
+            super::send(conn, st, sender, id, &req)
+        },
     )
     .await
 }

@@ -80,7 +80,7 @@ pub struct Via {
 }
 
 /// Whether the case `via` names concerns conversation `id`.
-fn concerns(conn: &mut DbConnection, id: i64, via: &str) -> AppResult<bool> {
+pub fn concerns(conn: &mut DbConnection, id: i64, via: &str) -> AppResult<bool> {
     let bad = || {
         AppError::invalid_field(
             "via",
@@ -91,17 +91,23 @@ fn concerns(conn: &mut DbConnection, id: i64, via: &str) -> AppResult<bool> {
     };
     let (kind, case) = via.split_once(':').ok_or_else(bad)?;
     let case: i64 = case.parse().map_err(|_| bad())?;
-    let (award, employer, provider) = conversations::parties(conn, id)?;
-    let parties = [employer, provider];
+    let conv = conversations::subject(conn, id)?;
+    let parties = [conv.employer_id, conv.provider_id];
     Ok(match kind {
+        // A complaint about its award or demand, or one party's report of
+        // the other.
         "complaint" => match crate::conduct::complaints::ground_of(conn, case)? {
-            Some((target, target_id, reporter, subject)) => {
-                (target == "award" && Some(target_id) == award)
-                    || (parties.contains(&reporter) && parties.contains(&subject))
-            }
+            Some((target, target_id, reporter, subject)) => match target.as_str() {
+                "award" => Some(target_id) == conv.award_id,
+                "demand" => target_id == conv.demand_id,
+                "user" => parties.contains(&reporter) && parties.contains(&subject),
+                _ => false,
+            },
             None => false,
         },
-        "dispute" => award.is_some() && crate::disputes::award_of(conn, case)? == award,
+        "dispute" => {
+            conv.award_id.is_some() && crate::disputes::award_of(conn, case)? == conv.award_id
+        }
         "violation" => conversations::evidence::concerns(conn, case, id)?,
         _ => return Err(bad()),
     })
@@ -117,8 +123,9 @@ fn concerns(conn: &mut DbConnection, id: i64, via: &str) -> AppResult<bool> {
     responses(
         (status = 200, description = "A window of the timeline", body = MessagePage),
         (status = 403, description = "The named case does not concern this conversation (`conversation.via_unrelated`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "No ground named (`via` is required)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such conversation", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No ground named (`conversation.via_required`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A ground not of the documented shape (`conversation.via_required`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -7,12 +7,23 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 
 use crate::audit::{self, Actor};
+use crate::auth::accounts::Role;
 use crate::auth::{Caller, MaybeUser};
 use crate::conversations;
 use crate::files::{self, FileView, UseKind};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::state::AppState;
+
+/// A staff read of a message's file names its ground (MSG-7).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileVia {
+    /// Staff only, for a file a message cites: `complaint:ID`,
+    /// `dispute:ID` or `violation:ID` concerning its conversation.
+    #[param(pattern = r"^(complaint|dispute|violation):[1-9][0-9]{0,17}$")]
+    pub via: Option<String>,
+}
 
 /// How a caller may read a file: plainly, or as a confidential file of a
 /// message (MSG-6: a download is recorded as evidence).
@@ -22,12 +33,14 @@ enum Access {
 }
 
 /// May `caller` (or an anonymous visitor) read `row`? Staff reads are
-/// written to the audit log.
+/// written to the audit log; a file a message cites is read by staff only
+/// through a case that concerns its conversation (`via`, MSG-7).
 fn readable(
     conn: &mut DbConnection,
     st: &AppState,
     caller: Option<&Caller>,
     row: &files::Row,
+    via: Option<&str>,
 ) -> AppResult<Access> {
     let uses = files::uses(conn, row.id)?;
     let Some(caller) = caller else {
@@ -43,7 +56,27 @@ fn readable(
         return Ok(Access::Plain);
     }
     let me = caller.user_id;
-    for (kind, use_id) in uses {
+    // MSG-6 first: a file a confidential message cites stays confidential
+    // to its provider whatever else cites it.
+    let mut messages = Vec::new();
+    for (kind, use_id) in &uses {
+        if *kind == UseKind::Message
+            && let Some(m) = conversations::message_access(conn, *use_id)?
+        {
+            messages.push((m, *use_id));
+        }
+    }
+    let mine = |m: &conversations::MessageAccess| m.employer_id == me || m.provider_id == me;
+    if let Some(i) = messages.iter().position(|(m, _)| m.confidential && mine(m)) {
+        let (m, message_id) = messages.swap_remove(i);
+        confidential_open(conn, &m)?;
+        return Ok(Access::Confidential(m, message_id));
+    }
+    if messages.iter().any(|(m, _)| mine(m)) {
+        return Ok(Access::Plain);
+    }
+    for (kind, use_id) in &uses {
+        let use_id = *use_id;
         let allowed = match kind {
             // The award's parties see its delivery and check-ins.
             UseKind::Delivery | UseKind::CheckIn => {
@@ -60,40 +93,61 @@ fn readable(
             // Dispute evidence: the dispute's parties (and staff, below).
             UseKind::DisputeEvent => crate::disputes::event_parties(conn, use_id)?
                 .is_some_and(|(e, p)| me == e || me == p),
-            // A message's files: the conversation's parties; confidential
-            // ones to the provider after the terms are accepted (MSG-6).
-            UseKind::Message => match conversations::message_access(conn, use_id)? {
-                Some(m) if m.employer_id == me || m.provider_id == me => {
-                    if !m.confidential {
-                        return Ok(Access::Plain);
-                    }
-                    confidential_open(conn, &m)?;
-                    return Ok(Access::Confidential(m, use_id));
-                }
-                _ => false,
-            },
+            // Messages were decided above.
+            UseKind::Message => false,
         };
         if allowed {
             return Ok(Access::Plain);
         }
     }
-    if caller.role.is_staff() {
-        audit::record(
-            conn,
-            st,
-            audit::Entry {
-                actor: Actor::Staff(me),
-                action: "file.read",
-                target_type: "file",
-                target_id: Some(row.id.to_string()),
-                reason: None,
-                details: None,
-                ip: None,
-            },
-        )?;
-        return Ok(Access::Plain);
+    staff_read(conn, st, caller, row, &uses, &messages, via)
+}
+
+/// A staff read of a file (audited): through any use but a message; a
+/// file only messages cite needs a moderator and a case that concerns one
+/// of their conversations (MSG-7).
+fn staff_read(
+    conn: &mut DbConnection,
+    st: &AppState,
+    caller: &Caller,
+    row: &files::Row,
+    uses: &[(UseKind, i64)],
+    messages: &[(conversations::MessageAccess, i64)],
+    via: Option<&str>,
+) -> AppResult<Access> {
+    if !caller.role.is_staff() {
+        return Err(files::not_found());
     }
-    Err(files::not_found())
+    let only_messages = !uses.is_empty() && uses.iter().all(|(k, _)| *k == UseKind::Message);
+    if only_messages {
+        let moderator = matches!(caller.role, Role::Admin | Role::Moderator);
+        let mut grounded = false;
+        if let (true, Some(via)) = (moderator, via) {
+            for (m, _) in messages {
+                if super::conversations::concerns(conn, m.conversation_id, via)? {
+                    grounded = true;
+                    break;
+                }
+            }
+        }
+        if !grounded {
+            return Err(files::not_found());
+        }
+    }
+    audit::record(
+        conn,
+        st,
+        audit::Entry {
+            actor: Actor::Staff(caller.user_id),
+            action: "file.read",
+            target_type: "file",
+            target_id: Some(row.id.to_string()),
+            reason: via,
+            details: None,
+            ip: None,
+        },
+    )?;
+    Ok(Access::Plain)
 }
 
 /// MSG-6: a confidential file is served once the award's terms are
@@ -143,7 +197,7 @@ fn record_download(
 #[utoipa::path(
     operation_id = "files_get",
     tag = "files",
-    params(("id" = i64, Path, description = "File id")),
+    params(("id" = i64, Path, description = "File id"), FileVia),
     responses(
         (status = 200, description = "The file", body = FileView),
         (status = 403, description = "A confidential file before the award's terms are accepted (`file.confidentiality_not_accepted`, MSG-6)", body = Problem, content_type = "application/problem+json"),
@@ -156,13 +210,14 @@ pub async fn get_file(
     state: web::Data<AppState>,
     user: MaybeUser,
     id: web::Path<i64>,
+    query: web::Query<FileVia>,
 ) -> AppResult<web::Json<FileView>> {
-    let (caller, id) = (user.0, id.into_inner());
+    let (caller, id, via) = (user.0, id.into_inner(), query.into_inner().via);
     Ok(web::Json(
         state
             .tx(move |conn, st| {
                 let row = files::load(conn, id)?;
-                readable(conn, st, caller.as_ref(), &row)?;
+                readable(conn, st, caller.as_ref(), &row, via.as_deref())?;
                 Ok(row.view())
             })
             .await?,
@@ -198,7 +253,7 @@ fn disposition(name: &str) -> String {
 #[utoipa::path(
     operation_id = "files_content",
     tag = "files",
-    params(("id" = i64, Path, description = "File id")),
+    params(("id" = i64, Path, description = "File id"), FileVia),
     responses(
         (status = 200, description = "The bytes (local store)",
             content((FileBytes = "image/jpeg"), (FileBytes = "image/png"), (FileBytes = "image/webp"), (FileBytes = "application/pdf"))),
@@ -214,12 +269,13 @@ pub async fn file_content(
     state: web::Data<AppState>,
     user: MaybeUser,
     id: web::Path<i64>,
+    query: web::Query<FileVia>,
 ) -> AppResult<HttpResponse> {
-    let (caller, id) = (user.0, id.into_inner());
+    let (caller, id, via) = (user.0, id.into_inner(), query.into_inner().via);
     let row = state
         .tx(move |conn, st| {
             let row = files::load(conn, id)?;
-            let access = readable(conn, st, caller.as_ref(), &row)?;
+            let access = readable(conn, st, caller.as_ref(), &row, via.as_deref())?;
             if let Some(reader) = &caller {
                 record_download(conn, st, reader.user_id, row.id, &access)?;
             }

@@ -126,13 +126,17 @@ fn frame(events: &[(i64, String, String)]) -> Bytes {
 struct Stream {
     state: web::Data<AppState>,
     user: i64,
+    /// The session the stream was opened with: checked at every heartbeat,
+    /// so a logout, an ended session or a suspension ends the stream.
+    session: i64,
     last: i64,
     wake: Arc<tokio::sync::Notify>,
     started: bool,
 }
 
 /// The next chunk: the retry hint first, then new events as soon as there
-/// are any, else a heartbeat; the stream ends if the database fails.
+/// are any, else a heartbeat; the stream ends if the database fails or
+/// the session is no longer live.
 async fn next_chunk(mut s: Stream) -> Option<(Result<Bytes, actix_web::Error>, Stream)> {
     if !s.started {
         s.started = true;
@@ -155,6 +159,14 @@ async fn next_chunk(mut s: Stream) -> Option<(Result<Bytes, actix_web::Error>, S
             .await
             .is_err()
         {
+            let session = s.session;
+            let live = s
+                .state
+                .run(move |conn, st| crate::auth::sessions::authenticate(conn, st, user, session))
+                .await;
+            if live.is_err() {
+                return None;
+            }
             return Some((Ok(Bytes::from_static(b": heartbeat\n\n")), s));
         }
     }
@@ -184,7 +196,7 @@ pub async fn stream(
     req: HttpRequest,
     query: web::Query<EventsQuery>,
 ) -> AppResult<HttpResponse> {
-    let user = user.user_id;
+    let (user, session) = (user.user_id, user.session_id);
     let from = resume_from(&req, &query)?;
     let wake =
         streams::subscribe(user, state.settings.event_streams_per_user).ok_or_else(|| {
@@ -203,6 +215,7 @@ pub async fn stream(
         Stream {
             state,
             user,
+            session,
             last,
             wake,
             started: false,

@@ -154,6 +154,8 @@ pub struct MarketSettings {
     pub max_bid_deadline_days: i64,
     /// Per-user limits against automated flooding (MKT-7).
     pub bids_per_minute: u32,
+    /// Messages one user sends per minute (`RATE_LIMIT_MESSAGES_PER_MINUTE`, 60).
+    pub messages_per_minute: u32,
     pub demands_per_minute: u32,
     /// Index postings one search reads at most when every character pair
     /// of its phrase is common (`SEARCH_WINDOW`, issue 13).
@@ -469,6 +471,12 @@ impl MarketSettings {
             review_window_days: parse_in(lookup, "REVIEW_WINDOW_DAYS", 14, 1..=90)?,
             max_bid_deadline_days: parse_in(lookup, "MAX_BID_DEADLINE_DAYS", 90, 1..=365)?,
             bids_per_minute: parse_in(lookup, "RATE_LIMIT_BIDS_PER_MINUTE", 30, 1..=1_000_000)?,
+            messages_per_minute: parse_in(
+                lookup,
+                "RATE_LIMIT_MESSAGES_PER_MINUTE",
+                60,
+                1..=1_000_000,
+            )?,
             search_window: parse_in(lookup, "SEARCH_WINDOW", 20_000, 2..=1_000_000)?,
             check_in_geofence_m: parse_in(lookup, "CHECKIN_GEOFENCE_M", 500, 10..=50_000)?,
             contact_warning_hours: parse_in(lookup, "CONTACT_WARNING_HOURS", 24, 1..=720)?,

@@ -39,6 +39,8 @@ pub struct RateLimiters {
     /// Per user (MKT-7).
     pub bids: Limiter,
     pub demands: Limiter,
+    /// Messages sent, per user (MSG-1: against flooding the other side).
+    pub messages: Limiter,
 }
 
 impl RateLimiters {
@@ -57,6 +59,7 @@ impl RateLimiters {
             discovery: shared("discovery", limits.anonymous_per_minute),
             bids: shared("bids", market.bids_per_minute),
             demands: shared("demands", market.demands_per_minute),
+            messages: shared("messages", market.messages_per_minute),
         }
     }
 }

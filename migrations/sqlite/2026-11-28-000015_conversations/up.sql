@@ -78,6 +78,7 @@ CREATE TABLE evidence (
 );
 CREATE INDEX evidence_queue ON evidence (status, id);
 CREATE INDEX evidence_user ON evidence (user_id, id);
+CREATE INDEX evidence_award ON evidence (award_id, id) WHERE award_id IS NOT NULL;
 CREATE INDEX evidence_violation ON evidence (violation_id) WHERE violation_id IS NOT NULL;
 
 -- MSG-2: what each user's live event stream (GET /me/events) delivers, in
