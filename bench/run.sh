@@ -32,8 +32,12 @@ mkdir -p "$OUT"
 # 1,000 event streams need more descriptors than the default 1,024.
 ulimit -n 65536 2>/dev/null || true
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --quiet
+# BENCH_NO_BUILD=1 measures the release binary as it is.
+[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release --quiet
 BIN=target/release/weigongbao
+# One signing key for every server process of a run (a token from one is
+# good on the other, as in production).
+export JWT_SECRET=${JWT_SECRET:-bench-secret-bench-secret-bench-secret-0123}
 
 run_backend() {
   local backend=$1 url

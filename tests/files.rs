@@ -490,3 +490,24 @@ async fn fil3_complaint_evidence_is_uploaded_and_read_by_the_reporter_and_staff(
         .await
         .assert_problem(422, "file.not_found");
 }
+
+#[actix_web::test]
+async fn fil1_uploads_at_once_cannot_both_take_the_last_of_the_quota() {
+    let app = TestApp::with_settings(&[("FILE_QUOTA_BYTES", "1500")]).await;
+    let user = app.user().await;
+    // Four 1,000-byte PDFs at once: one fits, three are over the quota.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(1000, b'x');
+    let results = futures_util::future::join_all((0..4).map(|i| {
+        let pdf = pdf.clone();
+        let (app, token) = (&app, user.access.clone());
+        async move { upload(app, &token, &format!("{i}.pdf"), &pdf, "evidence").await }
+    }))
+    .await;
+    let created = results.iter().filter(|r| r.status == 201).count();
+    let refused = results
+        .iter()
+        .filter(|r| r.status == 422 && r.code() == "file.quota_exceeded")
+        .count();
+    assert_eq!((created, refused), (1, 3));
+}

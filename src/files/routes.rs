@@ -310,6 +310,9 @@ pub async fn upload(
     res
 }
 
+/// The advisory-lock space of per-owner quota checks ("quot" << 32).
+const QUOTA_LOCK: i64 = 0x7175_6f74 << 32;
+
 type NewRow = (&'static str, String, Option<String>, i64, String, bool);
 
 /// The row of a stored upload, within the owner's quota.
@@ -322,6 +325,9 @@ fn record(
     (content_type, key, original_key, size, sha256, stripped): NewRow,
 ) -> AppResult<FileView> {
     let quota = st.settings.files.quota_bytes;
+    // FIL-1: two uploads at once must not both fit in the last space:
+    // the owner's uploads take turns from here to the commit.
+    crate::platform::db::xact_lock(conn, QUOTA_LOCK ^ owner)?;
     let used = super::stored_bytes(conn, owner)?;
     if used.saturating_add(size) > quota {
         return Err(form_error(

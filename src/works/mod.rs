@@ -96,7 +96,20 @@ pub fn shown(conn: &mut DbConnection, owner: i64) -> AppResult<Vec<WorkView>> {
             works::created_at,
         ))
         .load(conn)?;
-    rows.into_iter().map(|r| view(conn, r)).collect()
+    // Every work's images in one query.
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut images = files::cited_by_each(conn, UseKind::Work, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, owner_id, title, text, created_at)| WorkView {
+            images: images.remove(&id).unwrap_or_default(),
+            id,
+            owner_id,
+            title,
+            text,
+            created_at: created_at.and_utc(),
+        })
+        .collect())
 }
 
 /// WRK-4, DEP-7: every work of `owner` is taken down (the refund payout).

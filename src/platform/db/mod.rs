@@ -147,6 +147,19 @@ pub fn build_pool(backend: Backend, size: u32, timeout: Duration) -> Result<DbPo
         .map_err(|e| e.to_string())
 }
 
+/// Takes a lock on `key` until the transaction ends: a PostgreSQL
+/// transaction advisory lock, so writers that read-then-write a total
+/// (a user's stored bytes) take turns across processes. On SQLite the
+/// writer queue already runs write transactions one at a time.
+pub fn xact_lock(conn: &mut DbConnection, key: i64) -> crate::platform::error::AppResult<()> {
+    if let DbConnection::Postgresql(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// The advisory lock key migrations hold on PostgreSQL ("wgb-migr").
 const MIGRATION_LOCK: i64 = 0x7767_622d_6d69_6772;
 
