@@ -115,17 +115,7 @@ async fn msg1_msg8_a_provider_asks_before_bidding_masked_and_the_award_continues
     // MSG-1: the award continues this conversation, with the award as a
     // system event; from now on contact details are shown.
     let bid = app.bid(&provider, demand, "500.00").await;
-    let res = app
-        .post(&format!("/api/v1/demands/{demand}/awards"))
-        .bearer(&employer.access)
-        .json(json!({"bid_ids": [bid]}))
-        .send()
-        .await;
-    res.assert(201);
-    let award = res.json["items"][0]["id"]
-        .as_i64()
-        .or_else(|| res.json[0]["id"].as_i64())
-        .unwrap();
+    let award = app.award_bid(&employer, demand, bid, None).await;
     let award_view = app
         .get(&format!("/api/v1/awards/{award}"))
         .bearer(&provider.access)
@@ -679,24 +669,13 @@ async fn msg2_an_account_holds_a_bounded_number_of_streams() {
 }
 
 async fn upload_pdf(app: &TestApp, who: &Account) -> i64 {
-    let boundary = "wgb-msg";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"方案.pdf\"\r\n\r\n"
+    app.upload_file(
+        &who.access,
+        "方案.pdf",
+        b"%PDF-1.7\nconfidential plan",
+        "message",
     )
-    .into_bytes();
-    body.extend_from_slice(b"%PDF-1.7\nconfidential plan");
-    body.extend_from_slice(
-        format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nmessage\r\n--{boundary}--\r\n")
-            .as_bytes(),
-    );
-    let res = app
-        .post("/api/v1/files")
-        .bearer(&who.access)
-        .raw(&format!("multipart/form-data; boundary={boundary}"), body)
-        .send()
-        .await;
-    res.assert(201);
-    res.json["id"].as_i64().unwrap()
+    .await
 }
 
 #[actix_web::test]
@@ -710,17 +689,9 @@ async fn msg6_confidential_files_wait_for_the_accepted_terms_and_each_download_i
         .demand(&employer, app.demand_body("新品推广", "800.00", 1))
         .await;
     let bid = app.bid(&provider, demand, "500.00").await;
-    let res = app
-        .post(&format!("/api/v1/demands/{demand}/awards"))
-        .bearer(&employer.access)
-        .json(json!({"bid_ids": [bid], "confidentiality_terms": "推广方案及客户名单不得外传。"}))
-        .send()
+    let award = app
+        .award_bid(&employer, demand, bid, Some("推广方案及客户名单不得外传。"))
         .await;
-    res.assert(201);
-    let award = res.json["items"][0]["id"]
-        .as_i64()
-        .or_else(|| res.json[0]["id"].as_i64())
-        .unwrap();
     let view = app
         .get(&format!("/api/v1/awards/{award}"))
         .bearer(&provider.access)
@@ -871,6 +842,12 @@ async fn msg7_fil2_staff_read_a_message_file_only_through_a_case() {
         .send()
         .await
         .assert(404);
+    // A ground not of the documented shape is refused whoever asks.
+    app.get(&format!("{path}?via="))
+        .bearer(&deal.employer.access)
+        .send()
+        .await
+        .assert_problem(422, "conversation.via_required");
     // Staff: not without a case, then through a complaint about the award.
     app.get(&path)
         .bearer(&moderator.access)

@@ -186,24 +186,8 @@ async fn wrk2_near_finds_demands_within_the_radius_nearest_first() {
 
 /// A check-in photo of `who`, uploaded; its id.
 async fn photo(app: &TestApp, token: &str) -> i64 {
-    let boundary = "wgb-photo";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.pdf\"\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(b"%PDF-1.7\nphoto");
-    body.extend_from_slice(
-        format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\ncheck_in\r\n--{boundary}--\r\n")
-            .as_bytes(),
-    );
-    let res = app
-        .post("/api/v1/files")
-        .bearer(token)
-        .raw(&format!("multipart/form-data; boundary={boundary}"), body)
-        .send()
-        .await;
-    res.assert(201);
-    res.json["id"].as_i64().unwrap()
+    app.upload_file(token, "p.pdf", b"%PDF-1.7\nphoto", "check_in")
+        .await
 }
 
 #[actix_web::test]
@@ -374,24 +358,8 @@ async fn wrk4_works_show_on_the_profile_until_removed() {
 }
 
 async fn evidence(app: &TestApp, token: &str, name: &str) -> i64 {
-    let boundary = "wgb-evidence";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(b"%PDF-1.7\nevidence");
-    body.extend_from_slice(
-        format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nevidence\r\n--{boundary}--\r\n")
-            .as_bytes(),
-    );
-    let res = app
-        .post("/api/v1/files")
-        .bearer(token)
-        .raw(&format!("multipart/form-data; boundary={boundary}"), body)
-        .send()
-        .await;
-    res.assert(201);
-    res.json["id"].as_i64().unwrap()
+    app.upload_file(token, name, b"%PDF-1.7\nevidence", "evidence")
+        .await
 }
 
 #[actix_web::test]

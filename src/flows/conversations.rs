@@ -79,8 +79,9 @@ pub struct Via {
     pub via: String,
 }
 
-/// Whether the case `via` names concerns conversation `id`.
-pub fn concerns(conn: &mut DbConnection, id: i64, via: &str) -> AppResult<bool> {
+/// A ground of the documented shape: `complaint|dispute|violation:ID`
+/// (422 `conversation.via_required` otherwise).
+pub fn parse_via(via: &str) -> AppResult<(&str, i64)> {
     let bad = || {
         AppError::invalid_field(
             "via",
@@ -90,7 +91,19 @@ pub fn concerns(conn: &mut DbConnection, id: i64, via: &str) -> AppResult<bool> 
         )
     };
     let (kind, case) = via.split_once(':').ok_or_else(bad)?;
-    let case: i64 = case.parse().map_err(|_| bad())?;
+    let digits_ok = !case.is_empty()
+        && case.len() <= 18
+        && !case.starts_with('0')
+        && case.bytes().all(|b| b.is_ascii_digit());
+    if !matches!(kind, "complaint" | "dispute" | "violation") || !digits_ok {
+        return Err(bad());
+    }
+    Ok((kind, case.parse().map_err(|_| bad())?))
+}
+
+/// Whether the case `via` names concerns conversation `id`.
+pub fn concerns(conn: &mut DbConnection, id: i64, via: &str) -> AppResult<bool> {
+    let (kind, case) = parse_via(via)?;
     let conv = conversations::subject(conn, id)?;
     let parties = [conv.employer_id, conv.provider_id];
     Ok(match kind {
@@ -108,8 +121,7 @@ pub fn concerns(conn: &mut DbConnection, id: i64, via: &str) -> AppResult<bool> 
         "dispute" => {
             conv.award_id.is_some() && crate::disputes::award_of(conn, case)? == conv.award_id
         }
-        "violation" => conversations::evidence::concerns(conn, case, id)?,
-        _ => return Err(bad()),
+        _ => conversations::evidence::concerns(conn, case, id)?,
     })
 }
 

@@ -201,6 +201,7 @@ fn record_download(
     responses(
         (status = 200, description = "The file", body = FileView),
         (status = 403, description = "A confidential file before the award's terms are accepted (`file.confidentiality_not_accepted`, MSG-6)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A `via` not of the documented shape (`conversation.via_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such file the caller may read (`file.not_found`)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = []))
@@ -213,6 +214,9 @@ pub async fn get_file(
     query: web::Query<FileVia>,
 ) -> AppResult<web::Json<FileView>> {
     let (caller, id, via) = (user.0, id.into_inner(), query.into_inner().via);
+    if let Some(via) = &via {
+        super::conversations::parse_via(via)?;
+    }
     Ok(web::Json(
         state
             .tx(move |conn, st| {
@@ -260,6 +264,7 @@ fn disposition(name: &str) -> String {
         (status = 307, description = "A short-lived link to the bytes (object store)",
             headers(("Location" = String, description = "The signed link"))),
         (status = 403, description = "A confidential file before the award's terms are accepted (`file.confidentiality_not_accepted`, MSG-6)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A `via` not of the documented shape (`conversation.via_required`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such file the caller may read (`file.not_found`)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = []))
@@ -272,6 +277,9 @@ pub async fn file_content(
     query: web::Query<FileVia>,
 ) -> AppResult<HttpResponse> {
     let (caller, id, via) = (user.0, id.into_inner(), query.into_inner().via);
+    if let Some(via) = &via {
+        super::conversations::parse_via(via)?;
+    }
     let row = state
         .tx(move |conn, st| {
             let row = files::load(conn, id)?;

@@ -384,13 +384,7 @@ pub fn deliver(
     req: DeliveryRequest,
 ) -> AppResult<AwardView> {
     let row = load_for(conn, id, Some(provider))?;
-    if row.provider_id != provider {
-        return Err(AppError::forbidden(
-            "award.not_provider",
-            "只有中标方可以提交交付",
-            "Only the awarded provider can deliver",
-        ));
-    }
+    only_provider(&row, provider, "只有中标方可以提交交付")?;
     check_delivery(&req)?;
     // FIL-3: uploaded evidence, the provider's own files.
     crate::files::attach(
@@ -704,6 +698,18 @@ pub fn auto_complete_due(conn: &mut DbConnection, st: &AppState) -> AppResult<us
     Ok(done)
 }
 
+/// 403 `award.not_provider` unless `user` is the award's provider.
+fn only_provider(row: &Row, user: i64, zh: &'static str) -> AppResult<()> {
+    if row.provider_id == user {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "award.not_provider",
+        zh,
+        "Only the awarded provider can do this",
+    ))
+}
+
 /// MSG-6: the provider accepts the award's confidentiality terms (time and
 /// IP recorded, once); files sent as confidential are served from then.
 pub fn accept_confidentiality(
@@ -714,13 +720,7 @@ pub fn accept_confidentiality(
     ip: &str,
 ) -> AppResult<AwardView> {
     let row = load_for(conn, id, Some(provider))?;
-    if row.provider_id != provider {
-        return Err(AppError::forbidden(
-            "award.not_provider",
-            "只有中标方可以接受保密条款",
-            "Only the awarded provider accepts the confidentiality terms",
-        ));
-    }
+    only_provider(&row, provider, "只有中标方可以接受保密条款")?;
     if row.confidentiality_terms.is_none() {
         return Err(AppError::conflict(
             "award.no_confidentiality_terms",

@@ -129,6 +129,18 @@ pub fn remove_all_of(conn: &mut DbConnection, st: &AppState, owner: i64) -> AppR
 /// WRK-4, VIO-3: staff take down work `id` of `owner` (404 when it is not
 /// a shown work of theirs).
 pub fn take_down(conn: &mut DbConnection, st: &AppState, owner: i64, id: i64) -> AppResult<()> {
+    remove(conn, st, owner, id, Removal::Moderation)
+}
+
+/// Work `id` of `owner` is no longer shown, for `why` (404 when it is not
+/// a shown work of theirs).
+fn remove(
+    conn: &mut DbConnection,
+    st: &AppState,
+    owner: i64,
+    id: i64,
+    why: Removal,
+) -> AppResult<()> {
     let n = diesel::update(
         works::table
             .find(id)
@@ -137,7 +149,7 @@ pub fn take_down(conn: &mut DbConnection, st: &AppState, owner: i64, id: i64) ->
     )
     .set((
         works::removed_at.eq(st.clock.now_naive()),
-        works::removed_reason.eq(Removal::Moderation),
+        works::removed_reason.eq(why),
     ))
     .execute(conn)?;
     if n == 0 {
@@ -245,23 +257,7 @@ pub async fn remove_work(
 ) -> AppResult<HttpResponse> {
     let (owner, id) = (user.user_id, id.into_inner());
     state
-        .tx(move |conn, st| {
-            let n = diesel::update(
-                works::table
-                    .find(id)
-                    .filter(works::owner_id.eq(owner))
-                    .filter(works::removed_at.is_null()),
-            )
-            .set((
-                works::removed_at.eq(st.clock.now_naive()),
-                works::removed_reason.eq(Removal::Owner),
-            ))
-            .execute(conn)?;
-            if n == 0 {
-                return Err(not_found());
-            }
-            Ok(())
-        })
+        .tx(move |conn, st| remove(conn, st, owner, id, Removal::Owner))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

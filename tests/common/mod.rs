@@ -621,6 +621,54 @@ pub struct Deal {
 }
 
 impl TestApp {
+    /// Uploads `bytes` as `name` for `purpose` (FIL-1); the file's id.
+    pub async fn upload_file(&self, token: &str, name: &str, bytes: &[u8], purpose: &str) -> i64 {
+        let boundary = "wgb-common-upload";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(
+            format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n{purpose}\r\n--{boundary}--\r\n")
+                .as_bytes(),
+        );
+        let res = self
+            .post("/api/v1/files")
+            .bearer(token)
+            .raw(&format!("multipart/form-data; boundary={boundary}"), body)
+            .send()
+            .await;
+        res.assert(201);
+        res.json["id"].as_i64().expect("file id")
+    }
+
+    /// `employer` awards `provider`'s bid on `demand` (with confidentiality
+    /// terms when given); the award's id.
+    pub async fn award_bid(
+        &self,
+        employer: &Account,
+        demand: i64,
+        bid: i64,
+        terms: Option<&str>,
+    ) -> i64 {
+        let mut body = json!({"bid_ids": [bid]});
+        if let Some(terms) = terms {
+            body["confidentiality_terms"] = json!(terms);
+        }
+        let res = self
+            .post(&format!("/api/v1/demands/{demand}/awards"))
+            .bearer(&employer.access)
+            .json(body)
+            .send()
+            .await;
+        res.assert(201);
+        res.json["items"][0]["id"]
+            .as_i64()
+            .or_else(|| res.json[0]["id"].as_i64())
+            .expect("award id")
+    }
+
     pub async fn deal(&self) -> Deal {
         let employer = self.verified_user().await;
         let provider = self.verified_user().await;
@@ -629,17 +677,7 @@ impl TestApp {
         body["bid_deadline"] = json!((self.clock_now() + chrono::Duration::days(30)).to_rfc3339());
         let demand = self.demand(&employer, body).await;
         let bid = self.bid(&provider, demand, "500.00").await;
-        let res = self
-            .post(&format!("/api/v1/demands/{demand}/awards"))
-            .bearer(&employer.access)
-            .json(json!({"bid_ids": [bid]}))
-            .send()
-            .await;
-        res.assert(201);
-        let award = res.json["items"][0]["id"]
-            .as_i64()
-            .or_else(|| res.json[0]["id"].as_i64())
-            .expect("award id");
+        let award = self.award_bid(&employer, demand, bid, None).await;
         Deal {
             employer,
             provider,
