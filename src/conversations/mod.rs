@@ -649,18 +649,20 @@ pub fn messages_for(
     w: &Window,
 ) -> AppResult<MessagePage> {
     let conv = load_for(conn, id, user)?;
-    let page = window(conn, &conv, Reader::Party(user), w)?;
-    let to_me: Vec<i64> = page
-        .items
-        .iter()
-        .filter(|m| m.sender_id.is_some_and(|s| s != user) && m.delivered_at.is_none())
-        .map(|m| m.id)
-        .collect();
+    let mut page = window(conn, &conv, Reader::Party(user), w)?;
+    let now = st.clock.now_naive();
+    // Stamped in the page as stored, instead of reading the page again.
+    let mut to_me = Vec::new();
+    for m in &mut page.items {
+        if m.sender_id.is_some_and(|s| s != user) && m.delivered_at.is_none() {
+            m.delivered_at = Some(now.and_utc());
+            to_me.push(m.id);
+        }
+    }
     if !to_me.is_empty() {
         diesel::update(messages::table.filter(messages::id.eq_any(&to_me)))
-            .set(messages::delivered_at.eq(st.clock.now_naive()))
+            .set(messages::delivered_at.eq(now))
             .execute(conn)?;
-        return window(conn, &conv, Reader::Party(user), w);
     }
     Ok(page)
 }

@@ -205,12 +205,7 @@ pub async fn block(
     user: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<ConversationView>> {
-    let (user, id) = (user.user_id, id.into_inner());
-    Ok(web::Json(
-        state
-            .tx(move |conn, st| super::set_block(conn, st, user, id, true))
-            .await?,
-    ))
+    blocking(&state, user.user_id, id.into_inner(), true).await
 }
 
 /// Unblock the other party (MSG-4).
@@ -230,10 +225,19 @@ pub async fn unblock(
     user: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<ConversationView>> {
-    let (user, id) = (user.user_id, id.into_inner());
+    blocking(&state, user.user_id, id.into_inner(), false).await
+}
+
+/// MSG-4: `user` blocks (`on`) or unblocks the other party.
+async fn blocking(
+    state: &AppState,
+    user: i64,
+    id: i64,
+    on: bool,
+) -> AppResult<web::Json<ConversationView>> {
     Ok(web::Json(
         state
-            .tx(move |conn, st| super::set_block(conn, st, user, id, false))
+            .tx(move |conn, st| super::set_block(conn, st, user, id, on))
             .await?,
     ))
 }
