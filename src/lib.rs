@@ -46,6 +46,20 @@ fn account_routes(cfg: &mut ServiceConfig) {
         .service(users::routes::end_session)
         .service(flows::profile::get_user)
         .service(users::routes::name_availability)
+        .service(users::security::request_code)
+        .service(users::security::password_reset)
+        .service(users::security::change_phone)
+        .service(users::security::verify_email)
+        .service(users::security::totp_enrol)
+        .service(users::security::totp_confirm)
+        .service(notifications::routes::get_preferences)
+        .service(notifications::routes::put_preferences)
+        .service(notifications::routes::unsubscribe)
+        .service(notifications::routes::register_device)
+        .service(notifications::routes::delete_device)
+        .service(notifications::routes::sandbox_outbox)
+        .service(notifications::routes::admin_outbox)
+        .service(notifications::routes::admin_outbox_retry)
         .service(agreements::get_current)
         .service(content::routes::list_words)
         .service(content::routes::add_word)
@@ -172,7 +186,7 @@ fn routes(cfg: &mut ServiceConfig) {
 /// Schemas the features publish that no operation body names directly
 /// (query parameter enums).
 #[derive(OpenApi)]
-#[openapi(components(schemas(marketplace::dto::DemandSort)))]
+#[openapi(components(schemas(marketplace::dto::DemandSort, notifications::routes::OutboxStatus)))]
 struct FeatureSchemas;
 
 /// The OpenAPI document the server serves (and `openapi/openapi.json` holds),

@@ -218,6 +218,7 @@ fn serve() -> Result<(), String> {
             weigongbao::platform::changes::listen(&state.watch, url.clone());
         }
         weigongbao::flows::jobs::spawn_scheduler(state.clone());
+        weigongbao::platform::delivery::spawn_dispatcher(state.clone());
     })
     .map_err(|e| format!("cannot start: {e}"))?;
     let doc = api_doc();

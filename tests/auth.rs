@@ -396,14 +396,14 @@ async fn mkt7_login_and_register_are_rate_limited_per_ip() {
     for _ in 0..2 {
         app.post("/api/v1/auth/register")
             .peer("10.0.0.3")
-            .json(app.registration())
+            .json(app.with_code(app.registration()).await)
             .send()
             .await
             .assert(201);
     }
     app.post("/api/v1/auth/register")
         .peer("10.0.0.3")
-        .json(app.registration())
+        .json(app.with_code(app.registration()).await)
         .send()
         .await
         .assert_problem(429, "rate_limited");

@@ -105,6 +105,13 @@ async fn svc2_admin_create_makes_a_staff_account_that_can_log_in() {
     login.assert(200);
     assert_eq!(login.json["user"]["role"], "admin");
     let token = login.json["tokens"]["access_token"].as_str().unwrap();
+    // ACC-14: the first login of a command-made account may only enrol TOTP.
+    app.get("/api/v1/admin/audit-log?action=staff.create")
+        .bearer(token)
+        .send()
+        .await
+        .assert_problem(403, "auth.totp_enrolment_required");
+    app.enrol_totp(token).await;
     let log = app
         .get("/api/v1/admin/audit-log?action=staff.create")
         .bearer(token)

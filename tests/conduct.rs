@@ -772,6 +772,7 @@ async fn vio3_sealing_refuses_login_and_restricts_the_identity() {
         access: res.json["tokens"]["access_token"].as_str().unwrap().into(),
         refresh: res.json["tokens"]["refresh_token"].as_str().unwrap().into(),
         session_id: res.json["tokens"]["session_id"].as_i64().unwrap(),
+        totp_secret: None,
     };
     let id_number = app.verify(&user).await;
     let moderator = app.staff(Role::Moderator).await;

@@ -34,6 +34,7 @@ async fn organization(app: &TestApp) -> Account {
         access: v["tokens"]["access_token"].as_str().unwrap().into(),
         refresh: v["tokens"]["refresh_token"].as_str().unwrap().into(),
         session_id: v["tokens"]["session_id"].as_i64().unwrap(),
+        totp_secret: None,
     }
 }
 

@@ -40,7 +40,7 @@ async fn acc4_prohibited_names_are_refused_with_the_category_not_the_word() {
     let en = app
         .post("/api/v1/auth/register")
         .header("accept-language", "en")
-        .json(body)
+        .json(app.with_code(body).await)
         .send()
         .await;
     assert!(en.json["detail"].as_str().unwrap().contains("gambling"));

@@ -5,8 +5,11 @@
 //! every staff check). Nothing is authorised by a list of skipped paths.
 
 pub mod accounts;
+pub mod codes;
+pub mod devices;
 pub mod password;
 pub mod sessions;
+pub mod totp;
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -227,6 +230,13 @@ impl<R: RoleSet + 'static> FromRequest for Staff<R> {
         let user = AuthUser::from_request(req, payload);
         Box::pin(async move {
             let AuthUser(caller) = user.await?;
+            if caller.role.is_staff() && caller.second_factor_pending {
+                return Err(AppError::forbidden(
+                    "auth.totp_enrolment_required",
+                    "员工账户须先启用动态口令（POST /api/v1/admin/me/totp）",
+                    "Staff accounts must enrol a TOTP authenticator first (POST /api/v1/admin/me/totp)",
+                ));
+            }
             if !R::ROLES.contains(&caller.role) {
                 return Err(AppError::forbidden(
                     "auth.forbidden",

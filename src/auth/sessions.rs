@@ -63,15 +63,28 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-/// Starts a session for `user_id` and returns its first tokens.
+/// How long a session of `role` lasts without use: staff sessions are
+/// shorter (ACC-14, `STAFF_SESSION_TTL_HOURS`).
+fn life(st: &AppState, role: Role) -> Duration {
+    if role.is_staff() {
+        Duration::hours(st.settings.delivery.staff_session_ttl_hours)
+    } else {
+        Duration::days(st.settings.refresh_token_ttl_days)
+    }
+}
+
+/// Starts a session for `user_id` and returns its first tokens;
+/// `second_factor`: the login passed a staff second factor (ACC-14).
 pub fn start(
     conn: &mut DbConnection,
     st: &AppState,
     user_id: i64,
+    role: Role,
+    second_factor: bool,
     meta: &ClientMeta,
 ) -> AppResult<TokenPair> {
     let now = st.clock.now_naive();
-    let expires_at = now + Duration::days(st.settings.refresh_token_ttl_days);
+    let expires_at = now + life(st, role);
     let session_id: i64 = diesel::insert_into(sessions::table)
         .values((
             sessions::user_id.eq(user_id),
@@ -80,6 +93,7 @@ pub fn start(
             sessions::expires_at.eq(expires_at),
             sessions::user_agent.eq(meta.user_agent.as_deref().map(|ua| truncate(ua, 200))),
             sessions::ip.eq(&meta.ip),
+            sessions::second_factor_at.eq(second_factor.then_some(now)),
         ))
         .returning(sessions::id)
         .get_result(conn)?;
@@ -139,15 +153,15 @@ pub fn refresh(conn: &mut DbConnection, st: &AppState, token: &str) -> AppResult
         revoke(conn, session_id, now, "refresh_token_reused")?;
         return Ok(RefreshOutcome::Reused);
     }
-    let live: Option<(i64, UserStatus)> = sessions::table
+    let live: Option<(i64, UserStatus, Role)> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .select((users::id, users::status))
+        .select((users::id, users::status, users::role))
         .first(conn)
         .optional()?;
-    let Some((user_id, user_status)) = live else {
+    let Some((user_id, user_status, role)) = live else {
         return Ok(RefreshOutcome::Invalid);
     };
     if user_status != UserStatus::Active {
@@ -164,7 +178,7 @@ pub fn refresh(conn: &mut DbConnection, st: &AppState, token: &str) -> AppResult
         revoke(conn, session_id, now, "refresh_token_reused")?;
         return Ok(RefreshOutcome::Reused);
     }
-    let expires_at = now + Duration::days(st.settings.refresh_token_ttl_days);
+    let expires_at = now + life(st, role);
     diesel::update(sessions::table.find(session_id))
         .set((
             sessions::last_seen_at.eq(now),
@@ -203,6 +217,7 @@ pub fn revoke(
     now: NaiveDateTime,
     reason: &str,
 ) -> AppResult<bool> {
+    super::devices::forget_session(conn, session_id)?;
     let n = diesel::update(sessions::table.find(session_id))
         .filter(sessions::revoked_at.is_null())
         .set((
@@ -221,6 +236,7 @@ pub fn revoke_all(
     now: NaiveDateTime,
     reason: &str,
 ) -> AppResult<usize> {
+    super::devices::forget_user(conn, user_id, keep)?;
     let n = diesel::update(sessions::table)
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
@@ -242,6 +258,9 @@ pub struct Caller {
     /// A newer agreement version is in force that this user has not
     /// accepted (AGR-1); staff are not bound by the user agreement.
     pub agreement_pending: bool,
+    /// A staff session that has not passed the second factor: it may only
+    /// enrol (ACC-14).
+    pub second_factor_pending: bool,
 }
 
 /// Checks that the token's session is live and its user active.
@@ -262,7 +281,14 @@ pub fn authenticate(
         .filter(agreement_acceptances::user_id.eq(user_id))
         .select(diesel::dsl::max(agreement_acceptances::version))
         .single_value();
-    type Seen = (Role, UserStatus, Option<i32>, Option<i32>, NaiveDateTime);
+    type Seen = (
+        Role,
+        UserStatus,
+        Option<i32>,
+        Option<i32>,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    );
     let row: Option<Seen> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(session_id))
@@ -275,11 +301,12 @@ pub fn authenticate(
             in_force,
             accepted,
             sessions::last_seen_at,
+            sessions::second_factor_at,
         ))
         .first(conn)
         .optional()?;
     match row {
-        Some((role, UserStatus::Active, in_force, accepted, last_seen)) => {
+        Some((role, UserStatus::Active, in_force, accepted, last_seen, second)) => {
             note_activity(conn, session_id, last_seen, now)?;
             let agreement_pending = !role.is_staff() && accepted < in_force;
             Ok(Caller {
@@ -287,6 +314,7 @@ pub fn authenticate(
                 session_id,
                 role,
                 agreement_pending,
+                second_factor_pending: role.is_staff() && second.is_none(),
             })
         }
         _ => Err(AppError::unauthorized(

@@ -155,6 +155,11 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
         keys.len()
     });
     report.files_purged = tally(st, &mut report, "purge unattached files", r);
+    // ACC-12: spent and expired codes; NTF-3: devices of ended sessions.
+    let r = crate::auth::codes::purge(&mut conn, now);
+    tally(st, &mut report, "purge codes", r);
+    let r = crate::auth::devices::purge_expired(&mut conn, now);
+    tally(st, &mut report, "purge devices", r);
     let r = crate::funds::idempotency::purge(&mut conn, now);
     st.metrics.job_run("purge idempotency keys", r.is_ok());
     report.idempotency_keys_purged = r?;

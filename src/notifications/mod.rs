@@ -1,7 +1,9 @@
 //! In-app notifications: every rule that says "notify" writes one here, in
 //! the same transaction as the change it reports (`GET /me/notifications`).
 
+pub mod channels;
 pub mod events;
+pub mod routes;
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -26,13 +28,41 @@ pub struct Notice<'a> {
     pub link: Option<String>,
 }
 
-/// Writes a notification for `user_id`.
+/// Writes a notification for `user_id`, and its SMS, email and push
+/// messages to the outbox by kind and the user's choices (NTF-1).
 pub fn notify(
     conn: &mut DbConnection,
     st: &AppState,
     user_id: i64,
     notice: Notice<'_>,
 ) -> AppResult<()> {
+    let id = keep(conn, st, user_id, &notice)?;
+    channels::deliver(conn, st, user_id, id, &notice)?;
+    publish_notice(conn, st, user_id, id, notice)
+}
+
+/// Writes a notification for `user_id` that goes out by exactly `via`
+/// (`sms`, `email`, `push`) whatever the user's choices: security notices
+/// told on a channel other than the one just used (ACC-13).
+pub fn notify_via(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    notice: Notice<'_>,
+    via: &[&str],
+) -> AppResult<()> {
+    let id = keep(conn, st, user_id, &notice)?;
+    channels::enqueue(conn, st, user_id, id, &notice, via)?;
+    publish_notice(conn, st, user_id, id, notice)
+}
+
+/// The in-app record.
+fn keep(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    notice: &Notice<'_>,
+) -> AppResult<i64> {
     let id: i64 = diesel::insert_into(notifications::table)
         .values((
             notifications::user_id.eq(user_id),
@@ -44,6 +74,16 @@ pub fn notify(
         ))
         .returning(notifications::id)
         .get_result(conn)?;
+    Ok(id)
+}
+
+fn publish_notice(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    id: i64,
+    notice: Notice<'_>,
+) -> AppResult<()> {
     // MSG-2: an app in the foreground hears of it at once.
     events::publish(
         conn,
@@ -65,8 +105,9 @@ pub enum Recipients<'a> {
     AllActiveUsers,
 }
 
-/// Writes the same notification to many users with one INSERT … SELECT
-/// (MultiConnection has no multi-row VALUES), instead of one query each.
+/// Writes the same notification to many users: a list of users one by one
+/// with their channels; every active user with one INSERT … SELECT
+/// (MultiConnection has no multi-row VALUES), in-app only.
 pub fn notify_many(
     conn: &mut DbConnection,
     st: &AppState,
@@ -76,7 +117,26 @@ pub fn notify_many(
     use crate::platform::db::schema::users;
     use diesel::dsl::sql;
     use diesel::sql_types::{Nullable, Text, Timestamp};
-    let mut select = users::table
+    if let Recipients::Users(ids) = to {
+        // A few users: each one's channels, as [`notify`] does.
+        for &user_id in ids {
+            notify(
+                conn,
+                st,
+                user_id,
+                Notice {
+                    kind: notice.kind,
+                    title: notice.title,
+                    body: notice.body.clone(),
+                    link: notice.link.clone(),
+                },
+            )?;
+        }
+        return Ok(());
+    }
+    // Every active user: the in-app notice only (a broadcast such as a new
+    // agreement version is not sent by SMS, email or push).
+    let select = users::table
         .select((
             users::id,
             sql::<Text>("").bind::<Text, _>(notice.kind.to_string()),
@@ -85,16 +145,8 @@ pub fn notify_many(
             sql::<Nullable<Text>>("").bind::<Nullable<Text>, _>(notice.link),
             sql::<Timestamp>("").bind::<Timestamp, _>(st.clock.now_naive()),
         ))
-        .into_boxed();
-    match to {
-        Recipients::Users([]) => return Ok(()),
-        Recipients::Users(ids) => select = select.filter(users::id.eq_any(ids.to_vec())),
-        Recipients::AllActiveUsers => {
-            select = select
-                .filter(users::role.eq(crate::auth::accounts::Role::User))
-                .filter(users::status.eq(crate::auth::accounts::UserStatus::Active))
-        }
-    }
+        .filter(users::role.eq(crate::auth::accounts::Role::User))
+        .filter(users::status.eq(crate::auth::accounts::UserStatus::Active));
     diesel::insert_into(notifications::table)
         .values(select)
         .into_columns((

@@ -97,6 +97,158 @@ pub struct Settings {
     pub market: MarketSettings,
     pub conduct: ConductSettings,
     pub files: FileSettings,
+    pub delivery: DeliverySettings,
+}
+
+/// Where notices and codes go out (NTF-1) and the account-security numbers
+/// (ACC-12, ACC-14).
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// `SMS_PROVIDER=development|tencent`.
+    pub sms: SmsSettings,
+    /// `SMTP_URL` (e.g. `smtps://user:pass@smtp.example.com`); unset: the
+    /// development sender.
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`, the sender of every email.
+    pub mail_from: String,
+    /// `PUSH_PROVIDER=development|jpush`.
+    pub push: PushSettings,
+    /// `GET /sandbox/outbox` (`DELIVERY_SANDBOX_ENABLED`; default on in
+    /// development, like the payment sandbox).
+    pub sandbox_enabled: bool,
+    /// Milliseconds between outbox dispatcher rounds (`OUTBOX_INTERVAL_MS`,
+    /// 1000; 0 turns the in-server dispatcher off).
+    pub outbox_interval_ms: u64,
+    /// Tries before a message is a dead letter (`OUTBOX_MAX_ATTEMPTS`, 8).
+    pub outbox_max_attempts: i32,
+    /// First retry delay, doubled each try (`OUTBOX_RETRY_BASE_SECS`, 30).
+    pub outbox_retry_base_secs: i64,
+    /// Code requests per minute per IP (`RATE_LIMIT_CODES_PER_MINUTE`, 10).
+    pub codes_per_minute: u32,
+    /// Staff refresh-token life (`STAFF_SESSION_TTL_HOURS`, 12; ACC-14).
+    pub staff_session_ttl_hours: i64,
+    /// The public base URL written in emails' unsubscribe links
+    /// (`PUBLIC_BASE_URL`, `http://127.0.0.1:8080`).
+    pub public_base_url: String,
+}
+
+/// The SMS provider.
+#[derive(Debug, Clone)]
+pub enum SmsSettings {
+    Development,
+    /// Tencent Cloud SMS (API 3.0, TC3-HMAC-SHA256).
+    Tencent {
+        secret_id: String,
+        secret_key: String,
+        sdk_app_id: String,
+        sign_name: String,
+        /// Template of codes: one parameter, the code.
+        code_template: String,
+        /// Template of notices: one parameter, the text.
+        notice_template: String,
+        endpoint: String,
+        region: String,
+    },
+}
+
+/// The push provider.
+#[derive(Debug, Clone)]
+pub enum PushSettings {
+    Development,
+    /// JPush REST API v3.
+    Jpush {
+        app_key: String,
+        master_secret: String,
+        endpoint: String,
+        apns_production: bool,
+    },
+}
+
+impl DeliverySettings {
+    fn from_lookup(
+        lookup: &impl Fn(&str) -> Option<String>,
+        app_env: AppEnv,
+    ) -> Result<Self, ConfigError> {
+        let need = |key: &str, what: &str| {
+            lookup(key)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| ConfigError(format!("{what} needs {key}")))
+        };
+        let sms = match lookup("SMS_PROVIDER").as_deref() {
+            None | Some("development") => SmsSettings::Development,
+            Some("tencent") => SmsSettings::Tencent {
+                secret_id: need("TENCENT_SMS_SECRET_ID", "SMS_PROVIDER=tencent")?,
+                secret_key: need("TENCENT_SMS_SECRET_KEY", "SMS_PROVIDER=tencent")?,
+                sdk_app_id: need("TENCENT_SMS_SDK_APP_ID", "SMS_PROVIDER=tencent")?,
+                sign_name: need("TENCENT_SMS_SIGN_NAME", "SMS_PROVIDER=tencent")?,
+                code_template: need("TENCENT_SMS_CODE_TEMPLATE_ID", "SMS_PROVIDER=tencent")?,
+                notice_template: need("TENCENT_SMS_NOTICE_TEMPLATE_ID", "SMS_PROVIDER=tencent")?,
+                endpoint: lookup("TENCENT_SMS_ENDPOINT")
+                    .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into()),
+                region: lookup("TENCENT_SMS_REGION").unwrap_or_else(|| "ap-guangzhou".into()),
+            },
+            Some(_) => {
+                return Err(ConfigError(
+                    "SMS_PROVIDER must be development or tencent".into(),
+                ));
+            }
+        };
+        let push = match lookup("PUSH_PROVIDER").as_deref() {
+            None | Some("development") => PushSettings::Development,
+            Some("jpush") => PushSettings::Jpush {
+                app_key: need("JPUSH_APP_KEY", "PUSH_PROVIDER=jpush")?,
+                master_secret: need("JPUSH_MASTER_SECRET", "PUSH_PROVIDER=jpush")?,
+                endpoint: lookup("JPUSH_ENDPOINT")
+                    .unwrap_or_else(|| "https://api.jpush.cn/v3/push".into()),
+                apns_production: parse(lookup, "JPUSH_APNS_PRODUCTION", Some(true))?,
+            },
+            Some(_) => {
+                return Err(ConfigError(
+                    "PUSH_PROVIDER must be development or jpush".into(),
+                ));
+            }
+        };
+        let smtp_url = lookup("SMTP_URL");
+        if let Some(url) = &smtp_url {
+            lettre::SmtpTransport::from_url(url).map_err(|_| {
+                ConfigError("SMTP_URL is not a valid smtp:// or smtps:// URL".into())
+            })?;
+        }
+        let mail_from =
+            lookup("MAIL_FROM").unwrap_or_else(|| "微工宝 <no-reply@weigongbao.local>".into());
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError(
+                "MAIL_FROM must be a mailbox (Name <addr@host>)".into(),
+            ));
+        }
+        if let SmsSettings::Tencent { endpoint, .. } = &sms
+            && !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
+        {
+            return Err(ConfigError(
+                "TENCENT_SMS_ENDPOINT must be an http(s) URL".into(),
+            ));
+        }
+        Ok(DeliverySettings {
+            sms,
+            smtp_url,
+            mail_from,
+            push,
+            sandbox_enabled: parse(
+                lookup,
+                "DELIVERY_SANDBOX_ENABLED",
+                Some(app_env == AppEnv::Development),
+            )?,
+            outbox_interval_ms: parse_in(lookup, "OUTBOX_INTERVAL_MS", 1_000, 0..=600_000)?,
+            outbox_max_attempts: parse_in(lookup, "OUTBOX_MAX_ATTEMPTS", 8, 1..=50)?,
+            outbox_retry_base_secs: parse_in(lookup, "OUTBOX_RETRY_BASE_SECS", 30, 1..=86_400)?,
+            codes_per_minute: parse_in(lookup, "RATE_LIMIT_CODES_PER_MINUTE", 10, 1..=100_000)?,
+            staff_session_ttl_hours: parse_in(lookup, "STAFF_SESSION_TTL_HOURS", 12, 1..=720)?,
+            public_base_url: lookup("PUBLIC_BASE_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+                .trim_end_matches('/')
+                .to_string(),
+        })
+    }
 }
 
 /// Uploads (FIL-1, FIL-2).
@@ -245,6 +397,7 @@ impl Settings {
             market: MarketSettings::from_lookup(&lookup)?,
             conduct: ConductSettings::from_lookup(&lookup)?,
             files: FileSettings::from_lookup(&lookup)?,
+            delivery: DeliverySettings::from_lookup(&lookup, app_env)?,
         })
     }
 

@@ -258,6 +258,18 @@ impl AppError {
         err
     }
 
+    /// A 429 of its own code (a limit that is a rule, not a flood guard).
+    pub fn too_many(
+        code: &'static str,
+        zh: &'static str,
+        en: &'static str,
+        retry_after_secs: u64,
+    ) -> Self {
+        let mut err = Self::new(StatusCode::TOO_MANY_REQUESTS, code, zh, en);
+        err.retry_after = Some(retry_after_secs.max(1));
+        err
+    }
+
     pub fn with_extension(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.extensions.insert(key.to_string(), value.into());
         self

@@ -56,6 +56,21 @@ pub struct Metrics {
     jobs: Family<JobLabels, Counter>,
     ledger_ok: Gauge<i64, AtomicI64>,
     ledger_checked_at: Gauge<i64, AtomicI64>,
+    /// NTF-1: outbox messages by status (pending, dead), as of the last
+    /// dispatcher round.
+    outbox: Family<OutboxLabels, Gauge>,
+    outbox_sent: Family<OutboxSentLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutboxLabels {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutboxSentLabels {
+    channel: String,
+    outcome: &'static str,
 }
 
 impl Default for Metrics {
@@ -106,7 +121,21 @@ impl Default for Metrics {
             "When the last ledger check ran (Unix time; 0 never)",
             ledger_checked_at.clone(),
         );
+        let outbox = Family::<OutboxLabels, Gauge>::default();
+        registry.register(
+            "outbox_messages",
+            "Outbox messages by status (pending, dead) as of the dispatcher's last round",
+            outbox.clone(),
+        );
+        let outbox_sent = Family::<OutboxSentLabels, Counter>::default();
+        registry.register(
+            "outbox_sends",
+            "Outbox send attempts by channel and outcome (sent, retry, dead)",
+            outbox_sent.clone(),
+        );
         Metrics {
+            outbox,
+            outbox_sent,
             registry,
             requests,
             latency,
@@ -160,6 +189,26 @@ impl Metrics {
     pub fn ledger_checked(&self, ok: bool, at_unix: i64) {
         self.ledger_ok.set(i64::from(ok));
         self.ledger_checked_at.set(at_unix);
+    }
+
+    /// NTF-1: the outbox's backlog and dead letters.
+    pub fn outbox_counts(&self, pending: i64, dead: i64) {
+        self.outbox
+            .get_or_create(&OutboxLabels { status: "pending" })
+            .set(pending);
+        self.outbox
+            .get_or_create(&OutboxLabels { status: "dead" })
+            .set(dead);
+    }
+
+    /// NTF-1: one send attempt's outcome.
+    pub fn outbox_send(&self, channel: &str, outcome: &'static str) {
+        self.outbox_sent
+            .get_or_create(&OutboxSentLabels {
+                channel: channel.to_string(),
+                outcome,
+            })
+            .inc();
     }
 
     /// The text exposition, with the pool's state as of now.

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod contact;
 pub mod db;
+pub mod delivery;
 pub mod enums;
 pub mod error;
 pub mod geo;

@@ -41,6 +41,8 @@ pub struct RateLimiters {
     pub demands: Limiter,
     /// Messages sent, per user (MSG-1: against flooding the other side).
     pub messages: Limiter,
+    /// Code requests and password resets, per IP (ACC-12).
+    pub codes: Limiter,
 }
 
 impl RateLimiters {
@@ -49,7 +51,11 @@ impl RateLimiters {
     /// each process's memory on SQLite. Anonymous discovery, checked on
     /// every public read, takes its shared counts in leases (see
     /// [`Limiter::check_local`]).
-    pub fn new(limits: &RateLimits, market: &crate::platform::config::MarketSettings) -> Self {
+    pub fn new(
+        limits: &RateLimits,
+        market: &crate::platform::config::MarketSettings,
+        codes_per_minute: u32,
+    ) -> Self {
         let counts = Counts::of(limits);
         let shared = |name, n| Limiter::per_minute(name, n).counting_in(counts.clone());
         RateLimiters {
@@ -60,6 +66,7 @@ impl RateLimiters {
             bids: shared("bids", market.bids_per_minute),
             demands: shared("demands", market.demands_per_minute),
             messages: shared("messages", market.messages_per_minute),
+            codes: shared("codes", codes_per_minute),
         }
     }
 }

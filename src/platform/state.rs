@@ -11,6 +11,8 @@ use crate::platform::channels::{Channels, SignedChannel};
 use crate::platform::clock::{Clock, SystemClock};
 use crate::platform::config::Settings;
 use crate::platform::db::{self, Backend, DbConnection, DbPool};
+use crate::platform::delivery::adapters::Senders;
+use crate::platform::delivery::senders::Development;
 use crate::platform::error::AppResult;
 use crate::platform::jwt::JwtKeys;
 use crate::platform::metrics::Metrics;
@@ -34,6 +36,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Where uploaded files live (FIL-2).
     pub storage: Arc<Storage>,
+    /// The SMS, email and push senders (NTF-1).
+    pub senders: Arc<Senders>,
     /// Serialised anonymous discovery pages (issue 13).
     pub pages: Arc<PageCache>,
     /// Whether this process hears of every change (caches may trust
@@ -86,11 +90,27 @@ impl AppState {
             )),
             words: Arc::new(WordMatcherCache::default()),
             abuse_words: Arc::new(WordMatcherCache::default()),
-            limits: Arc::new(RateLimiters::new(&settings.rate_limits, &settings.market)),
+            limits: Arc::new(RateLimiters::new(
+                &settings.rate_limits,
+                &settings.market,
+                settings.delivery.codes_per_minute,
+            )),
             channels: Arc::new(channels(&settings)),
             metrics: Arc::new(Metrics::default()),
             pages: Arc::new(PageCache::new(settings.page_cache_entries)),
             storage: Arc::new(Storage::from_settings(&settings.files.storage)),
+            senders: Arc::new(
+                Senders::from_settings(&settings.delivery).unwrap_or_else(|e| {
+                    // Settings were checked when read; should a sender still
+                    // fail here, nothing real is sent and the log says why.
+                    log::error!("message senders unusable ({e}); using the development senders");
+                    Senders {
+                        sms: Box::new(Development),
+                        email: Box::new(Development),
+                        push: Box::new(Development),
+                    }
+                }),
+            ),
             watch: Watch::new(matches!(backend, Backend::Sqlite(_))),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 settings.password_hash_concurrency,

@@ -18,7 +18,8 @@ use crate::auth::sessions::TokenPair;
     "contact_name": "李明",
     "address": "上海市浦东新区世纪大道 100 号",
     "account_kind": "individual",
-    "agreement_version": 1
+    "agreement_version": 1,
+    "phone_code": "042917"
 }))]
 pub struct RegisterRequest {
     /// 2–20 Chinese characters, letters, digits, `_` or `-`; not all digits;
@@ -56,6 +57,10 @@ pub struct RegisterRequest {
     #[schema(minimum = 1)]
     #[serde(deserialize_with = "crate::platform::http::integer::i32")]
     pub agreement_version: i32,
+    /// The code sent by SMS to `phone` (`POST /api/v1/auth/verification-codes`
+    /// with `purpose: register`; ACC-12).
+    #[schema(pattern = r"^[0-9]{6}$")]
+    pub phone_code: String,
 }
 
 /// `POST /api/v1/auth/login` (ACC-2: member name, email or phone).
@@ -68,6 +73,10 @@ pub struct LoginRequest {
     pub login: String,
     #[schema(min_length = 1, max_length = 128)]
     pub password: String,
+    /// Staff only (ACC-14): the authenticator's 6-digit code, or one of the
+    /// recovery codes (`1234-5678`). Required once TOTP is enrolled.
+    #[schema(max_length = 20, pattern = r"^([0-9]{6}|[0-9]{4}-?[0-9]{4})$")]
+    pub totp_code: Option<String>,
 }
 
 /// `POST /api/v1/auth/refresh`.
@@ -90,6 +99,11 @@ pub struct MeView {
     pub email: Option<String>,
     #[schema(example = "13800138000")]
     pub phone: Option<String>,
+    /// ACC-12: the phone was proved by an SMS code (accounts made before
+    /// codes existed are asked to verify: `PUT /api/v1/me/phone`).
+    pub phone_verified: bool,
+    /// ACC-12: the email was proved by a code (`POST /api/v1/me/email/verification`).
+    pub email_verified: bool,
     #[schema(example = "李明")]
     pub contact_name: String,
     #[schema(example = "上海市浦东新区世纪大道 100 号")]
@@ -120,6 +134,8 @@ impl MeView {
             member_name: user.member_name,
             email: user.email,
             phone: user.phone,
+            phone_verified: user.phone_verified_at.is_some(),
+            email_verified: user.email_verified_at.is_some(),
             contact_name: user.contact_name,
             address: user.address,
             account_kind: AccountKind::parse(&user.account_kind),
@@ -151,10 +167,10 @@ pub struct UpdateMeRequest {
     /// (ACC-5); otherwise 409 `member_name.locked`.
     #[schema(pattern = r"^(?![0-9]+$)[\u4e00-\u9fa5A-Za-z0-9_-]{2,20}$")]
     pub member_name: Option<String>,
+    /// A new email is unverified until a code proves it (ACC-12). The phone
+    /// changes only with a code: `PUT /api/v1/me/phone`.
     #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
-    #[schema(pattern = r"^(\+86)?1[3-9][0-9]{9}$")]
-    pub phone: Option<String>,
     #[schema(
         min_length = 1,
         max_length = 50,

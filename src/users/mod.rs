@@ -5,4 +5,5 @@ pub mod dto;
 pub mod models;
 pub mod names;
 pub mod routes;
+pub mod security;
 pub mod service;

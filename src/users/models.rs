@@ -29,6 +29,9 @@ pub struct User {
     pub inactivity_warned: i32,
     pub status_changed_at: Option<NaiveDateTime>,
     pub anonymized_at: Option<NaiveDateTime>,
+    /// ACC-12: when a code proved the phone and the email.
+    pub phone_verified_at: Option<NaiveDateTime>,
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Insertable)]
@@ -48,6 +51,7 @@ pub struct NewUser<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    pub phone_verified_at: Option<NaiveDateTime>,
 }
 
 /// `inactivity_warned` values: which warning was sent since the last login.

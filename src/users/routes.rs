@@ -8,6 +8,7 @@ use super::dto::{
     RegisterRequest, SessionView, UpdateMeRequest,
 };
 use super::service;
+use crate::auth::codes;
 use crate::auth::sessions::{self, TokenPair};
 use crate::auth::{AuthUser, AuthUserAnyAgreement};
 use crate::platform::error::{AppResult, Problem};
@@ -42,11 +43,21 @@ pub async fn register(
     let req = body.into_inner();
     // The cheap rule first; the hash is made outside the transaction.
     crate::auth::password::check_strength(&req.password, None)?;
+    // ACC-12: the phone's code; a wrong try counts even though this fails.
+    let code_id = super::security::try_code(
+        &state,
+        codes::CodeChannel::Sms,
+        codes::Purpose::Register,
+        &req.phone,
+        "phone",
+        &req.phone_code,
+    )
+    .await?;
     let plain = req.password.clone();
     let hash = crate::auth::password::capped(&state, move || crate::auth::password::hash(&plain))
         .await??;
     let res = state
-        .tx(move |conn, st| service::register(conn, st, req, &hash, &meta))
+        .tx(move |conn, st| service::register(conn, st, req, &hash, code_id, &meta))
         .await?;
     Ok(HttpResponse::Created().json(res))
 }

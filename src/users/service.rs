@@ -86,12 +86,14 @@ fn require_name_free(conn: &mut DbConnection, key: &str) -> AppResult<()> {
 
 /// Registers a user, records the agreement acceptance and starts a session.
 /// `hash` is the password's hash, computed beforehand outside the
-/// transaction ([`password::capped`]).
+/// transaction ([`password::capped`]); `code_id` the phone's code, found
+/// right by [`crate::auth::codes::attempt`] and spent here (ACC-12).
 pub fn register(
     conn: &mut DbConnection,
     st: &AppState,
     req: RegisterRequest,
     hash: &str,
+    code_id: i64,
     meta: &ClientMeta,
 ) -> AppResult<AuthResponse> {
     let now = st.clock.now_naive();
@@ -125,6 +127,7 @@ pub fn register(
         "email",
         &crate::verification::ids::identity_hash(secret, "email", email.key()),
     )?;
+    crate::auth::codes::spend(conn, st, code_id)?;
     let user: User = diesel::insert_into(users::table)
         .values(NewUser {
             member_name: Some(name.as_str()),
@@ -142,11 +145,12 @@ pub fn register(
             updated_at: now,
             // Registering starts a session: it counts as a login (ACC-9).
             last_login_at: Some(now),
+            phone_verified_at: Some(now),
         })
         .get_result::<User>(conn)
         .map_err(|e| unique_or(e, taken))?;
     agreements::record_acceptance(conn, user.id, in_force, now, &meta.ip)?;
-    let tokens = sessions::start(conn, st, user.id, meta)?;
+    let tokens = sessions::start(conn, st, user.id, Role::User, false, meta)?;
     Ok(AuthResponse {
         user: me_view(conn, st, user)?,
         tokens,
@@ -195,7 +199,11 @@ pub async fn login(st: &AppState, req: LoginRequest, meta: ClientMeta) -> AppRes
     }
     refuse_inactive(user.status)?;
     let (id, verified) = (user.id, user.password_hash);
-    st.tx(move |conn, st| record_login(conn, st, id, &verified, &meta))
+    let totp_code = req.totp_code;
+    if let Some(code) = &totp_code {
+        check_len("totp_code", code, 1, 20)?;
+    }
+    st.tx(move |conn, st| record_login(conn, st, id, &verified, totp_code.as_deref(), &meta))
         .await
 }
 
@@ -206,6 +214,7 @@ fn record_login(
     st: &AppState,
     id: i64,
     verified: &str,
+    totp_code: Option<&str>,
     meta: &ClientMeta,
 ) -> AppResult<AuthResponse> {
     let user = load_user(conn, id)?;
@@ -213,6 +222,12 @@ fn record_login(
         return Err(invalid_credentials());
     }
     refuse_inactive(user.status)?;
+    // ACC-14: staff pass a second factor, or get a session that may only enrol.
+    let second_factor = user.role.is_staff()
+        && matches!(
+            crate::auth::totp::check_login(conn, st, user.id, totp_code)?,
+            crate::auth::totp::SecondFactor::Passed
+        );
     let now = st.clock.now_naive();
     diesel::update(users::table.find(user.id))
         .set((
@@ -220,7 +235,7 @@ fn record_login(
             users::inactivity_warned.eq(super::models::WARNED_NONE),
         ))
         .execute(conn)?;
-    let tokens = sessions::start(conn, st, user.id, meta)?;
+    let tokens = sessions::start(conn, st, user.id, user.role, second_factor, meta)?;
     let user = User {
         last_login_at: Some(now),
         inactivity_warned: super::models::WARNED_NONE,
@@ -298,7 +313,7 @@ pub fn update_me(
         member_name_key: Option<String>,
         email: Option<String>,
         email_key: Option<String>,
-        phone: Option<String>,
+        email_verified_at: Option<Option<chrono::NaiveDateTime>>,
         contact_name: Option<String>,
         address: Option<String>,
         updated_at: Option<chrono::NaiveDateTime>,
@@ -329,9 +344,14 @@ pub fn update_me(
         let email = Email::parse(email)?;
         changes.email = Some(email.as_str().into());
         changes.email_key = Some(email.key().into());
-    }
-    if let Some(phone) = &req.phone {
-        changes.phone = Some(Phone::parse(phone)?.as_str().into());
+        // ACC-12: a new address is proved again (unchanged, it stays proved).
+        let current: Option<String> = users::table
+            .find(caller.user_id)
+            .select(users::email_key)
+            .first(conn)?;
+        if current.as_deref() != Some(email.key()) {
+            changes.email_verified_at = Some(None);
+        }
     }
     if let Some(v) = &req.contact_name {
         changes.contact_name = Some(plain_text("contact_name", v, 50)?);
@@ -541,6 +561,7 @@ pub fn create_staff(
             created_at: now,
             updated_at: now,
             last_login_at: None,
+            phone_verified_at: None,
         })
         .returning(users::id)
         .get_result(conn)

@@ -108,6 +108,7 @@ pub fn test_settings(db_url: &str, overrides: &[(&str, &str)]) -> Settings {
         ("RATE_LIMIT_BIDS_PER_MINUTE", "100000"),
         ("RATE_LIMIT_DEMANDS_PER_MINUTE", "100000"),
         ("DB_POOL_SIZE", "8"),
+        ("RATE_LIMIT_CODES_PER_MINUTE", "100000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -200,6 +201,8 @@ pub struct Account {
     pub access: String,
     pub refresh: String,
     pub session_id: i64,
+    /// Staff: the TOTP secret enrolled at creation (ACC-14).
+    pub totp_secret: Option<String>,
 }
 
 impl Account {
@@ -216,6 +219,7 @@ impl Account {
                 .expect("refresh")
                 .to_string(),
             session_id: v["tokens"]["session_id"].as_i64().expect("sid"),
+            totp_secret: None,
         }
     }
 }
@@ -347,8 +351,78 @@ impl TestApp {
         })
     }
 
+    /// Registers with `body`, adding the phone's code from the sandbox
+    /// outbox when the body has none (ACC-12).
     pub async fn register_with(&self, body: Value) -> Res {
+        let body = self.with_code(body).await;
         self.post("/api/v1/auth/register").json(body).send().await
+    }
+
+    /// A registration body with the phone's code from the sandbox outbox
+    /// (unless it has one).
+    pub async fn with_code(&self, mut body: Value) -> Value {
+        if body.get("phone_code").is_none()
+            && let Some(phone) = body["phone"].as_str().map(str::to_string)
+        {
+            let code = self.code("sms", "register", &phone).await;
+            body["phone_code"] = json!(code.unwrap_or_else(|| "000000".into()));
+        }
+        body
+    }
+
+    /// Runs the outbox dispatcher once, as the server's dispatcher does.
+    pub async fn dispatch(&self) -> weigongbao::platform::delivery::DispatchReport {
+        let state = self.state.clone();
+        actix_web::web::block(move || weigongbao::platform::delivery::dispatch_once(&state))
+            .await
+            .expect("blocking")
+            .expect("dispatch")
+    }
+
+    /// What the development senders sent to `recipient`, newest first.
+    pub async fn sandbox_outbox(&self, recipient: &str) -> Vec<Value> {
+        self.dispatch().await;
+        let res = self
+            .get(&format!(
+                "/api/v1/sandbox/outbox?recipient={}",
+                percent_encode(recipient)
+            ))
+            .send()
+            .await;
+        res.assert(200);
+        res.json.as_array().cloned().unwrap_or_default()
+    }
+
+    /// Requests a code and reads it from the sandbox outbox; `None` when
+    /// the request was refused or nothing was sent. Waits out the 60 s
+    /// between codes (by moving the clock) when it must.
+    pub async fn code(&self, channel: &str, purpose: &str, target: &str) -> Option<String> {
+        let body = json!({"channel": channel, "purpose": purpose, "target": target});
+        let mut res = self
+            .post("/api/v1/auth/verification-codes")
+            .json(body.clone())
+            .send()
+            .await;
+        if res.status.as_u16() == 429 && res.json["code"] == "code.too_soon" {
+            self.clock.advance(chrono::Duration::seconds(61));
+            res = self
+                .post("/api/v1/auth/verification-codes")
+                .json(body)
+                .send()
+                .await;
+        }
+        if res.status.as_u16() != 202 {
+            return None;
+        }
+        let kind = format!("code.{purpose}");
+        let sent = self.sandbox_outbox(target).await;
+        let message = sent.iter().find(|m| m["kind"] == kind.as_str())?;
+        let body = message["body"].as_str()?;
+        let digits: String = body
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() == 6)?
+            .to_string();
+        Some(digits)
     }
 
     /// Registers a fresh user and returns it logged in.
@@ -378,7 +452,35 @@ impl TestApp {
             .expect("create staff");
         let res = self.login(&name, PASSWORD).await;
         res.assert(200);
-        Account::from_auth(&res.json)
+        let mut account = Account::from_auth(&res.json);
+        // ACC-14: the first login may only enrol; enrol and confirm.
+        account.totp_secret = Some(self.enrol_totp(&account.access).await);
+        account
+    }
+
+    /// Enrols TOTP for a staff session and confirms it with the current
+    /// code; the secret.
+    pub async fn enrol_totp(&self, access: &str) -> String {
+        let res = self
+            .post("/api/v1/admin/me/totp")
+            .bearer(access)
+            .send()
+            .await;
+        res.assert(201);
+        let secret = res.json["secret"].as_str().unwrap().to_string();
+        let code = self.totp_code(&secret);
+        self.post("/api/v1/admin/me/totp/confirm")
+            .bearer(access)
+            .json(json!({"code": code}))
+            .send()
+            .await
+            .assert(200);
+        secret
+    }
+
+    /// The authenticator's code for `secret` at the application's time.
+    pub fn totp_code(&self, secret: &str) -> String {
+        weigongbao::auth::totp::code_at(secret, self.clock_now().naive_utc()).unwrap()
     }
 
     pub async fn me(&self, token: &str) -> Res {
@@ -688,9 +790,15 @@ impl TestApp {
 
     /// Logs the account in again (after the clock moved past its tokens).
     pub async fn relog(&self, a: &Account) -> Account {
-        let res = self.login(&a.member_name, PASSWORD).await;
+        let mut body = json!({"login": a.member_name, "password": PASSWORD});
+        if let Some(secret) = &a.totp_secret {
+            body["totp_code"] = json!(self.totp_code(secret));
+        }
+        let res = self.post("/api/v1/auth/login").json(body).send().await;
         res.assert(200);
-        Account::from_auth(&res.json)
+        let mut again = Account::from_auth(&res.json);
+        again.totp_secret = a.totp_secret.clone();
+        again
     }
 }
 
@@ -712,4 +820,16 @@ impl TestApp {
         .send()
         .await
     }
+}
+
+/// Percent-encodes a query value.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -21,6 +21,8 @@ diesel::table! {
         inactivity_warned -> Integer,
         status_changed_at -> Nullable<Timestamp>,
         anonymized_at -> Nullable<Timestamp>,
+        phone_verified_at -> Nullable<Timestamp>,
+        email_verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -35,6 +37,7 @@ diesel::table! {
         revoked_reason -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         ip -> Nullable<Text>,
+        second_factor_at -> Nullable<Timestamp>,
     }
 }
 
@@ -198,6 +201,12 @@ diesel::joinable!(agreement_acceptances -> agreements (version));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
+    devices,
+    outbox,
+    notification_preferences,
+    marketing_consents,
+    staff_totp,
+    staff_recovery_codes,
     refresh_tokens,
     agreements,
     agreement_acceptances,
@@ -671,3 +680,96 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    verification_codes (id) {
+        id -> BigInt,
+        channel -> Text,
+        purpose -> Text,
+        target_key -> Text,
+        code_hash -> Text,
+        attempts -> Integer,
+        ip -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    staff_totp (user_id) {
+        user_id -> BigInt,
+        secret -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    staff_recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        session_id -> BigInt,
+        platform -> Text,
+        token -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        dedupe_key -> Text,
+        channel -> Text,
+        kind -> Text,
+        user_id -> Nullable<BigInt>,
+        notification_id -> Nullable<BigInt>,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        secret -> Bool,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        provider -> Nullable<Text>,
+        provider_ref -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notification_preferences (user_id, kind, channel) {
+        user_id -> BigInt,
+        kind -> Text,
+        channel -> Text,
+        enabled -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    marketing_consents (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        granted -> Bool,
+        source -> Text,
+        ip -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(devices -> sessions (session_id));

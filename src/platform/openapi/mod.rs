@@ -41,6 +41,7 @@ use crate::platform::error::{PROBLEM_CONTENT_TYPE, Problem, ProblemFieldError};
         (name = "agreements", description = "The platform service agreement"),
         (name = "admin", description = "Staff operations (roles admin, moderator, finance)"),
         (name = "ops", description = "Liveness and readiness"),
+        (name = "sandbox", description = "What the development SMS, email and push senders recorded (only where the sandbox is enabled)"),
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,10 @@
+DROP TABLE marketing_consents;
+DROP TABLE notification_preferences;
+DROP TABLE outbox;
+DROP TABLE devices;
+ALTER TABLE sessions DROP COLUMN second_factor_at;
+DROP TABLE staff_recovery_codes;
+DROP TABLE staff_totp;
+DROP TABLE verification_codes;
+ALTER TABLE users DROP COLUMN email_verified_at;
+ALTER TABLE users DROP COLUMN phone_verified_at;

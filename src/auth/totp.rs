@@ -1,0 +1,286 @@
+//! Staff second factor (ACC-14): TOTP (RFC 6238: HMAC-SHA1, 6 digits, 30 s
+//! steps, one step of skew either way) through `totp-rs`, with ten one-time
+//! recovery codes.
+//!
+//! A staff account without a confirmed secret can still log in with its
+//! password (the `admin create` command and the bootstrap admin make such
+//! accounts), but that session may only enrol: every staff endpoint
+//! answers 403 `auth.totp_enrolment_required` until the first code confirms
+//! the secret. Once enrolled, login requires `totp_code`; a code's time
+//! step is accepted once (no replay).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use totp_rs::{Builder, Secret, Totp};
+
+use crate::platform::db::DbConnection;
+use crate::platform::db::schema::{sessions, staff_recovery_codes as recovery, staff_totp};
+use crate::platform::error::{AppError, AppResult};
+use crate::platform::state::AppState;
+
+pub const RECOVERY_CODES: usize = 10;
+const ISSUER: &str = "Weigongbao";
+
+fn totp(secret_base32: &str, account: &str) -> AppResult<Totp> {
+    let secret = Secret::try_from_base32(secret_base32)
+        .map_err(|_| AppError::internal("stored TOTP secret is not base32"))?;
+    Builder::new()
+        .with_secret(secret)
+        .with_issuer(Some(ISSUER))
+        .with_account_name(account.replace(':', "_"))
+        .build()
+        .map_err(|_| AppError::internal("TOTP parameters refused"))
+}
+
+fn unix(at: NaiveDateTime) -> u64 {
+    u64::try_from(at.and_utc().timestamp()).unwrap_or(0)
+}
+
+/// What enrolment hands the staff member: the secret for an authenticator
+/// app, as text and as an `otpauth://` URI (for a QR code).
+pub struct Enrolment {
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+fn already_enrolled() -> AppError {
+    AppError::conflict(
+        "totp.already_enrolled",
+        "已启用动态口令；如需更换请联系管理员",
+        "TOTP is already enrolled; an admin must reset it to enrol again",
+    )
+}
+
+/// Whether the account has a confirmed secret.
+pub fn enrolled(conn: &mut DbConnection, user_id: i64) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        staff_totp::table
+            .find(user_id)
+            .filter(staff_totp::confirmed_at.is_not_null()),
+    ))
+    .get_result(conn)?)
+}
+
+/// Starts (or restarts, while unconfirmed) enrolment with a new secret.
+pub fn enrol(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    account: &str,
+) -> AppResult<Enrolment> {
+    if enrolled(conn, user_id)? {
+        return Err(already_enrolled());
+    }
+    let secret = Secret::generate().to_base32();
+    diesel::delete(staff_totp::table.find(user_id)).execute(conn)?;
+    diesel::insert_into(staff_totp::table)
+        .values((
+            staff_totp::user_id.eq(user_id),
+            staff_totp::secret.eq(&secret),
+            staff_totp::created_at.eq(st.clock.now_naive()),
+        ))
+        .execute(conn)?;
+    let otpauth_uri = totp(&secret, account)?
+        .to_url()
+        .map_err(|_| AppError::internal("otpauth URI"))?;
+    Ok(Enrolment {
+        secret,
+        otpauth_uri,
+    })
+}
+
+fn bad_code() -> AppError {
+    AppError::unauthorized(
+        "auth.totp_invalid",
+        "动态口令错误或已使用",
+        "The TOTP code is wrong or was already used",
+    )
+}
+
+/// Accepts `code` if it is right for a step newer than the last one used,
+/// and records that step (a conditional update: two logins with one code
+/// cannot both pass).
+fn accept_step(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    secret: &str,
+    last_step: Option<i64>,
+    code: &str,
+) -> AppResult<bool> {
+    let now = st.clock.now_naive();
+    let Some(step) = totp(secret, "")?.check(code.trim(), unix(now)) else {
+        return Ok(false);
+    };
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    if last_step.is_some_and(|last| step <= last) {
+        return Ok(false);
+    }
+    let n = diesel::update(
+        staff_totp::table.find(user_id).filter(
+            staff_totp::last_step
+                .is_null()
+                .or(staff_totp::last_step.lt(step)),
+        ),
+    )
+    .set(staff_totp::last_step.eq(step))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+fn hash(code: &str) -> String {
+    let normal: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    Sha256::digest(normal.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Confirms enrolment with a first code; returns the recovery codes (shown
+/// this once, kept hashed) and opens the calling session.
+pub fn confirm(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    session_id: i64,
+    code: &str,
+) -> AppResult<Vec<String>> {
+    let row: Option<(String, Option<NaiveDateTime>, Option<i64>)> = staff_totp::table
+        .find(user_id)
+        .select((
+            staff_totp::secret,
+            staff_totp::confirmed_at,
+            staff_totp::last_step,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((secret, confirmed, last_step)) = row else {
+        return Err(AppError::conflict(
+            "totp.not_started",
+            "请先开始启用动态口令（POST /api/v1/admin/me/totp）",
+            "Start enrolment first (POST /api/v1/admin/me/totp)",
+        ));
+    };
+    if confirmed.is_some() {
+        return Err(already_enrolled());
+    }
+    if !accept_step(conn, st, user_id, &secret, last_step, code)? {
+        return Err(AppError::invalid_field(
+            "code",
+            "totp.invalid",
+            "动态口令错误",
+            "The TOTP code is wrong",
+        ));
+    }
+    let now = st.clock.now_naive();
+    diesel::update(staff_totp::table.find(user_id))
+        .set(staff_totp::confirmed_at.eq(now))
+        .execute(conn)?;
+    diesel::delete(recovery::table.filter(recovery::user_id.eq(user_id))).execute(conn)?;
+    let mut rng = rand::thread_rng();
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| {
+            let n: u64 = rng.gen_range(0..100_000_000);
+            format!("{:04}-{:04}", n / 10_000, n % 10_000)
+        })
+        .collect();
+    for code in &codes {
+        diesel::insert_into(recovery::table)
+            .values((
+                recovery::user_id.eq(user_id),
+                recovery::code_hash.eq(hash(code)),
+                recovery::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    mark_session(conn, session_id, now)?;
+    Ok(codes)
+}
+
+/// Records that a session passed the second factor.
+pub fn mark_session(conn: &mut DbConnection, session_id: i64, now: NaiveDateTime) -> AppResult<()> {
+    diesel::update(sessions::table.find(session_id))
+        .set(sessions::second_factor_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a staff login's second factor came to.
+pub enum SecondFactor {
+    /// Enrolled and passed: the session is open.
+    Passed,
+    /// Not enrolled yet: the session may only enrol.
+    EnrolmentRequired,
+}
+
+/// ACC-14: checks a staff login's `totp_code` (or a recovery code).
+pub fn check_login(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    code: Option<&str>,
+) -> AppResult<SecondFactor> {
+    let row: Option<(String, Option<i64>)> = staff_totp::table
+        .find(user_id)
+        .filter(staff_totp::confirmed_at.is_not_null())
+        .select((staff_totp::secret, staff_totp::last_step))
+        .first(conn)
+        .optional()?;
+    let Some((secret, last_step)) = row else {
+        return Ok(SecondFactor::EnrolmentRequired);
+    };
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Err(AppError::unauthorized(
+            "auth.totp_required",
+            "员工账户登录需要动态口令（totp_code）",
+            "Staff login requires a TOTP code (totp_code)",
+        ));
+    };
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        if accept_step(conn, st, user_id, &secret, last_step, code)? {
+            return Ok(SecondFactor::Passed);
+        }
+        return Err(bad_code());
+    }
+    let used = diesel::update(
+        recovery::table
+            .filter(recovery::user_id.eq(user_id))
+            .filter(recovery::code_hash.eq(hash(code)))
+            .filter(recovery::used_at.is_null()),
+    )
+    .set(recovery::used_at.eq(st.clock.now_naive()))
+    .execute(conn)?;
+    if used == 1 {
+        Ok(SecondFactor::Passed)
+    } else {
+        Err(bad_code())
+    }
+}
+
+/// The code an authenticator shows at `at` for `secret` (tests and the
+/// CLI's check).
+pub fn code_at(secret_base32: &str, at: NaiveDateTime) -> AppResult<String> {
+    Ok(totp(secret_base32, "")?.generate(unix(at)).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 6238 Appendix B, SHA-1 rows (8 digits there; the last 6 here).
+    #[test]
+    fn rfc6238_test_vectors() {
+        let secret = Secret::from(*b"12345678901234567890").to_base32();
+        let at = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().naive_utc();
+        assert_eq!(code_at(&secret, at(59)).unwrap(), "287082");
+        assert_eq!(code_at(&secret, at(1_111_111_109)).unwrap(), "081804");
+        assert_eq!(code_at(&secret, at(1_234_567_890)).unwrap(), "005924");
+        assert_eq!(code_at(&secret, at(2_000_000_000)).unwrap(), "279037");
+    }
+}
