@@ -206,7 +206,7 @@ pub struct Account {
 }
 
 impl Account {
-    fn from_auth(v: &Value) -> Account {
+    pub fn from_auth(v: &Value) -> Account {
         Account {
             id: v["user"]["id"].as_i64().expect("user id"),
             member_name: v["user"]["member_name"].as_str().unwrap_or("").to_string(),

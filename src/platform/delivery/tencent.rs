@@ -122,8 +122,14 @@ impl TencentSms {
                     .collect(),
             ),
         };
+        // E.164, as Tencent asks; numbers are kept as mainland 11 digits.
+        let number = if msg.recipient.starts_with('+') {
+            msg.recipient.clone()
+        } else {
+            format!("+86{}", msg.recipient)
+        };
         serde_json::json!({
-            "PhoneNumberSet": [msg.recipient],
+            "PhoneNumberSet": [number],
             "SmsSdkAppId": self.sdk_app_id,
             "SignName": self.sign_name,
             "TemplateId": template,
