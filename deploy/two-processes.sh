@@ -84,8 +84,11 @@ echo "answered by process A: $served_a, by process B: $served_b"
 
 echo "== 2. the marketplace loop through nginx"
 if python3 -c 'import weigongbao_platform_api_client' 2>/dev/null; then
+  # ACC-14: the admin enrols TOTP; the flow logs in with a recovery code.
+  TOTP_CODE=$(python3 .ci/staff_enrol.py "$BASE" two_admin 'Adm1n-two-pass' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["recovery_codes"][0])')
   WGB_BASE_URL=$BASE WGB_ADMIN_LOGIN=two_admin WGB_ADMIN_PASSWORD='Adm1n-two-pass' \
-    python3 .ci/clients/flow.py
+    WGB_ADMIN_TOTP_CODE=$TOTP_CODE python3 .ci/clients/flow.py
 else
   echo "skipped: the generated Python client is not installed (run .ci/clients/run first)"
 fi

@@ -4,7 +4,8 @@ server: register -> verify -> top up -> publish -> bid -> award -> deliver ->
 confirm, then the money is checked. Any call answering other than expected
 fails the run.
 
-Environment: WGB_BASE_URL, WGB_ADMIN_LOGIN, WGB_ADMIN_PASSWORD.
+Environment: WGB_BASE_URL, WGB_ADMIN_LOGIN, WGB_ADMIN_PASSWORD,
+WGB_ADMIN_TOTP_CODE (the admin's second factor: a code or a recovery code).
 """
 
 import datetime
@@ -16,7 +17,15 @@ from decimal import Decimal
 from weigongbao_platform_api_client import AuthenticatedClient, Client
 from weigongbao_platform_api_client.api.admin import admin_verifications_approve
 from weigongbao_platform_api_client.api.agreements import agreements_get_current
-from weigongbao_platform_api_client.api.auth import auth_login, auth_register
+import re
+import time
+
+from weigongbao_platform_api_client.api.auth import (
+    auth_login,
+    auth_register,
+    auth_verification_codes_create,
+)
+from weigongbao_platform_api_client.api.sandbox import sandbox_outbox
 from weigongbao_platform_api_client.api.funds import me_account_get, me_top_ups_create
 from weigongbao_platform_api_client.api.marketplace import (
     awards_confirm,
@@ -32,6 +41,8 @@ from weigongbao_platform_api_client.models import (
     AccountKind,
     AwardRequest,
     ChannelName,
+    CodeChannel,
+    CodeRequest,
     DeliveryRequest,
     Evidence,
     GeoPoint,
@@ -40,6 +51,7 @@ from weigongbao_platform_api_client.models import (
     NewDemand,
     PayUnit,
     PaymentRequest,
+    Purpose,
     RegisterRequest,
     SandboxOutcome,
     VerificationRequestIndividual,
@@ -66,16 +78,34 @@ def resident_id(seq):
     return first17 + check
 
 
+def phone_code(phone):
+    """ACC-12: asks for the phone's code and reads it from the development
+    sender's record (GET /sandbox/outbox)."""
+    anon = Client(BASE)
+    request = CodeRequest(channel=CodeChannel.SMS, purpose=Purpose.REGISTER, target=phone)
+    ok(auth_verification_codes_create.sync_detailed(client=anon, body=request), 202, "code")
+    for _ in range(50):
+        sent = ok(sandbox_outbox.sync_detailed(client=anon, recipient=phone), 200, "outbox")
+        for message in sent:
+            found = re.search(r"\b\d{6}\b", message.body)
+            if found:
+                return found.group()
+        time.sleep(0.2)
+    sys.exit(f"no code sent to {phone}")
+
+
 def register(name, n, version):
+    phone = f"139{int(RUN, 16) % 10**7:07d}{n}"[:11]
     body = RegisterRequest(
         member_name=f"{name}_{RUN}",
         password=f"Flow-pass-{RUN}-1",
         email=f"{name}.{RUN}@example.com",
-        phone=f"139{int(RUN, 16) % 10**7:07d}{n}"[:11],
+        phone=phone,
         contact_name="流程测试",
         address="上海市徐汇区",
         account_kind=AccountKind.INDIVIDUAL,
         agreement_version=version,
+        phone_code=phone_code(phone),
     )
     auth = ok(auth_register.sync_detailed(client=Client(BASE), body=body), 201, f"register {name}")
     return AuthenticatedClient(BASE, token=auth.tokens.access_token), auth.user.id
@@ -94,7 +124,11 @@ def verify(client, admin, seq):
 def main():
     anon = Client(BASE)
     version = ok(agreements_get_current.sync_detailed(client=anon), 200, "agreement").version
-    login = LoginRequest(login=os.environ["WGB_ADMIN_LOGIN"], password=os.environ["WGB_ADMIN_PASSWORD"])
+    login = LoginRequest(
+        login=os.environ["WGB_ADMIN_LOGIN"],
+        password=os.environ["WGB_ADMIN_PASSWORD"],
+        totp_code=os.environ["WGB_ADMIN_TOTP_CODE"],
+    )
     admin_auth = ok(auth_login.sync_detailed(client=anon, body=login), 200, "admin login")
     admin = AuthenticatedClient(BASE, token=admin_auth.tokens.access_token)
 

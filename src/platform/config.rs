@@ -241,7 +241,7 @@ impl DeliverySettings {
             outbox_interval_ms: parse_in(lookup, "OUTBOX_INTERVAL_MS", 1_000, 0..=600_000)?,
             outbox_max_attempts: parse_in(lookup, "OUTBOX_MAX_ATTEMPTS", 8, 1..=50)?,
             outbox_retry_base_secs: parse_in(lookup, "OUTBOX_RETRY_BASE_SECS", 30, 1..=86_400)?,
-            codes_per_minute: parse_in(lookup, "RATE_LIMIT_CODES_PER_MINUTE", 10, 1..=100_000)?,
+            codes_per_minute: parse_in(lookup, "RATE_LIMIT_CODES_PER_MINUTE", 10, 1..=10_000_000)?,
             staff_session_ttl_hours: parse_in(lookup, "STAFF_SESSION_TTL_HOURS", 12, 1..=720)?,
             public_base_url: lookup("PUBLIC_BASE_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:8080".into())
