@@ -228,7 +228,20 @@ async fn acc12_email_and_phone_are_verified_by_codes() {
     res.assert(201);
     let user = common::Account::from_auth(&res.json);
     let email = body["email"].as_str().unwrap();
-    let code = app.code("email", "verify_email", email).await.unwrap();
+    // Only the logged-in account, for its own email.
+    request_code(&app, "email", "verify_email", email)
+        .await
+        .assert_problem(401, "auth.missing_token");
+    app.post("/api/v1/auth/verification-codes")
+        .bearer(&user.access)
+        .json(json!({"channel": "email", "purpose": "verify_email", "target": "other@example.com"}))
+        .send()
+        .await
+        .assert_problem(422, "code.not_own_email");
+    let code = app
+        .code_as(Some(&user.access), "email", "verify_email", email)
+        .await
+        .unwrap();
     let res = app
         .post("/api/v1/me/email/verification")
         .bearer(&user.access)
@@ -249,14 +262,31 @@ async fn acc12_email_and_phone_are_verified_by_codes() {
     // The phone changes only with a code to the new number; the old one is told.
     let old = body["phone"].as_str().unwrap();
     let new = phone();
-    let change = |code: &str| json!({"phone": new, "code": code});
+    let change = |code: &str| json!({"phone": new, "code": code, "current_password": PASSWORD});
     app.req(actix_web::http::Method::PUT, "/api/v1/me/phone")
         .bearer(&user.access)
         .json(change("123456"))
         .send()
         .await
         .assert_problem(422, "code.invalid");
-    let code = app.code("sms", "change_phone", &new).await.unwrap();
+    // PATCH /me does not change the phone.
+    app.req(actix_web::http::Method::PATCH, "/api/v1/me")
+        .bearer(&user.access)
+        .json(json!({"phone": new}))
+        .send()
+        .await
+        .assert_problem(422, "phone.code_required");
+    let code = app
+        .code_as(Some(&user.access), "sms", "change_phone", &new)
+        .await
+        .unwrap();
+    // A stolen token is not enough: the password is asked.
+    app.req(actix_web::http::Method::PUT, "/api/v1/me/phone")
+        .bearer(&user.access)
+        .json(json!({"phone": new, "code": code, "current_password": "not-the-password-1"}))
+        .send()
+        .await
+        .assert_problem(403, "password.incorrect");
     let res = app
         .req(actix_web::http::Method::PUT, "/api/v1/me/phone")
         .bearer(&user.access)
@@ -273,7 +303,10 @@ async fn acc12_email_and_phone_are_verified_by_codes() {
     );
     // Another account cannot take a number that is registered.
     let other = app.user().await;
-    let code = app.code("sms", "change_phone", &new).await.unwrap();
+    let code = app
+        .code_as(Some(&other.access), "sms", "change_phone", &new)
+        .await
+        .unwrap();
     app.req(actix_web::http::Method::PUT, "/api/v1/me/phone")
         .bearer(&other.access)
         .json(change(&code))
@@ -605,8 +638,16 @@ async fn ntf1_failed_sends_are_retried_then_dead_letters_for_admins_and_metrics(
         ("METRICS_TOKEN", "metrics-token-metrics-token-0001"),
     ])
     .await;
-    let email = format!("x{}@example.com", unique());
-    request_code(&app, "email", "verify_email", &email)
+    let user = app.user().await;
+    let email = app.me(&user.access).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.dispatch().await; // the registration code, by SMS
+    app.post("/api/v1/auth/verification-codes")
+        .bearer(&user.access)
+        .json(json!({"channel": "email", "purpose": "verify_email", "target": email}))
+        .send()
         .await
         .assert(202);
     let first = app.dispatch().await;
@@ -626,7 +667,7 @@ async fn ntf1_failed_sends_are_retried_then_dead_letters_for_admins_and_metrics(
     assert_eq!(dead["status"], "dead");
     assert_eq!(dead["attempts"], 2);
     assert_eq!(dead["channel"], "email");
-    assert!(dead["recipient"].as_str().unwrap().starts_with("x***@"));
+    assert!(dead["recipient"].as_str().unwrap().starts_with("w***@"));
     assert!(dead["last_error"].as_str().unwrap().starts_with("SMTP"));
     assert!(!res.text.contains(&email), "recipients are masked");
     let metrics = app
@@ -704,8 +745,16 @@ async fn ntf1_an_email_arrives_at_a_real_smtp_server() {
     }
     let _server = Kill(server);
     let app = TestApp::with_settings(&[("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))]).await;
-    let email = format!("li.ming{}@example.com", unique());
-    request_code(&app, "email", "verify_email", &email)
+    let user = app.user().await;
+    let email = app.me(&user.access).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.dispatch().await; // the registration code, by SMS
+    app.post("/api/v1/auth/verification-codes")
+        .bearer(&user.access)
+        .json(json!({"channel": "email", "purpose": "verify_email", "target": email}))
+        .send()
         .await
         .assert(202);
     let report = app.dispatch().await;
@@ -725,7 +774,10 @@ async fn ntf1_an_email_arrives_at_a_real_smtp_server() {
     let bodies: Vec<String> = state
         .run(|conn, _| {
             use weigongbao::platform::db::schema::outbox;
-            Ok(outbox::table.select(outbox::body).load(conn)?)
+            Ok(outbox::table
+                .filter(outbox::channel.eq("email"))
+                .select(outbox::body)
+                .load(conn)?)
         })
         .await
         .unwrap();

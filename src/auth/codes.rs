@@ -84,6 +84,14 @@ fn mac(secret: &[u8], parts: &[&str]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
+/// The advisory lock of a target ("code" in the high bytes).
+fn lock_key(key: &str) -> i64 {
+    let folded = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    i64::from_be_bytes((0x636f_6465_0000_0000 | (folded & 0xffff_ffff)).to_be_bytes())
+}
+
 /// The stored key of a normalised phone number or email address.
 pub fn target_key(st: &AppState, channel: CodeChannel, target: &str) -> String {
     mac(
@@ -127,6 +135,10 @@ fn too_soon(wait: i64) -> AppError {
 pub fn issue(conn: &mut DbConnection, st: &AppState, req: Request<'_>) -> AppResult<()> {
     let now = st.clock.now_naive();
     let key = target_key(st, req.channel, req.target);
+    // One request per target at a time across processes (PostgreSQL; the
+    // SQLite writer queue already serialises): the 60 s and daily limits
+    // are read and written under it.
+    crate::platform::db::xact_lock(conn, lock_key(&key))?;
     let last: Option<NaiveDateTime> = codes::table
         .filter(codes::target_key.eq(&key))
         .select(diesel::dsl::max(codes::created_at))
@@ -257,19 +269,21 @@ pub fn attempt(
         .select((codes::id, codes::code_hash, codes::attempts))
         .first(conn)
         .optional()?;
-    let Some((id, hash, attempts)) = live else {
+    let Some((id, hash, _)) = live else {
         return Ok(Attempt::Missing);
     };
-    if attempts >= MAX_TRIES {
+    // Every try is counted before the comparison, by a conditional update:
+    // concurrent tries cannot all see fewer than five.
+    let counted = diesel::update(codes::table.find(id).filter(codes::attempts.lt(MAX_TRIES)))
+        .set(codes::attempts.eq(codes::attempts + 1))
+        .execute(conn)?;
+    if counted == 0 {
         return Ok(Attempt::Exhausted);
     }
     let given = code_hash(st, key, purpose, code.trim());
     if subtle::ConstantTimeEq::ct_eq(given.as_bytes(), hash.as_bytes()).into() {
         return Ok(Attempt::Right(id));
     }
-    diesel::update(codes::table.find(id))
-        .set(codes::attempts.eq(codes::attempts + 1))
-        .execute(conn)?;
     Ok(Attempt::Wrong)
 }
 
@@ -281,8 +295,7 @@ pub fn spend(conn: &mut DbConnection, st: &AppState, id: i64) -> AppResult<()> {
         codes::table
             .find(id)
             .filter(codes::used_at.is_null())
-            .filter(codes::expires_at.gt(now))
-            .filter(codes::attempts.lt(MAX_TRIES)),
+            .filter(codes::expires_at.gt(now)),
     )
     .set(codes::used_at.eq(now))
     .execute(conn)?;

@@ -60,7 +60,16 @@ pub fn register(
             devices::created_at.eq(now),
         ))
         .returning(devices::id)
-        .get_result(conn)?;
+        .get_result(conn)
+        .map_err(|e| {
+            crate::platform::db::unique_or(e, |_| {
+                AppError::conflict(
+                    "device.busy",
+                    "该推送令牌正在注册，请重试",
+                    "This push token is being registered at the same time; retry",
+                )
+            })
+        })?;
     Ok((
         Device {
             id,

@@ -54,6 +54,14 @@ impl std::ops::Deref for AuthUser {
     }
 }
 
+fn enrolment_required() -> AppError {
+    AppError::forbidden(
+        "auth.totp_enrolment_required",
+        "员工账户须先启用动态口令（POST /api/v1/admin/me/totp）",
+        "Staff accounts must enrol a TOTP authenticator first (POST /api/v1/admin/me/totp)",
+    )
+}
+
 fn missing_token() -> AppError {
     AppError::unauthorized(
         "auth.missing_token",
@@ -150,6 +158,12 @@ impl FromRequest for AuthUser {
         let user = AuthUserAnyAgreement::from_request(req, payload);
         Box::pin(async move {
             let AuthUserAnyAgreement(caller) = user.await?;
+            // ACC-14: a staff session without the second factor may only
+            // enrol (and read its own account, log out): nothing a staff
+            // role opens, however the handler checks the role.
+            if caller.second_factor_pending {
+                return Err(enrolment_required());
+            }
             if caller.agreement_pending {
                 return Err(AppError::new(
                     actix_web::http::StatusCode::PRECONDITION_REQUIRED,
@@ -230,13 +244,6 @@ impl<R: RoleSet + 'static> FromRequest for Staff<R> {
         let user = AuthUser::from_request(req, payload);
         Box::pin(async move {
             let AuthUser(caller) = user.await?;
-            if caller.role.is_staff() && caller.second_factor_pending {
-                return Err(AppError::forbidden(
-                    "auth.totp_enrolment_required",
-                    "员工账户须先启用动态口令（POST /api/v1/admin/me/totp）",
-                    "Staff accounts must enrol a TOTP authenticator first (POST /api/v1/admin/me/totp)",
-                ));
-            }
             if !R::ROLES.contains(&caller.role) {
                 return Err(AppError::forbidden(
                     "auth.forbidden",

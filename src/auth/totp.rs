@@ -11,8 +11,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use rand::Rng;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use totp_rs::{Builder, Secret, Totp};
 
 use crate::platform::db::DbConnection;
@@ -130,16 +129,38 @@ fn accept_step(
     Ok(n > 0)
 }
 
-fn hash(code: &str) -> String {
+/// A recovery code's stored form: an HMAC with the server's key of its
+/// letters and digits, lower-cased (dashes and case do not matter).
+fn hash(st: &AppState, code: &str) -> String {
+    use hmac::{Hmac, Mac};
     let normal: String = code
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    Sha256::digest(normal.as_bytes())
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&st.settings.identity_hash_secret) else {
+        return String::new();
+    };
+    mac.update(b"recovery\x1f");
+    mac.update(normal.as_bytes());
+    mac.finalize()
+        .into_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A recovery code: ten base32 letters and digits (50 bits), `abcde-fghij`.
+fn recovery_code(rng: &mut impl rand::Rng) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut code = String::with_capacity(11);
+    for i in 0..10 {
+        if i == 5 {
+            code.push('-');
+        }
+        code.push(char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]));
+    }
+    code
 }
 
 /// Confirms enrolment with a first code; returns the recovery codes (shown
@@ -185,21 +206,31 @@ pub fn confirm(
     diesel::delete(recovery::table.filter(recovery::user_id.eq(user_id))).execute(conn)?;
     let mut rng = rand::thread_rng();
     let codes: Vec<String> = (0..RECOVERY_CODES)
-        .map(|_| {
-            let n: u64 = rng.gen_range(0..100_000_000);
-            format!("{:04}-{:04}", n / 10_000, n % 10_000)
-        })
+        .map(|_| recovery_code(&mut rng))
         .collect();
     for code in &codes {
         diesel::insert_into(recovery::table)
             .values((
                 recovery::user_id.eq(user_id),
-                recovery::code_hash.eq(hash(code)),
+                recovery::code_hash.eq(hash(st, code)),
                 recovery::created_at.eq(now),
             ))
             .execute(conn)?;
     }
     mark_session(conn, session_id, now)?;
+    // Other sessions opened before enrolment stay closed: they log in again.
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(session_id))
+            .filter(sessions::second_factor_at.is_null())
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(now),
+        sessions::revoked_reason.eq("totp_enrolled"),
+    ))
+    .execute(conn)?;
     Ok(codes)
 }
 
@@ -217,50 +248,118 @@ pub enum SecondFactor {
     Passed,
     /// Not enrolled yet: the session may only enrol.
     EnrolmentRequired,
+    /// Enrolled, and no code given.
+    Missing,
+    /// A wrong (or spent) code; counted.
+    Wrong,
+    /// Too many wrong codes: refused until then.
+    Locked(NaiveDateTime),
 }
 
-/// ACC-14: checks a staff login's `totp_code` (or a recovery code).
+impl SecondFactor {
+    /// Whether the session passed the second factor, or why the login fails.
+    pub fn into_result(self, now: NaiveDateTime) -> AppResult<bool> {
+        match self {
+            SecondFactor::Passed => Ok(true),
+            SecondFactor::EnrolmentRequired => Ok(false),
+            SecondFactor::Missing => Err(AppError::unauthorized(
+                "auth.totp_required",
+                "员工账户登录需要动态口令（totp_code）",
+                "Staff login requires a TOTP code (totp_code)",
+            )),
+            SecondFactor::Wrong => Err(bad_code()),
+            SecondFactor::Locked(until) => Err(AppError::too_many(
+                "auth.totp_locked",
+                "动态口令错误次数过多，请稍后再试",
+                "Too many wrong TOTP codes; try again later",
+                u64::try_from((until - now).num_seconds()).unwrap_or(1),
+            )),
+        }
+    }
+}
+
+/// Wrong codes in a row before logins are locked, and for how long.
+pub const MAX_FAILURES: i32 = 5;
+pub const LOCK_MINUTES: i64 = 15;
+
+/// ACC-14: checks a staff login's `totp_code` (or a recovery code). Run in
+/// a transaction of its own and commit on every outcome: a wrong code is
+/// counted, and five in a row lock the account's logins for 15 minutes
+/// (a guesser spread over many addresses gets five tries, not millions).
 pub fn check_login(
     conn: &mut DbConnection,
     st: &AppState,
     user_id: i64,
     code: Option<&str>,
 ) -> AppResult<SecondFactor> {
-    let row: Option<(String, Option<i64>)> = staff_totp::table
+    let now = st.clock.now_naive();
+    type Row = (String, Option<i64>, i32, Option<NaiveDateTime>);
+    let row: Option<Row> = staff_totp::table
         .find(user_id)
         .filter(staff_totp::confirmed_at.is_not_null())
-        .select((staff_totp::secret, staff_totp::last_step))
+        .select((
+            staff_totp::secret,
+            staff_totp::last_step,
+            staff_totp::failures,
+            staff_totp::locked_until,
+        ))
         .first(conn)
         .optional()?;
-    let Some((secret, last_step)) = row else {
+    let Some((secret, last_step, failures, locked_until)) = row else {
         return Ok(SecondFactor::EnrolmentRequired);
     };
-    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Err(AppError::unauthorized(
-            "auth.totp_required",
-            "员工账户登录需要动态口令（totp_code）",
-            "Staff login requires a TOTP code (totp_code)",
-        ));
-    };
-    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        if accept_step(conn, st, user_id, &secret, last_step, code)? {
-            return Ok(SecondFactor::Passed);
-        }
-        return Err(bad_code());
+    if let Some(until) = locked_until.filter(|until| *until > now) {
+        return Ok(SecondFactor::Locked(until));
     }
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(SecondFactor::Missing);
+    };
+    let passed = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        accept_step(conn, st, user_id, &secret, last_step, code)?
+    } else {
+        use_recovery_code(conn, st, user_id, code)?
+    };
+    let row = staff_totp::table.find(user_id);
+    if passed {
+        diesel::update(row)
+            .set((
+                staff_totp::failures.eq(0),
+                staff_totp::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        return Ok(SecondFactor::Passed);
+    }
+    if failures + 1 >= MAX_FAILURES {
+        diesel::update(row)
+            .set((
+                staff_totp::failures.eq(0),
+                staff_totp::locked_until.eq(now + chrono::Duration::minutes(LOCK_MINUTES)),
+            ))
+            .execute(conn)?;
+        log::warn!("staff {user_id}: TOTP logins locked after {MAX_FAILURES} wrong codes");
+    } else {
+        diesel::update(row)
+            .set(staff_totp::failures.eq(staff_totp::failures + 1))
+            .execute(conn)?;
+    }
+    Ok(SecondFactor::Wrong)
+}
+
+fn use_recovery_code(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    code: &str,
+) -> AppResult<bool> {
     let used = diesel::update(
         recovery::table
             .filter(recovery::user_id.eq(user_id))
-            .filter(recovery::code_hash.eq(hash(code)))
+            .filter(recovery::code_hash.eq(hash(st, code)))
             .filter(recovery::used_at.is_null()),
     )
     .set(recovery::used_at.eq(st.clock.now_naive()))
     .execute(conn)?;
-    if used == 1 {
-        Ok(SecondFactor::Passed)
-    } else {
-        Err(bad_code())
-    }
+    Ok(used == 1)
 }
 
 /// The code an authenticator shows at `at` for `secret` (tests and the

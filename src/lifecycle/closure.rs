@@ -366,5 +366,9 @@ pub fn anonymise(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppRes
     crate::verification::service::anonymise(conn, user_id)?;
     crate::auth::sessions::anonymise(conn, user_id)?;
     crate::agreements::anonymise(conn, user_id)?;
+    // NTF-1..3: what was sent to the account, its devices, consent IPs.
+    crate::auth::devices::forget_user(conn, user_id, None)?;
+    crate::platform::delivery::forget_user(conn, user_id)?;
+    crate::notifications::channels::anonymise(conn, user_id)?;
     Ok(true)
 }

@@ -300,3 +300,11 @@ pub fn record_consent(
         .execute(conn)?;
     Ok(())
 }
+
+/// ACC-10: an anonymised account's consent records forget the address.
+pub fn anonymise(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
+    diesel::update(consents::table.filter(consents::user_id.eq(user_id)))
+        .set(consents::ip.eq(None::<String>))
+        .execute(conn)?;
+    Ok(())
+}

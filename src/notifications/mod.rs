@@ -118,8 +118,11 @@ pub fn notify_many(
     use diesel::dsl::sql;
     use diesel::sql_types::{Nullable, Text, Timestamp};
     if let Recipients::Users(ids) = to {
-        // A few users: each one's channels, as [`notify`] does.
-        for &user_id in ids {
+        // A few users: each one's channels, as [`notify`] does; each once.
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        for user_id in ids {
             notify(
                 conn,
                 st,

@@ -227,7 +227,16 @@ pub async fn put_preferences(
                         prefs::enabled.eq(p.enabled),
                         prefs::updated_at.eq(now),
                     ))
-                    .execute(conn)?;
+                    .execute(conn)
+                    .map_err(|e| {
+                        crate::platform::db::unique_or(e, |_| {
+                            AppError::conflict(
+                                "notification.concurrent_change",
+                                "通知偏好正被同时修改，请重试",
+                                "The preferences are being changed at the same time; retry",
+                            )
+                        })
+                    })?;
             }
             preferences(conn, user_id)
         })

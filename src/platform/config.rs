@@ -169,50 +169,30 @@ impl DeliverySettings {
         lookup: &impl Fn(&str) -> Option<String>,
         app_env: AppEnv,
     ) -> Result<Self, ConfigError> {
-        let need = |key: &str, what: &str| {
-            lookup(key)
-                .filter(|v| !v.trim().is_empty())
-                .ok_or_else(|| ConfigError(format!("{what} needs {key}")))
-        };
-        let sms = match lookup("SMS_PROVIDER").as_deref() {
-            None | Some("development") => SmsSettings::Development,
-            Some("tencent") => SmsSettings::Tencent {
-                secret_id: need("TENCENT_SMS_SECRET_ID", "SMS_PROVIDER=tencent")?,
-                secret_key: need("TENCENT_SMS_SECRET_KEY", "SMS_PROVIDER=tencent")?,
-                sdk_app_id: need("TENCENT_SMS_SDK_APP_ID", "SMS_PROVIDER=tencent")?,
-                sign_name: need("TENCENT_SMS_SIGN_NAME", "SMS_PROVIDER=tencent")?,
-                code_template: need("TENCENT_SMS_CODE_TEMPLATE_ID", "SMS_PROVIDER=tencent")?,
-                notice_template: need("TENCENT_SMS_NOTICE_TEMPLATE_ID", "SMS_PROVIDER=tencent")?,
-                endpoint: lookup("TENCENT_SMS_ENDPOINT")
-                    .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into()),
-                region: lookup("TENCENT_SMS_REGION").unwrap_or_else(|| "ap-guangzhou".into()),
-            },
-            Some(_) => {
-                return Err(ConfigError(
-                    "SMS_PROVIDER must be development or tencent".into(),
-                ));
-            }
-        };
-        let push = match lookup("PUSH_PROVIDER").as_deref() {
-            None | Some("development") => PushSettings::Development,
-            Some("jpush") => PushSettings::Jpush {
-                app_key: need("JPUSH_APP_KEY", "PUSH_PROVIDER=jpush")?,
-                master_secret: need("JPUSH_MASTER_SECRET", "PUSH_PROVIDER=jpush")?,
-                endpoint: lookup("JPUSH_ENDPOINT")
-                    .unwrap_or_else(|| "https://api.jpush.cn/v3/push".into()),
-                apns_production: parse(lookup, "JPUSH_APNS_PRODUCTION", Some(true))?,
-            },
-            Some(_) => {
-                return Err(ConfigError(
-                    "PUSH_PROVIDER must be development or jpush".into(),
-                ));
-            }
-        };
+        let sms = sms_settings(lookup)?;
+        let push = push_settings(lookup)?;
         let smtp_url = lookup("SMTP_URL");
         if let Some(url) = &smtp_url {
             lettre::SmtpTransport::from_url(url).map_err(|_| {
                 ConfigError("SMTP_URL is not a valid smtp:// or smtps:// URL".into())
             })?;
+        }
+        // NTF-1: in production the notices the rules require must really go
+        // out; the development senders only record (a staging deployment
+        // opts in with DELIVERY_DEVELOPMENT_SENDERS=true).
+        if app_env == AppEnv::Production
+            && !parse(lookup, "DELIVERY_DEVELOPMENT_SENDERS", Some(false))?
+        {
+            if matches!(sms, SmsSettings::Development) {
+                return Err(ConfigError(
+                    "production needs SMS_PROVIDER (the development sender sends nothing)".into(),
+                ));
+            }
+            if lookup("SMTP_URL").is_none() {
+                return Err(ConfigError(
+                    "production needs SMTP_URL (the development sender sends nothing)".into(),
+                ));
+            }
         }
         let mail_from =
             lookup("MAIL_FROM").unwrap_or_else(|| "微工宝 <no-reply@weigongbao.local>".into());
@@ -321,6 +301,60 @@ pub struct MarketSettings {
     /// … and this long records them unreachable (`CONTACT_UNREACHABLE_HOURS`,
     /// 48: DR's "more than two days").
     pub contact_unreachable_hours: i64,
+}
+
+fn need_for(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    what: &str,
+) -> Result<String, ConfigError> {
+    lookup(key)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError(format!("{what} needs {key}")))
+}
+
+/// `SMS_PROVIDER` and its keys (NTF-1).
+fn sms_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<SmsSettings, ConfigError> {
+    let need = |key: &str| need_for(lookup, key, "SMS_PROVIDER=tencent");
+    Ok(match lookup("SMS_PROVIDER").as_deref() {
+        None | Some("development") => SmsSettings::Development,
+        Some("tencent") => SmsSettings::Tencent {
+            secret_id: need("TENCENT_SMS_SECRET_ID")?,
+            secret_key: need("TENCENT_SMS_SECRET_KEY")?,
+            sdk_app_id: need("TENCENT_SMS_SDK_APP_ID")?,
+            sign_name: need("TENCENT_SMS_SIGN_NAME")?,
+            code_template: need("TENCENT_SMS_CODE_TEMPLATE_ID")?,
+            notice_template: need("TENCENT_SMS_NOTICE_TEMPLATE_ID")?,
+            endpoint: lookup("TENCENT_SMS_ENDPOINT")
+                .unwrap_or_else(|| "https://sms.tencentcloudapi.com".into()),
+            region: lookup("TENCENT_SMS_REGION").unwrap_or_else(|| "ap-guangzhou".into()),
+        },
+        Some(_) => {
+            return Err(ConfigError(
+                "SMS_PROVIDER must be development or tencent".into(),
+            ));
+        }
+    })
+}
+
+/// `PUSH_PROVIDER` and its keys (NTF-3).
+fn push_settings(lookup: &impl Fn(&str) -> Option<String>) -> Result<PushSettings, ConfigError> {
+    let need = |key: &str| need_for(lookup, key, "PUSH_PROVIDER=jpush");
+    Ok(match lookup("PUSH_PROVIDER").as_deref() {
+        None | Some("development") => PushSettings::Development,
+        Some("jpush") => PushSettings::Jpush {
+            app_key: need("JPUSH_APP_KEY")?,
+            master_secret: need("JPUSH_MASTER_SECRET")?,
+            endpoint: lookup("JPUSH_ENDPOINT")
+                .unwrap_or_else(|| "https://api.jpush.cn/v3/push".into()),
+            apns_production: parse(lookup, "JPUSH_APNS_PRODUCTION", Some(true))?,
+        },
+        Some(_) => {
+            return Err(ConfigError(
+                "PUSH_PROVIDER must be development or jpush".into(),
+            ));
+        }
+    })
 }
 
 /// A setting that cannot be used; the message names the key, never its value.
@@ -784,13 +818,23 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.0.contains("IDENTITY_HASH_SECRET"));
-        let ok = settings(&[
+        // NTF-1: nothing real would be sent.
+        let err = settings(&[
             ("APP_ENV", "production"),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("IDENTITY_HASH_SECRET", "fedcba9876543210fedcba9876543210"),
         ])
+        .unwrap_err();
+        assert!(err.0.contains("SMS_PROVIDER"));
+        let ok = settings(&[
+            ("APP_ENV", "production"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("IDENTITY_HASH_SECRET", "fedcba9876543210fedcba9876543210"),
+            ("DELIVERY_DEVELOPMENT_SENDERS", "true"),
+        ])
         .unwrap();
         assert!(!ok.jwt_secret_generated);
+        assert!(!ok.delivery.sandbox_enabled);
     }
 
     #[test]

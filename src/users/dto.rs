@@ -74,8 +74,13 @@ pub struct LoginRequest {
     #[schema(min_length = 1, max_length = 128)]
     pub password: String,
     /// Staff only (ACC-14): the authenticator's 6-digit code, or one of the
-    /// recovery codes (`1234-5678`). Required once TOTP is enrolled.
-    #[schema(max_length = 20, pattern = r"^([0-9]{6}|[0-9]{4}-?[0-9]{4})$")]
+    /// recovery codes (`k3m7q-x2ba9`). Required once TOTP is enrolled; five
+    /// wrong in a row lock staff logins for 15 minutes (429
+    /// `auth.totp_locked`).
+    #[schema(
+        max_length = 20,
+        pattern = r"^([0-9]{6}|[A-Za-z2-7]{5}-?[A-Za-z2-7]{5})$"
+    )]
     pub totp_code: Option<String>,
 }
 
@@ -167,10 +172,14 @@ pub struct UpdateMeRequest {
     /// (ACC-5); otherwise 409 `member_name.locked`.
     #[schema(pattern = r"^(?![0-9]+$)[\u4e00-\u9fa5A-Za-z0-9_-]{2,20}$")]
     pub member_name: Option<String>,
-    /// A new email is unverified until a code proves it (ACC-12). The phone
-    /// changes only with a code: `PUT /api/v1/me/phone`.
+    /// A new email is unverified until a code proves it (ACC-12).
     #[schema(format = "email", max_length = 254)]
     pub email: Option<String>,
+    /// Not part of the document: accepted only to answer 422
+    /// `phone.code_required` naming `PUT /api/v1/me/phone` (ACC-12) to a
+    /// client written before phone codes.
+    #[schema(ignore)]
+    pub phone: Option<String>,
     #[schema(
         min_length = 1,
         max_length = 50,

@@ -105,13 +105,16 @@ pub struct CodeAccepted {
     responses(
         (status = 202, description = "Accepted (the same for any target)", body = CodeAccepted),
         (status = 422, description = "Malformed target, or a channel the purpose does not use (`code.channel_not_allowed`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`change_phone` and `verify_email` are for a logged-in account (`auth.missing_token`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "A code was sent less than 60 s ago (`code.too_soon`), the day's 10 are used (`code.daily_limit`), or too many requests from this IP", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
-    )
+    ),
+    security((), ("bearer" = []))
 )]
 #[post("/auth/verification-codes")]
 pub async fn request_code(
     state: web::Data<AppState>,
+    user: crate::auth::MaybeUser,
     meta: ClientMeta,
     rate: RateNote,
     body: crate::platform::http::Json<CodeRequest>,
@@ -128,8 +131,34 @@ pub async fn request_code(
     }
     let target = normalise(req.channel, &req.target, "target")?;
     let (channel, purpose) = (req.channel, req.purpose);
+    // A new phone or the account's own email: only for a logged-in account
+    // (nobody makes the platform send codes to strangers for these).
+    let caller = match (purpose, user.0) {
+        (Purpose::ChangePhone | Purpose::VerifyEmail, None) => {
+            return Err(AppError::unauthorized(
+                "auth.missing_token",
+                "更换手机号与验证邮箱须先登录",
+                "change_phone and verify_email need a logged-in account",
+            ));
+        }
+        (_, caller) => caller.map(|c| c.user_id),
+    };
     state
         .tx(move |conn, st| {
+            if let (Purpose::VerifyEmail, Some(user_id)) = (purpose, caller) {
+                let own: Option<String> = users::table
+                    .find(user_id)
+                    .select(users::email_key)
+                    .first(conn)?;
+                if own.as_deref() != Some(target.as_str()) {
+                    return Err(AppError::invalid_field(
+                        "target",
+                        "code.not_own_email",
+                        "只能验证本账户的邮箱",
+                        "Only the account's own email can be verified",
+                    ));
+                }
+            }
             let send = purpose != Purpose::ResetPassword
                 || reset_account(conn, channel, &target)?.is_some();
             codes::issue(
@@ -185,8 +214,12 @@ fn reset_account(
         .filter(users::role.eq(Role::User))
         .select(User::as_select())
         .into_boxed();
+    // ACC-13: only a verified contact resets (an account made before codes
+    // verifies its phone first, with PUT /me/phone).
     let q = match channel {
-        CodeChannel::Sms => q.filter(users::phone.eq(target.to_string())),
+        CodeChannel::Sms => q
+            .filter(users::phone.eq(target.to_string()))
+            .filter(users::phone_verified_at.is_not_null()),
         CodeChannel::Email => q
             .filter(users::email_key.eq(target.to_string()))
             .filter(users::email_verified_at.is_not_null()),
@@ -242,17 +275,8 @@ pub async fn password_reset(
                 return Err(codes::invalid_code());
             };
             let now = st.clock.now_naive();
-            let mut set_phone_verified = None;
-            if channel == CodeChannel::Sms && user.phone_verified_at.is_none() {
-                // The code proved the phone.
-                set_phone_verified = Some(now);
-            }
             diesel::update(users::table.find(user.id))
-                .set((
-                    users::password_hash.eq(&hash),
-                    users::updated_at.eq(now),
-                    users::phone_verified_at.eq(set_phone_verified.or(user.phone_verified_at)),
-                ))
+                .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
                 .execute(conn)?;
             sessions::revoke_all(conn, user.id, None, now, "password_reset")?;
             // Told on the other channel: by email when the reset came by SMS
@@ -286,10 +310,14 @@ pub async fn password_reset(
 /// `PUT /api/v1/me/phone`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"phone": "+8613900139000", "code": "042917"}))]
+#[schema(example = json!({"phone": "+8613900139000", "code": "042917", "current_password": "tr0ub4dor&3"}))]
 pub struct ChangePhoneRequest {
     #[schema(pattern = r"^(\+86)?1[3-9][0-9]{9}$")]
     pub phone: String,
+    /// The account's password: a stolen access token alone cannot move the
+    /// phone (and with it password resets).
+    #[schema(min_length = 1, max_length = 128)]
+    pub current_password: String,
     /// The code sent by SMS to the new number (`purpose: change_phone`).
     #[schema(pattern = r"^[0-9]{6}$")]
     pub code: String,
@@ -314,6 +342,7 @@ fn masked(phone: &str) -> String {
     request_body = ChangePhoneRequest,
     responses(
         (status = 200, description = "The account with its verified phone", body = MeView),
+        (status = 403, description = "Wrong current password (`password.incorrect`)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The number belongs to another account (`phone.taken`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong or expired code (`code.invalid`, `code.exhausted`), a malformed or restricted number", body = Problem, content_type = "application/problem+json"),
     ),
@@ -326,6 +355,7 @@ pub async fn change_phone(
     body: crate::platform::http::Json<ChangePhoneRequest>,
 ) -> AppResult<web::Json<MeView>> {
     let req = body.into_inner();
+    super::service::check_password(&state, user.user_id, req.current_password).await?;
     let code_id = try_code(
         &state,
         CodeChannel::Sms,
@@ -482,8 +512,8 @@ pub struct TotpConfirmRequest {
 /// Recovery codes, shown once.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TotpConfirmed {
-    /// Ten one-time codes (`1234-5678`), each usable once as `totp_code`
-    /// when the authenticator is lost. Kept only hashed.
+    /// Ten one-time codes (`k3m7q-x2ba9`), each usable once as `totp_code`
+    /// when the authenticator is lost. Kept only as an HMAC.
     pub recovery_codes: Vec<String>,
 }
 

@@ -203,7 +203,16 @@ pub async fn login(st: &AppState, req: LoginRequest, meta: ClientMeta) -> AppRes
     if let Some(code) = &totp_code {
         check_len("totp_code", code, 1, 20)?;
     }
-    st.tx(move |conn, st| record_login(conn, st, id, &verified, totp_code.as_deref(), &meta))
+    // ACC-14: staff pass a second factor (counted in a transaction of its
+    // own), or get a session that may only enrol.
+    let second_factor = if user.role.is_staff() {
+        st.tx(move |conn, st| crate::auth::totp::check_login(conn, st, id, totp_code.as_deref()))
+            .await?
+            .into_result(st.clock.now_naive())?
+    } else {
+        false
+    };
+    st.tx(move |conn, st| record_login(conn, st, id, &verified, second_factor, &meta))
         .await
 }
 
@@ -214,7 +223,7 @@ fn record_login(
     st: &AppState,
     id: i64,
     verified: &str,
-    totp_code: Option<&str>,
+    second_factor: bool,
     meta: &ClientMeta,
 ) -> AppResult<AuthResponse> {
     let user = load_user(conn, id)?;
@@ -222,12 +231,6 @@ fn record_login(
         return Err(invalid_credentials());
     }
     refuse_inactive(user.status)?;
-    // ACC-14: staff pass a second factor, or get a session that may only enrol.
-    let second_factor = user.role.is_staff()
-        && matches!(
-            crate::auth::totp::check_login(conn, st, user.id, totp_code)?,
-            crate::auth::totp::SecondFactor::Passed
-        );
     let now = st.clock.now_naive();
     diesel::update(users::table.find(user.id))
         .set((
@@ -322,6 +325,14 @@ pub fn update_me(
         updated_at: Some(st.clock.now_naive()),
         ..Changes::default()
     };
+    if req.phone.is_some() {
+        return Err(AppError::invalid_field(
+            "phone",
+            "phone.code_required",
+            "手机号须通过短信验证码更换：PUT /api/v1/me/phone",
+            "The phone changes only with an SMS code: PUT /api/v1/me/phone",
+        ));
+    }
     if let Some(raw) = &req.member_name {
         // ACC-5: a new name only after staff reclaimed the old one.
         let current: Option<String> = users::table
@@ -364,6 +375,21 @@ pub fn update_me(
         .execute(conn)
         .map_err(|e| unique_or(e, taken))?;
     me(conn, st, caller)
+}
+
+/// Refuses unless `plain` is the account's password (checked under the
+/// hashing cap, outside any transaction).
+pub async fn check_password(st: &AppState, user_id: i64, plain: String) -> AppResult<()> {
+    check_len("current_password", &plain, 1, 128)?;
+    let stored = st
+        .run(move |conn, _| load_user(conn, user_id))
+        .await?
+        .password_hash;
+    if password::capped(st, move || password::verify(&plain, &stored)).await? {
+        Ok(())
+    } else {
+        Err(wrong_password())
+    }
 }
 
 /// Changes the password and ends every other session (ACC-7). Both

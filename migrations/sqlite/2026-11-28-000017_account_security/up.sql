@@ -31,7 +31,10 @@ CREATE TABLE staff_totp (
     secret TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
     confirmed_at TIMESTAMP,
-    last_step BIGINT
+    last_step BIGINT,
+    -- Wrong second factors in a row; five lock logins for 15 minutes.
+    failures INTEGER NOT NULL DEFAULT 0,
+    locked_until TIMESTAMP
 );
 CREATE TABLE staff_recovery_codes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -703,6 +703,8 @@ diesel::table! {
         created_at -> Timestamp,
         confirmed_at -> Nullable<Timestamp>,
         last_step -> Nullable<BigInt>,
+        failures -> Integer,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 

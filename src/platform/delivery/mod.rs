@@ -5,12 +5,17 @@
 //!   before the send leaves it pending, and the next round (of any process)
 //!   sends it.
 //! - **At least once, once per channel**: a round claims a row with a
-//!   conditional update and a lease (`claimed_until`), so processes never
-//!   send it at once; a sent row is never claimed again. A process killed
-//!   between the provider's answer and the `sent` mark leaves the lease to
-//!   run out and the row is sent again: the only duplicate window, and the
-//!   providers get the row's dedupe key (SMS `SessionContext`, email
-//!   `Message-ID`, push `sendno`) to recognise it.
+//!   conditional update and a lease (`claimed_until`, taken at the claim's
+//!   own time), so processes never send it at once; a round stops claiming
+//!   well before its first lease could run out, and the `sent` mark is
+//!   written only by the holder of the claim. A process killed between the
+//!   provider's answer and the `sent` mark leaves the lease to run out and
+//!   the row is sent again: the one duplicate window left. The row's id
+//!   travels with it (email `Message-ID`, SMS `SessionContext`, push
+//!   `sendno`) so a copy can be told apart; mail systems drop a repeated
+//!   Message-ID, SMS and push providers do not.
+//! - **Codes do not outlive their use**: a code's row not sent within the
+//!   code's 5 minutes is dropped (dead, text cleared) instead of retried.
 //! - **Retries with backoff** (`OUTBOX_RETRY_BASE_SECS` doubled per try),
 //!   then a dead letter after `OUTBOX_MAX_ATTEMPTS`, listed for admins and
 //!   counted in `/metrics`.
@@ -127,6 +132,9 @@ const CLEARED: &str = "（验证码已发出，内容不保存）";
 pub fn dispatch_once(st: &AppState) -> AppResult<DispatchReport> {
     let mut conn = st.pool.get()?;
     let now = st.clock.now_naive();
+    let started = std::time::Instant::now();
+    let mut report = DispatchReport::default();
+    report.dead += drop_stale_codes(&mut conn, now)?;
     let due: Vec<i64> = outbox::table
         .filter(outbox::status.eq("pending"))
         .filter(outbox::next_attempt_at.le(now))
@@ -139,16 +147,19 @@ pub fn dispatch_once(st: &AppState) -> AppResult<DispatchReport> {
         .limit(BATCH)
         .select(outbox::id)
         .load(&mut conn)?;
-    let mut report = DispatchReport::default();
     for id in due {
-        let Some(row) = claim(&mut conn, id, now)? else {
+        // Leave the rest to the next round before a lease could run out.
+        if started.elapsed() > std::time::Duration::from_secs(ROUND_SECS) {
+            break;
+        }
+        let Some((row, claim_until)) = claim(&mut conn, id, st.clock.now_naive())? else {
             continue;
         };
         let Some(sender) = st.senders.for_channel(&row.channel) else {
             continue;
         };
         let result = send(sender, &row);
-        let outcome = settle(&mut conn, st, &row, sender.provider(), result)?;
+        let outcome = settle(&mut conn, st, &row, claim_until, sender.provider(), result)?;
         st.metrics.outbox_send(&row.channel, outcome);
         match outcome {
             "sent" => report.sent += 1,
@@ -160,8 +171,43 @@ pub fn dispatch_once(st: &AppState) -> AppResult<DispatchReport> {
     Ok(report)
 }
 
-/// Takes `id` for this round if nobody holds it and it is still pending.
-fn claim(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> AppResult<Option<OutboxRow>> {
+/// A round claims rows for at most this long (a quarter of the lease).
+const ROUND_SECS: u64 = 30;
+
+/// Code rows not sent within a code's life: dead, their text cleared.
+fn drop_stale_codes(conn: &mut DbConnection, now: NaiveDateTime) -> AppResult<usize> {
+    let stale = now - chrono::Duration::seconds(300);
+    write_tx(conn, |conn| {
+        Ok(diesel::update(
+            outbox::table
+                .filter(outbox::secret.eq(true))
+                .filter(outbox::status.eq("pending"))
+                .filter(outbox::created_at.lt(stale))
+                .filter(
+                    outbox::claimed_until
+                        .is_null()
+                        .or(outbox::claimed_until.lt(now)),
+                ),
+        )
+        .set((
+            outbox::status.eq("dead"),
+            outbox::body.eq(CLEARED),
+            outbox::last_error.eq("the code expired before it could be sent"),
+        ))
+        .execute(conn)?)
+    })
+}
+
+/// Takes `id` for this round if nobody holds it and it is still pending;
+/// the row and the claim's end, which only this holder writes back.
+fn claim(
+    conn: &mut DbConnection,
+    id: i64,
+    now: NaiveDateTime,
+) -> AppResult<Option<(OutboxRow, NaiveDateTime)>> {
+    // Whole microseconds: what both databases keep, so the holder's check
+    // in `settle` compares equal.
+    let until = chrono::SubsecRound::trunc_subsecs(now + chrono::Duration::seconds(LEASE_SECS), 6);
     write_tx(conn, |conn| {
         let taken = diesel::update(
             outbox::table
@@ -173,17 +219,16 @@ fn claim(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> AppResult<Opti
                         .or(outbox::claimed_until.lt(now)),
                 ),
         )
-        .set(outbox::claimed_until.eq(now + chrono::Duration::seconds(LEASE_SECS)))
+        .set(outbox::claimed_until.eq(until))
         .execute(conn)?;
         if taken == 0 {
             return Ok(None);
         }
-        Ok(Some(
-            outbox::table
-                .find(id)
-                .select(OutboxRow::as_select())
-                .first(conn)?,
-        ))
+        let row = outbox::table
+            .find(id)
+            .select(OutboxRow::as_select())
+            .first(conn)?;
+        Ok(Some((row, until)))
     })
 }
 
@@ -203,6 +248,7 @@ fn settle(
     conn: &mut DbConnection,
     st: &AppState,
     row: &OutboxRow,
+    claim_until: NaiveDateTime,
     provider: &str,
     result: Result<String, senders::SendError>,
 ) -> AppResult<&'static str> {
@@ -213,7 +259,10 @@ fn settle(
     } else {
         row.body.as_str()
     };
-    let target = outbox::table.find(row.id);
+    // Only the holder of the claim writes the outcome.
+    let target = outbox::table
+        .find(row.id)
+        .filter(outbox::claimed_until.eq(claim_until));
     write_tx(conn, |conn| match result {
         Ok(reference) => {
             diesel::update(target)
@@ -327,6 +376,12 @@ pub fn retry(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> AppResult<
     .execute(conn)?;
     wake();
     Ok(n > 0)
+}
+
+/// ACC-10: an anonymised account's messages are deleted (recipient and
+/// text are personal data).
+pub fn forget_user(conn: &mut DbConnection, user_id: i64) -> AppResult<usize> {
+    Ok(diesel::delete(outbox::table.filter(outbox::user_id.eq(user_id))).execute(conn)?)
 }
 
 /// Whether a row exists (for telling 404 from 409).

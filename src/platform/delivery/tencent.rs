@@ -110,7 +110,8 @@ impl TencentSms {
 
     /// The `SendSms` body: a code goes with the code template (its one
     /// parameter, the code), a notice with the notice template (its text,
-    /// cut to the template variable's length).
+    /// at most 300 characters: the notice template's variable must allow
+    /// that much).
     pub fn payload(&self, msg: &Message) -> serde_json::Value {
         let (template, param) = match msg.code().filter(|_| msg.is_code()) {
             Some(code) => (&self.code_template, code.to_string()),
