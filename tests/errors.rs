@@ -201,3 +201,23 @@ async fn the_root_points_to_the_docs() {
         .await
         .assert(200);
 }
+
+/// An id the document types as an integer may come as `2.0` (the same
+/// integer in JSON Schema); `2.5` is still not an id.
+#[actix_web::test]
+async fn integer_ids_with_a_zero_fraction_name_the_same_resource() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let plain = app.get(&format!("/api/v1/users/{}", user.id)).send().await;
+    plain.assert(200);
+    let zero = app
+        .get(&format!("/api/v1/users/{}.0", user.id))
+        .send()
+        .await;
+    zero.assert(200);
+    assert_eq!(plain.json, zero.json);
+    app.get(&format!("/api/v1/users/{}.5", user.id))
+        .send()
+        .await
+        .assert_problem(400, "request.invalid_path");
+}

@@ -483,15 +483,80 @@ pub async fn caching(
     Ok(ServiceResponse::new(req, res))
 }
 
+/// A path with its integer segments written as JSON Schema integers may be
+/// (`/users/2.0`, the integer 2) in their plain form, if there are any.
+fn integer_segments(path: &str) -> Option<String> {
+    let mut changed = false;
+    let out: Vec<&str> = path
+        .split('/')
+        .map(|seg| match seg.split_once('.') {
+            Some((int, zeros))
+                if !int.is_empty()
+                    && int.bytes().all(|b| b.is_ascii_digit())
+                    && !zeros.is_empty()
+                    && zeros.bytes().all(|b| b == b'0') =>
+            {
+                changed = true;
+                int
+            }
+            _ => seg,
+        })
+        .collect();
+    changed.then(|| out.join("/"))
+}
+
+/// Rewrites `/api/v1/users/2.0` to `/api/v1/users/2` before routing: an id
+/// the document types as an integer is the same id in either form.
+fn normalise_integer_segments(req: &mut ServiceRequest) {
+    if !req.path().starts_with("/api/") {
+        return;
+    }
+    let Some(path) = integer_segments(req.path()) else {
+        return;
+    };
+    let with_query = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    let Ok(pq) = with_query.parse() else { return };
+    parts.path_and_query = Some(pq);
+    if let Ok(uri) = actix_web::http::Uri::from_parts(parts) {
+        req.match_info_mut().get_mut().update(&uri);
+        req.head_mut().uri = uri;
+    }
+}
+
 /// Middleware applying [`check_url`].
 pub async fn url_policy(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: actix_web::middleware::Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if let Err(err) = check_url(&req) {
         return Ok(req.error_response(err).map_into_right_body());
     }
+    normalise_integer_segments(&mut req);
     Ok(next.call(req).await?.map_into_left_body())
+}
+
+#[cfg(test)]
+mod integer_segment_tests {
+    use super::integer_segments;
+
+    #[test]
+    fn integer_ids_written_with_a_zero_fraction_are_the_integer() {
+        assert_eq!(
+            integer_segments("/api/v1/users/2.0").as_deref(),
+            Some("/api/v1/users/2")
+        );
+        assert_eq!(
+            integer_segments("/api/v1/users/12.000/account").as_deref(),
+            Some("/api/v1/users/12/account")
+        );
+        assert_eq!(integer_segments("/api/v1/users/2.5"), None);
+        assert_eq!(integer_segments("/api/v1/files/a.0"), None);
+        assert_eq!(integer_segments("/api/v1/users/2"), None);
+    }
 }
 
 /// Middleware: gives each request a [`RateNote`], counts anonymous reads of
