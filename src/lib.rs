@@ -52,6 +52,7 @@ fn account_routes(cfg: &mut ServiceConfig) {
         .service(users::security::verify_email)
         .service(users::security::totp_enrol)
         .service(users::security::totp_confirm)
+        .service(users::security::totp_reset)
         .service(notifications::routes::get_preferences)
         .service(notifications::routes::put_preferences)
         .service(notifications::routes::unsubscribe)

@@ -534,7 +534,7 @@ async fn ntf2_mandatory_kinds_stay_on_and_marketing_needs_consent() {
     assert_eq!(res.json["marketing"]["consent"], true);
     assert!(res.json["marketing"]["changed_at"].is_string());
     // The unsubscribe link withdraws it without a login; a forged one is 404.
-    let token = weigongbao::notifications::routes::unsubscribe_token(&app.state, user.id);
+    let token = weigongbao::notifications::channels::unsubscribe_token(&app.state, user.id);
     app.post(&format!(
         "/api/v1/notifications/unsubscribe?token={user_id}.forged",
         user_id = user.id
@@ -552,6 +552,24 @@ async fn ntf2_mandatory_kinds_stay_on_and_marketing_needs_consent() {
         .send()
         .await;
     assert_eq!(res.json["marketing"]["consent"], false);
+}
+
+/// A new user asks for a code to its own email (the registration's SMS
+/// already sent); the address.
+async fn email_code_asked(app: &TestApp) -> String {
+    let user = app.user().await;
+    let email = app.me(&user.access).await.json["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.dispatch().await;
+    app.post("/api/v1/auth/verification-codes")
+        .bearer(&user.access)
+        .json(json!({"channel": "email", "purpose": "verify_email", "target": email}))
+        .send()
+        .await
+        .assert(202);
+    email
 }
 
 /// Publishes a demand of `employer` and has it removed by a moderator: a
@@ -638,18 +656,7 @@ async fn ntf1_failed_sends_are_retried_then_dead_letters_for_admins_and_metrics(
         ("METRICS_TOKEN", "metrics-token-metrics-token-0001"),
     ])
     .await;
-    let user = app.user().await;
-    let email = app.me(&user.access).await.json["email"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.dispatch().await; // the registration code, by SMS
-    app.post("/api/v1/auth/verification-codes")
-        .bearer(&user.access)
-        .json(json!({"channel": "email", "purpose": "verify_email", "target": email}))
-        .send()
-        .await
-        .assert(202);
+    let email = email_code_asked(&app).await;
     let first = app.dispatch().await;
     assert_eq!((first.sent, first.retried, first.dead), (0, 1, 0));
     // Not due again until the backoff has passed.
@@ -745,18 +752,7 @@ async fn ntf1_an_email_arrives_at_a_real_smtp_server() {
     }
     let _server = Kill(server);
     let app = TestApp::with_settings(&[("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))]).await;
-    let user = app.user().await;
-    let email = app.me(&user.access).await.json["email"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.dispatch().await; // the registration code, by SMS
-    app.post("/api/v1/auth/verification-codes")
-        .bearer(&user.access)
-        .json(json!({"channel": "email", "purpose": "verify_email", "target": email}))
-        .send()
-        .await
-        .assert(202);
+    let email = email_code_asked(&app).await;
     let report = app.dispatch().await;
     assert_eq!(report.sent, 1, "{report:?}");
     let new = maildir.path().join("mail").join("new");

@@ -51,7 +51,7 @@ from weigongbao_platform_api_client.models import (
     NewDemand,
     PayUnit,
     PaymentRequest,
-    Purpose,
+    CodePurpose,
     RegisterRequest,
     SandboxOutcome,
     VerificationRequestIndividual,
@@ -82,7 +82,7 @@ def phone_code(phone):
     """ACC-12: asks for the phone's code and reads it from the development
     sender's record (GET /sandbox/outbox)."""
     anon = Client(BASE)
-    request = CodeRequest(channel=CodeChannel.SMS, purpose=Purpose.REGISTER, target=phone)
+    request = CodeRequest(channel=CodeChannel.SMS, purpose=CodePurpose.REGISTER, target=phone)
     ok(auth_verification_codes_create.sync_detailed(client=anon, body=request), 202, "code")
     for _ in range(50):
         sent = ok(sandbox_outbox.sync_detailed(client=anon, recipient=phone), 200, "outbox")

@@ -27,7 +27,7 @@ use crate::platform::state::AppState;
 
 text_enum! {
     /// What a code is for.
-    pub enum Purpose {
+    pub enum CodePurpose {
         /// Creating an account: the phone's code (SMS).
         Register = "register",
         /// Forgotten password: a code to the verified phone or email.
@@ -47,22 +47,22 @@ text_enum! {
     }
 }
 
-impl Purpose {
+impl CodePurpose {
     /// The channels this purpose may use.
     pub fn allows(self, channel: CodeChannel) -> bool {
         match self {
-            Purpose::Register | Purpose::ChangePhone => channel == CodeChannel::Sms,
-            Purpose::VerifyEmail => channel == CodeChannel::Email,
-            Purpose::ResetPassword => true,
+            CodePurpose::Register | CodePurpose::ChangePhone => channel == CodeChannel::Sms,
+            CodePurpose::VerifyEmail => channel == CodeChannel::Email,
+            CodePurpose::ResetPassword => true,
         }
     }
 
     fn label(self) -> &'static str {
         match self {
-            Purpose::Register => "注册账户",
-            Purpose::ResetPassword => "重置密码",
-            Purpose::ChangePhone => "更换手机号",
-            Purpose::VerifyEmail => "验证邮箱",
+            CodePurpose::Register => "注册账户",
+            CodePurpose::ResetPassword => "重置密码",
+            CodePurpose::ChangePhone => "更换手机号",
+            CodePurpose::VerifyEmail => "验证邮箱",
         }
     }
 }
@@ -100,7 +100,7 @@ pub fn target_key(st: &AppState, channel: CodeChannel, target: &str) -> String {
     )
 }
 
-fn code_hash(st: &AppState, key: &str, purpose: Purpose, code: &str) -> String {
+fn code_hash(st: &AppState, key: &str, purpose: CodePurpose, code: &str) -> String {
     mac(
         &st.settings.identity_hash_secret,
         &["code", key, purpose.text(), code],
@@ -113,7 +113,7 @@ use crate::platform::enums::TextEnum;
 /// (`false`: a reset for a target no account has, recorded but not sent).
 pub struct Request<'a> {
     pub channel: CodeChannel,
-    pub purpose: Purpose,
+    pub purpose: CodePurpose,
     /// The normalised phone (E.164) or email.
     pub target: &'a str,
     pub send: bool,
@@ -193,10 +193,10 @@ pub fn issue(conn: &mut DbConnection, st: &AppState, req: Request<'_>) -> AppRes
             dedupe_key: format!("code:{id}:{}", req.channel.text()),
             channel: req.channel.text(),
             kind: match req.purpose {
-                Purpose::Register => "code.register",
-                Purpose::ResetPassword => "code.reset_password",
-                Purpose::ChangePhone => "code.change_phone",
-                Purpose::VerifyEmail => "code.verify_email",
+                CodePurpose::Register => "code.register",
+                CodePurpose::ResetPassword => "code.reset_password",
+                CodePurpose::ChangePhone => "code.change_phone",
+                CodePurpose::VerifyEmail => "code.verify_email",
             },
             user_id: None,
             notification_id: None,
@@ -255,7 +255,7 @@ pub fn invalid_code() -> AppError {
 pub fn attempt(
     conn: &mut DbConnection,
     st: &AppState,
-    purpose: Purpose,
+    purpose: CodePurpose,
     key: &str,
     code: &str,
 ) -> AppResult<Attempt> {

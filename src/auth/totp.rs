@@ -362,6 +362,16 @@ fn use_recovery_code(
     Ok(used == 1)
 }
 
+/// An admin's reset for a staff member who lost the authenticator and the
+/// recovery codes: the secret and codes go, every session ends, and the
+/// next login enrols again. Whether there was anything to reset.
+pub fn reset(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<bool> {
+    let n = diesel::delete(staff_totp::table.find(user_id)).execute(conn)?;
+    diesel::delete(recovery::table.filter(recovery::user_id.eq(user_id))).execute(conn)?;
+    super::sessions::revoke_all(conn, user_id, None, st.clock.now_naive(), "totp_reset")?;
+    Ok(n > 0)
+}
+
 /// The code an authenticator shows at `at` for `secret` (tests and the
 /// CLI's check).
 pub fn code_at(secret_base32: &str, at: NaiveDateTime) -> AppResult<String> {

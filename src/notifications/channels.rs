@@ -229,6 +229,14 @@ pub(super) fn enqueue(
             ));
         }
         body.push_str("\n\n——微工宝。通知偏好可在 App「设置 › 通知」中调整。");
+        if notice.kind == "marketing" {
+            // NTF-2: every marketing email carries its one-click unsubscribe.
+            body.push_str(&format!(
+                "\n退订推广邮件：POST {}/api/v1/notifications/unsubscribe?token={}",
+                st.settings.delivery.public_base_url,
+                unsubscribe_token(st, user_id)
+            ));
+        }
         out(
             "email",
             format!("notice:{notification_id}:email"),
@@ -307,4 +315,17 @@ pub fn anonymise(conn: &mut DbConnection, user_id: i64) -> AppResult<()> {
         .set(consents::ip.eq(None::<String>))
         .execute(conn)?;
     Ok(())
+}
+
+/// The token of a user's unsubscribe link: `{user id}.{HMAC}`.
+pub fn unsubscribe_token(st: &AppState, user_id: i64) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&st.settings.identity_hash_secret)
+    else {
+        return String::new();
+    };
+    mac.update(format!("unsubscribe:{user_id}").as_bytes());
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{user_id}.{sig}")
 }

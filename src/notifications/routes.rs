@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::channels::{
-    KINDS, MarketingConsent, consent, default_on, is_mandatory, marketing_consented, record_consent,
+    KINDS, MarketingConsent, consent, default_on, is_mandatory, marketing_consented,
+    record_consent, unsubscribe_token,
 };
 use crate::auth::devices::{self, DevicePlatform};
 use crate::auth::{Admins, AuthUser, Staff};
@@ -245,19 +246,6 @@ pub async fn put_preferences(
 }
 
 use crate::platform::enums::TextEnum;
-
-/// The token of a user's unsubscribe link: `{user id}.{HMAC}`.
-pub fn unsubscribe_token(st: &AppState, user_id: i64) -> String {
-    use base64::Engine;
-    use hmac::{Hmac, Mac};
-    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(&st.settings.identity_hash_secret)
-    else {
-        return String::new();
-    };
-    mac.update(format!("unsubscribe:{user_id}").as_bytes());
-    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{user_id}.{sig}")
-}
 
 /// `?token=` of the unsubscribe link.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -47,7 +47,7 @@ pub async fn register(
     let code_id = super::security::try_code(
         &state,
         codes::CodeChannel::Sms,
-        codes::Purpose::Register,
+        codes::CodePurpose::Register,
         &req.phone,
         "phone",
         &req.phone_code,

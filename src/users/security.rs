@@ -3,14 +3,14 @@
 //! `POST /auth/password-reset`, `PUT /me/phone`, `POST /me/email/verification`,
 //! `POST /admin/me/totp`, `POST /admin/me/totp/confirm`.
 
-use actix_web::{HttpResponse, post, put, web};
+use actix_web::{HttpResponse, delete, post, put, web};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::dto::MeView;
 use super::service::{load_user, me};
-use crate::auth::codes::{self, CodeChannel, Purpose};
+use crate::auth::codes::{self, CodeChannel, CodePurpose as Purpose};
 use crate::auth::{AuthUser, AuthUserAnyAgreement, password, sessions, totp};
 use crate::notifications::{Notice, notify_via};
 use crate::platform::contact::{Email, Phone};
@@ -594,4 +594,61 @@ pub async fn totp_confirm(
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(TotpConfirmed { recovery_codes }))
+}
+
+/// Admins: reset a staff member's TOTP (ACC-14) when the authenticator and
+/// the recovery codes are lost: every session of theirs ends and their next
+/// login enrols again. Audited. Not for one's own account.
+#[utoipa::path(
+    operation_id = "admin_staff_totp_reset",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The staff account")),
+    responses(
+        (status = 204, description = "Reset; the account enrols at its next login"),
+        (status = 403, description = "Not an admin, or one's own account (`totp.reset_own`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No staff account with TOTP enrolled (`totp.not_enrolled`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/admin/staff/{id}/totp")]
+pub async fn totp_reset(
+    state: web::Data<AppState>,
+    admin: crate::auth::Staff<crate::auth::Admins>,
+    meta: ClientMeta,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    let (target, admin_id) = (id.into_inner(), admin.user_id);
+    if target == admin_id {
+        return Err(AppError::forbidden(
+            "totp.reset_own",
+            "不能重置自己的动态口令，请由另一位管理员操作",
+            "Another admin must reset your TOTP",
+        ));
+    }
+    state
+        .tx(move |conn, st| {
+            let staff = load_user(conn, target).is_ok_and(|u| u.role.is_staff());
+            if !staff || !totp::reset(conn, st, target)? {
+                return Err(AppError::not_found(
+                    "totp.not_enrolled",
+                    "该员工账户没有启用动态口令",
+                    "No staff account with TOTP enrolled",
+                ));
+            }
+            crate::audit::record(
+                conn,
+                st,
+                crate::audit::Entry {
+                    actor: crate::audit::Actor::Staff(admin_id),
+                    action: "staff.totp_reset",
+                    target_type: "user",
+                    target_id: Some(target.to_string()),
+                    reason: None,
+                    details: None,
+                    ip: Some(&meta.ip),
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
