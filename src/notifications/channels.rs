@@ -221,22 +221,7 @@ pub(super) fn enqueue(
         && contact.email_verified
         && let Some(email) = contact.email.clone()
     {
-        let mut body = format!("{}\n\n{}", notice.title, notice.body);
-        if let Some(link) = &notice.link {
-            body.push_str(&format!(
-                "\n\n详情：{}{link}",
-                st.settings.delivery.public_base_url
-            ));
-        }
-        body.push_str("\n\n——微工宝。通知偏好可在 App「设置 › 通知」中调整。");
-        if notice.kind == "marketing" {
-            // NTF-2: every marketing email carries its one-click unsubscribe.
-            body.push_str(&format!(
-                "\n退订推广邮件：POST {}/api/v1/notifications/unsubscribe?token={}",
-                st.settings.delivery.public_base_url,
-                unsubscribe_token(st, user_id)
-            ));
-        }
+        let body = email_body(st, user_id, notice);
         out(
             "email",
             format!("notice:{notification_id}:email"),
@@ -249,6 +234,24 @@ pub(super) fn enqueue(
         out("push", key, device.token, notice.body.clone())?;
     }
     Ok(())
+}
+
+/// A notice as an email: the text, the link, and for marketing the
+/// one-click unsubscribe (NTF-2).
+fn email_body(st: &AppState, user_id: i64, notice: &Notice<'_>) -> String {
+    let base = &st.settings.delivery.public_base_url;
+    let mut body = format!("{}\n\n{}", notice.title, notice.body);
+    if let Some(link) = &notice.link {
+        body.push_str(&format!("\n\n详情：{base}{link}"));
+    }
+    body.push_str("\n\n——微工宝。通知偏好可在 App「设置 › 通知」中调整。");
+    if notice.kind == "marketing" {
+        body.push_str(&format!(
+            "\n退订推广邮件：POST {base}/api/v1/notifications/unsubscribe?token={}",
+            unsubscribe_token(st, user_id)
+        ));
+    }
+    body
 }
 
 /// The channels of a notice by its kind and the user's choices.

@@ -1,7 +1,8 @@
 //! The senders the settings choose, one per channel (NTF-1).
 
+use super::jpush::Jpush;
 use super::senders::{self, Sender};
-use super::{jpush, tencent};
+use super::tencent::TencentSms;
 use crate::platform::config::{DeliverySettings, PushSettings, SmsSettings};
 
 /// The three channels' senders.
@@ -17,7 +18,7 @@ impl Senders {
     pub fn from_settings(s: &DeliverySettings) -> Result<Senders, String> {
         let sms: Box<dyn Sender> = match &s.sms {
             SmsSettings::Development => Box::new(senders::Development),
-            SmsSettings::Tencent { .. } => Box::new(tencent::TencentSms::new(&s.sms)?),
+            SmsSettings::Tencent { .. } => Box::new(TencentSms::new(&s.sms)?),
         };
         let email: Box<dyn Sender> = match &s.smtp_url {
             None => Box::new(senders::Development),
@@ -25,7 +26,7 @@ impl Senders {
         };
         let push: Box<dyn Sender> = match &s.push {
             PushSettings::Development => Box::new(senders::Development),
-            PushSettings::Jpush { .. } => Box::new(jpush::Jpush::new(&s.push)?),
+            PushSettings::Jpush { .. } => Box::new(Jpush::new(&s.push)?),
         };
         Ok(Senders { sms, email, push })
     }

@@ -149,7 +149,7 @@ pub fn http_agent() -> ureq::Agent {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::platform::delivery::senders::Message;
 
     fn msg(body: &str) -> Message {
         Message {

@@ -196,7 +196,8 @@ pub fn read_answer(body: &serde_json::Value) -> Result<String, SendError> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::platform::delivery::tencent::{hex, read_answer, tc3_authorization};
+    use sha2::{Digest, Sha256};
 
     /// The worked example of Tencent Cloud's "签名方法 v3" documentation
     /// (DescribeInstances on cvm, its example keys and timestamp).
