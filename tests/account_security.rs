@@ -65,14 +65,17 @@ async fn acc12_registration_needs_the_phone_code() {
         .filter(char::is_ascii_digit)
         .take(6)
         .collect();
-    body["phone_code"] = json!(code);
     body["member_name"] = json!(format!("again_{}", unique()));
     body["email"] = json!(format!("again{}@example.com", unique()));
-    app.post("/api/v1/auth/register")
-        .json(body)
-        .send()
+    register_with_code(&app, body, &code)
         .await
         .assert_problem(422, "code.invalid");
+}
+
+/// Registers with `body` and exactly this phone code.
+async fn register_with_code(app: &TestApp, mut body: Value, code: &str) -> common::Res {
+    body["phone_code"] = json!(code);
+    app.post("/api/v1/auth/register").json(body).send().await
 }
 
 #[actix_web::test]
@@ -104,7 +107,7 @@ async fn acc12_the_sixth_try_is_refused_even_when_right() {
 #[actix_web::test]
 async fn acc12_codes_expire_after_five_minutes_and_are_kept_only_hashed() {
     let app = TestApp::new().await;
-    let mut body = app.registration();
+    let body = app.registration();
     let phone = body["phone"].as_str().unwrap().to_string();
     let code = app.code("sms", "register", &phone).await.unwrap();
     // Stored: neither the code nor the number in clear.
@@ -119,10 +122,7 @@ async fn acc12_codes_expire_after_five_minutes_and_are_kept_only_hashed() {
     assert_eq!(rows.len(), 1);
     assert!(!rows[0].0.contains(&code) && !rows[0].1.contains(&phone[3..]));
     app.clock.advance(Duration::seconds(301));
-    body["phone_code"] = json!(code);
-    app.post("/api/v1/auth/register")
-        .json(body)
-        .send()
+    register_with_code(&app, body, &code)
         .await
         .assert_problem(422, "code.invalid");
 }

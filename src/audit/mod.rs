@@ -30,6 +30,21 @@ pub struct Entry<'a> {
     pub ip: Option<&'a str>,
 }
 
+impl<'a> Entry<'a> {
+    /// A staff member's action on one target, without reason or details.
+    pub fn staff(staff_id: i64, action: &'a str, target_type: &'a str, target_id: i64) -> Self {
+        Entry {
+            actor: Actor::Staff(staff_id),
+            action,
+            target_type,
+            target_id: Some(target_id.to_string()),
+            reason: None,
+            details: None,
+            ip: None,
+        }
+    }
+}
+
 /// Writes an entry (SVC-2).
 pub fn record(conn: &mut DbConnection, st: &AppState, entry: Entry<'_>) -> AppResult<()> {
     let (actor_id, label) = match entry.actor {

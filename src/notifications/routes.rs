@@ -617,15 +617,7 @@ pub async fn admin_outbox_retry(
             crate::audit::record(
                 conn,
                 st,
-                crate::audit::Entry {
-                    actor: crate::audit::Actor::Staff(staff_id),
-                    action: "outbox.retry",
-                    target_type: "outbox",
-                    target_id: Some(id.to_string()),
-                    reason: None,
-                    details: None,
-                    ip: None,
-                },
+                crate::audit::Entry::staff(staff_id, "outbox.retry", "outbox", id),
             )
         })
         .await?;

@@ -639,13 +639,8 @@ pub async fn totp_reset(
                 conn,
                 st,
                 crate::audit::Entry {
-                    actor: crate::audit::Actor::Staff(admin_id),
-                    action: "staff.totp_reset",
-                    target_type: "user",
-                    target_id: Some(target.to_string()),
-                    reason: None,
-                    details: None,
                     ip: Some(&meta.ip),
+                    ..crate::audit::Entry::staff(admin_id, "staff.totp_reset", "user", target)
                 },
             )
         })
