@@ -575,6 +575,7 @@ pub fn create_payment(
         Purpose::Deposit,
         req.channel,
         shortfall,
+        None,
     )
 }
 
@@ -730,10 +731,13 @@ fn finish_refund(
 /// `POST /api/v1/me/deposit/refund-request`.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"channel": "alipay"}))]
+#[schema(example = json!({"channel": "alipay", "payee_account_id": 1}))]
 pub struct RefundRequest {
-    /// Where the balance is paid out.
+    /// The channel that pays the balance out.
     pub channel: ChannelName,
+    /// The bound payee account it goes to (FND-4; one of
+    /// `GET /me/payee-accounts`, of the channel's kind).
+    pub payee_account_id: i64,
 }
 
 /// What conduct itself knows keeps a deposit from being refunded or an
@@ -786,6 +790,9 @@ pub fn request_refund(
     blocking: Vec<Blocker>,
 ) -> AppResult<DepositView> {
     crate::funds::payments::channel_available(st, req.channel)?;
+    let payee =
+        crate::funds::payees::usable(conn, user_id, req.payee_account_id, "payee_account_id")?;
+    crate::funds::payments::check_payee_channel(&payee, req.channel, "payee_account_id")?;
     let row = load(conn, user_id)?;
     if let Some(r) = &row
         && (r.status == DepositStatus::Refunding || r.status == DepositStatus::Refunded)
@@ -812,6 +819,7 @@ pub fn request_refund(
         .values((
             deposit_refunds::user_id.eq(user_id),
             deposit_refunds::channel.eq(req.channel.as_str()),
+            deposit_refunds::payee_account_id.eq(payee.id),
             deposit_refunds::status.eq(RefundStatus::Observation),
             deposit_refunds::observation_ends_at.eq(ends),
             deposit_refunds::created_at.eq(now),
@@ -970,9 +978,9 @@ pub fn start_payout(
     }
     let amount = balance(conn, user_id)?;
     let due_by = conduct.calendar.deadline(now, conduct.payout_working_days);
-    let channel: String = deposit_refunds::table
+    let (channel, payee_account_id): (String, Option<i64>) = deposit_refunds::table
         .find(id)
-        .select(deposit_refunds::channel)
+        .select((deposit_refunds::channel, deposit_refunds::payee_account_id))
         .first(conn)?;
     let (payment_id, new_status) = if amount > 0 {
         let payment = crate::funds::payments::create_purposed(
@@ -983,6 +991,7 @@ pub fn start_payout(
             Purpose::DepositRefund,
             ChannelName::parse(&channel).unwrap_or(ChannelName::Sandbox),
             amount,
+            payee_account_id,
         )?;
         (Some(payment.id), RefundStatus::PayoutPending)
     } else {

@@ -9,9 +9,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::funds::payments::{self, Direction, PaymentRequest, PaymentView, Purpose, Settlement};
+use crate::funds::payments::{self, Direction, PaymentView, Purpose, Settlement, WithdrawalRequest};
 use crate::funds::routes::{CallbackAck, payment_post};
-use crate::platform::channels::{CallbackEvent, PaymentChannel};
+use crate::platform::channels::{Ack, CallbackEvent};
 use crate::platform::db::DbConnection;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::state::AppState;
@@ -51,24 +51,25 @@ fn create_withdrawal(
     conn: &mut DbConnection,
     st: &AppState,
     user_id: i64,
-    req: &PaymentRequest,
+    req: &WithdrawalRequest,
 ) -> AppResult<PaymentView> {
     crate::conduct::require_service(conn, st, user_id, crate::conduct::Service::Withdrawal)?;
     payments::create_withdrawal(conn, st, user_id, req)
 }
 
-/// Withdraw to a channel. The amount is held at once and paid out when the
-/// channel confirms; a failed payout returns it.
+/// Withdraw to one of the caller's bound payee accounts (FND-4). The
+/// amount is held at once and paid out when the channel confirms; a failed
+/// payout returns it.
 #[utoipa::path(
     operation_id = "me_withdrawals_create",
     tag = "funds",
     params(("Idempotency-Key" = String, Header, description = "Unique per intended withdrawal; a repeat returns the first result",
         pattern = "^[A-Za-z0-9._:-]{1,100}$")),
-    request_body = PaymentRequest,
+    request_body = WithdrawalRequest,
     responses(
         (status = 201, description = "Pending withdrawal; the amount is held", body = PaymentView),
         (status = 409, description = "Insufficient available funds (`funds.insufficient`) or the same key still in progress", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid amount, unavailable channel (`payment.channel_unavailable`), or key reused for another request (`idempotency.key_reused`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid amount, unavailable channel (`payment.channel_unavailable`), no such bound payee (`payee.not_bound`), a payee of another channel (`payee.channel_mismatch`), or key reused for another request (`idempotency.key_reused`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -77,7 +78,7 @@ pub async fn withdraw(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    body: crate::platform::http::Json<PaymentRequest>,
+    body: crate::platform::http::Json<WithdrawalRequest>,
 ) -> AppResult<HttpResponse> {
     payment_post(
         &state,
@@ -90,58 +91,56 @@ pub async fn withdraw(
     .await
 }
 
-async fn handle_callback(
+/// Settles a verified callback's event in one transaction (nothing for a
+/// genuine notice that settles nothing).
+async fn settle_verified(
     state: &AppState,
     channel_name: String,
-    timestamp: Option<String>,
-    signature: Option<String>,
-    raw: web::Bytes,
-) -> AppResult<CallbackAck> {
-    // Signature and freshness first, outside any transaction: a forged
-    // callback costs no connection and no write lock.
-    let channel = state.channels.get(&channel_name).ok_or_else(|| {
-        AppError::not_found(
-            "payment.channel_unknown",
-            "未知的支付渠道",
-            "Unknown payment channel",
-        )
-    })?;
-    let event = channel
-        .verify_callback(
-            timestamp.as_deref(),
-            signature.as_deref(),
-            &raw,
-            state.clock.now().timestamp(),
-        )
-        .map_err(payments::callback_error)?;
+    event: Option<CallbackEvent>,
+) -> AppResult<Option<PaymentView>> {
+    let Some(event) = event else {
+        return Ok(None);
+    };
     state
-        .tx(move |conn, st| {
-            let payment = apply_callback(conn, st, &channel_name, &event)?;
-            Ok(CallbackAck {
-                status: "ok",
-                payment,
-            })
-        })
+        .tx(move |conn, st| apply_callback(conn, st, &channel_name, &event).map(Some))
         .await
 }
 
-/// A payment channel's signed notification (`alipay` or `wechat`). Headers
-/// `X-Timestamp` (unix seconds) and `X-Signature` (hex HMAC-SHA256 over
-/// `"{timestamp}.{raw body}"` with the channel's secret). Replays are
-/// answered OK and move no money again.
+fn unknown_channel() -> AppError {
+    AppError::not_found(
+        "payment.channel_unknown",
+        "未知的支付渠道",
+        "Unknown payment channel",
+    )
+}
+
+/// A payment channel's notification, in the channel's own protocol
+/// (FND-5):
+/// - `alipay`: Alipay's asynchronous notification, form-encoded, signed
+///   RSA2 (verified with Alipay's public key); answered `success`.
+/// - `wechat`: WeChat Pay v3, JSON with an AES-256-GCM encrypted
+///   `resource`, signed in `Wechatpay-Signature` over
+///   `Wechatpay-Timestamp`, `Wechatpay-Nonce` and the body (verified with
+///   the platform public key named by `Wechatpay-Serial`); answered 204.
+///
+/// The payment settles once; replays are acknowledged and move no money.
 #[utoipa::path(
     operation_id = "payments_callback",
     tag = "payments",
     params(
         ("channel" = String, Path, description = "`alipay` or `wechat`", pattern = "^(alipay|wechat)$"),
-        ("X-Timestamp" = String, Header, description = "Unix seconds; must be within the tolerance window"),
-        ("X-Signature" = String, Header, description = "Hex HMAC-SHA256 of `{timestamp}.{raw body}`"),
+        ("Wechatpay-Timestamp" = Option<String>, Header, description = "WeChat Pay: unix seconds, within the tolerance window"),
+        ("Wechatpay-Nonce" = Option<String>, Header, description = "WeChat Pay: the signature's nonce"),
+        ("Wechatpay-Signature" = Option<String>, Header, description = "WeChat Pay: base64 SHA256withRSA of `timestamp\\nnonce\\nbody\\n`"),
+        ("Wechatpay-Serial" = Option<String>, Header, description = "WeChat Pay: the platform key's serial or id"),
     ),
-    request_body = crate::platform::channels::CallbackEvent,
+    request_body(content = String, description = "The channel's notification as sent (Alipay: form-encoded parameters; WeChat Pay: JSON)", content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Applied (or already applied)", body = CallbackAck),
+        (status = 200, description = "Alipay: applied (or already applied), answered `success`", body = String, content_type = "text/plain"),
+        (status = 204, description = "WeChat Pay: applied (or already applied)"),
+        (status = 400, description = "Malformed notification (`payment.malformed_callback`)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Bad signature (`payment.bad_signature`) or stale timestamp (`payment.stale_callback`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown channel or payment", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or unconfigured channel, or unknown payment", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already completed with another outcome", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Amount (`payment.amount_mismatch`) or event (`payment.event_mismatch`) does not match the payment (refused and logged)", body = Problem, content_type = "application/problem+json"),
     )
@@ -152,30 +151,33 @@ pub async fn callback(
     channel: web::Path<String>,
     req: HttpRequest,
     raw: web::Bytes,
-) -> AppResult<web::Json<CallbackAck>> {
-    let channel = channel.into_inner();
-    if !["alipay", "wechat"].contains(&channel.as_str()) {
-        return Err(AppError::not_found(
-            "payment.channel_unknown",
-            "未知的支付渠道",
-            "Unknown payment channel",
-        ));
+) -> AppResult<HttpResponse> {
+    let channel_name = channel.into_inner();
+    if !["alipay", "wechat"].contains(&channel_name.as_str()) {
+        return Err(unknown_channel());
     }
+    // Signature (and freshness) first, outside any transaction: a forged
+    // callback costs no connection and no write lock.
+    let channel = state.channels.get(&channel_name).ok_or_else(unknown_channel)?;
     let header = |name: &str| {
         req.headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     };
-    let ack = handle_callback(
-        &state,
-        channel,
-        header("X-Timestamp"),
-        header("X-Signature"),
-        raw,
-    )
-    .await?;
-    Ok(web::Json(ack))
+    let event = channel
+        .verify_callback(&header, &raw, state.clock.now().timestamp())
+        .map_err(payments::callback_error)?;
+    let ack = channel.ack();
+    let payment = settle_verified(&state, channel_name, event).await?;
+    Ok(match ack {
+        Ack::Text(text) => HttpResponse::Ok().content_type("text/plain").body(text),
+        Ack::NoContent => HttpResponse::NoContent().finish(),
+        Ack::Json => HttpResponse::Ok().json(CallbackAck {
+            status: "ok",
+            payment,
+        }),
+    })
 }
 
 /// The outcome to simulate in the sandbox.
@@ -186,9 +188,11 @@ pub struct SandboxOutcome {
     pub succeed: Option<bool>,
 }
 
-/// Sandbox only: complete one of the caller's sandbox payments. Signs a
-/// channel callback and sends it through the same code path as a real one.
-/// Answers 404 where the sandbox is disabled (production by default).
+/// Sandbox only: complete a sandbox payment: one of the caller's, or, for
+/// finance staff, anyone's (a staff payout to a sealed user, FND-6). Signs
+/// a channel callback and sends it through the same verification and
+/// settlement as a real one. Answers 404 where the sandbox is disabled
+/// (production by default).
 #[utoipa::path(
     operation_id = "payments_sandbox_complete",
     tag = "payments",
@@ -209,13 +213,17 @@ pub async fn sandbox_complete(
     body: crate::platform::http::Json<SandboxOutcome>,
 ) -> AppResult<web::Json<CallbackAck>> {
     let not_found = || AppError::not_found("payment.not_found", "支付单不存在", "No such payment");
-    let Some(channel) = state.channels.get("sandbox") else {
+    let Some(channel) = state.channels.sandbox() else {
         return Err(not_found());
     };
     let public_id = payment_id.into_inner();
+    let finance = matches!(
+        user.role,
+        crate::auth::accounts::Role::Finance | crate::auth::accounts::Role::Admin
+    );
     let (user_id, id) = (user.user_id, public_id.clone());
     let (channel_name, amount, direction) = state
-        .run(move |conn, _| payments::owned(conn, user_id, &id))
+        .run(move |conn, _| payments::owned(conn, (!finance).then_some(user_id), &id))
         .await?;
     if channel_name != "sandbox" {
         return Err(not_found());
@@ -236,13 +244,12 @@ pub async fn sandbox_complete(
     .map_err(AppError::internal)?;
     let ts = state.clock.now().timestamp();
     let signature = channel.sign(ts, &raw);
-    let ack = handle_callback(
-        &state,
-        "sandbox".into(),
-        Some(ts.to_string()),
-        Some(signature),
-        raw.into(),
-    )
-    .await?;
-    Ok(web::Json(ack))
+    let event = channel
+        .verify(Some(&ts.to_string()), Some(&signature), &raw, ts)
+        .map_err(payments::callback_error)?;
+    let payment = settle_verified(&state, "sandbox".into(), Some(event)).await?;
+    Ok(web::Json(CallbackAck {
+        status: "ok",
+        payment,
+    }))
 }

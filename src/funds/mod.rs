@@ -3,6 +3,7 @@
 
 pub mod idempotency;
 pub mod ledger;
+pub mod payees;
 pub mod payments;
 pub mod reading;
 pub mod routes;

@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ledger::{self, Reference};
+use super::payees::{self, Payee, PayeeKind};
 use crate::notifications::{Notice, notify};
-use crate::platform::channels::{CallbackError, CallbackEvent, CallbackKind, PaymentChannel};
+use crate::platform::channels::{
+    CallbackError, CallbackEvent, CallbackKind, Order, PaymentChannel, Remote,
+};
 use crate::platform::db::DbConnection;
 use crate::platform::db::schema::payments;
 use crate::platform::enums::text_enum;
@@ -35,6 +38,20 @@ pub struct PaymentRequest {
     pub channel: ChannelName,
 }
 
+/// `POST /api/v1/me/account/withdrawals`: the amount goes to one of the
+/// caller's bound payee accounts (FND-4) through its channel (an Alipay
+/// payee through `alipay`, a WeChat payee through `wechat`; the sandbox
+/// takes either).
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "100.00", "channel": "sandbox", "payee_account_id": 1}))]
+pub struct WithdrawalRequest {
+    pub amount: Money,
+    pub channel: ChannelName,
+    /// One of `GET /me/payee-accounts`.
+    pub payee_account_id: i64,
+}
+
 /// A payment and what the app needs to complete it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentView {
@@ -46,8 +63,13 @@ pub struct PaymentView {
     pub channel: String,
     pub amount: Money,
     pub status: PaymentStatus,
-    /// For a pending top-up: the parameters the app hands to the channel SDK.
+    /// For a pending top-up: what the app hands to the channel SDK (Alipay:
+    /// `order_string`; WeChat: `appid`, `partnerid`, `prepayid`, `package`,
+    /// `noncestr`, `timestamp`, `sign`; sandbox: `complete_url`). For a
+    /// WeChat payout waiting for the user's confirmation: `package_info`.
     pub pay_params: Option<serde_json::Value>,
+    /// For a payout: the payee account it goes to (FND-4).
+    pub payee_account_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
 }
@@ -95,6 +117,8 @@ struct Row {
     created_at: NaiveDateTime,
     completed_at: Option<NaiveDateTime>,
     purpose: Purpose,
+    payee_account_id: Option<i64>,
+    channel_order: Option<String>,
 }
 
 /// Refuses a channel that is not configured here (422).
@@ -116,15 +140,32 @@ fn channel(st: &AppState, name: ChannelName) -> AppResult<&dyn PaymentChannel> {
         })
 }
 
+/// What the channel shows the payer.
+fn subject(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Funds => "微工宝账户充值",
+        Purpose::Deposit => "微工宝保证金",
+        Purpose::DepositRefund => "微工宝保证金退还",
+    }
+}
+
 fn view(st: &AppState, r: Row) -> AppResult<PaymentView> {
     let amount = Money::from_stored(r.amount)?;
-    let pay_params = (r.status == PaymentStatus::Pending && r.direction == Direction::TopUp)
-        .then(|| {
-            st.channels
-                .get(&r.channel)
-                .map(|c| c.pay_params(&r.public_id, &amount.to_string()))
-        })
-        .flatten();
+    let pay_params = match (r.status, r.direction) {
+        (PaymentStatus::Pending, Direction::TopUp) => st.channels.get(&r.channel).map(|c| {
+            let order = Order {
+                payment_id: &r.public_id,
+                amount_fen: r.amount,
+                subject: subject(r.purpose),
+            };
+            c.pay_params(&order, r.channel_order.as_deref(), st.clock.now().timestamp())
+        }),
+        (PaymentStatus::Pending, Direction::Withdrawal) => r
+            .channel_order
+            .as_ref()
+            .map(|p| serde_json::json!({"channel": r.channel, "package_info": p})),
+        _ => None,
+    };
     Ok(PaymentView {
         id: r.public_id,
         direction: r.direction,
@@ -132,39 +173,54 @@ fn view(st: &AppState, r: Row) -> AppResult<PaymentView> {
         amount,
         status: r.status,
         pay_params,
+        payee_account_id: r.payee_account_id,
         created_at: r.created_at.and_utc(),
         completed_at: r.completed_at.map(|t| t.and_utc()),
     })
 }
 
-fn insert(
-    conn: &mut DbConnection,
-    st: &AppState,
+/// A payment about to be created.
+struct NewPayment {
     user_id: i64,
-    dir: Direction,
-    req: &PaymentRequest,
-) -> AppResult<Row> {
-    insert_for(conn, st, user_id, dir, Purpose::Funds, req)
+    direction: Direction,
+    purpose: Purpose,
+    channel: ChannelName,
+    fen: i64,
+    payee_account_id: Option<i64>,
 }
 
-fn insert_for(
-    conn: &mut DbConnection,
-    st: &AppState,
-    user_id: i64,
-    dir: Direction,
-    purpose: Purpose,
-    req: &PaymentRequest,
-) -> AppResult<Row> {
+fn channel_failed(e: crate::platform::channels::ChannelError) -> AppError {
+    log::warn!("payment channel call failed: {e}");
+    AppError::unavailable(format!("payment channel: {e}"))
+}
+
+/// Inserts a pending payment; a top-up through a channel that needs its
+/// own order first (WeChat's prepay) gets it now.
+fn insert_for(conn: &mut DbConnection, st: &AppState, new: &NewPayment) -> AppResult<Row> {
     let public_id = uuid::Uuid::new_v4().to_string();
+    let channel_order = if new.direction == Direction::TopUp {
+        let order = Order {
+            payment_id: &public_id,
+            amount_fen: new.fen,
+            subject: subject(new.purpose),
+        };
+        channel(st, new.channel)?
+            .open_order(&order, st.clock.now().timestamp())
+            .map_err(channel_failed)?
+    } else {
+        None
+    };
     let id: i64 = diesel::insert_into(payments::table)
         .values((
             payments::public_id.eq(&public_id),
-            payments::user_id.eq(user_id),
-            payments::direction.eq(dir),
-            payments::channel.eq(req.channel.as_str()),
-            payments::amount.eq(req.amount.fen()),
+            payments::user_id.eq(new.user_id),
+            payments::direction.eq(new.direction),
+            payments::channel.eq(new.channel.as_str()),
+            payments::amount.eq(new.fen),
             payments::status.eq(PaymentStatus::Pending),
-            payments::purpose.eq(purpose),
+            payments::purpose.eq(new.purpose),
+            payments::payee_account_id.eq(new.payee_account_id),
+            payments::channel_order.eq(&channel_order),
             payments::created_at.eq(st.clock.now_naive()),
         ))
         .returning(payments::id)
@@ -173,6 +229,41 @@ fn insert_for(
         .find(id)
         .select(Row::as_select())
         .first(conn)?)
+}
+
+/// Refuses a payee that the channel cannot pay (an Alipay account through
+/// WeChat Pay, say); the sandbox pays any.
+pub fn check_payee_channel(payee: &Payee, channel: ChannelName, field: &str) -> AppResult<()> {
+    let fits = match channel {
+        ChannelName::Sandbox => true,
+        ChannelName::Alipay => payee.kind == PayeeKind::Alipay,
+        ChannelName::Wechat => payee.kind == PayeeKind::Wechat,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(AppError::invalid_field(
+            field,
+            "payee.channel_mismatch",
+            "该收款账户不属于所选支付渠道",
+            "This payee account is not one of the chosen channel's",
+        ))
+    }
+}
+
+/// The channel a staff payout to `payee` goes through: the payee's own
+/// channel, or the sandbox where that channel is not configured but the
+/// sandbox is (development, QA).
+pub fn channel_for_payee(st: &AppState, payee: &Payee) -> AppResult<ChannelName> {
+    let own = match payee.kind {
+        PayeeKind::Alipay => ChannelName::Alipay,
+        PayeeKind::Wechat => ChannelName::Wechat,
+    };
+    if channel(st, own).is_ok() {
+        return Ok(own);
+    }
+    channel(st, ChannelName::Sandbox)?;
+    Ok(ChannelName::Sandbox)
 }
 
 /// Creates a pending top-up; the account is credited when the channel's
@@ -185,13 +276,25 @@ pub fn create_top_up(
 ) -> AppResult<PaymentView> {
     channel(st, req.channel)?;
     ledger::user_accounts(conn, st, user_id)?;
-    let row = insert(conn, st, user_id, Direction::TopUp, req)?;
+    let row = insert_for(
+        conn,
+        st,
+        &NewPayment {
+            user_id,
+            direction: Direction::TopUp,
+            purpose: Purpose::Funds,
+            channel: req.channel,
+            fen: req.amount.fen(),
+            payee_account_id: None,
+        },
+    )?;
     view(st, row)
 }
 
 /// Creates a pending payment for another ledger purpose (a deposit
 /// payment or a deposit refund payout); the purpose's owner moves the money
 /// when the callback settles it.
+#[allow(clippy::too_many_arguments)]
 pub fn create_purposed(
     conn: &mut DbConnection,
     st: &AppState,
@@ -200,34 +303,64 @@ pub fn create_purposed(
     purpose: Purpose,
     channel_name: ChannelName,
     fen: i64,
+    payee_account_id: Option<i64>,
 ) -> AppResult<PaymentView> {
     channel(st, channel_name)?;
-    let amount =
-        Money::from_fen(fen).ok_or_else(|| AppError::internal("payment amount out of range"))?;
-    let req = PaymentRequest {
-        amount,
-        channel: channel_name,
-    };
-    let row = insert_for(conn, st, user_id, dir, purpose, &req)?;
+    Money::from_fen(fen).ok_or_else(|| AppError::internal("payment amount out of range"))?;
+    let row = insert_for(
+        conn,
+        st,
+        &NewPayment {
+            user_id,
+            direction: dir,
+            purpose,
+            channel: channel_name,
+            fen,
+            payee_account_id,
+        },
+    )?;
     view(st, row)
 }
 
-/// Holds the amount and asks the channel to pay it out; the hold is
-/// captured when the payout is confirmed and released if it fails.
+/// Holds the amount and asks the channel to pay it out to the payee; the
+/// hold is captured when the payout is confirmed and released if it fails.
 pub fn create_withdrawal(
     conn: &mut DbConnection,
     st: &AppState,
     user_id: i64,
-    req: &PaymentRequest,
+    req: &WithdrawalRequest,
 ) -> AppResult<PaymentView> {
     channel(st, req.channel)?;
-    let row = insert(conn, st, user_id, Direction::Withdrawal, req)?;
-    let reference = Reference::payment(
-        "withdrawal_hold",
-        &row.public_id,
-        format!("提现冻结 {}", req.amount),
-    );
-    ledger::hold(conn, st, user_id, req.amount.fen(), &reference)?;
+    let payee = payees::usable(conn, user_id, req.payee_account_id, "payee_account_id")?;
+    check_payee_channel(&payee, req.channel, "payee_account_id")?;
+    payout(conn, st, &payee, req.channel, req.amount.fen(), "withdrawal_hold", "提现冻结")
+}
+
+/// Holds `fen` of the payee's owner and creates the payout (a user's
+/// withdrawal or a staff payout, FND-6).
+pub fn payout(
+    conn: &mut DbConnection,
+    st: &AppState,
+    payee: &Payee,
+    channel_name: ChannelName,
+    fen: i64,
+    kind: &'static str,
+    memo: &str,
+) -> AppResult<PaymentView> {
+    let row = insert_for(
+        conn,
+        st,
+        &NewPayment {
+            user_id: payee.user_id,
+            direction: Direction::Withdrawal,
+            purpose: Purpose::Funds,
+            channel: channel_name,
+            fen,
+            payee_account_id: Some(payee.id),
+        },
+    )?;
+    let reference = Reference::payment(kind, &row.public_id, format!("{memo} {}", format_fen(fen)));
+    ledger::hold(conn, st, payee.user_id, fen, &reference)?;
     view(st, row)
 }
 
@@ -341,7 +474,8 @@ pub fn settle(
     )
     .set((
         payments::status.eq(new_status),
-        payments::channel_reference.eq(&event.channel_reference),
+        payments::channel_reference
+            .eq(Some(&event.channel_reference).filter(|r| !r.is_empty())),
         payments::completed_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
@@ -446,17 +580,218 @@ pub fn apply_funds(conn: &mut DbConnection, st: &AppState, p: &Settled) -> AppRe
     )
 }
 
-/// The payment with a public id, if `user_id` owns it.
+/// The payment with a public id, if `user_id` owns it (`None`: anyone's).
 pub fn owned(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: Option<i64>,
     public_id: &str,
 ) -> AppResult<(String, i64, Direction)> {
-    payments::table
+    let mut q = payments::table
         .filter(payments::public_id.eq(public_id))
-        .filter(payments::user_id.eq(user_id))
-        .select((payments::channel, payments::amount, payments::direction))
+        .into_boxed();
+    if let Some(user_id) = user_id {
+        q = q.filter(payments::user_id.eq(user_id));
+    }
+    q.select((payments::channel, payments::amount, payments::direction))
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("payment.not_found", "支付单不存在", "No such payment"))
+}
+
+/// A payout the channel has to be asked for, or a payment whose callback
+/// is overdue.
+#[derive(Debug, Clone)]
+pub struct Outstanding {
+    pub id: i64,
+    pub public_id: String,
+    pub channel: String,
+    pub direction: Direction,
+    pub amount: i64,
+    pub payee_account_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+type OutstandingRow = (
+    i64,
+    String,
+    String,
+    Direction,
+    i64,
+    Option<i64>,
+    NaiveDateTime,
+);
+
+fn outstanding(rows: Vec<OutstandingRow>) -> Vec<Outstanding> {
+    rows.into_iter()
+        .map(
+            |(id, public_id, channel, direction, amount, payee_account_id, created_at)| Outstanding {
+                id,
+                public_id,
+                channel,
+                direction,
+                amount,
+                payee_account_id,
+                created_at,
+            },
+        )
+        .collect()
+}
+
+const OUTSTANDING_COLUMNS: (
+    payments::id,
+    payments::public_id,
+    payments::channel,
+    payments::direction,
+    payments::amount,
+    payments::payee_account_id,
+    payments::created_at,
+) = (
+    payments::id,
+    payments::public_id,
+    payments::channel,
+    payments::direction,
+    payments::amount,
+    payments::payee_account_id,
+    payments::created_at,
+);
+
+/// FND-5: pending payouts of real channels not yet sent to the channel's
+/// transfer API (the sandbox's wait for its completion endpoint).
+pub fn payouts_to_submit(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<Outstanding>> {
+    let rows = payments::table
+        .filter(payments::status.eq(PaymentStatus::Pending))
+        .filter(payments::direction.eq(Direction::Withdrawal))
+        .filter(payments::submitted_at.is_null())
+        .filter(payments::channel.ne("sandbox"))
+        .order(payments::id.asc())
+        .limit(limit)
+        .select(OUTSTANDING_COLUMNS)
+        .load(conn)?;
+    Ok(outstanding(rows))
+}
+
+/// Records that the channel was asked to pay out (and what it wants shown
+/// to the user, if anything). False: another runner did it first.
+pub fn mark_submitted(
+    conn: &mut DbConnection,
+    st: &AppState,
+    id: i64,
+    detail: Option<&str>,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        payments::table
+            .filter(payments::id.eq(id))
+            .filter(payments::submitted_at.is_null()),
+    )
+    .set((
+        payments::submitted_at.eq(st.clock.now_naive()),
+        payments::channel_order.eq(detail),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// FND-5: pending payments of real channels whose callback is overdue
+/// (`after_secs` since creation and since the last query); payouts only
+/// once submitted.
+pub fn overdue(
+    conn: &mut DbConnection,
+    st: &AppState,
+    after_secs: i64,
+    limit: i64,
+) -> AppResult<Vec<Outstanding>> {
+    let before = st.clock.now_naive() - chrono::Duration::seconds(after_secs);
+    let rows = payments::table
+        .filter(payments::status.eq(PaymentStatus::Pending))
+        .filter(payments::channel.ne("sandbox"))
+        .filter(payments::created_at.le(before))
+        .filter(
+            payments::queried_at
+                .is_null()
+                .or(payments::queried_at.le(before)),
+        )
+        .filter(
+            payments::direction
+                .eq(Direction::TopUp)
+                .or(payments::submitted_at.is_not_null()),
+        )
+        .order(payments::id.asc())
+        .limit(limit)
+        .select(OUTSTANDING_COLUMNS)
+        .load(conn)?;
+    Ok(outstanding(rows))
+}
+
+/// Records a query that settled nothing; `detail` replaces what the user
+/// is shown when the channel gave something new.
+pub fn mark_queried(
+    conn: &mut DbConnection,
+    st: &AppState,
+    id: i64,
+    detail: Option<&str>,
+) -> AppResult<()> {
+    let now = st.clock.now_naive();
+    match detail {
+        Some(detail) => diesel::update(payments::table.find(id))
+            .set((
+                payments::queried_at.eq(now),
+                payments::channel_order.eq(detail),
+            ))
+            .execute(conn)?,
+        None => diesel::update(payments::table.find(id))
+            .set(payments::queried_at.eq(now))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Hours after which a top-up the channel still reports unpaid (or does
+/// not know) is closed as failed: the channels' own orders expire well
+/// before (Alipay's in 30 minutes, WeChat's prepay in two hours).
+pub const TOP_UP_GIVE_UP_HOURS: i64 = 24;
+
+/// The callback a channel's answer amounts to, if it settles the payment.
+pub fn event_from_remote(
+    st: &AppState,
+    p: &Outstanding,
+    remote: &Remote,
+) -> Option<CallbackEvent> {
+    let payout = p.direction == Direction::Withdrawal;
+    let (event, reference, amount) = match remote {
+        Remote::Succeeded {
+            reference,
+            amount_fen,
+        } => (
+            if payout {
+                CallbackKind::PayoutSucceeded
+            } else {
+                CallbackKind::PaymentSucceeded
+            },
+            reference.clone(),
+            *amount_fen,
+        ),
+        Remote::Failed { reference } => (
+            if payout {
+                CallbackKind::PayoutFailed
+            } else {
+                CallbackKind::PaymentFailed
+            },
+            reference.clone().unwrap_or_default(),
+            p.amount,
+        ),
+        Remote::Pending { .. } | Remote::Unknown => {
+            let given_up = st.clock.now_naive() - p.created_at
+                > chrono::Duration::hours(TOP_UP_GIVE_UP_HOURS);
+            if payout || !given_up {
+                return None;
+            }
+            (CallbackKind::PaymentFailed, String::new(), p.amount)
+        }
+    };
+    Some(CallbackEvent {
+        payment_id: p.public_id.clone(),
+        event,
+        amount: format_fen(amount),
+        channel_reference: reference,
+    })
 }

@@ -89,21 +89,14 @@ pub async fn top_up(
     .await
 }
 
-type CreatePayment = fn(
-    &mut crate::platform::db::DbConnection,
-    &AppState,
-    i64,
-    &PaymentRequest,
-) -> AppResult<PaymentView>;
-
 /// The idempotent part every money POST shares.
-pub async fn payment_post(
+pub async fn payment_post<B: Serialize + Send + 'static>(
     state: &AppState,
     user_id: i64,
     req: &HttpRequest,
-    body: PaymentRequest,
+    body: B,
     route: &str,
-    create: CreatePayment,
+    create: fn(&mut crate::platform::db::DbConnection, &AppState, i64, &B) -> AppResult<PaymentView>,
 ) -> AppResult<HttpResponse> {
     let key = idempotency::key_from(req.headers())?;
     let print = idempotency::fingerprint(route, &body);
@@ -123,8 +116,9 @@ pub async fn payment_post(
 pub struct CallbackAck {
     #[schema(example = "ok")]
     pub status: &'static str,
-    /// The payment's state after the callback.
-    pub payment: PaymentView,
+    /// The payment's state after the callback (none when the notice, though
+    /// genuine, settled nothing).
+    pub payment: Option<PaymentView>,
 }
 
 /// Reconciliation: every balance against its entries, every transaction

@@ -80,9 +80,8 @@ pub struct Settings {
     pub jobs_interval_secs: u64,
     /// The sandbox payment channel (default on in development, off in production).
     pub payment_sandbox_enabled: bool,
-    /// Callback signing secrets; a channel without one is not offered.
-    pub alipay_secret: Option<Vec<u8>>,
-    pub wechat_secret: Option<Vec<u8>>,
+    /// The real channels, payees and staff money operations (FND-4..6).
+    pub payments: PaymentSettings,
     /// How far a callback's timestamp may be from now, in seconds.
     pub callback_tolerance_secs: i64,
     /// Marketplace numbers (MKT-1, MKT-4, reviews).
@@ -415,8 +414,7 @@ impl Settings {
                 "PAYMENT_SANDBOX_ENABLED",
                 Some(app_env == AppEnv::Development),
             )?,
-            alipay_secret: channel_secret(&lookup, "PAYMENT_ALIPAY_SECRET")?,
-            wechat_secret: channel_secret(&lookup, "PAYMENT_WECHAT_SECRET")?,
+            payments: PaymentSettings::from_lookup(&lookup)?,
             callback_tolerance_secs: parse_in(
                 &lookup,
                 "PAYMENT_CALLBACK_TOLERANCE_SECS",
@@ -699,17 +697,154 @@ impl ConductSettings {
     }
 }
 
-fn channel_secret(
-    lookup: &impl Fn(&str) -> Option<String>,
-    key: &str,
-) -> Result<Option<Vec<u8>>, ConfigError> {
-    match lookup(key) {
-        Some(secret) if secret.len() >= MIN_JWT_SECRET_BYTES => Ok(Some(secret.into_bytes())),
-        Some(_) => Err(ConfigError(format!(
-            "{key} must be at least {MIN_JWT_SECRET_BYTES} bytes"
-        ))),
-        None => Ok(None),
+/// The payment channels' settings (FND-4..6). A channel is offered when
+/// its id is set; the rest of its settings are then required.
+#[derive(Debug, Clone)]
+pub struct PaymentSettings {
+    /// `ALIPAY_APP_ID`, `ALIPAY_PRIVATE_KEY`, `ALIPAY_PUBLIC_KEY`,
+    /// `ALIPAY_GATEWAY_URL`, `ALIPAY_NOTIFY_URL`, `ALIPAY_APP_CERT_SN`,
+    /// `ALIPAY_ROOT_CERT_SN`.
+    pub alipay: Option<crate::platform::channels::alipay::AlipayConfig>,
+    /// `WECHATPAY_APP_ID`, `WECHATPAY_MCH_ID`, `WECHATPAY_MCH_SERIAL`,
+    /// `WECHATPAY_PRIVATE_KEY`, `WECHATPAY_PLATFORM_PUBLIC_KEY`,
+    /// `WECHATPAY_PLATFORM_SERIAL`, `WECHATPAY_API_V3_KEY`,
+    /// `WECHATPAY_BASE_URL`, `WECHATPAY_NOTIFY_URL`,
+    /// `WECHATPAY_TRANSFER_SCENE_ID`.
+    pub wechatpay: Option<crate::platform::channels::wechatpay::WechatpayConfig>,
+    /// `WECHAT_LOGIN_PROVIDER=development|open` (FND-4: the openid of a
+    /// WeChat payee comes from the app's sign-in code); `open` needs
+    /// `WECHAT_OPEN_APP_ID`, `WECHAT_OPEN_APP_SECRET` (`WECHAT_API_BASE_URL`).
+    pub wechat_login: WechatLoginSettings,
+    /// Seconds a payment may wait for its callback before the scheduler
+    /// asks the channel (`PAYMENT_QUERY_AFTER_SECS`, 600).
+    pub query_after_secs: i64,
+    /// Staff money operations above this many fen wait for a second
+    /// finance person (`MONEY_OPERATION_APPROVAL_ABOVE`, yuan, 1000.00).
+    pub approval_above_fen: i64,
+}
+
+/// Where WeChat sign-in codes are exchanged for openids.
+#[derive(Debug, Clone)]
+pub enum WechatLoginSettings {
+    /// A stand-in that derives a stable openid from the code (development).
+    Development,
+    /// `GET {base}/sns/oauth2/access_token` of the WeChat Open Platform.
+    Open {
+        app_id: String,
+        secret: String,
+        base_url: String,
+    },
+}
+
+/// A key setting: PEM text (newlines may be written `\n`), a path to a PEM
+/// file, or bare base64 DER.
+fn key_text(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Result<String, ConfigError> {
+    let raw = required(lookup, key)?;
+    let raw = raw.trim();
+    if raw.starts_with("-----BEGIN") {
+        return Ok(raw.replace("\\n", "\n"));
     }
+    if std::path::Path::new(raw).is_file() {
+        return std::fs::read_to_string(raw)
+            .map_err(|e| ConfigError(format!("{key}: cannot read the key file: {e}")));
+    }
+    Ok(raw.to_string())
+}
+
+fn required(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Result<String, ConfigError> {
+    lookup(key)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError(format!("{key} is required when the channel is configured")))
+}
+
+impl PaymentSettings {
+    fn from_lookup(lookup: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        for old in ["PAYMENT_ALIPAY_SECRET", "PAYMENT_WECHAT_SECRET"] {
+            if lookup(old).is_some() {
+                return Err(ConfigError(format!(
+                    "{old} (the generic HMAC callbacks) was replaced by the channels' own protocols: see ALIPAY_* and WECHATPAY_* in .env.example"
+                )));
+            }
+        }
+        let base = lookup("PUBLIC_BASE_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+            .trim_end_matches('/')
+            .to_string();
+        let tolerance = parse_in(lookup, "PAYMENT_CALLBACK_TOLERANCE_SECS", 300, 10..=3_600)?;
+        let approval = lookup("MONEY_OPERATION_APPROVAL_ABOVE").unwrap_or_else(|| "1000.00".into());
+        let approval_above_fen = crate::platform::channels::fen_of(&approval).ok_or_else(|| {
+            ConfigError("MONEY_OPERATION_APPROVAL_ABOVE must be an amount in yuan such as 1000.00".into())
+        })?;
+        Ok(PaymentSettings {
+            alipay: alipay_config(lookup, &base)?,
+            wechatpay: wechatpay_config(lookup, &base, tolerance)?,
+            wechat_login: match lookup("WECHAT_LOGIN_PROVIDER").as_deref() {
+                None | Some("development") => WechatLoginSettings::Development,
+                Some("open") => WechatLoginSettings::Open {
+                    app_id: required(lookup, "WECHAT_OPEN_APP_ID")?,
+                    secret: required(lookup, "WECHAT_OPEN_APP_SECRET")?,
+                    base_url: lookup("WECHAT_API_BASE_URL")
+                        .unwrap_or_else(|| "https://api.weixin.qq.com".into()),
+                },
+                Some(_) => {
+                    return Err(ConfigError(
+                        "WECHAT_LOGIN_PROVIDER must be development or open".into(),
+                    ));
+                }
+            },
+            query_after_secs: parse_in(lookup, "PAYMENT_QUERY_AFTER_SECS", 600, 10..=86_400)?,
+            approval_above_fen,
+        })
+    }
+}
+
+fn alipay_config(
+    lookup: &impl Fn(&str) -> Option<String>,
+    base: &str,
+) -> Result<Option<crate::platform::channels::alipay::AlipayConfig>, ConfigError> {
+    let Some(app_id) = lookup("ALIPAY_APP_ID").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let config = crate::platform::channels::alipay::AlipayConfig {
+        app_id,
+        private_key: key_text(lookup, "ALIPAY_PRIVATE_KEY")?,
+        alipay_public_key: key_text(lookup, "ALIPAY_PUBLIC_KEY")?,
+        gateway_url: lookup("ALIPAY_GATEWAY_URL")
+            .unwrap_or_else(|| "https://openapi.alipay.com/gateway.do".into()),
+        notify_url: lookup("ALIPAY_NOTIFY_URL")
+            .unwrap_or_else(|| format!("{base}/api/v1/payments/callbacks/alipay")),
+        app_cert_sn: lookup("ALIPAY_APP_CERT_SN"),
+        root_cert_sn: lookup("ALIPAY_ROOT_CERT_SN"),
+    };
+    crate::platform::channels::alipay::Alipay::new(config.clone()).map_err(ConfigError)?;
+    Ok(Some(config))
+}
+
+fn wechatpay_config(
+    lookup: &impl Fn(&str) -> Option<String>,
+    base: &str,
+    tolerance: i64,
+) -> Result<Option<crate::platform::channels::wechatpay::WechatpayConfig>, ConfigError> {
+    let Some(mch_id) = lookup("WECHATPAY_MCH_ID").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let config = crate::platform::channels::wechatpay::WechatpayConfig {
+        app_id: required(lookup, "WECHATPAY_APP_ID")?,
+        mch_id,
+        mch_serial: required(lookup, "WECHATPAY_MCH_SERIAL")?,
+        private_key: key_text(lookup, "WECHATPAY_PRIVATE_KEY")?,
+        platform_public_key: key_text(lookup, "WECHATPAY_PLATFORM_PUBLIC_KEY")?,
+        platform_serial: required(lookup, "WECHATPAY_PLATFORM_SERIAL")?,
+        api_v3_key: required(lookup, "WECHATPAY_API_V3_KEY")?.into_bytes(),
+        base_url: lookup("WECHATPAY_BASE_URL")
+            .unwrap_or_else(|| "https://api.mch.weixin.qq.com".into()),
+        notify_url: lookup("WECHATPAY_NOTIFY_URL")
+            .unwrap_or_else(|| format!("{base}/api/v1/payments/callbacks/wechat")),
+        transfer_scene_id: lookup("WECHATPAY_TRANSFER_SCENE_ID").unwrap_or_else(|| "1005".into()),
+    };
+    crate::platform::channels::wechatpay::Wechatpay::new(config.clone(), tolerance)
+        .map_err(ConfigError)?;
+    Ok(Some(config))
 }
 
 fn parse<T: FromStr>(

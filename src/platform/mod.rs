@@ -29,3 +29,4 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod text;
+pub mod wechat_login;

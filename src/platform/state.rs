@@ -7,6 +7,8 @@ use actix_web::web;
 
 use crate::platform::cache::PageCache;
 use crate::platform::changes::{self, Watch};
+use crate::platform::channels::alipay::Alipay;
+use crate::platform::channels::wechatpay::Wechatpay;
 use crate::platform::channels::{Channels, SignedChannel};
 use crate::platform::clock::{Clock, SystemClock};
 use crate::platform::config::Settings;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub abuse_words: Arc<WordMatcherCache>,
     pub limits: Arc<RateLimiters>,
     pub channels: Arc<Channels>,
+    /// WeChat sign-in codes to openids (FND-4 payees).
+    pub wechat_login: Arc<crate::platform::wechat_login::WechatLogin>,
     pub metrics: Arc<Metrics>,
     /// Where uploaded files live (FIL-2).
     pub storage: Arc<Storage>,
@@ -53,17 +57,24 @@ pub struct AppState {
 fn channels(settings: &Settings) -> Channels {
     let tolerance = settings.callback_tolerance_secs;
     let mut channels = Channels::default();
-    if let Some(secret) = &settings.alipay_secret {
-        channels.insert(SignedChannel::new("alipay", secret.clone(), tolerance));
+    // The settings were checked when read, so these build.
+    if let Some(config) = &settings.payments.alipay {
+        match Alipay::new(config.clone()) {
+            Ok(alipay) => channels.insert(Box::new(alipay)),
+            Err(e) => log::error!("alipay channel not offered: {e}"),
+        }
     }
-    if let Some(secret) = &settings.wechat_secret {
-        channels.insert(SignedChannel::new("wechat", secret.clone(), tolerance));
+    if let Some(config) = &settings.payments.wechatpay {
+        match Wechatpay::new(config.clone(), tolerance) {
+            Ok(wechat) => channels.insert(Box::new(wechat)),
+            Err(e) => log::error!("wechat pay channel not offered: {e}"),
+        }
     }
     if settings.payment_sandbox_enabled {
         // The sandbox signs its own callbacks; its key never leaves the process.
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
-        channels.insert(SignedChannel::new("sandbox", key.to_vec(), tolerance));
+        channels.insert_sandbox(SignedChannel::new("sandbox", key.to_vec(), tolerance));
     }
     channels
 }
@@ -96,6 +107,9 @@ impl AppState {
                 settings.delivery.codes_per_minute,
             )),
             channels: Arc::new(channels(&settings)),
+            wechat_login: Arc::new(crate::platform::wechat_login::WechatLogin::new(
+                &settings.payments.wechat_login,
+            )),
             metrics: Arc::new(Metrics::default()),
             pages: Arc::new(PageCache::new(settings.page_cache_entries)),
             storage: Arc::new(Storage::from_settings(&settings.files.storage)),

@@ -93,6 +93,17 @@ pub fn verified_identity(conn: &mut DbConnection, user_id: i64) -> AppResult<Opt
     Ok(approved_identity_query(user_id).first(conn).optional()?)
 }
 
+/// The approved legal name (an organisation's name), if verified: what an
+/// Alipay payee's real name must equal (FND-4).
+pub fn verified_name(conn: &mut DbConnection, user_id: i64) -> AppResult<Option<String>> {
+    Ok(verifications::table
+        .filter(verifications::user_id.eq(user_id))
+        .filter(verifications::status.eq(VerificationStatus::Approved))
+        .select(verifications::legal_name)
+        .first(conn)
+        .optional()?)
+}
+
 /// The identity hash of `user_id`'s approved verification, as a subquery
 /// other features can put in their own statement (none: not verified).
 pub fn approved_identity_query(

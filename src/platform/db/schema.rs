@@ -270,6 +270,74 @@ diesel::table! {
         created_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
         purpose -> Text,
+        payee_account_id -> Nullable<BigInt>,
+        channel_order -> Nullable<Text>,
+        submitted_at -> Nullable<Timestamp>,
+        queried_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    payee_accounts (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        kind -> Text,
+        identifier -> Text,
+        real_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    money_operations (id) {
+        id -> BigInt,
+        kind -> Text,
+        user_id -> BigInt,
+        amount -> BigInt,
+        reason -> Text,
+        serves_type -> Text,
+        serves_id -> Text,
+        payee_account_id -> Nullable<BigInt>,
+        status -> Text,
+        created_by -> Nullable<BigInt>,
+        approved_by -> Nullable<BigInt>,
+        decision_note -> Nullable<Text>,
+        payment_id -> Nullable<Text>,
+        ledger_tx_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    statement_imports (id) {
+        id -> BigInt,
+        channel -> Text,
+        statement_date -> Date,
+        rows_read -> Integer,
+        matched -> Integer,
+        imported_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reconciliation_differences (id) {
+        id -> BigInt,
+        import_id -> BigInt,
+        channel -> Text,
+        kind -> Text,
+        channel_reference -> Nullable<Text>,
+        payment_id -> Nullable<Text>,
+        our_amount -> Nullable<BigInt>,
+        their_amount -> Nullable<BigInt>,
+        our_status -> Nullable<Text>,
+        their_status -> Nullable<Text>,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by -> Nullable<BigInt>,
+        resolution -> Nullable<Text>,
     }
 }
 
@@ -499,6 +567,7 @@ diesel::table! {
         payment_id -> Nullable<Text>,
         created_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        payee_account_id -> Nullable<BigInt>,
     }
 }
 

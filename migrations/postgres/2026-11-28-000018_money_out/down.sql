@@ -1,0 +1,12 @@
+DELETE FROM ledger_accounts WHERE code = 'platform:compensation' AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.account_id = ledger_accounts.id);
+DROP TABLE reconciliation_differences;
+DROP TABLE statement_imports;
+DROP TABLE money_operations;
+ALTER TABLE deposit_refunds DROP COLUMN payee_account_id;
+DROP INDEX payments_channel_reference;
+DROP INDEX payments_pending;
+ALTER TABLE payments DROP COLUMN queried_at;
+ALTER TABLE payments DROP COLUMN submitted_at;
+ALTER TABLE payments DROP COLUMN channel_order;
+ALTER TABLE payments DROP COLUMN payee_account_id;
+DROP TABLE payee_accounts;
