@@ -99,7 +99,10 @@ fn account_routes(cfg: &mut ServiceConfig) {
         .service(flows::admin_user::admin_get_user)
         .service(funds::routes::my_account)
         .service(funds::routes::my_entries)
-        .service(funds::routes::top_up);
+        .service(funds::routes::top_up)
+        .service(funds::payee_routes::list_payees)
+        .service(funds::payee_routes::create_payee)
+        .service(funds::payee_routes::delete_payee);
 }
 
 /// The marketplace, conduct, deposits and disputes, in registration order.
@@ -108,6 +111,14 @@ fn market_routes(cfg: &mut ServiceConfig) {
         .service(flows::payments::callback)
         .service(flows::payments::sandbox_complete)
         .service(funds::routes::ledger_check)
+        .service(flows::money::create_operation)
+        .service(flows::money::list_operations)
+        .service(flows::money::get_operation)
+        .service(flows::money::approve_operation)
+        .service(flows::money::reject_operation)
+        .service(funds::reconciliation_routes::import_statement)
+        .service(funds::reconciliation_routes::list_differences)
+        .service(funds::reconciliation_routes::resolve_difference)
         .service(funds::routes::admin_account)
         .service(marketplace::routes::list_categories)
         .service(marketplace::routes::list_regions)
@@ -187,7 +198,13 @@ fn routes(cfg: &mut ServiceConfig) {
 /// Schemas the features publish that no operation body names directly
 /// (query parameter enums).
 #[derive(OpenApi)]
-#[openapi(components(schemas(marketplace::dto::DemandSort, notifications::routes::OutboxStatus)))]
+#[openapi(components(schemas(
+    marketplace::dto::DemandSort,
+    notifications::routes::OutboxStatus,
+    funds::operations::OperationStatus,
+    funds::reconciliation::StatementChannel,
+    funds::reconciliation::DifferenceState
+)))]
 struct FeatureSchemas;
 
 /// The OpenAPI document the server serves (and `openapi/openapi.json` holds),

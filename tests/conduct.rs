@@ -539,7 +539,7 @@ async fn dep5_vio5_vio6_deduction_notice_then_upheld_appeal_returns_the_money() 
     let blocked = app
         .post("/api/v1/me/deposit/refund-request")
         .bearer(&provider.access)
-        .json(json!({"channel": "sandbox"}))
+        .json(app.refund_body(&provider).await)
         .send()
         .await;
     blocked.assert_problem(409, "deposit.refund_blocked");
@@ -723,7 +723,7 @@ async fn vio3_suspension_credit_points_and_published_decisions() {
         &provider,
         "/api/v1/me/account/withdrawals",
         "w-suspended",
-        json!({"amount": "10.00", "channel": "sandbox"}),
+        app.withdraw_body(&provider, "10.00").await,
     )
     .await
     .assert_problem(403, "conduct.suspended");
@@ -859,7 +859,7 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
     let blocked = app
         .post("/api/v1/me/deposit/refund-request")
         .bearer(&provider.access)
-        .json(json!({"channel": "sandbox"}))
+        .json(app.refund_body(&provider).await)
         .send()
         .await;
     blocked.assert_problem(409, "deposit.refund_blocked");
@@ -889,7 +889,7 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
     let res = app
         .post("/api/v1/me/deposit/refund-request")
         .bearer(&provider.access)
-        .json(json!({"channel": "sandbox"}))
+        .json(app.refund_body(&provider).await)
         .send()
         .await;
     res.assert(201);

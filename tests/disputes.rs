@@ -437,7 +437,7 @@ async fn dsp1_dep7_open_dispute_blocks_refund_and_closure_and_extends_observatio
     let blocked = app
         .post("/api/v1/me/deposit/refund-request")
         .bearer(&d.provider.access)
-        .json(json!({"channel": "sandbox"}))
+        .json(app.refund_body(&d.provider).await)
         .send()
         .await;
     blocked.assert_problem(409, "deposit.refund_blocked");
@@ -460,7 +460,7 @@ async fn dsp1_dep7_open_dispute_blocks_refund_and_closure_and_extends_observatio
     .assert(200);
     app.post("/api/v1/me/deposit/refund-request")
         .bearer(&d.provider.access)
-        .json(json!({"channel": "sandbox"}))
+        .json(app.refund_body(&d.provider).await)
         .send()
         .await
         .assert(201);

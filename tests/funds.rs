@@ -4,28 +4,20 @@
 
 mod common;
 
-use common::{ALIPAY_SECRET, Account, TestApp};
+use common::channels::{self, FakeChannel};
+use common::{Account, TestApp};
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 use weigongbao::funds::ledger::{self, Reference};
-use weigongbao::platform::channels::SignedChannel;
 
-async fn funds_app() -> TestApp {
-    TestApp::with_settings(&[("PAYMENT_ALIPAY_SECRET", ALIPAY_SECRET)]).await
+async fn funds_app() -> (TestApp, FakeChannel) {
+    TestApp::with_channels(&[]).await
 }
 
-fn signed(body: &Value, ts: i64) -> (String, String, Vec<u8>) {
-    let raw = serde_json::to_vec(body).unwrap();
-    let ch = SignedChannel::new("alipay", ALIPAY_SECRET.as_bytes().to_vec(), 300);
-    (ts.to_string(), ch.sign(ts, &raw), raw)
-}
-
-async fn send_callback(app: &TestApp, body: &Value, ts: i64) -> common::Res {
-    let (ts, sig, raw) = signed(body, ts);
+/// Posts an Alipay notification (form-encoded, signed RSA2).
+async fn send_notification(app: &TestApp, body: Vec<u8>) -> common::Res {
     app.post("/api/v1/payments/callbacks/alipay")
-        .header("X-Timestamp", &ts)
-        .header("X-Signature", &sig)
-        .raw("application/json", raw)
+        .raw("application/x-www-form-urlencoded; charset=utf-8", body)
         .send()
         .await
 }
@@ -41,47 +33,46 @@ async fn alipay_top_up(app: &TestApp, user: &Account, amount: &str) -> String {
         .await;
     res.assert(201);
     assert_eq!(res.json["status"], "pending");
-    assert_eq!(res.json["pay_params"]["out_trade_no"], res.json["id"]);
-    res.json["id"].as_str().unwrap().to_string()
+    let order = res.json["pay_params"]["order_string"].as_str().unwrap();
+    let id = res.json["id"].as_str().unwrap().to_string();
+    let params: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(order).unwrap();
+    let biz: serde_json::Value = serde_json::from_str(&params["biz_content"]).unwrap();
+    assert_eq!(biz["out_trade_no"], json!(id));
+    assert_eq!(biz["total_amount"], json!(amount));
+    assert_eq!(params["method"], "alipay.trade.app.pay");
+    id
 }
 
 #[actix_web::test]
 async fn fnd2_signed_callback_credits_once_and_refuses_bad_ones() {
-    let app = funds_app().await;
+    let (app, _fake) = funds_app().await;
     let user = app.user().await;
     let id = alipay_top_up(&app, &user, "100.00").await;
-    let now = app.clock_now().timestamp();
-    let event = json!({"payment_id": id, "event": "payment_succeeded", "amount": "100.00", "channel_reference": "2026112100001"});
+    let paid = || channels::alipay_paid(&id, "100.00", "2026112122001400001");
 
-    // Bad signature, stale timestamp, unknown payment, wrong amount: refused, nothing moves.
-    let (ts, _, raw) = signed(&event, now);
-    app.post("/api/v1/payments/callbacks/alipay")
-        .header("X-Timestamp", &ts)
-        .header("X-Signature", &"0".repeat(64))
-        .raw("application/json", raw)
-        .send()
+    // Tampered after signing, unknown payment, wrong amount: refused,
+    // nothing moves.
+    let tampered = String::from_utf8(paid())
+        .unwrap()
+        .replace("total_amount=100.00", "total_amount=1000.00");
+    send_notification(&app, tampered.into_bytes())
         .await
         .assert_problem(401, "payment.bad_signature");
-    send_callback(&app, &event, now - 3600)
-        .await
-        .assert_problem(401, "payment.stale_callback");
-    let mut unknown = event.clone();
-    unknown["payment_id"] = json!("no-such-payment");
-    send_callback(&app, &unknown, now)
+    send_notification(&app, channels::alipay_paid("no-such-payment", "100.00", "1"))
         .await
         .assert_problem(404, "payment.not_found");
-    let mut more = event.clone();
-    more["amount"] = json!("1000.00");
-    send_callback(&app, &more, now)
+    send_notification(&app, channels::alipay_paid(&id, "1000.00", "1"))
         .await
         .assert_problem(422, "payment.amount_mismatch");
     assert_eq!(app.balances(&user).await, ("0.00".into(), "0.00".into()));
 
-    // The real one, replayed ten times at once: credited once.
-    let replies = join_all((0..10).map(|_| send_callback(&app, &event, now))).await;
+    // The real one, replayed ten times at once: credited once, each
+    // acknowledged with Alipay's `success`.
+    let replies = join_all((0..10).map(|_| send_notification(&app, paid()))).await;
     for r in &replies {
         r.assert(200);
-        assert_eq!(r.json["payment"]["status"], "succeeded");
+        assert_eq!(r.text, "success");
     }
     assert_eq!(app.balances(&user).await, ("100.00".into(), "0.00".into()));
     let entries = app
@@ -95,10 +86,18 @@ async fn fnd2_signed_callback_credits_once_and_refuses_bad_ones() {
     assert_eq!(items[0]["balance_after"], "100.00");
     assert_eq!(items[0]["kind"], "top_up");
     assert_eq!(items[0]["reference_id"], json!(id));
-    // A failure notice for the same payment now conflicts.
-    let mut failed = event.clone();
-    failed["event"] = json!("payment_failed");
-    send_callback(&app, &failed, now)
+    // A closing notice for the same payment now conflicts.
+    let closed = String::from_utf8(paid())
+        .unwrap()
+        .replace("TRADE_SUCCESS", "TRADE_CLOSED");
+    // (re-signed: the channel's own notice of a closed trade)
+    let params: Vec<(String, String)> = serde_urlencoded::from_str(&closed).unwrap();
+    let params: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(k, _)| k != "sign")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    send_notification(&app, channels::alipay_notification(&params))
         .await
         .assert_problem(409, "payment.already_completed");
     assert_eq!(app.ledger_check().await["ok"], true);
@@ -109,7 +108,7 @@ async fn fnd2_same_idempotency_key_moves_money_once() {
     let app = TestApp::new().await;
     let user = app.user().await;
     app.fund(&user, "100.00").await;
-    let body = json!({"amount": "30.00", "channel": "sandbox"});
+    let body = app.withdraw_body(&user, "30.00").await;
     let first = app
         .money_post(
             &user,
@@ -131,13 +130,13 @@ async fn fnd2_same_idempotency_key_moves_money_once() {
         &user,
         "/api/v1/me/account/withdrawals",
         "wd-1",
-        json!({"amount": "31.00", "channel": "sandbox"}),
+        app.withdraw_body(&user, "31.00").await,
     )
     .await
     .assert_problem(422, "idempotency.key_reused");
     app.post("/api/v1/me/account/withdrawals")
         .bearer(&user.access)
-        .json(json!({"amount": "1.00", "channel": "sandbox"}))
+        .json(app.withdraw_body(&user, "1.00").await)
         .send()
         .await
         .assert_problem(400, "idempotency.key_required");
@@ -148,7 +147,7 @@ async fn fnd2_same_idempotency_key_moves_money_once() {
         &other,
         "/api/v1/me/account/withdrawals",
         "wd-1",
-        json!({"amount": "5.00", "channel": "sandbox"}),
+        app.withdraw_body(&other, "5.00").await,
     )
     .await
     .assert(201);
@@ -157,7 +156,7 @@ async fn fnd2_same_idempotency_key_moves_money_once() {
         &user,
         "/api/v1/me/account/withdrawals",
         "wd-2",
-        json!({"amount": "500.00", "channel": "sandbox"}),
+        app.withdraw_body(&user, "500.00").await,
     )
     .await
     .assert_problem(409, "funds.insufficient");
@@ -165,7 +164,7 @@ async fn fnd2_same_idempotency_key_moves_money_once() {
         &user,
         "/api/v1/me/account/withdrawals",
         "wd-2",
-        json!({"amount": "70.00", "channel": "sandbox"}),
+        app.withdraw_body(&user, "70.00").await,
     )
     .await
     .assert(201);
@@ -177,7 +176,7 @@ async fn fnd1_two_concurrent_withdrawals_that_overdraw_one_succeeds() {
     let app = TestApp::new().await;
     let user = app.user().await;
     app.fund(&user, "100.00").await;
-    let body = json!({"amount": "60.00", "channel": "sandbox"});
+    let body = app.withdraw_body(&user, "60.00").await;
     let (a, b) = futures_util::future::join(
         app.money_post(&user, "/api/v1/me/account/withdrawals", "a", body.clone()),
         app.money_post(&user, "/api/v1/me/account/withdrawals", "b", body),
@@ -202,7 +201,7 @@ async fn fnd2_withdrawal_pays_out_or_returns_the_hold() {
             &user,
             "/api/v1/me/account/withdrawals",
             "w1",
-            json!({"amount": "25.50", "channel": "sandbox"}),
+            app.withdraw_body(&user, "25.50").await,
         )
         .await;
     let bad = app
@@ -210,7 +209,7 @@ async fn fnd2_withdrawal_pays_out_or_returns_the_hold() {
             &user,
             "/api/v1/me/account/withdrawals",
             "w2",
-            json!({"amount": "10.00", "channel": "sandbox"}),
+            app.withdraw_body(&user, "10.00").await,
         )
         .await;
     assert_eq!(app.balances(&user).await, ("64.50".into(), "35.50".into()));
@@ -276,6 +275,7 @@ async fn fnd1_two_hundred_concurrent_mixed_operations_keep_the_ledger_sound() {
     let app = TestApp::new().await;
     let user = app.user().await;
     app.fund(&user, "1000.00").await;
+    let payee = app.payee(&user).await;
     // A pending withdrawal to settle concurrently, both ways.
     let mut pending = Vec::new();
     for i in 0..20 {
@@ -284,7 +284,7 @@ async fn fnd1_two_hundred_concurrent_mixed_operations_keep_the_ledger_sound() {
                 &user,
                 "/api/v1/me/account/withdrawals",
                 &format!("pre-{i}"),
-                json!({"amount": "5.00", "channel": "sandbox"}),
+                app.withdraw_body(&user, "5.00").await,
             )
             .await;
         r.assert(201);
@@ -298,7 +298,7 @@ async fn fnd1_two_hundred_concurrent_mixed_operations_keep_the_ledger_sound() {
             match i % 5 {
                 0..=2 => app
                     .money_post(user, "/api/v1/me/account/withdrawals", &format!("op-{i}"),
-                        json!({"amount": format!("{}.{:02}", 3 + i % 17, i % 100), "channel": "sandbox"}))
+                        json!({"amount": format!("{}.{:02}", 3 + i % 17, i % 100), "channel": "sandbox", "payee_account_id": payee}))
                     .await
                     .status
                     .as_u16(),
@@ -492,7 +492,7 @@ async fn fnd2_concurrent_duplicates_of_one_key_move_money_once() {
     let app = TestApp::new().await;
     let user = app.user().await;
     app.fund(&user, "50.00").await;
-    let body = json!({"amount": "20.00", "channel": "sandbox"});
+    let body = app.withdraw_body(&user, "20.00").await;
     let replies = join_all((0..6).map(|_| {
         app.money_post(
             &user,
@@ -524,12 +524,12 @@ async fn fnd2_a_claim_left_by_a_crashed_request_is_taken_over_once() {
     let app = TestApp::new().await;
     let user = app.user().await;
     app.fund(&user, "50.00").await;
-    let body = json!({"amount": "20.00", "channel": "sandbox"});
+    let body = app.withdraw_body(&user, "20.00").await;
     // A request that claimed the key two minutes ago and died (its work
     // rolled back with it).
     let print = weigongbao::funds::idempotency::fingerprint(
         "POST /me/account/withdrawals",
-        &serde_json::from_value::<weigongbao::funds::payments::PaymentRequest>(body.clone())
+        &serde_json::from_value::<weigongbao::funds::payments::WithdrawalRequest>(body.clone())
             .unwrap(),
     );
     {

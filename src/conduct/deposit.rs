@@ -1028,6 +1028,15 @@ pub fn start_payout(
     Ok(true)
 }
 
+/// The user a deposit refund belongs to (none: no such refund; FND-6).
+pub fn refund_owner(conn: &mut DbConnection, id: i64) -> AppResult<Option<i64>> {
+    Ok(deposit_refunds::table
+        .find(id)
+        .select(deposit_refunds::user_id)
+        .first(conn)
+        .optional()?)
+}
+
 /// Finance: refunds in a state, oldest first (`payout_pending` shows what
 /// is due and by when).
 pub fn refunds(

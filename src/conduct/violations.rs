@@ -1454,3 +1454,13 @@ fn revoke(
     .execute(conn)?;
     Ok(returned)
 }
+
+/// The user a violation concerns (none: no such violation), for the money
+/// operations that serve it (FND-6).
+pub fn subject_of(conn: &mut DbConnection, id: i64) -> AppResult<Option<i64>> {
+    Ok(violations::table
+        .find(id)
+        .select(violations::user_id)
+        .first(conn)
+        .optional()?)
+}

@@ -242,6 +242,15 @@ fn add_event(
         .get_result(conn)?)
 }
 
+/// A dispute's parties (employer, provider); none: no such dispute (FND-6).
+pub fn parties(conn: &mut DbConnection, id: i64) -> AppResult<Option<(i64, i64)>> {
+    Ok(disputes::table
+        .find(id)
+        .select((disputes::employer_id, disputes::provider_id))
+        .first(conn)
+        .optional()?)
+}
+
 /// The award dispute `id` is about (MSG-7: staff read its conversation).
 pub fn award_of(conn: &mut DbConnection, id: i64) -> AppResult<Option<i64>> {
     Ok(disputes::table

@@ -35,6 +35,11 @@ pub struct Report {
     /// MSG-5: providers warned, and recorded unreachable.
     pub contact_warnings: usize,
     pub contact_unreachable: usize,
+    /// FND-5: payouts sent to the channels, payments settled by a query.
+    pub payouts_submitted: usize,
+    pub payments_settled_by_query: usize,
+    /// ACC-9 / FND-6: reclaimed accounts whose funds were put to finance.
+    pub settlements_opened: usize,
     pub failures: usize,
 }
 
@@ -61,9 +66,22 @@ fn inactivity_due(
     report: &mut Report,
 ) -> AppResult<()> {
     for candidate in inactivity::candidates(conn, now)? {
-        match write_tx(conn, |c| inactivity::process(c, st, candidate)) {
-            Ok(Some(inactivity::Due::Reclaim)) => report.accounts_reclaimed += 1,
-            Ok(Some(inactivity::Due::Warn(_))) => report.inactivity_warnings += 1,
+        let done = write_tx(conn, |c| {
+            let due = inactivity::process(c, st, candidate)?;
+            let mut settled = false;
+            if matches!(due, Some(inactivity::Due::Reclaim)) {
+                // FND-6: nothing stays stranded in a reclaimed account.
+                settled = super::money::settle_account(c, st, candidate.0)?;
+                super::refunds::refund_reclaimed_deposit(c, st, candidate.0)?;
+            }
+            Ok((due, settled))
+        });
+        match done {
+            Ok((Some(inactivity::Due::Reclaim), settled)) => {
+                report.accounts_reclaimed += 1;
+                report.settlements_opened += usize::from(settled);
+            }
+            Ok((Some(inactivity::Due::Warn(_)), _)) => report.inactivity_warnings += 1,
             Ok(_) => {}
             Err(e) => {
                 report.failures += 1;
@@ -135,6 +153,11 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     let r = crate::disputes::timers_due(&mut conn, st);
     (report.dispute_silences_recorded, report.disputes_escalated) =
         tally(st, &mut report, "dispute timers", r);
+    // FND-5: payouts to the channels' transfer APIs; lost callbacks.
+    let r = super::payments::submit_payouts(&mut conn, st);
+    report.payouts_submitted = tally(st, &mut report, "submit payouts", r);
+    let r = super::payments::query_overdue(&mut conn, st);
+    report.payments_settled_by_query = tally(st, &mut report, "query overdue payments", r);
     // MSG-5: the contact clock of conversations during work.
     let r = crate::conversations::contact_clock(&mut conn, st);
     let run = tally(st, &mut report, "contact clock", r);

@@ -7,6 +7,7 @@ pub mod conduct;
 pub mod conversations;
 pub mod files;
 pub mod jobs;
+pub mod money;
 pub mod payments;
 pub mod profile;
 pub mod refunds;

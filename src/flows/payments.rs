@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use crate::auth::AuthUser;
 use crate::funds::payments::{self, Direction, PaymentView, Purpose, Settlement, WithdrawalRequest};
 use crate::funds::routes::{CallbackAck, payment_post};
-use crate::platform::channels::{Ack, CallbackEvent};
-use crate::platform::db::DbConnection;
+use crate::platform::channels::{Ack, CallbackEvent, Payout, Remote};
+use crate::platform::db::{DbConnection, write_tx};
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::state::AppState;
 
@@ -89,6 +89,114 @@ pub async fn withdraw(
         create_withdrawal,
     )
     .await
+}
+
+/// How many payouts or overdue payments one scheduler run takes.
+const CHANNEL_BATCH: i64 = 50;
+
+/// Applies what a channel said (a transfer's answer, a query's) in one
+/// transaction; `submitted`: first record that the payout was sent (false
+/// when another runner already did, and then nothing is applied).
+fn apply_remote(
+    conn: &mut DbConnection,
+    st: &AppState,
+    p: &payments::Outstanding,
+    remote: &Remote,
+    submitted: bool,
+) -> AppResult<bool> {
+    let event = payments::event_from_remote(st, p, remote);
+    let detail = match remote {
+        Remote::Pending { detail } => detail.clone(),
+        _ => None,
+    };
+    write_tx(conn, |c| {
+        if submitted && !payments::mark_submitted(c, st, p.id, detail.as_deref())? {
+            return Ok(false);
+        }
+        match &event {
+            Some(event) => {
+                apply_callback(c, st, &p.channel, event)?;
+                Ok(true)
+            }
+            None => {
+                if !submitted {
+                    payments::mark_queried(c, st, p.id, detail.as_deref())?;
+                }
+                Ok(false)
+            }
+        }
+    })
+}
+
+/// Scheduler (FND-5): pending payouts of real channels go to the channel's
+/// transfer API (the payment id is the transfer's own number there, so a
+/// second runner's resubmission pays once). An answer that settles them
+/// settles them now; otherwise the callback or a later query does.
+/// Returns how many were sent.
+pub fn submit_payouts(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
+    let mut sent = 0;
+    for p in payments::payouts_to_submit(conn, CHANNEL_BATCH)? {
+        let Some(channel) = st.channels.get(&p.channel) else {
+            continue;
+        };
+        let Some(payee_id) = p.payee_account_id else {
+            log::error!("payout {} has no payee; left pending", p.public_id);
+            continue;
+        };
+        let payee = crate::funds::payees::for_payout(conn, payee_id)?;
+        let payout = Payout {
+            payment_id: &p.public_id,
+            amount_fen: p.amount,
+            identifier: &payee.identifier,
+            real_name: payee.real_name.as_deref(),
+            remark: "微工宝提现",
+        };
+        // The channel is asked with no transaction open.
+        match channel.submit_payout(&payout, st.clock.now().timestamp()) {
+            Ok(remote) => match apply_remote(conn, st, &p, &remote, true) {
+                Ok(_) => sent += 1,
+                Err(e) => log::error!(
+                    "payout {} answer not applied: {}",
+                    p.public_id,
+                    e.cause.as_deref().unwrap_or(&e.code)
+                ),
+            },
+            Err(e) => log::warn!("payout {} not sent, retried next run: {e}", p.public_id),
+        }
+    }
+    Ok(sent)
+}
+
+/// Scheduler (FND-5): a payment whose callback has not come within
+/// `PAYMENT_QUERY_AFTER_SECS` is looked up at its channel and settled by
+/// the answer, exactly once (the same conditional settlement as a
+/// callback, so a callback arriving meanwhile is not applied twice).
+/// Returns how many were settled.
+pub fn query_overdue(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
+    let after = st.settings.payments.query_after_secs;
+    let mut settled = 0;
+    for p in payments::overdue(conn, st, after, CHANNEL_BATCH)? {
+        let Some(channel) = st.channels.get(&p.channel) else {
+            continue;
+        };
+        let payout = p.direction == Direction::Withdrawal;
+        let remote = channel
+            .query(&p.public_id, payout, st.clock.now().timestamp())
+            .unwrap_or_else(|e| {
+                log::warn!("payment {} query failed: {e}", p.public_id);
+                Remote::Pending { detail: None }
+            });
+        match apply_remote(conn, st, &p, &remote, false) {
+            Ok(true) => settled += 1,
+            Ok(false) => {}
+            Err(e) => log::error!(
+                "payment {} query answer not applied: {}",
+                p.public_id,
+                e.cause.as_deref().unwrap_or(&e.code)
+            ),
+        }
+    }
+    Ok(settled)
 }
 
 /// Settles a verified callback's event in one transaction (nothing for a

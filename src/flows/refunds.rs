@@ -82,3 +82,33 @@ pub async fn request_refund(
         .await?;
     Ok(created(&view))
 }
+
+/// ACC-9: a reclaimed account's deposit is not stranded. The refund starts
+/// on the user's behalf: the observation runs as DEP-7 says (open items
+/// extend it), then the balance goes to the newest bound payee. Without a
+/// bound payee (or a channel for it) the deposit stays, in finance's view.
+pub fn refund_reclaimed_deposit(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+) -> AppResult<bool> {
+    if deposit::balance(conn, user_id)? <= 0 {
+        return Ok(false);
+    }
+    let Some(payee) = crate::funds::payees::newest(conn, user_id)? else {
+        return Ok(false);
+    };
+    let Ok(channel) = crate::funds::payments::channel_for_payee(st, &payee) else {
+        return Ok(false);
+    };
+    let req = RefundRequest {
+        channel,
+        payee_account_id: payee.id,
+    };
+    match deposit::request_refund(conn, st, user_id, &req, Vec::new()) {
+        Ok(_) => Ok(true),
+        // Already refunding (or refunded): nothing to start.
+        Err(e) if e.status == actix_web::http::StatusCode::CONFLICT => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -28,6 +28,8 @@ pub mod code {
         format!("clearing:{channel}")
     }
     pub const PLATFORM_FEES: &str = "platform:fees";
+    /// What the platform pays users out of its own pocket (FND-6).
+    pub const PLATFORM_COMPENSATION: &str = "platform:compensation";
 }
 
 /// What a movement is about.

@@ -188,6 +188,15 @@ pub fn request(
     load(conn, id)
 }
 
+/// The user who asked for a closure (none: no such request; FND-6).
+pub fn requester(conn: &mut DbConnection, id: i64) -> AppResult<Option<i64>> {
+    Ok(closure_requests::table
+        .find(id)
+        .select(closure_requests::user_id)
+        .first(conn)
+        .optional()?)
+}
+
 /// The user's latest closure request.
 pub fn latest(conn: &mut DbConnection, user_id: i64) -> AppResult<ClosureView> {
     let row = closure_requests::table

@@ -94,6 +94,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("payment.top_up_failed", "充值失败"),
     ("payment.withdrawal_succeeded", "提现成功"),
     ("payment.withdrawal_failed", "提现失败"),
+    ("funds.staff_operation", "平台资金处理（付款、补偿、退款）"),
     ("verification.approved", "实名认证通过"),
     ("verification.rejected", "实名认证未通过"),
     ("marketing", "活动与推广（须同意接收）"),

@@ -34,6 +34,15 @@ pub fn change_status(
     Ok(n > 0)
 }
 
+/// The account's state (none: no such user).
+pub fn status_of(conn: &mut DbConnection, user_id: i64) -> AppResult<Option<UserStatus>> {
+    Ok(users::table
+        .find(user_id)
+        .select(users::status)
+        .first(conn)
+        .optional()?)
+}
+
 type ById = diesel::dsl::Filter<users::table, diesel::dsl::Eq<users::id, i64>>;
 type Active = diesel::dsl::Filter<ById, diesel::dsl::Eq<users::status, UserStatus>>;
 type SameLogin = diesel::dsl::Filter<Active, diesel::dsl::Eq<users::last_login_at, NaiveDateTime>>;

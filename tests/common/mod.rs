@@ -3,6 +3,8 @@
 //! `TEST_POSTGRES_URL` is set), with one helper per endpoint.
 #![allow(dead_code)]
 
+pub mod channels;
+
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -299,12 +301,29 @@ impl TestApp {
     }
 
     pub async fn with_settings(overrides: &[(&str, &str)]) -> TestApp {
+        Self::with_clock(overrides, Arc::new(ShiftedClock::default())).await
+    }
+
+    /// The app with Alipay and WeChat Pay configured against a fake
+    /// channel server (FND-5), plus `overrides`.
+    pub async fn with_channels(overrides: &[(&str, &str)]) -> (TestApp, channels::FakeChannel) {
+        let clock = Arc::new(ShiftedClock::default());
+        let fake = channels::FakeChannel::start(clock.clone());
+        let mut settings = channels::channel_settings(&fake.url);
+        settings.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let pairs: Vec<(&str, &str)> = settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        (Self::with_clock(&pairs, clock).await, fake)
+    }
+
+    pub async fn with_clock(overrides: &[(&str, &str)], clock: Arc<ShiftedClock>) -> TestApp {
         let db = TestDb::create();
         let settings = test_settings(db.url(), overrides);
         let backend = Backend::from_url(db.url()).expect("backend");
         let pool = db::build_pool(backend.clone(), 8, Duration::from_secs(10)).expect("pool");
         db::run_migrations(&mut pool.get().expect("conn")).expect("migrations");
-        let clock = Arc::new(ShiftedClock::default());
         let state = AppState::with_clock(settings, pool, &backend, clock.clone());
         Self::from_state(state, clock, db).await
     }
@@ -599,9 +618,55 @@ impl TestApp {
     }
 }
 
-pub const ALIPAY_SECRET: &str = "alipay-test-secret-alipay-test-secret-0001";
-
 impl TestApp {
+    /// Binds a WeChat payee for `user` (FND-4; the development sign-in
+    /// exchange) and returns its id. The sandbox pays out to any payee.
+    pub async fn payee(&self, user: &Account) -> i64 {
+        let res = self
+            .post("/api/v1/me/payee-accounts")
+            .bearer(&user.access)
+            .json(json!({"kind": "wechat", "code": format!("code-{}", unique())}))
+            .send()
+            .await;
+        res.assert(201);
+        res.json["id"].as_i64().unwrap()
+    }
+
+    /// A sandbox withdrawal body for `user`, to their payee (bound now if
+    /// they have none).
+    pub async fn withdraw_body(&self, user: &Account, amount: &str) -> Value {
+        let list = self
+            .get("/api/v1/me/payee-accounts")
+            .bearer(&user.access)
+            .send()
+            .await;
+        list.assert(200);
+        let payee = match list.json[0]["id"].as_i64() {
+            Some(id) => id,
+            None => self.payee(user).await,
+        };
+        json!({"amount": amount, "channel": "sandbox", "payee_account_id": payee})
+    }
+
+    /// A sandbox deposit refund request body for `user`, to their payee.
+    pub async fn refund_body(&self, user: &Account) -> Value {
+        let mut body = self.withdraw_body(user, "0.01").await;
+        body.as_object_mut().unwrap().remove("amount");
+        body
+    }
+
+    /// Binds an Alipay payee in the verified name 张三 (`user` verified).
+    pub async fn alipay_payee(&self, user: &Account, login: &str) -> i64 {
+        let res = self
+            .post("/api/v1/me/payee-accounts")
+            .bearer(&user.access)
+            .json(json!({"kind": "alipay", "account": login, "real_name": "张三"}))
+            .send()
+            .await;
+        res.assert(201);
+        res.json["id"].as_i64().unwrap()
+    }
+
     /// A pending top-up (or withdrawal) request with an idempotency key.
     pub async fn money_post(&self, user: &Account, path: &str, key: &str, body: Value) -> Res {
         self.post(path)

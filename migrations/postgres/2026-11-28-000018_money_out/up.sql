@@ -62,6 +62,8 @@ CREATE TABLE statement_imports (
     imported_by BIGINT NOT NULL REFERENCES users (id),
     created_at TIMESTAMP NOT NULL
 );
+-- One statement per channel and day: a second import is refused.
+CREATE UNIQUE INDEX statement_imports_day ON statement_imports (channel, statement_date);
 
 CREATE TABLE reconciliation_differences (
     id BIGSERIAL PRIMARY KEY,

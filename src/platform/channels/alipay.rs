@@ -79,8 +79,16 @@ pub fn sign_content<'a>(
         .join("&")
 }
 
+/// What Java's `URLEncoder` (Alipay's SDKs) leaves as is: letters, digits
+/// and `-._*`.
+const FORM: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'*');
+
 fn encode(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(value, FORM).to_string()
 }
 
 impl Alipay {
