@@ -100,6 +100,8 @@ fn account_routes(cfg: &mut ServiceConfig) {
         .service(funds::routes::my_account)
         .service(funds::routes::my_entries)
         .service(funds::routes::top_up)
+        .service(funds::routes::my_payments)
+        .service(funds::routes::my_payment)
         .service(funds::payee_routes::list_payees)
         .service(funds::payee_routes::create_payee)
         .service(funds::payee_routes::delete_payee);

@@ -60,7 +60,11 @@ fn cells(line: &str) -> Vec<String> {
 }
 
 fn clean(cell: &str) -> String {
-    cell.trim().trim_start_matches('`').trim().to_string()
+    cell.trim_start_matches('\u{feff}')
+        .trim()
+        .trim_start_matches('`')
+        .trim()
+        .to_string()
 }
 
 struct Columns {

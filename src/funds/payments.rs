@@ -795,3 +795,41 @@ pub fn event_from_remote(
         channel_reference: reference,
     })
 }
+
+/// The user's payments (top-ups, deposit payments, withdrawals, payouts),
+/// newest first.
+pub fn mine(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    page: &crate::platform::paging::PageQuery,
+) -> AppResult<crate::platform::paging::Page<PaymentView>> {
+    let limit = page.limit()?;
+    let mut q = payments::table
+        .filter(payments::user_id.eq(user_id))
+        .order(payments::id.desc())
+        .limit(limit + 1)
+        .select(Row::as_select())
+        .into_boxed();
+    if let Some(before) = page.before_id()? {
+        q = q.filter(payments::id.lt(before));
+    }
+    crate::platform::paging::try_page_by_id(q.load(conn)?, limit, |r| r.id, |r| view(st, r))
+}
+
+/// One of the user's payments.
+pub fn one(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    public_id: &str,
+) -> AppResult<PaymentView> {
+    let row = payments::table
+        .filter(payments::public_id.eq(public_id))
+        .filter(payments::user_id.eq(user_id))
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("payment.not_found", "支付单不存在", "No such payment"))?;
+    view(st, row)
+}

@@ -56,6 +56,56 @@ pub async fn my_entries(
     ))
 }
 
+/// The caller's payments through the channels (top-ups, deposit payments,
+/// withdrawals and payouts to them), newest first: how an app follows a
+/// payment it handed to the channel's SDK, and a WeChat payout waiting for
+/// the user's confirmation (`pay_params.package_info`).
+#[utoipa::path(
+    operation_id = "me_payments_list",
+    tag = "funds",
+    params(PageQuery),
+    responses((status = 200, description = "Payments, newest first", body = Page<PaymentView>)),
+    security(("bearer" = []))
+)]
+#[get("/me/account/payments")]
+pub async fn my_payments(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    page: web::Query<PageQuery>,
+) -> AppResult<web::Json<Page<PaymentView>>> {
+    let (user_id, page) = (user.user_id, page.into_inner());
+    Ok(web::Json(
+        state
+            .run(move |conn, st| payments::mine(conn, st, user_id, &page))
+            .await?,
+    ))
+}
+
+/// One of the caller's payments.
+#[utoipa::path(
+    operation_id = "me_payments_get",
+    tag = "funds",
+    params(("id" = String, Path, description = "The payment id", max_length = 64)),
+    responses(
+        (status = 200, description = "The payment", body = PaymentView),
+        (status = 404, description = "No such payment of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/me/account/payments/{id}")]
+pub async fn my_payment(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> AppResult<web::Json<PaymentView>> {
+    let (user_id, id) = (user.user_id, id.into_inner());
+    Ok(web::Json(
+        state
+            .run(move |conn, st| payments::one(conn, st, user_id, &id))
+            .await?,
+    ))
+}
+
 /// Start a top-up. Returns the pending payment and what the app needs to
 /// pay; the account is credited once the channel's signed callback arrives.
 #[utoipa::path(

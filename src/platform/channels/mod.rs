@@ -13,15 +13,12 @@
 
 pub mod alipay;
 pub mod keys;
+pub mod registry;
 pub mod sandbox;
 pub mod wechatpay;
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-pub use sandbox::SignedChannel;
 
 /// A channel's notification, after its signature was checked.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -146,35 +143,6 @@ pub trait PaymentChannel: Send + Sync {
     fn submit_payout(&self, payout: &Payout<'_>, now_unix: i64) -> Result<Remote, ChannelError>;
     /// Asks the channel where a top-up (`payout: false`) or a payout stands.
     fn query(&self, payment_id: &str, payout: bool, now_unix: i64) -> Result<Remote, ChannelError>;
-}
-
-/// The channels this server accepts, by name.
-#[derive(Default)]
-pub struct Channels {
-    by_name: HashMap<&'static str, Box<dyn PaymentChannel>>,
-    sandbox: Option<SignedChannel>,
-}
-
-impl Channels {
-    pub fn insert(&mut self, channel: Box<dyn PaymentChannel>) {
-        self.by_name.insert(channel.name(), channel);
-    }
-
-    /// The sandbox, which is also a channel by the name `sandbox`.
-    pub fn insert_sandbox(&mut self, channel: SignedChannel) {
-        self.by_name
-            .insert("sandbox", Box::new(channel.clone()));
-        self.sandbox = Some(channel);
-    }
-
-    pub fn get(&self, name: &str) -> Option<&dyn PaymentChannel> {
-        self.by_name.get(name).map(|c| c.as_ref())
-    }
-
-    /// The sandbox channel, where it is enabled (it signs its own callbacks).
-    pub fn sandbox(&self) -> Option<&SignedChannel> {
-        self.sandbox.as_ref()
-    }
 }
 
 /// A random hex nonce for the channels' signed requests.

@@ -387,7 +387,14 @@ impl PaymentChannel for Wechatpay {
     }
 
     fn query(&self, payment_id: &str, payout: bool, now_unix: i64) -> Result<Remote, ChannelError> {
-        let id = percent_encoding::utf8_percent_encode(payment_id, percent_encoding::NON_ALPHANUMERIC);
+        // Our ids are UUIDs; anything else is escaped (RFC 3986 unreserved
+        // characters stay).
+        const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        let id = percent_encoding::utf8_percent_encode(payment_id, PATH);
         if payout {
             let path = format!("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{id}");
             let (status, answer) = self.send("GET", &path, None, now_unix)?;
