@@ -59,9 +59,12 @@ async fn fnd2_signed_callback_credits_once_and_refuses_bad_ones() {
     send_notification(&app, tampered.into_bytes())
         .await
         .assert_problem(401, "payment.bad_signature");
-    send_notification(&app, channels::alipay_paid("no-such-payment", "100.00", "1"))
-        .await
-        .assert_problem(404, "payment.not_found");
+    send_notification(
+        &app,
+        channels::alipay_paid("no-such-payment", "100.00", "1"),
+    )
+    .await
+    .assert_problem(404, "payment.not_found");
     send_notification(&app, channels::alipay_paid(&id, "1000.00", "1"))
         .await
         .assert_problem(422, "payment.amount_mismatch");

@@ -2,6 +2,8 @@
 //! own protocols against a fake Alipay gateway and WeChat Pay API (FND-5),
 //! staff money operations with a second approver (FND-6), and
 //! reconciliation with the channels' statements (FND-7).
+// Amounts in fen are written yuan_fen (100_00 is 100.00 yuan).
+#![allow(clippy::inconsistent_digit_grouping)]
 
 mod common;
 
@@ -58,15 +60,27 @@ async fn fnd4_an_alipay_payee_needs_the_verified_name() {
         .await
         .assert_problem(409, "payee.verification_required");
     app.verify(&user).await; // verified as 张三
-    bind(&app, &user, json!({"kind": "alipay", "account": "13800138000", "real_name": "李四"}))
-        .await
-        .assert_problem(422, "payee.name_mismatch");
-    bind(&app, &user, json!({"kind": "alipay", "account": "not an account", "real_name": "张三"}))
-        .await
-        .assert_problem(422, "payee.account_invalid");
-    bind(&app, &user, json!({"kind": "alipay", "account": "13800138000"}))
-        .await
-        .assert_problem(422, "payee.real_name_required");
+    bind(
+        &app,
+        &user,
+        json!({"kind": "alipay", "account": "13800138000", "real_name": "李四"}),
+    )
+    .await
+    .assert_problem(422, "payee.name_mismatch");
+    bind(
+        &app,
+        &user,
+        json!({"kind": "alipay", "account": "not an account", "real_name": "张三"}),
+    )
+    .await
+    .assert_problem(422, "payee.account_invalid");
+    bind(
+        &app,
+        &user,
+        json!({"kind": "alipay", "account": "13800138000"}),
+    )
+    .await
+    .assert_problem(422, "payee.real_name_required");
     assert_eq!(
         app.get("/api/v1/me/payee-accounts")
             .bearer(&user.access)
@@ -95,16 +109,22 @@ async fn fnd4_an_alipay_payee_needs_the_verified_name() {
     // Another user cannot remove it; its owner can.
     let other = app.user().await;
     let id = ok.json["id"].as_i64().unwrap();
-    app.req(actix_web::http::Method::DELETE, &format!("/api/v1/me/payee-accounts/{id}"))
-        .bearer(&other.access)
-        .send()
-        .await
-        .assert_problem(404, "payee.not_found");
-    app.req(actix_web::http::Method::DELETE, &format!("/api/v1/me/payee-accounts/{id}"))
-        .bearer(&user.access)
-        .send()
-        .await
-        .assert(204);
+    app.req(
+        actix_web::http::Method::DELETE,
+        &format!("/api/v1/me/payee-accounts/{id}"),
+    )
+    .bearer(&other.access)
+    .send()
+    .await
+    .assert_problem(404, "payee.not_found");
+    app.req(
+        actix_web::http::Method::DELETE,
+        &format!("/api/v1/me/payee-accounts/{id}"),
+    )
+    .bearer(&user.access)
+    .send()
+    .await
+    .assert(204);
     assert_eq!(
         app.get("/api/v1/me/payee-accounts")
             .bearer(&user.access)
@@ -122,9 +142,13 @@ async fn fnd4_a_wechat_payee_comes_from_the_sign_in_code() {
     bind(&app, &user, json!({"kind": "wechat", "code": "bad code!"}))
         .await
         .assert_problem(422, "payee.wechat_code_invalid");
-    bind(&app, &user, json!({"kind": "wechat", "code": "081abc", "account": "x"}))
-        .await
-        .assert_problem(422, "payee.field_not_allowed");
+    bind(
+        &app,
+        &user,
+        json!({"kind": "wechat", "code": "081abc", "account": "x"}),
+    )
+    .await
+    .assert_problem(422, "payee.field_not_allowed");
     let res = bind(&app, &user, json!({"kind": "wechat", "code": "081abc"})).await;
     res.assert(201);
     assert_eq!(res.json["kind"], "wechat");
@@ -259,14 +283,20 @@ async fn fnd6_a_payout_above_the_threshold_waits_for_a_second_different_approver
     assert!(res.json["payment_id"].is_null());
     let id = res.json["id"].as_i64().unwrap();
     // Nothing moved yet; a retry of the request is the same operation.
-    assert_eq!(admin_balances(&app, &maker, user.id).await, ("2000.00".into(), "0.00".into()));
+    assert_eq!(
+        admin_balances(&app, &maker, user.id).await,
+        ("2000.00".into(), "0.00".into())
+    );
     let again = money_op(&app, &maker, "m-1", body).await;
     assert_eq!(again.json["id"], id);
     // The maker cannot approve their own.
     approve(&app, &maker, id)
         .await
         .assert_problem(403, "money_operation.same_person");
-    assert_eq!(admin_balances(&app, &maker, user.id).await, ("2000.00".into(), "0.00".into()));
+    assert_eq!(
+        admin_balances(&app, &maker, user.id).await,
+        ("2000.00".into(), "0.00".into())
+    );
     // A second finance person does: the payout starts (held until paid).
     let ok = approve(&app, &checker, id).await;
     ok.assert(200);
@@ -275,17 +305,31 @@ async fn fnd6_a_payout_above_the_threshold_waits_for_a_second_different_approver
     assert_eq!(ok.json["created_by"], maker.id);
     assert!(ok.json["ledger_transaction_id"].as_i64().is_some());
     let payment = ok.json["payment_id"].as_str().unwrap().to_string();
-    assert_eq!(admin_balances(&app, &maker, user.id).await, ("500.00".into(), "1500.00".into()));
+    assert_eq!(
+        admin_balances(&app, &maker, user.id).await,
+        ("500.00".into(), "1500.00".into())
+    );
     // Approving twice moves nothing twice.
     approve(&app, &checker, id)
         .await
         .assert_problem(409, "money_operation.already_decided");
     // The sandbox pays it out (finance completes it: the user is sealed).
-    app.sandbox_complete(&checker, &payment, true).await.assert(200);
-    assert_eq!(admin_balances(&app, &maker, user.id).await, ("500.00".into(), "0.00".into()));
+    app.sandbox_complete(&checker, &payment, true)
+        .await
+        .assert(200);
+    assert_eq!(
+        admin_balances(&app, &maker, user.id).await,
+        ("500.00".into(), "0.00".into())
+    );
     let actions = app.audit_actions("money_operation", &id.to_string()).await;
-    assert!(actions.contains(&"money_operation.create".to_string()), "{actions:?}");
-    assert!(actions.contains(&"money_operation.approve".to_string()), "{actions:?}");
+    assert!(
+        actions.contains(&"money_operation.create".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"money_operation.approve".to_string()),
+        "{actions:?}"
+    );
     assert_eq!(app.ledger_check().await["ok"], true);
 }
 
@@ -313,13 +357,21 @@ async fn fnd6_a_sealed_users_remaining_funds_are_paid_out_to_the_bound_payee() {
     // A retried request replays; nothing is paid twice.
     let again = money_op(&app, &finance, "s-1", pay_out(user.id, "300.00")).await;
     assert_eq!(again.json["payment_id"], json!(payment));
-    assert_eq!(admin_balances(&app, &finance, user.id).await, ("0.00".into(), "300.00".into()));
+    assert_eq!(
+        admin_balances(&app, &finance, user.id).await,
+        ("0.00".into(), "300.00".into())
+    );
     // More than is left: refused, nothing moves.
     money_op(&app, &finance, "s-2", pay_out(user.id, "0.01"))
         .await
         .assert_problem(409, "funds.insufficient");
-    app.sandbox_complete(&finance, &payment, true).await.assert(200);
-    assert_eq!(admin_balances(&app, &finance, user.id).await, ("0.00".into(), "0.00".into()));
+    app.sandbox_complete(&finance, &payment, true)
+        .await
+        .assert(200);
+    assert_eq!(
+        admin_balances(&app, &finance, user.id).await,
+        ("0.00".into(), "0.00".into())
+    );
     assert_eq!(app.ledger_check().await["ok"], true);
 }
 
@@ -370,7 +422,10 @@ async fn fnd6_hold_release_compensate_and_refund_move_money_once_each() {
         assert_eq!(res.json["status"], "executed", "{}", res.text);
         // The same key again: replayed, not moved twice.
         money_op(&app, &finance, key, body).await.assert(201);
-        assert_eq!(admin_balances(&app, &finance, user.id).await, (want.0.into(), want.1.into()));
+        assert_eq!(
+            admin_balances(&app, &finance, user.id).await,
+            (want.0.into(), want.1.into())
+        );
     }
     // Releasing more than is held, refunding fees the platform never took:
     // refused, nothing moves.
@@ -401,7 +456,10 @@ async fn fnd6_hold_release_compensate_and_refund_move_money_once_each() {
         .send()
         .await;
     assert_eq!(waiting.json["items"], json!([]));
-    assert_eq!(admin_balances(&app, &finance, user.id).await, ("85.00".into(), "20.00".into()));
+    assert_eq!(
+        admin_balances(&app, &finance, user.id).await,
+        ("85.00".into(), "20.00".into())
+    );
     let kinds = app.notification_kinds(&user.access).await;
     assert!(kinds.contains(&"funds.staff_operation".to_string()));
     assert_eq!(app.ledger_check().await["ok"], true);
@@ -419,11 +477,18 @@ async fn acc9_reclamation_puts_remaining_funds_and_the_deposit_on_their_way_out(
         .assert(200);
     app.fund(&user, "500.00").await;
     let res = app
-        .money_post(&user, "/api/v1/me/deposit/payments", "dep-1", json!({"channel": "sandbox"}))
+        .money_post(
+            &user,
+            "/api/v1/me/deposit/payments",
+            "dep-1",
+            json!({"channel": "sandbox"}),
+        )
         .await;
     res.assert(201);
     let deposit_payment = res.json["id"].as_str().unwrap().to_string();
-    app.sandbox_complete(&user, &deposit_payment, true).await.assert(200);
+    app.sandbox_complete(&user, &deposit_payment, true)
+        .await
+        .assert(200);
 
     app.clock.advance(Duration::days(200));
     let report = app.run_jobs().await;
@@ -432,7 +497,10 @@ async fn acc9_reclamation_puts_remaining_funds_and_the_deposit_on_their_way_out(
     // FND-6: the available funds wait for a finance person, to the payee.
     let finance = app.staff(Role::Finance).await;
     let ops = app
-        .get(&format!("/api/v1/admin/money-operations?user_id={}", user.id))
+        .get(&format!(
+            "/api/v1/admin/money-operations?user_id={}",
+            user.id
+        ))
         .bearer(&finance.access)
         .send()
         .await;
@@ -444,7 +512,10 @@ async fn acc9_reclamation_puts_remaining_funds_and_the_deposit_on_their_way_out(
     assert!(op["created_by"].is_null());
     let ok = approve(&app, &finance, op["id"].as_i64().unwrap()).await;
     ok.assert(200);
-    assert_eq!(admin_balances(&app, &finance, user.id).await, ("0.00".into(), "580.00".into()));
+    assert_eq!(
+        admin_balances(&app, &finance, user.id).await,
+        ("0.00".into(), "580.00".into())
+    );
     // Not opened twice.
     assert_eq!(app.run_jobs().await.settlements_opened, 0);
     // The deposit is on its way out too: its refund's observation started.
@@ -491,7 +562,9 @@ async fn alipay_paid_top_up(app: &TestApp, user: &Account, amount: &str, trade_n
 }
 
 fn alipay_statement(rows: &[(&str, &str, &str)]) -> String {
-    let mut s = String::from("#支付宝业务明细查询\n#账号：[20880211096256330156]\n#-----------------------------------------业务明细列表----------------------------------------\n支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注\n");
+    let mut s = String::from(
+        "#支付宝业务明细查询\n#账号：[20880211096256330156]\n#-----------------------------------------业务明细列表----------------------------------------\n支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,分润（元）,备注\n",
+    );
     for (trade_no, out_trade_no, amount) in rows {
         s.push_str(&format!("{trade_no}\t,{out_trade_no}\t,交易\t,微工宝账户充值,2026-11-28 10:55:16,2026-11-28 10:55:23,\t,\t,\t,\t,*三(138***@qq.com)\t,{amount},{amount},0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,\t,0.00,0.00,\n"));
     }
@@ -513,7 +586,8 @@ async fn fnd7_a_statement_with_one_missing_and_one_mismatched_payment_lists_two_
         ("2026112822001400001", &a, "100.00"),
         ("2026112822001400002", &b, "55.00"),
     ]);
-    let path = format!("/api/v1/admin/reconciliation/statements?channel=alipay&statement_date={date}");
+    let path =
+        format!("/api/v1/admin/reconciliation/statements?channel=alipay&statement_date={date}");
     app.post(&path)
         .bearer(&user.access)
         .raw("text/csv", statement.clone())
@@ -532,11 +606,17 @@ async fn fnd7_a_statement_with_one_missing_and_one_mismatched_payment_lists_two_
     assert_eq!(res.json["matched"], 1);
     let diffs = res.json["differences"].as_array().unwrap();
     assert_eq!(diffs.len(), 2, "{}", res.text);
-    let amount = diffs.iter().find(|d| d["kind"] == "amount_differs").unwrap();
+    let amount = diffs
+        .iter()
+        .find(|d| d["kind"] == "amount_differs")
+        .unwrap();
     assert_eq!(amount["payment_id"], json!(b));
     assert_eq!(amount["our_amount"], "50.00");
     assert_eq!(amount["their_amount"], "55.00");
-    let missing = diffs.iter().find(|d| d["kind"] == "missing_on_their_side").unwrap();
+    let missing = diffs
+        .iter()
+        .find(|d| d["kind"] == "missing_on_their_side")
+        .unwrap();
     assert_eq!(missing["payment_id"], json!(c));
     assert_eq!(missing["channel_reference"], "2026112822001400003");
     // The same day again: refused.
@@ -555,16 +635,22 @@ async fn fnd7_a_statement_with_one_missing_and_one_mismatched_payment_lists_two_
     assert_eq!(open.json["items"].as_array().unwrap().len(), 2);
     let id = amount["id"].as_i64().unwrap();
     let resolve = |reason: &str| {
-        app.post(&format!("/api/v1/admin/reconciliation/differences/{id}/resolve"))
-            .bearer(&finance.access)
-            .json(json!({"reason": reason}))
-            .send()
+        app.post(&format!(
+            "/api/v1/admin/reconciliation/differences/{id}/resolve"
+        ))
+        .bearer(&finance.access)
+        .json(json!({"reason": reason}))
+        .send()
     };
-    resolve("").await.assert_problem(422, "reconciliation.reason_required");
+    resolve("")
+        .await
+        .assert_problem(422, "reconciliation.reason_required");
     let done = resolve("支付宝确认多收 5 元，已原路退回").await;
     done.assert(200);
     assert_eq!(done.json["resolved_by"], finance.id);
-    resolve("again").await.assert_problem(409, "reconciliation.already_resolved");
+    resolve("again")
+        .await
+        .assert_problem(409, "reconciliation.already_resolved");
     let open = app
         .get("/api/v1/admin/reconciliation/differences")
         .bearer(&finance.access)
@@ -573,12 +659,14 @@ async fn fnd7_a_statement_with_one_missing_and_one_mismatched_payment_lists_two_
     assert_eq!(open.json["items"].as_array().unwrap().len(), 1);
     assert_eq!(open.json["items"][0]["kind"], "missing_on_their_side");
     // Not a statement at all: a clear 400, nothing recorded.
-    app.post(&format!("/api/v1/admin/reconciliation/statements?channel=wechat&statement_date={date}"))
-        .bearer(&finance.access)
-        .raw("text/csv", "hello,world\n")
-        .send()
-        .await
-        .assert_problem(400, "reconciliation.unreadable_statement");
+    app.post(&format!(
+        "/api/v1/admin/reconciliation/statements?channel=wechat&statement_date={date}"
+    ))
+    .bearer(&finance.access)
+    .raw("text/csv", "hello,world\n")
+    .send()
+    .await
+    .assert_problem(400, "reconciliation.unreadable_statement");
 }
 
 #[actix_web::test]
@@ -598,7 +686,10 @@ async fn fnd7_a_wechat_payment_we_never_heard_of_is_missing_on_our_side() {
     res.assert(201);
     assert_eq!(res.json["differences"][0]["kind"], "missing_on_our_side");
     assert_eq!(res.json["differences"][0]["their_amount"], "8.00");
-    assert_eq!(res.json["differences"][0]["channel_reference"], "4200000925202611284997714292");
+    assert_eq!(
+        res.json["differences"][0]["channel_reference"],
+        "4200000925202611284997714292"
+    );
 }
 
 async fn wechat_top_up(app: &TestApp, user: &Account, amount: &str) -> Value {
@@ -714,13 +805,19 @@ async fn fnd5_a_lost_callback_is_settled_once_by_the_order_query() {
     let wechat = wechat_top_up(&app, &user, "30.00").await;
     let wechat_id = wechat["id"].as_str().unwrap().to_string();
     let alipay = app
-        .money_post(&user, "/api/v1/me/account/top-ups", "ali-lost", json!({"amount": "20.00", "channel": "alipay"}))
+        .money_post(
+            &user,
+            "/api/v1/me/account/top-ups",
+            "ali-lost",
+            json!({"amount": "20.00", "channel": "alipay"}),
+        )
         .await;
     let alipay_id = alipay.json["id"].as_str().unwrap().to_string();
     // Both paid at the channels; neither callback ever arrives.
-    fake.state()
-        .paid
-        .insert(wechat_id.clone(), ("4200000001202611280000000001".into(), 30_00));
+    fake.state().paid.insert(
+        wechat_id.clone(),
+        ("4200000001202611280000000001".into(), 30_00),
+    );
     fake.state()
         .paid
         .insert(alipay_id.clone(), ("2026112822001400099".into(), 20_00));
@@ -732,7 +829,8 @@ async fn fnd5_a_lost_callback_is_settled_once_by_the_order_query() {
     assert_eq!(app.balances(&user).await, ("50.00".into(), "0.00".into()));
     // Once: later runs, and the late callback, move nothing again.
     assert_eq!(app.run_jobs().await.payments_settled_by_query, 0);
-    let transaction = channels::wechat_transaction(&wechat_id, 30_00, "4200000001202611280000000001");
+    let transaction =
+        channels::wechat_transaction(&wechat_id, 30_00, "4200000001202611280000000001");
     let (headers, body) = channels::wechat_notification(
         "TRANSACTION.SUCCESS",
         channels::wechat_resource("transaction", &transaction),
@@ -756,15 +854,23 @@ async fn fnd5_a_lost_callback_is_settled_once_by_the_order_query() {
         .await;
     assert_eq!(entries.json["items"].as_array().unwrap().len(), 2);
     // The queries were signed as the channels require.
-    let state = fake.state();
-    assert_eq!(state.bad_signatures, 0);
-    assert!(state.log.iter().any(|l| l == "alipay.trade.query"), "{:?}", state.log);
-    assert!(
-        state.log.iter().any(|l| l.starts_with("GET /v3/pay/transactions/out-trade-no/")),
-        "{:?}",
-        state.log
-    );
-    drop(state);
+    {
+        let state = fake.state();
+        assert_eq!(state.bad_signatures, 0);
+        assert!(
+            state.log.iter().any(|l| l == "alipay.trade.query"),
+            "{:?}",
+            state.log
+        );
+        assert!(
+            state
+                .log
+                .iter()
+                .any(|l| l.starts_with("GET /v3/pay/transactions/out-trade-no/")),
+            "{:?}",
+            state.log
+        );
+    }
     assert_eq!(app.ledger_check().await["ok"], true);
 }
 
@@ -776,16 +882,27 @@ async fn fnd5_payouts_go_through_the_channels_transfer_apis() {
     let alipay_payee = app.alipay_payee(&user, "13800138000").await;
     let wechat_payee = app.payee(&user).await;
     let to_alipay = app
-        .money_post(&user, "/api/v1/me/account/withdrawals", "out-1",
-            json!({"amount": "100.00", "channel": "alipay", "payee_account_id": alipay_payee}))
+        .money_post(
+            &user,
+            "/api/v1/me/account/withdrawals",
+            "out-1",
+            json!({"amount": "100.00", "channel": "alipay", "payee_account_id": alipay_payee}),
+        )
         .await;
     to_alipay.assert(201);
     let to_wechat = app
-        .money_post(&user, "/api/v1/me/account/withdrawals", "out-2",
-            json!({"amount": "50.00", "channel": "wechat", "payee_account_id": wechat_payee}))
+        .money_post(
+            &user,
+            "/api/v1/me/account/withdrawals",
+            "out-2",
+            json!({"amount": "50.00", "channel": "wechat", "payee_account_id": wechat_payee}),
+        )
         .await;
     to_wechat.assert(201);
-    assert_eq!(app.balances(&user).await, ("350.00".into(), "150.00".into()));
+    assert_eq!(
+        app.balances(&user).await,
+        ("350.00".into(), "150.00".into())
+    );
     let report = app.run_jobs().await;
     assert_eq!(report.payouts_submitted, 2, "{report:?}");
     {
@@ -818,7 +935,10 @@ async fn fnd5_payouts_go_through_the_channels_transfer_apis() {
         .send()
         .await;
     assert_eq!(shown.json["status"], "pending");
-    assert_eq!(shown.json["pay_params"]["package_info"], "affffddafdfafddffda==");
+    assert_eq!(
+        shown.json["pay_params"]["package_info"],
+        "affffddafdfafddffda=="
+    );
     // Sent once: the next run does not send it again.
     assert_eq!(app.run_jobs().await.payouts_submitted, 0);
     assert_eq!(fake.state().transfers.len(), 2);
@@ -839,11 +959,17 @@ async fn fnd5_a_refused_wechat_transfer_returns_the_hold() {
     app.fund(&user, "60.00").await;
     let payee = app.payee(&user).await;
     let res = app
-        .money_post(&user, "/api/v1/me/account/withdrawals", "out-fail",
-            json!({"amount": "60.00", "channel": "wechat", "payee_account_id": payee}))
+        .money_post(
+            &user,
+            "/api/v1/me/account/withdrawals",
+            "out-fail",
+            json!({"amount": "60.00", "channel": "wechat", "payee_account_id": payee}),
+        )
         .await;
     let id = res.json["id"].as_str().unwrap().to_string();
-    fake.state().wechat_transfer_state.insert(id.clone(), "FAIL".into());
+    fake.state()
+        .wechat_transfer_state
+        .insert(id.clone(), "FAIL".into());
     assert_eq!(app.run_jobs().await.payouts_submitted, 1);
     assert_eq!(app.balances(&user).await, ("60.00".into(), "0.00".into()));
     let kinds = app.notification_kinds(&user.access).await;

@@ -207,10 +207,8 @@ pub async fn get_operation(
 /// (or their successor) is identified; the balance shows in finance's
 /// account view. Returns whether an operation was opened.
 pub fn settle_account(conn: &mut DbConnection, st: &AppState, user_id: i64) -> AppResult<bool> {
-    let available = crate::funds::reading::balance_of(
-        conn,
-        &crate::funds::ledger::code::available(user_id),
-    )?;
+    let available =
+        crate::funds::reading::balance_of(conn, &crate::funds::ledger::code::available(user_id))?;
     if available <= 0 || operations::settlement_open(conn, user_id)? {
         return Ok(false);
     }

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::funds::payments::{self, Direction, PaymentView, Purpose, Settlement, WithdrawalRequest};
+use crate::funds::payments::{
+    self, Direction, PaymentView, Purpose, Settlement, WithdrawalRequest,
+};
 use crate::funds::routes::{CallbackAck, payment_post};
 use crate::platform::channels::{Ack, CallbackEvent, Payout, Remote};
 use crate::platform::db::{DbConnection, write_tx};
@@ -266,7 +268,10 @@ pub async fn callback(
     }
     // Signature (and freshness) first, outside any transaction: a forged
     // callback costs no connection and no write lock.
-    let channel = state.channels.get(&channel_name).ok_or_else(unknown_channel)?;
+    let channel = state
+        .channels
+        .get(&channel_name)
+        .ok_or_else(unknown_channel)?;
     let header = |name: &str| {
         req.headers()
             .get(name)

@@ -78,7 +78,12 @@ fn column(header: &[String], names: &[&str], line: usize) -> Result<usize, BillE
     names
         .iter()
         .find_map(|name| header.iter().position(|h| h == name))
-        .ok_or_else(|| BillError(format!("line {line}: the header has no column {}", names[0])))
+        .ok_or_else(|| {
+            BillError(format!(
+                "line {line}: the header has no column {}",
+                names[0]
+            ))
+        })
 }
 
 fn read_rows(
@@ -88,7 +93,10 @@ fn read_rows(
     is_end: impl Fn(&str, &[String]) -> bool,
     status_of: impl Fn(&str) -> String,
 ) -> Result<Vec<BillRow>, BillError> {
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')));
     let (header_line, header) = lines
         .by_ref()
         .map(|(n, l)| (n, cells(l).iter().map(|c| clean(c)).collect::<Vec<_>>()))
@@ -115,7 +123,10 @@ fn read_rows(
             amount_fen,
             status: status_of(&cell(cols.status)),
         };
-        if row.channel_reference.is_empty() || row.channel_reference.len() > 64 || row.out_trade_no.len() > 64 {
+        if row.channel_reference.is_empty()
+            || row.channel_reference.len() > 64
+            || row.out_trade_no.len() > 64
+        {
             return Err(BillError(format!("line {n}: no usable transaction number")));
         }
         rows.push(row);

@@ -257,8 +257,16 @@ pub fn create(
         ))
         .returning(money_operations::id)
         .get_result(conn)?;
-    audit(conn, st, staff_id, "money_operation.create", id, Some(&reason))?;
-    let needs_second = staff_id.is_none() || req.amount.fen() > st.settings.payments.approval_above_fen;
+    audit(
+        conn,
+        st,
+        staff_id,
+        "money_operation.create",
+        id,
+        Some(&reason),
+    )?;
+    let needs_second =
+        staff_id.is_none() || req.amount.fen() > st.settings.payments.approval_above_fen;
     if !needs_second {
         execute(conn, st, id, None)?;
     }
@@ -323,32 +331,35 @@ fn already_decided() -> AppError {
     )
 }
 
-/// Moves the operation's money, once: the status moves from
-/// `awaiting_approval` first (a conditional update), so a second approval
-/// or a concurrent one moves nothing.
-fn execute(
-    conn: &mut DbConnection,
-    st: &AppState,
-    id: i64,
-    approver: Option<i64>,
-) -> AppResult<()> {
-    decided(conn, st, id, OperationStatus::Executed, approver, None)?;
-    let op = load(conn, id)?;
+/// What an executed operation moved: its ledger transaction, the payout's
+/// payment id, and what the user is told.
+type Moved = (i64, Option<String>, Option<(&'static str, String)>);
+
+/// Moves an operation's money in one ledger transaction.
+fn movement(conn: &mut DbConnection, st: &AppState, op: &Row) -> AppResult<Moved> {
     let reference = |kind: &'static str, memo: String| Reference {
         kind,
         object_type: "money_operation",
-        object_id: id.to_string(),
+        object_id: op.id.to_string(),
         memo,
     };
     let shown = format_fen(op.amount);
-    let (tx_id, payment_id, notice) = match op.kind {
+    Ok(match op.kind {
         OperationKind::Hold => {
             let r = reference("staff_hold", format!("平台冻结 {shown}：{}", op.reason));
-            (ledger::hold(conn, st, op.user_id, op.amount, &r)?, None, None)
+            (
+                ledger::hold(conn, st, op.user_id, op.amount, &r)?,
+                None,
+                None,
+            )
         }
         OperationKind::Release => {
             let r = reference("staff_release", format!("平台解冻 {shown}"));
-            (ledger::release(conn, st, op.user_id, op.amount, &r)?, None, None)
+            (
+                ledger::release(conn, st, op.user_id, op.amount, &r)?,
+                None,
+                None,
+            )
         }
         OperationKind::Compensate => {
             let platform = ledger::account(
@@ -360,13 +371,16 @@ fn execute(
             )?;
             let (available, _) = ledger::user_accounts(conn, st, op.user_id)?;
             let r = reference("staff_compensation", format!("平台补偿 {shown}"));
-            let tx = ledger::post(conn, st, &r, &[(platform, -op.amount), (available, op.amount)], None)?;
-            (tx, None, Some(("平台补偿到账", format!("平台向您补偿 {shown} 元：{}", op.reason))))
+            let legs = [(platform, -op.amount), (available, op.amount)];
+            let tx = ledger::post(conn, st, &r, &legs, None)?;
+            let body = format!("平台向您补偿 {shown} 元：{}", op.reason);
+            (tx, None, Some(("平台补偿到账", body)))
         }
         OperationKind::Refund => {
             let r = reference("staff_refund", format!("平台退款 {shown}"));
             let tx = ledger::refund_fee(conn, st, op.user_id, op.amount, &r)?;
-            (tx, None, Some(("平台退款到账", format!("平台向您退款 {shown} 元：{}", op.reason))))
+            let body = format!("平台向您退款 {shown} 元：{}", op.reason);
+            (tx, None, Some(("平台退款到账", body)))
         }
         OperationKind::PayOut => {
             let payee_id = op
@@ -374,19 +388,33 @@ fn execute(
                 .ok_or_else(|| AppError::internal("pay_out without a payee"))?;
             let payee = payees::for_payout(conn, payee_id)?;
             let channel = payments::channel_for_payee(st, &payee)?;
-            let payment = payments::payout(conn, st, &payee, channel, op.amount, "staff_payout_hold", "平台付款冻结")?;
-            let tx: Option<i64> = crate::platform::db::schema::ledger_transactions::table
-                .filter(crate::platform::db::schema::ledger_transactions::reference_id.eq(&payment.id))
-                .select(crate::platform::db::schema::ledger_transactions::id)
-                .first(conn)
-                .optional()?;
-            (
-                tx.unwrap_or_default(),
-                Some(payment.id),
-                Some(("平台付款", format!("平台正将 {shown} 元付至您绑定的收款账户：{}", op.reason))),
-            )
+            let (payment, tx) = payments::payout(
+                conn,
+                st,
+                &payee,
+                channel,
+                op.amount,
+                "staff_payout_hold",
+                "平台付款冻结",
+            )?;
+            let body = format!("平台正将 {shown} 元付至您绑定的收款账户：{}", op.reason);
+            (tx, Some(payment.id), Some(("平台付款", body)))
         }
-    };
+    })
+}
+
+/// Moves the operation's money, once: the status moves from
+/// `awaiting_approval` first (a conditional update), so a second approval
+/// or a concurrent one moves nothing.
+fn execute(
+    conn: &mut DbConnection,
+    st: &AppState,
+    id: i64,
+    approver: Option<i64>,
+) -> AppResult<()> {
+    decided(conn, st, id, OperationStatus::Executed, approver, None)?;
+    let op = load(conn, id)?;
+    let (tx_id, payment_id, notice) = movement(conn, st, &op)?;
     diesel::update(money_operations::table.find(id))
         .set((
             money_operations::ledger_tx_id.eq(tx_id),
@@ -428,7 +456,14 @@ pub fn approve(
             "A second finance person must approve; the maker cannot",
         ));
     }
-    audit(conn, st, Some(staff_id), "money_operation.approve", id, None)?;
+    audit(
+        conn,
+        st,
+        Some(staff_id),
+        "money_operation.approve",
+        id,
+        None,
+    )?;
     execute(conn, st, id, Some(staff_id))?;
     view(load(conn, id)?)
 }
@@ -452,8 +487,22 @@ pub fn reject(
         ));
     }
     load(conn, id)?;
-    decided(conn, st, id, OperationStatus::Rejected, Some(staff_id), Some(note))?;
-    audit(conn, st, Some(staff_id), "money_operation.reject", id, Some(note))?;
+    decided(
+        conn,
+        st,
+        id,
+        OperationStatus::Rejected,
+        Some(staff_id),
+        Some(note),
+    )?;
+    audit(
+        conn,
+        st,
+        Some(staff_id),
+        "money_operation.reject",
+        id,
+        Some(note),
+    )?;
     view(load(conn, id)?)
 }
 

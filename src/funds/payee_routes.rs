@@ -23,7 +23,9 @@ pub async fn list_payees(
 ) -> AppResult<web::Json<Vec<PayeeView>>> {
     let user_id = user.user_id;
     Ok(web::Json(
-        state.run(move |conn, _| payees::mine(conn, user_id)).await?,
+        state
+            .run(move |conn, _| payees::mine(conn, user_id))
+            .await?,
     ))
 }
 

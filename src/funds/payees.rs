@@ -139,14 +139,28 @@ fn alipay_login_id(raw: Option<&str>) -> AppResult<String> {
 }
 
 /// Checks an Alipay payee's name against the verified name (FND-4).
-pub fn check_alipay(conn: &mut DbConnection, user_id: i64, body: &NewPayee) -> AppResult<(String, String)> {
+pub fn check_alipay(
+    conn: &mut DbConnection,
+    user_id: i64,
+    body: &NewPayee,
+) -> AppResult<(String, String)> {
     if body.code.is_some() {
-        return Err(invalid("code", "payee.field_not_allowed", "支付宝账户不需要 code", "code is for WeChat payees only"));
+        return Err(invalid(
+            "code",
+            "payee.field_not_allowed",
+            "支付宝账户不需要 code",
+            "code is for WeChat payees only",
+        ));
     }
     let account = alipay_login_id(body.account.as_deref())?;
     let name = body.real_name.as_deref().map(str::trim).unwrap_or("");
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(invalid("real_name", "payee.real_name_required", "请填写支付宝账户的真实姓名", "real_name is required for an Alipay account"));
+        return Err(invalid(
+            "real_name",
+            "payee.real_name_required",
+            "请填写支付宝账户的真实姓名",
+            "real_name is required for an Alipay account",
+        ));
     }
     let Some(verified) = crate::verification::service::verified_name(conn, user_id)? else {
         return Err(AppError::conflict(
@@ -187,11 +201,19 @@ pub fn bind(
         .count()
         .get_result(conn)?;
     if duplicate > 0 {
-        return Err(AppError::conflict("payee.duplicate", "该收款账户已绑定", "This payee account is already bound"));
+        return Err(AppError::conflict(
+            "payee.duplicate",
+            "该收款账户已绑定",
+            "This payee account is already bound",
+        ));
     }
     let count: i64 = live.count().get_result(conn)?;
     if count >= MAX_PAYEES {
-        return Err(AppError::conflict("payee.limit", "收款账户最多绑定 5 个", "At most 5 payee accounts can be bound"));
+        return Err(AppError::conflict(
+            "payee.limit",
+            "收款账户最多绑定 5 个",
+            "At most 5 payee accounts can be bound",
+        ));
     }
     let id: i64 = diesel::insert_into(payee_accounts::table)
         .values((
@@ -307,7 +329,10 @@ mod tests {
     fn fnd4_identifiers_and_names_are_masked() {
         assert_eq!(mask_identifier("13800138000"), "138****8000");
         assert_eq!(mask_identifier("zhang@example.com"), "z***@example.com");
-        assert_eq!(mask_identifier("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"), "oUpF****eS6o");
+        assert_eq!(
+            mask_identifier("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
+            "oUpF****eS6o"
+        );
         assert_eq!(mask_name("张三"), "*三");
         assert_eq!(mask_name("欧阳娜娜"), "***娜");
     }

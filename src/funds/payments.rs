@@ -158,7 +158,11 @@ fn view(st: &AppState, r: Row) -> AppResult<PaymentView> {
                 amount_fen: r.amount,
                 subject: subject(r.purpose),
             };
-            c.pay_params(&order, r.channel_order.as_deref(), st.clock.now().timestamp())
+            c.pay_params(
+                &order,
+                r.channel_order.as_deref(),
+                st.clock.now().timestamp(),
+            )
         }),
         (PaymentStatus::Pending, Direction::Withdrawal) => r
             .channel_order
@@ -333,11 +337,21 @@ pub fn create_withdrawal(
     channel(st, req.channel)?;
     let payee = payees::usable(conn, user_id, req.payee_account_id, "payee_account_id")?;
     check_payee_channel(&payee, req.channel, "payee_account_id")?;
-    payout(conn, st, &payee, req.channel, req.amount.fen(), "withdrawal_hold", "提现冻结")
+    payout(
+        conn,
+        st,
+        &payee,
+        req.channel,
+        req.amount.fen(),
+        "withdrawal_hold",
+        "提现冻结",
+    )
+    .map(|(view, _)| view)
 }
 
 /// Holds `fen` of the payee's owner and creates the payout (a user's
-/// withdrawal or a staff payout, FND-6).
+/// withdrawal or a staff payout, FND-6); returns it with the hold's ledger
+/// transaction.
 pub fn payout(
     conn: &mut DbConnection,
     st: &AppState,
@@ -346,7 +360,7 @@ pub fn payout(
     fen: i64,
     kind: &'static str,
     memo: &str,
-) -> AppResult<PaymentView> {
+) -> AppResult<(PaymentView, i64)> {
     let row = insert_for(
         conn,
         st,
@@ -360,8 +374,8 @@ pub fn payout(
         },
     )?;
     let reference = Reference::payment(kind, &row.public_id, format!("{memo} {}", format_fen(fen)));
-    ledger::hold(conn, st, payee.user_id, fen, &reference)?;
-    view(st, row)
+    let tx = ledger::hold(conn, st, payee.user_id, fen, &reference)?;
+    Ok((view(st, row)?, tx))
 }
 
 /// Turns a channel's refusal into the API's answer.
@@ -474,8 +488,7 @@ pub fn settle(
     )
     .set((
         payments::status.eq(new_status),
-        payments::channel_reference
-            .eq(Some(&event.channel_reference).filter(|r| !r.is_empty())),
+        payments::channel_reference.eq(Some(&event.channel_reference).filter(|r| !r.is_empty())),
         payments::completed_at.eq(st.clock.now_naive()),
     ))
     .execute(conn)?;
@@ -624,14 +637,16 @@ type OutstandingRow = (
 fn outstanding(rows: Vec<OutstandingRow>) -> Vec<Outstanding> {
     rows.into_iter()
         .map(
-            |(id, public_id, channel, direction, amount, payee_account_id, created_at)| Outstanding {
-                id,
-                public_id,
-                channel,
-                direction,
-                amount,
-                payee_account_id,
-                created_at,
+            |(id, public_id, channel, direction, amount, payee_account_id, created_at)| {
+                Outstanding {
+                    id,
+                    public_id,
+                    channel,
+                    direction,
+                    amount,
+                    payee_account_id,
+                    created_at,
+                }
             },
         )
         .collect()
@@ -751,11 +766,7 @@ pub fn mark_queried(
 pub const TOP_UP_GIVE_UP_HOURS: i64 = 24;
 
 /// The callback a channel's answer amounts to, if it settles the payment.
-pub fn event_from_remote(
-    st: &AppState,
-    p: &Outstanding,
-    remote: &Remote,
-) -> Option<CallbackEvent> {
+pub fn event_from_remote(st: &AppState, p: &Outstanding, remote: &Remote) -> Option<CallbackEvent> {
     let payout = p.direction == Direction::Withdrawal;
     let (event, reference, amount) = match remote {
         Remote::Succeeded {
@@ -780,8 +791,8 @@ pub fn event_from_remote(
             p.amount,
         ),
         Remote::Pending { .. } | Remote::Unknown => {
-            let given_up = st.clock.now_naive() - p.created_at
-                > chrono::Duration::hours(TOP_UP_GIVE_UP_HOURS);
+            let given_up =
+                st.clock.now_naive() - p.created_at > chrono::Duration::hours(TOP_UP_GIVE_UP_HOURS);
             if payout || !given_up {
                 return None;
             }
@@ -830,6 +841,8 @@ pub fn one(
         .select(Row::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| AppError::not_found("payment.not_found", "支付单不存在", "No such payment"))?;
+        .ok_or_else(|| {
+            AppError::not_found("payment.not_found", "支付单不存在", "No such payment")
+        })?;
     view(st, row)
 }

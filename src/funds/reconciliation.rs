@@ -224,16 +224,10 @@ fn day_range(date: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
     (start, start + chrono::Duration::days(1))
 }
 
-/// Imports a statement: reads it, matches it, records the differences.
-pub fn import(
-    conn: &mut DbConnection,
-    st: &AppState,
-    staff_id: i64,
-    query: &StatementQuery,
-    bytes: &[u8],
-) -> AppResult<StatementView> {
+/// Reads a statement's payment rows.
+fn read(channel: StatementChannel, bytes: &[u8]) -> AppResult<Vec<BillRow>> {
     let text = bills::decode(bytes);
-    let rows = match query.channel {
+    match channel {
         StatementChannel::Alipay => bills::alipay(&text),
         StatementChannel::Wechat => bills::wechat(&text),
     }
@@ -243,12 +237,21 @@ pub fn import(
             format!("对账单无法读取：{}", e.0),
             format!("The statement cannot be read: {}", e.0),
         )
-    })?;
+    })
+}
+
+/// Matches the rows against our payments of the channel and day: the
+/// differences, and how many rows matched exactly.
+fn differences_of(
+    conn: &mut DbConnection,
+    query: &StatementQuery,
+    rows: &[BillRow],
+) -> AppResult<(Vec<Found>, i32)> {
     let channel = query.channel.as_str();
-    let mut differences = Vec::new();
+    let mut found = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut matched = 0;
-    for row in &rows {
+    for row in rows {
         let ours = ours_for(conn, channel, row)?;
         if let Some(o) = &ours
             && row.status == "succeeded"
@@ -256,7 +259,7 @@ pub fn import(
             seen.insert(o.public_id.clone());
         }
         match compare(row, ours.as_ref()) {
-            Some(found) => differences.push(found),
+            Some(difference) => found.push(difference),
             None => matched += 1,
         }
     }
@@ -275,7 +278,7 @@ pub fn import(
         ))
         .load(conn)?;
     for o in counted.into_iter().filter(|o| !seen.contains(&o.public_id)) {
-        differences.push(Found {
+        found.push(Found {
             kind: DifferenceKind::MissingOnTheirSide,
             channel_reference: o.channel_reference.clone(),
             payment_id: Some(o.public_id.clone()),
@@ -285,6 +288,43 @@ pub fn import(
             their_status: None,
         });
     }
+    Ok((found, matched))
+}
+
+fn record_difference(
+    conn: &mut DbConnection,
+    import_id: i64,
+    channel: StatementChannel,
+    d: &Found,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::insert_into(reconciliation_differences::table)
+        .values((
+            reconciliation_differences::import_id.eq(import_id),
+            reconciliation_differences::channel.eq(channel),
+            reconciliation_differences::kind.eq(d.kind),
+            reconciliation_differences::channel_reference.eq(&d.channel_reference),
+            reconciliation_differences::payment_id.eq(&d.payment_id),
+            reconciliation_differences::our_amount.eq(d.our_amount),
+            reconciliation_differences::their_amount.eq(d.their_amount),
+            reconciliation_differences::our_status.eq(&d.our_status),
+            reconciliation_differences::their_status.eq(&d.their_status),
+            reconciliation_differences::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Imports a statement: reads it, matches it, records the differences.
+pub fn import(
+    conn: &mut DbConnection,
+    st: &AppState,
+    staff_id: i64,
+    query: &StatementQuery,
+    bytes: &[u8],
+) -> AppResult<StatementView> {
+    let rows = read(query.channel, bytes)?;
+    let (differences, matched) = differences_of(conn, query, &rows)?;
     let now = st.clock.now_naive();
     let rows_read = i32::try_from(rows.len()).unwrap_or(i32::MAX);
     let import_id: i64 = diesel::insert_into(statement_imports::table)
@@ -308,27 +348,14 @@ pub fn import(
             })
         })?;
     for d in &differences {
-        diesel::insert_into(reconciliation_differences::table)
-            .values((
-                reconciliation_differences::import_id.eq(import_id),
-                reconciliation_differences::channel.eq(query.channel),
-                reconciliation_differences::kind.eq(d.kind),
-                reconciliation_differences::channel_reference.eq(&d.channel_reference),
-                reconciliation_differences::payment_id.eq(&d.payment_id),
-                reconciliation_differences::our_amount.eq(d.our_amount),
-                reconciliation_differences::their_amount.eq(d.their_amount),
-                reconciliation_differences::our_status.eq(&d.our_status),
-                reconciliation_differences::their_status.eq(&d.their_status),
-                reconciliation_differences::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        record_difference(conn, import_id, query.channel, d, now)?;
     }
     crate::audit::record(
         conn,
         st,
         crate::audit::Entry {
             details: Some(serde_json::json!({
-                "channel": channel,
+                "channel": query.channel.as_str(),
                 "statement_date": query.statement_date,
                 "rows_read": rows_read,
                 "differences": differences.len(),
@@ -438,7 +465,12 @@ pub fn resolve(
         st,
         crate::audit::Entry {
             reason: Some(reason),
-            ..crate::audit::Entry::staff(staff_id, "reconciliation.resolve", "reconciliation_difference", id)
+            ..crate::audit::Entry::staff(
+                staff_id,
+                "reconciliation.resolve",
+                "reconciliation_difference",
+                id,
+            )
         },
     )?;
     Ok(difference_view(load(conn)?))

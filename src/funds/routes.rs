@@ -146,7 +146,12 @@ pub async fn payment_post<B: Serialize + Send + 'static>(
     req: &HttpRequest,
     body: B,
     route: &str,
-    create: fn(&mut crate::platform::db::DbConnection, &AppState, i64, &B) -> AppResult<PaymentView>,
+    create: fn(
+        &mut crate::platform::db::DbConnection,
+        &AppState,
+        i64,
+        &B,
+    ) -> AppResult<PaymentView>,
 ) -> AppResult<HttpResponse> {
     let key = idempotency::key_from(req.headers())?;
     let print = idempotency::fingerprint(route, &body);

@@ -773,7 +773,9 @@ impl PaymentSettings {
         let tolerance = parse_in(lookup, "PAYMENT_CALLBACK_TOLERANCE_SECS", 300, 10..=3_600)?;
         let approval = lookup("MONEY_OPERATION_APPROVAL_ABOVE").unwrap_or_else(|| "1000.00".into());
         let approval_above_fen = crate::platform::channels::fen_of(&approval).ok_or_else(|| {
-            ConfigError("MONEY_OPERATION_APPROVAL_ABOVE must be an amount in yuan such as 1000.00".into())
+            ConfigError(
+                "MONEY_OPERATION_APPROVAL_ABOVE must be an amount in yuan such as 1000.00".into(),
+            )
         })?;
         Ok(PaymentSettings {
             alipay: alipay_config(lookup, &base)?,

@@ -99,8 +99,12 @@ fn exchange(
     }
     match body["errcode"].as_i64() {
         Some(40029 | 40163 | 41008 | 40030) => Err(LoginError::InvalidCode),
-        Some(code) => Err(LoginError::Unavailable(format!("wechat login error {code}"))),
-        None => Err(LoginError::Unavailable("wechat login answered without openid".into())),
+        Some(code) => Err(LoginError::Unavailable(format!(
+            "wechat login error {code}"
+        ))),
+        None => Err(LoginError::Unavailable(
+            "wechat login answered without openid".into(),
+        )),
     }
 }
 

@@ -73,8 +73,14 @@ pub fn channel_settings(base: &str) -> Vec<(String, String)> {
         ("WECHATPAY_MCH_ID".into(), WECHAT_MCH_ID.into()),
         ("WECHATPAY_MCH_SERIAL".into(), WECHAT_MCH_SERIAL.into()),
         ("WECHATPAY_PRIVATE_KEY".into(), private_pem(&k.ours)),
-        ("WECHATPAY_PLATFORM_PUBLIC_KEY".into(), public_pem(&k.channel)),
-        ("WECHATPAY_PLATFORM_SERIAL".into(), WECHAT_PLATFORM_SERIAL.into()),
+        (
+            "WECHATPAY_PLATFORM_PUBLIC_KEY".into(),
+            public_pem(&k.channel),
+        ),
+        (
+            "WECHATPAY_PLATFORM_SERIAL".into(),
+            WECHAT_PLATFORM_SERIAL.into(),
+        ),
         ("WECHATPAY_API_V3_KEY".into(), API_V3_KEY.into()),
         ("WECHATPAY_BASE_URL".into(), base.into()),
     ]
@@ -87,7 +93,9 @@ pub fn alipay_notification(params: &[(&str, &str)]) -> Vec<u8> {
     let sign = keys::sign(&keys().channel, content.as_bytes());
     let mut all: Vec<(&str, &str)> = params.to_vec();
     all.push(("sign", &sign));
-    serde_urlencoded::to_string(&all).expect("form").into_bytes()
+    serde_urlencoded::to_string(&all)
+        .expect("form")
+        .into_bytes()
 }
 
 /// The documented notification of a paid APP order (the fields and values
@@ -101,7 +109,10 @@ pub fn alipay_paid(out_trade_no: &str, amount: &str, trade_no: &str) -> Vec<u8> 
         ("buyer_id", "2088102116773037"),
         ("invoice_amount", amount),
         ("notify_id", "4a91b7a78a503640467525113fb7d8bg8e"),
-        ("fund_bill_list", "[{\"amount\":\"2.00\",\"fundChannel\":\"ALIPAYACCOUNT\"}]"),
+        (
+            "fund_bill_list",
+            "[{\"amount\":\"2.00\",\"fundChannel\":\"ALIPAYACCOUNT\"}]",
+        ),
         ("notify_type", "trade_status_sync"),
         ("trade_status", "TRADE_SUCCESS"),
         ("receipt_amount", amount),
@@ -152,7 +163,11 @@ fn common_unique() -> u64 {
 
 /// A WeChat Pay v3 notification (the documented envelope) and the headers
 /// that sign it at `timestamp`.
-pub fn wechat_notification(event_type: &str, resource: Value, timestamp: i64) -> (Vec<(String, String)>, Vec<u8>) {
+pub fn wechat_notification(
+    event_type: &str,
+    resource: Value,
+    timestamp: i64,
+) -> (Vec<(String, String)>, Vec<u8>) {
     let body = json!({
         "id": "EV-2018022511223320873",
         "create_time": "2015-05-20T13:29:35+08:00",
@@ -176,7 +191,10 @@ pub fn wechat_signature(body: &[u8], timestamp: i64) -> Vec<(String, String)> {
     vec![
         ("Wechatpay-Timestamp".into(), timestamp.to_string()),
         ("Wechatpay-Nonce".into(), nonce),
-        ("Wechatpay-Signature".into(), keys::sign(&keys().channel, &message)),
+        (
+            "Wechatpay-Signature".into(),
+            keys::sign(&keys().channel, &message),
+        ),
         ("Wechatpay-Serial".into(), WECHAT_PLATFORM_SERIAL.into()),
     ]
 }
@@ -263,7 +281,12 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<Request> {
     })
 }
 
-fn respond(stream: &mut std::net::TcpStream, status: u16, headers: &[(String, String)], body: &[u8]) {
+fn respond(
+    stream: &mut std::net::TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) {
     let mut head = format!(
         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n",
         body.len()
@@ -308,8 +331,12 @@ impl FakeChannel {
 
 /// Alipay's gateway: checks our RSA2 signature, answers signed.
 fn alipay_answer(state: &Mutex<FakeState>, req: &Request) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let params: BTreeMap<String, String> = serde_urlencoded::from_bytes(&req.body).unwrap_or_default();
-    let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), &["sign"]);
+    let params: BTreeMap<String, String> =
+        serde_urlencoded::from_bytes(&req.body).unwrap_or_default();
+    let content = sign_content(
+        params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &["sign"],
+    );
     let ours = RsaPublicKey::from(&keys().ours);
     let method = params.get("method").cloned().unwrap_or_default();
     let mut s = state.lock().unwrap();
@@ -330,10 +357,14 @@ fn alipay_answer(state: &Mutex<FakeState>, req: &Request) -> (u16, Vec<(String, 
             "alipay.trade.query" => {
                 let id = biz["out_trade_no"].as_str().unwrap_or_default();
                 match s.paid.get(id) {
-                    Some((trade_no, fen)) => json!({"code": "10000", "msg": "Success", "trade_no": trade_no,
+                    Some((trade_no, fen)) => {
+                        json!({"code": "10000", "msg": "Success", "trade_no": trade_no,
                         "out_trade_no": id, "trade_status": "TRADE_SUCCESS",
-                        "total_amount": format!("{}.{:02}", fen / 100, fen % 100)}),
-                    None => json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"}),
+                        "total_amount": format!("{}.{:02}", fen / 100, fen % 100)})
+                    }
+                    None => {
+                        json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"})
+                    }
                 }
             }
             "alipay.fund.trans.uni.transfer" => {
@@ -354,10 +385,22 @@ fn alipay_answer(state: &Mutex<FakeState>, req: &Request) -> (u16, Vec<(String, 
 }
 
 /// WeChat Pay's API: checks our `Authorization` signature, answers signed.
-fn wechat_answer(state: &Mutex<FakeState>, req: &Request, now: i64) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let auth = req.headers.get("authorization").cloned().unwrap_or_default();
+fn wechat_answer(
+    state: &Mutex<FakeState>,
+    req: &Request,
+    now: i64,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let auth = req
+        .headers
+        .get("authorization")
+        .cloned()
+        .unwrap_or_default();
     let field = |name: &str| {
-        auth.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string()
+        auth.split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("")
+            .to_string()
     };
     let mut message = format!(
         "{}\n{}\n{}\n{}\n",
@@ -381,9 +424,16 @@ fn wechat_answer(state: &Mutex<FakeState>, req: &Request, now: i64) -> (u16, Vec
         s.bad_signatures += 1;
         (401, json!({"code": "SIGN_ERROR", "message": "签名错误"}))
     } else if req.method == "POST" && req.path == "/v3/pay/transactions/app" {
-        let id = body["out_trade_no"].as_str().unwrap_or_default().to_string();
-        s.prepaid.insert(id.clone(), body["amount"]["total"].as_i64().unwrap_or(0));
-        (200, json!({"prepay_id": format!("wx{}", id.replace('-', ""))}))
+        let id = body["out_trade_no"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        s.prepaid
+            .insert(id.clone(), body["amount"]["total"].as_i64().unwrap_or(0));
+        (
+            200,
+            json!({"prepay_id": format!("wx{}", id.replace('-', ""))}),
+        )
     } else if let Some(rest) = req.path.strip_prefix("/v3/pay/transactions/out-trade-no/") {
         let id = rest.split('?').next().unwrap_or_default();
         match (s.paid.get(id), s.prepaid.get(id)) {
@@ -392,22 +442,41 @@ fn wechat_answer(state: &Mutex<FakeState>, req: &Request, now: i64) -> (u16, Vec
                 t["trade_type"] = json!("APP");
                 t
             }),
-            (None, Some(fen)) => (200, json!({"appid": WECHAT_APP_ID, "mchid": WECHAT_MCH_ID, "out_trade_no": id,
-                "trade_state": "NOTPAY", "trade_state_desc": "订单未支付", "amount": {"total": fen}})),
-            _ => (404, json!({"code": "ORDER_NOT_EXIST", "message": "订单不存在"})),
+            (None, Some(fen)) => (
+                200,
+                json!({"appid": WECHAT_APP_ID, "mchid": WECHAT_MCH_ID, "out_trade_no": id,
+                "trade_state": "NOTPAY", "trade_state_desc": "订单未支付", "amount": {"total": fen}}),
+            ),
+            _ => (
+                404,
+                json!({"code": "ORDER_NOT_EXIST", "message": "订单不存在"}),
+            ),
         }
     } else if req.method == "POST" && req.path == "/v3/fund-app/mch-transfer/transfer-bills" {
         s.transfers.push(body.clone());
         let id = body["out_bill_no"].as_str().unwrap_or_default().to_string();
-        let state = s.wechat_transfer_state.entry(id.clone()).or_insert_with(|| "WAIT_USER_CONFIRM".into()).clone();
-        (200, json!({"out_bill_no": id, "transfer_bill_no": format!("1330000071100999991182020050700019480{}", s.transfers.len()),
-            "create_time": "2026-11-28T10:00:00.000+08:00", "state": state, "package_info": "affffddafdfafddffda=="}))
-    } else if let Some(id) = req.path.strip_prefix("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/") {
+        let state = s
+            .wechat_transfer_state
+            .entry(id.clone())
+            .or_insert_with(|| "WAIT_USER_CONFIRM".into())
+            .clone();
+        (
+            200,
+            json!({"out_bill_no": id, "transfer_bill_no": format!("1330000071100999991182020050700019480{}", s.transfers.len()),
+            "create_time": "2026-11-28T10:00:00.000+08:00", "state": state, "package_info": "affffddafdfafddffda=="}),
+        )
+    } else if let Some(id) = req
+        .path
+        .strip_prefix("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/")
+    {
         let sent = s.transfers.iter().find(|t| t["out_bill_no"] == id).cloned();
         match (sent, s.wechat_transfer_state.get(id)) {
-            (Some(t), Some(state)) => (200, json!({"mch_id": WECHAT_MCH_ID, "out_bill_no": id, "transfer_bill_no": "1330000071100999991182020050700019480001",
+            (Some(t), Some(state)) => (
+                200,
+                json!({"mch_id": WECHAT_MCH_ID, "out_bill_no": id, "transfer_bill_no": "1330000071100999991182020050700019480001",
                 "appid": WECHAT_APP_ID, "state": state, "transfer_amount": t["transfer_amount"], "transfer_remark": t["transfer_remark"],
-                "create_time": "2026-11-28T10:00:00.000+08:00", "update_time": "2026-11-28T10:05:00.000+08:00"})),
+                "create_time": "2026-11-28T10:00:00.000+08:00", "update_time": "2026-11-28T10:05:00.000+08:00"}),
+            ),
             _ => (404, json!({"code": "NOT_FOUND", "message": "记录不存在"})),
         }
     } else {

@@ -310,7 +310,11 @@ impl TestApp {
         let clock = Arc::new(ShiftedClock::default());
         let fake = channels::FakeChannel::start(clock.clone());
         let mut settings = channels::channel_settings(&fake.url);
-        settings.extend(overrides.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        settings.extend(
+            overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let pairs: Vec<(&str, &str)> = settings
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -133,7 +133,10 @@ impl Alipay {
             params.insert("app_cert_sn".into(), app.clone());
             params.insert("alipay_root_cert_sn".into(), root.clone());
         }
-        let content = sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str())), &["sign"]);
+        let content = sign_content(
+            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            &["sign"],
+        );
         params.insert("sign".into(), keys::sign(&self.key, content.as_bytes()));
         params
     }
@@ -162,7 +165,10 @@ impl Alipay {
         let res = self
             .agent
             .post(&self.config.gateway_url)
-            .header("Content-Type", "application/x-www-form-urlencoded;charset=utf-8")
+            .header(
+                "Content-Type",
+                "application/x-www-form-urlencoded;charset=utf-8",
+            )
             .send(form.as_bytes())
             .map_err(|e| ChannelError(format!("alipay unreachable: {e}")))?;
         let status = res.status().as_u16();
@@ -349,5 +355,179 @@ fn transfer_state(body: &Value, amount_fen: i64) -> Remote {
         },
         "FAIL" | "CLOSED" | "REFUND" => Remote::Failed { reference },
         _ => Remote::Pending { detail: None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use rsa::RsaPublicKey;
+    use rsa::pkcs8::EncodePublicKey;
+
+    use crate::platform::channels::alipay::{Alipay, AlipayConfig, sign_content};
+    use crate::platform::channels::{CallbackError, CallbackKind, Order, PaymentChannel, keys};
+
+    /// A published test key (see `testdata/README.md`) as both ours and
+    /// "Alipay's", so both directions can be checked here.
+    const KEY: &str = include_str!("testdata/wechatpay-go-test-key.pem");
+
+    fn channel() -> Alipay {
+        let public = RsaPublicKey::from(&keys::private_key(KEY).unwrap())
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap();
+        Alipay::new(AlipayConfig {
+            app_id: "2015102700040153".into(),
+            private_key: KEY.into(),
+            alipay_public_key: public,
+            gateway_url: "http://127.0.0.1:9/gateway.do".into(),
+            notify_url: "https://example.com/notify".into(),
+            app_cert_sn: None,
+            root_cert_sn: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn fnd5_the_notification_sign_content_leaves_out_sign_sign_type_and_empty_values() {
+        // The documented sample notification's parameters.
+        let params = [
+            ("total_amount", "2.00"),
+            ("buyer_id", "2088102116773037"),
+            ("body", "大乐透2.1"),
+            ("trade_no", "2016071921001003030200089909"),
+            ("refund_fee", "0.00"),
+            ("notify_time", "2016-07-19 14:10:49"),
+            ("subject", "大乐透2.1"),
+            ("sign_type", "RSA2"),
+            ("charset", "utf-8"),
+            ("notify_type", "trade_status_sync"),
+            ("out_trade_no", "0719141034-6418"),
+            ("gmt_close", "2016-07-19 14:10:46"),
+            ("gmt_payment", "2016-07-19 14:10:47"),
+            ("trade_status", "TRADE_SUCCESS"),
+            ("version", "1.0"),
+            ("sign", "kPbQIjX+xQc8F0/A6/..."),
+            ("gmt_create", "2016-07-19 14:10:44"),
+            ("app_id", "2015102700040153"),
+            ("seller_id", "2088102119685838"),
+            ("notify_id", "4a91b7a78a503640467525113fb7d8bg8e"),
+            ("passback_params", ""),
+        ];
+        assert_eq!(
+            sign_content(params, &["sign", "sign_type"]),
+            "app_id=2015102700040153&body=大乐透2.1&buyer_id=2088102116773037&charset=utf-8&gmt_close=2016-07-19 14:10:46&gmt_create=2016-07-19 14:10:44&gmt_payment=2016-07-19 14:10:47&notify_id=4a91b7a78a503640467525113fb7d8bg8e&notify_time=2016-07-19 14:10:49&notify_type=trade_status_sync&out_trade_no=0719141034-6418&refund_fee=0.00&seller_id=2088102119685838&subject=大乐透2.1&total_amount=2.00&trade_no=2016071921001003030200089909&trade_status=TRADE_SUCCESS&version=1.0"
+        );
+    }
+
+    fn notification(params: &[(&str, &str)]) -> Vec<u8> {
+        let key = keys::private_key(KEY).unwrap();
+        let sign = keys::sign(
+            &key,
+            sign_content(params.iter().copied(), &["sign", "sign_type"]).as_bytes(),
+        );
+        let mut all = params.to_vec();
+        all.push(("sign", &sign));
+        serde_urlencoded::to_string(&all).unwrap().into_bytes()
+    }
+
+    #[test]
+    fn fnd5_a_signed_notification_is_read_and_a_tampered_one_refused() {
+        let ch = channel();
+        let params = [
+            ("app_id", "2015102700040153"),
+            ("trade_status", "TRADE_SUCCESS"),
+            ("out_trade_no", "0719141034-6418"),
+            ("total_amount", "2.00"),
+            ("trade_no", "2016071921001003030200089909"),
+            ("sign_type", "RSA2"),
+            ("subject", "大乐透2.1"),
+        ];
+        let none = |_: &str| None;
+        let event = ch
+            .verify_callback(&none, &notification(&params), 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.event, CallbackKind::PaymentSucceeded);
+        assert_eq!(event.payment_id, "0719141034-6418");
+        assert_eq!(event.amount, "2.00");
+        let tampered = String::from_utf8(notification(&params))
+            .unwrap()
+            .replace("total_amount=2.00", "total_amount=200.00");
+        assert_eq!(
+            ch.verify_callback(&none, tampered.as_bytes(), 0)
+                .unwrap_err(),
+            CallbackError::BadSignature
+        );
+        // Signed, but for another app id.
+        let mut other = params;
+        other[0].1 = "2099000000000000";
+        assert_eq!(
+            ch.verify_callback(&none, &notification(&other), 0)
+                .unwrap_err(),
+            CallbackError::BadSignature
+        );
+        // WAIT_BUYER_PAY: genuine, nothing to settle.
+        let mut waiting = params;
+        waiting[1].1 = "WAIT_BUYER_PAY";
+        assert!(
+            ch.verify_callback(&none, &notification(&waiting), 0)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn fnd5_the_app_order_string_carries_a_verifiable_rsa2_signature() {
+        let ch = channel();
+        let order = Order {
+            payment_id: "0f8a3c1e-2b7d-4a51-9b1e-3c2d4e5f6a7b",
+            amount_fen: 1_00,
+            subject: "微工宝 账户充值",
+        };
+        let text = ch.order_string(&order, 1_472_127_991);
+        assert!(text.contains("method=alipay.trade.app.pay"));
+        assert!(
+            text.contains("timestamp=2016-08-25%2020%3A26%3A31"),
+            "{text}"
+        );
+        let params: BTreeMap<String, String> = serde_urlencoded::from_str(&text).unwrap();
+        let biz: serde_json::Value = serde_json::from_str(&params["biz_content"]).unwrap();
+        assert_eq!(biz["out_trade_no"], order.payment_id);
+        assert_eq!(biz["total_amount"], "1.00");
+        assert_eq!(biz["product_code"], "QUICK_MSECURITY_PAY");
+        assert_eq!(params["sign_type"], "RSA2");
+        let content = sign_content(
+            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            &["sign"],
+        );
+        let public = RsaPublicKey::from(&keys::private_key(KEY).unwrap());
+        assert!(keys::verify(&public, content.as_bytes(), &params["sign"]));
+    }
+
+    #[test]
+    fn fnd5_gateway_answers_are_verified_over_the_raw_response_text() {
+        let ch = channel();
+        let key = keys::private_key(KEY).unwrap();
+        // The shape of the documented query answer, signature first.
+        let raw = r#"{"code":"10000","msg":"Success","buyer_logon_id":"159****4027","out_trade_no":"020910312752381","total_amount":"0.01","trade_no":"2018020921001004160275738069","trade_status":"TRADE_SUCCESS"}"#;
+        let sign = keys::sign(&key, raw.as_bytes());
+        let text = format!(r#"{{"sign":"{sign}","alipay_trade_query_response":{raw}}}"#);
+        let body = ch.verified_response("alipay.trade.query", &text).unwrap();
+        assert_eq!(body["trade_status"], "TRADE_SUCCESS");
+        let forged = text.replace("0.01", "9.99");
+        assert!(ch.verified_response("alipay.trade.query", &forged).is_err());
+        // A gateway-level refusal comes unsigned and is read as an error.
+        let refused = r#"{"alipay_trade_query_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature"}}"#;
+        assert_eq!(
+            ch.verified_response("alipay.trade.query", refused).unwrap()["code"],
+            "40002"
+        );
+        // But an unsigned "success" is not believed.
+        let unsigned = format!(r#"{{"alipay_trade_query_response":{raw}}}"#);
+        assert!(
+            ch.verified_response("alipay.trade.query", &unsigned)
+                .is_err()
+        );
     }
 }

@@ -64,3 +64,43 @@ pub fn verify(key: &RsaPublicKey, message: &[u8], signature: &str) -> bool {
         .verify(message, &sig)
         .is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use rsa::RsaPublicKey;
+
+    use crate::platform::channels::keys::{private_key, public_key, sign, verify};
+
+    const SDK_KEY: &str = include_str!("testdata/wechatpay-go-test-key.pem");
+
+    #[test]
+    fn fnd5_sha256withrsa_matches_the_wechat_pay_sdk_vector() {
+        // wechatpay-go's signer test: "source" signed with its test key.
+        let key = private_key(SDK_KEY).unwrap();
+        let expected = "BKyAfU4iMCuvXMXS0Wzam3V/cnxZ+JaqigPM5OhljS2iOT95OO6Fsuml2JkFANJU9K6q9bLlDhPXuoVz+pp4hAm6pHU4ld815U4jsKu1RkyaII+1CYBUYC8TK0XtJ8FwUXXz8vZHh58rrAVN1XwNyvD1vfpxrMT4SL536GLwvpUHlCqIMzoZUguLli/K8V29QiOhuH6IEqLNJn8e9b3nwNcQ7be3CzYGpDAKBfDGPCqCv8Rw5zndhlffk2FEA70G4hvMwe51qMN/RAJbknXG23bSlObuTCN7Ndj1aJGH6/L+hdwfLpUtJm4QYVazzW7DFD27EpSQEqA8bX9+8m1rLg==";
+        assert_eq!(sign(&key, b"source"), expected);
+        let public = RsaPublicKey::from(&key);
+        assert!(verify(&public, b"source", expected));
+        assert!(!verify(&public, b"sourcE", expected));
+        assert!(!verify(&public, b"source", "not base64"));
+    }
+
+    #[test]
+    fn fnd5_keys_are_read_from_pem_or_bare_base64_and_never_quoted() {
+        use rsa::pkcs8::EncodePublicKey;
+        let key = private_key(SDK_KEY).unwrap();
+        let pem = RsaPublicKey::from(&key)
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap();
+        let bare: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(public_key(&pem).unwrap(), public_key(&bare).unwrap());
+        let bare_private: String = SDK_KEY
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        assert!(private_key(&bare_private).is_ok());
+        let err = private_key("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+            .unwrap_err();
+        assert!(!err.contains("AAAA"), "{err}");
+    }
+}

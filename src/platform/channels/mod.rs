@@ -122,11 +122,20 @@ pub trait PaymentChannel: Send + Sync {
     /// Opens the channel's order for a top-up where the channel needs one
     /// before the app can pay (WeChat: the prepay id); the text returned is
     /// kept with the payment and handed back to [`Self::pay_params`].
-    fn open_order(&self, _order: &Order<'_>, _now_unix: i64) -> Result<Option<String>, ChannelError> {
+    fn open_order(
+        &self,
+        _order: &Order<'_>,
+        _now_unix: i64,
+    ) -> Result<Option<String>, ChannelError> {
         Ok(None)
     }
     /// What the app hands to the channel's SDK to pay a pending top-up.
-    fn pay_params(&self, order: &Order<'_>, channel_order: Option<&str>, now_unix: i64) -> serde_json::Value;
+    fn pay_params(
+        &self,
+        order: &Order<'_>,
+        channel_order: Option<&str>,
+        now_unix: i64,
+    ) -> serde_json::Value;
     /// Checks a callback's signature (and freshness, where the channel
     /// dates it) and reads its event; `Ok(None)`: genuine, but nothing to
     /// settle (a Alipay `WAIT_BUYER_PAY`, say).
@@ -164,11 +173,19 @@ pub fn yuan(fen: i64) -> String {
 pub fn fen_of(yuan: &str) -> Option<i64> {
     let yuan = yuan.trim();
     let (whole, frac) = yuan.split_once('.').unwrap_or((yuan, ""));
-    if whole.is_empty() || frac.len() > 2 || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if whole.is_empty()
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let whole: i64 = whole.parse().ok()?;
-    let frac: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<2}").parse().ok()?
+    };
     whole.checked_mul(100)?.checked_add(frac)
 }
 

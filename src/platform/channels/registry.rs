@@ -20,8 +20,7 @@ impl Channels {
 
     /// The sandbox, which is also a channel by the name `sandbox`.
     pub fn insert_sandbox(&mut self, channel: SignedChannel) {
-        self.by_name
-            .insert("sandbox", Box::new(channel.clone()));
+        self.by_name.insert("sandbox", Box::new(channel.clone()));
         self.sandbox = Some(channel);
     }
 
@@ -34,4 +33,3 @@ impl Channels {
         self.sandbox.as_ref()
     }
 }
-

@@ -139,10 +139,7 @@ mod tests {
         let ch = channel();
         let body = br#"{"payment_id":"p1","event":"payment_succeeded","amount":"10.00","channel_reference":"x"}"#;
         let sig = ch.sign(1_000, body);
-        assert!(
-            ch.verify(Some("1000"), Some(&sig), body, 1_100)
-                .is_ok()
-        );
+        assert!(ch.verify(Some("1000"), Some(&sig), body, 1_100).is_ok());
         assert_eq!(
             ch.verify(Some("1000"), Some(&sig), body, 1_400)
                 .unwrap_err(),
@@ -160,8 +157,7 @@ mod tests {
             CallbackError::BadSignature
         );
         assert_eq!(
-            ch.verify(None, Some(&sig), body, 1_100)
-                .unwrap_err(),
+            ch.verify(None, Some(&sig), body, 1_100).unwrap_err(),
             CallbackError::BadSignature
         );
         let other = SignedChannel::new("alipay", b"another-secret-another-secret-00".to_vec(), 300);

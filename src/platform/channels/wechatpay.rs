@@ -145,7 +145,10 @@ impl Wechatpay {
         let ciphertext = STANDARD
             .decode(text("ciphertext")?)
             .map_err(|_| CallbackError::Malformed)?;
-        let aad = resource["associated_data"].as_str().unwrap_or("").as_bytes();
+        let aad = resource["associated_data"]
+            .as_str()
+            .unwrap_or("")
+            .as_bytes();
         let plain = self
             .cipher
             .decrypt(
@@ -161,7 +164,13 @@ impl Wechatpay {
     }
 
     /// Sends a signed request and returns the verified answer (status, JSON).
-    fn send(&self, method: &str, path: &str, body: Option<&Value>, now_unix: i64) -> Result<(u16, Value), ChannelError> {
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        now_unix: i64,
+    ) -> Result<(u16, Value), ChannelError> {
         let text = body.map(Value::to_string).unwrap_or_default();
         let nonce = nonce();
         let authorization = self.authorization(method, path, &text, now_unix, &nonce);
@@ -272,7 +281,8 @@ impl PaymentChannel for Wechatpay {
             "notify_url": self.config.notify_url,
             "amount": { "total": order.amount_fen, "currency": "CNY" },
         });
-        let (status, answer) = self.send("POST", "/v3/pay/transactions/app", Some(&body), now_unix)?;
+        let (status, answer) =
+            self.send("POST", "/v3/pay/transactions/app", Some(&body), now_unix)?;
         match answer["prepay_id"].as_str() {
             Some(id) if status == 200 => Ok(Some(id.to_string())),
             _ => Err(error_of(status, &answer)),
@@ -302,7 +312,8 @@ impl PaymentChannel for Wechatpay {
             },
             now_unix,
         )?;
-        let notice: Value = serde_json::from_slice(raw_body).map_err(|_| CallbackError::Malformed)?;
+        let notice: Value =
+            serde_json::from_slice(raw_body).map_err(|_| CallbackError::Malformed)?;
         let resource = self.decrypt(&notice["resource"])?;
         let text = |k: &str| {
             resource[k]
@@ -423,5 +434,165 @@ impl PaymentChannel for Wechatpay {
             "CLOSED" | "PAYERROR" | "REVOKED" => Remote::Failed { reference },
             _ => Remote::Pending { detail: None },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rsa::RsaPublicKey;
+    use rsa::pkcs8::EncodePublicKey;
+
+    use crate::platform::channels::wechatpay::{Signed, Wechatpay, WechatpayConfig};
+    use crate::platform::channels::{CallbackError, CallbackKind, PaymentChannel, keys};
+
+    const SDK_KEY: &str = include_str!("testdata/wechatpay-go-test-key.pem");
+    const SDK_BODY: &str = include_str!("testdata/wechatpay-go-notify-body.json");
+    const SDK_SIGNATURE: &str = "tJHIiIS9eB2hAYstmAmbbD3ZE5LiIm/Ug5tuL4fC0YOFRWIHV39UFIZXC0e9Wl6lBu6sKvkqDkzpqzBsVHyXFlbYZTOQrVdG4b6LfTnK4mikv9++ixJMd3vTf2yCqvBkh98zs3Ds5zsYQakzbcwhmw4fMJs4nPLws28H0UW9FjDR//rxELLwXvV1VEA1IBLX70xptjL8hrfUjEE8kkry6yNJTHZRU8CAc7qHli2Ng1V1qb9ARbK8A3ThmFmPQvRGrapI/jS2laKKgYUmfdEdkNO6B2Cke5e8VTxY406ArAmQ90GAihDwIcb16TQMnzCMBoutnwZKNiKRACrFmtxw2Q==";
+
+    /// A channel whose platform key is the SDK's test certificate's key.
+    fn channel() -> Wechatpay {
+        let key = keys::private_key(SDK_KEY).unwrap();
+        let public = RsaPublicKey::from(&key)
+            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+            .unwrap();
+        Wechatpay::new(
+            WechatpayConfig {
+                app_id: "wxd678efh567hg6787".into(),
+                mch_id: "1230000109".into(),
+                mch_serial: "5157F09EFDC096DE15EBE81A47057A7232F1B8E1".into(),
+                private_key: SDK_KEY.into(),
+                platform_public_key: public,
+                platform_serial: "D7CE59D1F522D701".into(),
+                api_v3_key: b"0123456789abcdef0123456789abcdef".to_vec(),
+                base_url: "http://127.0.0.1:9".into(),
+                notify_url: "https://example.com/notify".into(),
+                transfer_scene_id: "1005".into(),
+            },
+            300,
+        )
+        .unwrap()
+    }
+
+    fn sdk_notice(body: &str) -> Signed<'_> {
+        Signed {
+            timestamp: Some("1624523846".into()),
+            nonce: Some("EcZ9Cmy4Xyx1i6RlJQzLcCyEqDa26NBz".into()),
+            signature: Some(SDK_SIGNATURE.into()),
+            serial: Some("D7CE59D1F522D701".into()),
+            body: body.as_bytes(),
+        }
+    }
+
+    #[test]
+    fn fnd5_the_wechat_pay_sdk_notification_vector_verifies_and_tampering_does_not() {
+        let ch = channel();
+        assert_eq!(
+            ch.verify_signed(&sdk_notice(SDK_BODY), 1_624_523_846 + 60),
+            Ok(())
+        );
+        let tampered = SDK_BODY.replace("签约成功", "签约失败");
+        assert_eq!(
+            ch.verify_signed(&sdk_notice(&tampered), 1_624_523_846),
+            Err(CallbackError::BadSignature)
+        );
+        // Five minutes later it is stale (WeChat Pay's own SDKs refuse it too).
+        assert_eq!(
+            ch.verify_signed(&sdk_notice(SDK_BODY), 1_624_523_846 + 3_600),
+            Err(CallbackError::Stale)
+        );
+        let mut other_serial = sdk_notice(SDK_BODY);
+        other_serial.serial = Some("OTHER".into());
+        assert_eq!(
+            ch.verify_signed(&other_serial, 1_624_523_846),
+            Err(CallbackError::BadSignature)
+        );
+    }
+
+    /// The documented transaction of a paid order, encrypted
+    /// AEAD_AES_256_GCM (APIv3 key `0123…cdef`, nonce `abcdef012345`,
+    /// associated data `transaction`) by an independent implementation
+    /// (Python `cryptography`).
+    const RESOURCE_CIPHERTEXT: &str = "+tSDftzuImKCesK0rpWhmWzC10iWzNC8LPx9h9BPL0Sjz6nIgIE848FD/xvT24awdcmO9rjgfFQFJkgsvyC/jLUkkSt0kVYi9awek7EZBJiOWg/DDiFl2K7ZDIx8WaTC5JMxFs1X7nAftVoCdtAvNTgogKHp/TLrGivru9bKNs77B/UKseNgsKrW1vMNGxnOHz8pnzQ9R2O3YQr7MWrconCqoysflEB6NLsdMiG3DN9Uvpfvj6Vf6aZFgj/Gj5eg6H5Il/AC4Lfry4/UZGl3q9DgXXzh3y5C/lFnSaDoovz+SVpOB3YIAYpoqnj6ffRtY7W5zJ/uKvqcO/wLwcyFBtd0wfb+86yDGgKHkUgyW2vJ5+vVEBojLmNLZaD4QOhdi8/pmI2+rpLNDLLl+HnPj4PQ4d51OQA1nkotAptDLGUbL+UuzSIjmKJR51xjPOpfxUwwhoJiayVedX9vmil9R6BA/jVPl2Bgqod3iYrbup9ybg+vcx9/UIM5GXPLm7vSNRwp6GJe1rzCRrb7Em9SHSEGeM/JMuXevZaR+MON0cvTNj7KX2gZajBlAeg74cFIIr3hpjPCK+52jg==";
+
+    fn documented_notice() -> String {
+        serde_json::json!({
+            "id": "EV-2018022511223320873",
+            "create_time": "2015-05-20T13:29:35+08:00",
+            "resource_type": "encrypt-resource",
+            "event_type": "TRANSACTION.SUCCESS",
+            "summary": "支付成功",
+            "resource": {
+                "original_type": "transaction",
+                "algorithm": "AEAD_AES_256_GCM",
+                "ciphertext": RESOURCE_CIPHERTEXT,
+                "associated_data": "transaction",
+                "nonce": "abcdef012345"
+            }
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn fnd5_the_documented_transaction_notice_is_decrypted_into_a_payment_event() {
+        let ch = channel();
+        let body = documented_notice();
+        let key = keys::private_key(SDK_KEY).unwrap();
+        let ts = 1_528_425_296_i64;
+        let message = format!("{ts}\nnonce-1\n{body}\n");
+        let signature = keys::sign(&key, message.as_bytes());
+        let header = |name: &str| match name {
+            "Wechatpay-Timestamp" => Some(ts.to_string()),
+            "Wechatpay-Nonce" => Some("nonce-1".to_string()),
+            "Wechatpay-Signature" => Some(signature.clone()),
+            "Wechatpay-Serial" => Some("D7CE59D1F522D701".to_string()),
+            _ => None,
+        };
+        let event = ch
+            .verify_callback(&header, body.as_bytes(), ts)
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.payment_id, "1217752501201407033233368018");
+        assert_eq!(event.event, CallbackKind::PaymentSucceeded);
+        assert_eq!(event.amount, "1.00");
+        assert_eq!(event.channel_reference, "1217752501201407033233368018");
+        // One changed character of the ciphertext: the tag fails.
+        let resource = serde_json::json!({
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": RESOURCE_CIPHERTEXT.replacen('+', "/", 1),
+            "associated_data": "transaction",
+            "nonce": "abcdef012345",
+        });
+        assert_eq!(ch.decrypt(&resource), Err(CallbackError::BadSignature));
+        let wrong_aad = serde_json::json!({
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": RESOURCE_CIPHERTEXT,
+            "associated_data": "payscore",
+            "nonce": "abcdef012345",
+        });
+        assert_eq!(ch.decrypt(&wrong_aad), Err(CallbackError::BadSignature));
+    }
+
+    #[test]
+    fn fnd5_request_authorization_is_signed_over_the_documented_message() {
+        let ch = channel();
+        let auth = ch.authorization(
+            "GET",
+            "/v3/certificates",
+            "",
+            1_554_208_460,
+            "593BEC0C930BF1AFEB40B4A08C8FB242",
+        );
+        assert!(auth.starts_with("WECHATPAY2-SHA256-RSA2048 mchid=\"1230000109\",nonce_str=\"593BEC0C930BF1AFEB40B4A08C8FB242\","));
+        let signature = auth
+            .split("signature=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap();
+        let public = RsaPublicKey::from(&keys::private_key(SDK_KEY).unwrap());
+        assert!(keys::verify(
+            &public,
+            b"GET\n/v3/certificates\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n\n",
+            signature
+        ));
     }
 }
