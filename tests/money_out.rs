@@ -427,11 +427,11 @@ async fn fnd6_hold_release_compensate_and_refund_move_money_once_each() {
             (want.0.into(), want.1.into())
         );
     }
-    // Releasing more than is held, refunding fees the platform never took:
-    // refused, nothing moves.
+    // Releasing more than staff holds keep for the item, refunding fees the
+    // platform never took: refused, nothing moves.
     money_op(&app, &finance, "h-4", op("release", "50.00", vid))
         .await
-        .assert_problem(409, "funds.insufficient");
+        .assert_problem(409, "money_operation.release_exceeds_hold");
     money_op(&app, &finance, "h-5", op("refund", "1.00", vid))
         .await
         .assert_problem(409, "funds.insufficient");
@@ -987,4 +987,199 @@ async fn fnd5_a_refused_wechat_transfer_returns_the_hold() {
     );
     send_wechat(&app, &headers, body).await.assert(204);
     assert_eq!(app.balances(&user).await, ("60.00".into(), "0.00".into()));
+}
+
+#[actix_web::test]
+async fn fnd6_a_release_never_frees_what_a_withdrawal_holds() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    app.fund(&user, "500.00").await;
+    let body = app.withdraw_body(&user, "500.00").await;
+    app.money_post(&user, "/api/v1/me/account/withdrawals", "w-held", body)
+        .await
+        .assert(201);
+    let finance = app.staff(Role::Finance).await;
+    seal(&app, &user).await;
+    let release = json!({"kind": "release", "user_id": user.id, "amount": "500.00",
+        "reason": "误操作解冻", "serves_type": "account_settlement", "serves_id": user.id});
+    money_op(&app, &finance, "r-1", release)
+        .await
+        .assert_problem(409, "money_operation.release_exceeds_hold");
+    assert_eq!(
+        admin_balances(&app, &finance, user.id).await,
+        ("0.00".into(), "500.00".into())
+    );
+}
+
+#[actix_web::test]
+async fn fnd6_sealed_accounts_with_funds_are_put_to_finance_by_the_scheduler() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    app.fund(&user, "40.00").await;
+    app.payee(&user).await;
+    seal(&app, &user).await;
+    assert_eq!(app.run_jobs().await.settlements_opened, 1);
+    assert_eq!(app.run_jobs().await.settlements_opened, 0, "once");
+    let finance = app.staff(Role::Finance).await;
+    let ops = app
+        .get(&format!(
+            "/api/v1/admin/money-operations?user_id={}&status=awaiting_approval",
+            user.id
+        ))
+        .bearer(&finance.access)
+        .send()
+        .await;
+    assert_eq!(ops.json["items"][0]["amount"], "40.00");
+    assert_eq!(ops.json["items"][0]["serves_type"], "account_settlement");
+}
+
+#[actix_web::test]
+async fn fnd2_finance_completes_others_sandbox_payouts_but_never_their_top_ups() {
+    let app = TestApp::new().await;
+    let user = app.user().await;
+    let top_up = app
+        .money_post(
+            &user,
+            "/api/v1/me/account/top-ups",
+            "t-1",
+            json!({"amount": "9.00", "channel": "sandbox"}),
+        )
+        .await;
+    let finance = app.staff(Role::Finance).await;
+    app.sandbox_complete(&finance, top_up.json["id"].as_str().unwrap(), true)
+        .await
+        .assert_problem(404, "payment.not_found");
+    assert_eq!(app.balances(&user).await, ("0.00".into(), "0.00".into()));
+}
+
+#[actix_web::test]
+async fn fnd5_a_top_up_closed_after_its_order_expired_is_still_credited_if_paid() {
+    let (app, fake) = TestApp::with_channels(&[]).await;
+    let user = app.user().await;
+    let res = app
+        .money_post(
+            &user,
+            "/api/v1/me/account/top-ups",
+            "late",
+            json!({"amount": "15.00", "channel": "alipay"}),
+        )
+        .await;
+    let id = res.json["id"].as_str().unwrap().to_string();
+    app.clock.advance(Duration::hours(3));
+    let user = app.relog(&user).await;
+    // After the order's life the app is offered nothing to pay with.
+    let shown = app
+        .get(&format!("/api/v1/me/account/payments/{id}"))
+        .bearer(&user.access)
+        .send()
+        .await;
+    assert!(shown.json["pay_params"].is_null(), "{}", shown.text);
+    // A day later the channel still does not know it: closed as failed.
+    app.clock.advance(Duration::hours(22));
+    app.run_jobs().await;
+    assert!(
+        fake.state().log.iter().any(|l| l == "alipay.trade.query"),
+        "asked the channel first"
+    );
+    let user = app.relog(&user).await;
+    let shown = app
+        .get(&format!("/api/v1/me/account/payments/{id}"))
+        .bearer(&user.access)
+        .send()
+        .await;
+    assert_eq!(shown.json["status"], "failed");
+    // Should the channel report it paid after all, the money is credited.
+    let late = app
+        .post("/api/v1/payments/callbacks/alipay")
+        .raw(
+            "application/x-www-form-urlencoded",
+            channels::alipay_paid(&id, "15.00", "2026112822001400777"),
+        )
+        .send()
+        .await;
+    late.assert(200);
+    assert_eq!(app.balances(&user).await, ("15.00".into(), "0.00".into()));
+    assert_eq!(app.ledger_check().await["ok"], true);
+}
+
+#[actix_web::test]
+async fn fnd5_an_alipay_transfer_with_an_unknown_outcome_is_sent_again_not_failed() {
+    let (app, fake) = TestApp::with_channels(&[]).await;
+    let user = app.verified_user().await;
+    app.fund(&user, "100.00").await;
+    let payee = app.alipay_payee(&user, "zhang@example.com").await;
+    let res = app
+        .money_post(
+            &user,
+            "/api/v1/me/account/withdrawals",
+            "unknown",
+            json!({"amount": "100.00", "channel": "alipay", "payee_account_id": payee}),
+        )
+        .await;
+    let id = res.json["id"].as_str().unwrap().to_string();
+    fake.state().alipay_transfer_error = Some(json!({"code": "40004", "msg": "Business Failed",
+        "sub_code": "SYSTEM_ERROR", "sub_msg": "系统繁忙"}));
+    assert_eq!(app.run_jobs().await.payouts_submitted, 0);
+    // Still held: the money may have gone; it is neither returned nor lost.
+    assert_eq!(app.balances(&user).await, ("0.00".into(), "100.00".into()));
+    // Next run, the same transfer (same out_biz_no) goes through.
+    fake.state().alipay_transfer_error = None;
+    assert_eq!(app.run_jobs().await.payouts_submitted, 1);
+    {
+        let state = fake.state();
+        assert_eq!(state.transfers.len(), 2);
+        assert!(state.transfers.iter().all(|t| t["out_biz_no"] == json!(id)));
+    }
+    assert_eq!(app.balances(&user).await, ("0.00".into(), "0.00".into()));
+    // A signed refusal about the payee is final: the hold comes back.
+    app.fund(&user, "30.00").await;
+    let again = app
+        .money_post(
+            &user,
+            "/api/v1/me/account/withdrawals",
+            "refused",
+            json!({"amount": "30.00", "channel": "alipay", "payee_account_id": payee}),
+        )
+        .await;
+    again.assert(201);
+    fake.state().alipay_transfer_error = Some(json!({"code": "40004", "msg": "Business Failed",
+        "sub_code": "PAYEE_NOT_EXIST", "sub_msg": "收款账号不存在"}));
+    app.run_jobs().await;
+    assert_eq!(app.balances(&user).await, ("30.00".into(), "0.00".into()));
+    assert_eq!(app.ledger_check().await["ok"], true);
+}
+
+#[actix_web::test]
+async fn fnd5_wechat_transfers_stay_below_the_nameless_limit() {
+    let (app, _fake) = TestApp::with_channels(&[]).await;
+    let user = app.user().await;
+    app.fund(&user, "3000.00").await;
+    let payee = app.payee(&user).await;
+    app.money_post(
+        &user,
+        "/api/v1/me/account/withdrawals",
+        "big",
+        json!({"amount": "2000.00", "channel": "wechat", "payee_account_id": payee}),
+    )
+    .await
+    .assert_problem(422, "payment.wechat_transfer_limit");
+    assert_eq!(app.balances(&user).await, ("3000.00".into(), "0.00".into()));
+}
+
+#[actix_web::test]
+async fn fnd7_a_statement_date_out_of_range_is_a_clear_400() {
+    let app = TestApp::new().await;
+    let finance = app.staff(Role::Finance).await;
+    app.post("/api/v1/admin/reconciliation/statements?channel=alipay&statement_date=262142-12-31")
+        .bearer(&finance.access)
+        .raw("text/csv", "x")
+        .send()
+        .await
+        .assert(400);
+    app.post("/api/v1/admin/reconciliation/statements?channel=alipay&statement_date=1900-01-01")
+        .bearer(&finance.access)
+        .raw("text/csv", "x")
+        .send()
+        .await
+        .assert_problem(400, "reconciliation.date_out_of_range");
 }

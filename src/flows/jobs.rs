@@ -158,6 +158,9 @@ pub fn run_once(st: &AppState) -> AppResult<Report> {
     report.payouts_submitted = tally(st, &mut report, "submit payouts", r);
     let r = super::payments::query_overdue(&mut conn, st);
     report.payments_settled_by_query = tally(st, &mut report, "query overdue payments", r);
+    // FND-6: sealed accounts' remaining funds put to finance.
+    let r = super::money::settle_sealed(&mut conn, st);
+    report.settlements_opened += tally(st, &mut report, "settle sealed accounts", r);
     // MSG-5: the contact clock of conversations during work.
     let r = crate::conversations::contact_clock(&mut conn, st);
     let run = tally(st, &mut report, "contact clock", r);

@@ -120,7 +120,11 @@ pub async fn approve_operation(
     let (staff_id, id) = (staff.user_id, id.into_inner());
     Ok(web::Json(
         state
-            .tx(move |conn, st| operations::approve(conn, st, staff_id, id))
+            .tx(move |conn, st| {
+                let request = operations::as_request(conn, id)?;
+                check_serves(conn, &request)?;
+                operations::approve(conn, st, staff_id, id)
+            })
             .await?,
     ))
 }
@@ -200,6 +204,23 @@ pub async fn get_operation(
     ))
 }
 
+/// Scheduler (FND-6): sealed accounts with funds left get their settlement
+/// opened (reclaimed ones get it when they are reclaimed). Returns how many.
+pub fn settle_sealed(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
+    let mut opened = 0;
+    for user_id in crate::users::account_state::sealed_ids(conn)? {
+        match crate::platform::db::write_tx(conn, |c| settle_account(c, st, user_id)) {
+            Ok(true) => opened += 1,
+            Ok(false) => {}
+            Err(e) => log::error!(
+                "job settle sealed user={user_id}: {}",
+                e.cause.as_deref().unwrap_or(&e.code)
+            ),
+        }
+    }
+    Ok(opened)
+}
+
 /// ACC-9 / FND-6: an account that was just reclaimed (or sealed) keeps no
 /// money stranded: its available funds are put to finance as a payout to
 /// the bound payee (waiting for a finance person's approval; the platform
@@ -215,6 +236,10 @@ pub fn settle_account(conn: &mut DbConnection, st: &AppState, user_id: i64) -> A
     let Some(payee) = crate::funds::payees::newest(conn, user_id)? else {
         return Ok(false);
     };
+    if crate::funds::payments::channel_for_payee(st, &payee).is_err() {
+        // No channel here pays this payee: the funds stay, in finance's view.
+        return Ok(false);
+    }
     let amount = crate::platform::money::Money::from_fen(available)
         .ok_or_else(|| AppError::internal("balance out of range"))?;
     let req = NewOperation {

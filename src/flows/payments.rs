@@ -182,12 +182,18 @@ pub fn query_overdue(conn: &mut DbConnection, st: &AppState) -> AppResult<usize>
             continue;
         };
         let payout = p.direction == Direction::Withdrawal;
-        let remote = channel
-            .query(&p.public_id, payout, st.clock.now().timestamp())
-            .unwrap_or_else(|e| {
+        let remote = match channel.query(&p.public_id, payout, st.clock.now().timestamp()) {
+            Ok(remote) => remote,
+            Err(e) => {
+                // No answer is no news: nothing is settled (or given up on)
+                // without the channel's word; asked again later.
                 log::warn!("payment {} query failed: {e}", p.public_id);
-                Remote::Pending { detail: None }
-            });
+                if let Err(e) = payments::mark_queried(conn, st, p.id, None) {
+                    log::error!("payment {} query not recorded: {}", p.public_id, e.code);
+                }
+                continue;
+            }
+        };
         match apply_remote(conn, st, &p, &remote, false) {
             Ok(true) => settled += 1,
             Ok(false) => {}
@@ -338,7 +344,15 @@ pub async fn sandbox_complete(
     let (channel_name, amount, direction) = state
         .run(move |conn, _| payments::owned(conn, (!finance).then_some(user_id), &id))
         .await?;
-    if channel_name != "sandbox" {
+    // Finance completes payouts of others (a sealed user's), never their
+    // top-ups (that would create money).
+    let own = state
+        .run({
+            let id = public_id.clone();
+            move |conn, _| Ok(payments::owned(conn, Some(user_id), &id).is_ok())
+        })
+        .await?;
+    if channel_name != "sandbox" || (!own && direction == Direction::TopUp) {
         return Err(not_found());
     }
     let succeed = body.succeed.unwrap_or(true);

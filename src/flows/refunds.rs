@@ -105,7 +105,12 @@ pub fn refund_reclaimed_deposit(
         channel,
         payee_account_id: payee.id,
     };
-    match deposit::request_refund(conn, st, user_id, &req, Vec::new()) {
+    // A savepoint: a refund started meanwhile (a unique violation on
+    // PostgreSQL) must not abort the reclamation's transaction.
+    let started = diesel::Connection::transaction(conn, |c| {
+        deposit::request_refund(c, st, user_id, &req, Vec::new())
+    });
+    match started {
         Ok(_) => Ok(true),
         // Already refunding (or refunded): nothing to start.
         Err(e) if e.status == actix_web::http::StatusCode::CONFLICT => Ok(false),

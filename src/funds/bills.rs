@@ -72,6 +72,9 @@ struct Columns {
     out_trade_no: usize,
     amount: usize,
     status: usize,
+    /// Where a refund row says how much went back (WeChat's 退款金额),
+    /// if that is not `amount`.
+    refund_amount: Option<usize>,
 }
 
 fn column(header: &[String], names: &[&str], line: usize) -> Result<usize, BillError> {
@@ -113,7 +116,11 @@ fn read_rows(
             break;
         }
         let cell = |i: usize| raw.get(i).map(|c| clean(c)).unwrap_or_default();
-        let amount = cell(cols.amount);
+        let status = status_of(&cell(cols.status));
+        let amount = match cols.refund_amount {
+            Some(i) if status == "refunded" => format!("-{}", cell(i).trim_start_matches('-')),
+            _ => cell(cols.amount),
+        };
         let amount_fen = fen_of(amount.trim_start_matches('-'))
             .map(|f| if amount.starts_with('-') { -f } else { f })
             .ok_or_else(|| BillError(format!("line {n}: the amount is not an amount")))?;
@@ -121,7 +128,7 @@ fn read_rows(
             channel_reference: cell(cols.reference),
             out_trade_no: cell(cols.out_trade_no),
             amount_fen,
-            status: status_of(&cell(cols.status)),
+            status,
         };
         if row.channel_reference.is_empty()
             || row.channel_reference.len() > 64
@@ -145,6 +152,7 @@ pub fn alipay(text: &str) -> Result<Vec<BillRow>, BillError> {
                 out_trade_no: column(h, &["商户订单号"], line)?,
                 amount: column(h, &["订单金额（元）", "订单金额(元)"], line)?,
                 status: column(h, &["业务类型"], line)?,
+                refund_amount: None,
             })
         },
         |line, _| line.starts_with('#'),
@@ -167,6 +175,7 @@ pub fn wechat(text: &str) -> Result<Vec<BillRow>, BillError> {
                 out_trade_no: column(h, &["商户订单号"], line)?,
                 amount: column(h, &["订单金额", "应结订单金额"], line)?,
                 status: column(h, &["交易状态"], line)?,
+                refund_amount: column(h, &["退款金额"], line).ok(),
             })
         },
         |_, cells| cells.first().is_some_and(|c| clean(c) == "总交易单数"),
@@ -224,6 +233,20 @@ mod tests {
                 amount_fen: 1,
                 status: "succeeded".into(),
             }]
+        );
+    }
+
+    #[test]
+    fn fnd7_a_wechat_refund_row_counts_the_refunded_amount() {
+        let refund = WECHAT.replacen(
+            "`SUCCESS,`OTHERS,`CNY,`0.01,`0.00,`0,`0,`0.00,",
+            "`REFUND,`OTHERS,`CNY,`0.01,`0.00,`50000000001,`R1,`0.01,",
+            1,
+        );
+        let rows = wechat(&refund).unwrap();
+        assert_eq!(
+            (rows[0].status.as_str(), rows[0].amount_fen),
+            ("refunded", -1)
         );
     }
 

@@ -354,6 +354,9 @@ fn movement(conn: &mut DbConnection, st: &AppState, op: &Row) -> AppResult<Moved
             )
         }
         OperationKind::Release => {
+            if staff_held(conn, op)? < op.amount {
+                return Err(release_exceeds_hold());
+            }
             let r = reference("staff_release", format!("平台解冻 {shown}"));
             (
                 ledger::release(conn, st, op.user_id, op.amount, &r)?,
@@ -386,7 +389,8 @@ fn movement(conn: &mut DbConnection, st: &AppState, op: &Row) -> AppResult<Moved
             let payee_id = op
                 .payee_account_id
                 .ok_or_else(|| AppError::internal("pay_out without a payee"))?;
-            let payee = payees::for_payout(conn, payee_id)?;
+            // Still one of the user's bound payees when the money moves.
+            let payee = payees::usable(conn, op.user_id, payee_id, "payee_account_id")?;
             let channel = payments::channel_for_payee(st, &payee)?;
             let (payment, tx) = payments::payout(
                 conn,
@@ -401,6 +405,33 @@ fn movement(conn: &mut DbConnection, st: &AppState, op: &Row) -> AppResult<Moved
             (tx, Some(payment.id), Some(("平台付款", body)))
         }
     })
+}
+
+/// What staff holds for the item an operation serves still keep: executed
+/// holds less executed releases. A release frees no more than that, so it
+/// never frees money a withdrawal or an award holds.
+fn staff_held(conn: &mut DbConnection, op: &Row) -> AppResult<i64> {
+    let sum = |conn: &mut DbConnection, kind: OperationKind| -> AppResult<i64> {
+        let amounts: Vec<i64> = money_operations::table
+            .filter(money_operations::user_id.eq(op.user_id))
+            .filter(money_operations::serves_type.eq(op.serves_type))
+            .filter(money_operations::serves_id.eq(&op.serves_id))
+            .filter(money_operations::kind.eq(kind))
+            .filter(money_operations::status.eq(OperationStatus::Executed))
+            .filter(money_operations::id.ne(op.id))
+            .select(money_operations::amount)
+            .load(conn)?;
+        Ok(amounts.iter().sum())
+    };
+    Ok(sum(conn, OperationKind::Hold)? - sum(conn, OperationKind::Release)?)
+}
+
+fn release_exceeds_hold() -> AppError {
+    AppError::conflict(
+        "money_operation.release_exceeds_hold",
+        "解冻金额超过为该事项冻结的金额",
+        "The release is more than staff holds keep for this item",
+    )
 }
 
 /// Moves the operation's money, once: the status moves from
@@ -504,6 +535,21 @@ pub fn reject(
         Some(note),
     )?;
     view(load(conn, id)?)
+}
+
+/// The operation as a request, to check again what it serves before it is
+/// approved (the item may have changed since).
+pub fn as_request(conn: &mut DbConnection, id: i64) -> AppResult<NewOperation> {
+    let op = load(conn, id)?;
+    Ok(NewOperation {
+        kind: op.kind,
+        user_id: op.user_id,
+        amount: Money::from_stored(op.amount)?,
+        reason: op.reason,
+        serves_type: op.serves_type,
+        serves_id: op.serves_id.parse().unwrap_or_default(),
+        payee_account_id: op.payee_account_id,
+    })
 }
 
 /// Operations, newest first.

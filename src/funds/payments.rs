@@ -149,21 +149,34 @@ fn subject(purpose: Purpose) -> &'static str {
     }
 }
 
+/// How long a channel takes payment for a top-up order; the order carries
+/// this as its absolute expiry (`time_expire`), and the app is offered no
+/// pay parameters after it.
+pub const ORDER_LIFE_SECS: i64 = 2 * 3600;
+
+fn expires_at(created_at: NaiveDateTime) -> i64 {
+    created_at.and_utc().timestamp() + ORDER_LIFE_SECS
+}
+
 fn view(st: &AppState, r: Row) -> AppResult<PaymentView> {
     let amount = Money::from_stored(r.amount)?;
+    let now = st.clock.now().timestamp();
     let pay_params = match (r.status, r.direction) {
-        (PaymentStatus::Pending, Direction::TopUp) => st.channels.get(&r.channel).map(|c| {
-            let order = Order {
-                payment_id: &r.public_id,
-                amount_fen: r.amount,
-                subject: subject(r.purpose),
-            };
-            c.pay_params(
-                &order,
-                r.channel_order.as_deref(),
-                st.clock.now().timestamp(),
-            )
-        }),
+        (PaymentStatus::Pending, Direction::TopUp) if now < expires_at(r.created_at) => {
+            st.channels.get(&r.channel).map(|c| {
+                let order = Order {
+                    payment_id: &r.public_id,
+                    amount_fen: r.amount,
+                    subject: subject(r.purpose),
+                    expires_at_unix: expires_at(r.created_at),
+                };
+                c.pay_params(
+                    &order,
+                    r.channel_order.as_deref(),
+                    st.clock.now().timestamp(),
+                )
+            })
+        }
         (PaymentStatus::Pending, Direction::Withdrawal) => r
             .channel_order
             .as_ref()
@@ -195,18 +208,25 @@ struct NewPayment {
 
 fn channel_failed(e: crate::platform::channels::ChannelError) -> AppError {
     log::warn!("payment channel call failed: {e}");
-    AppError::unavailable(format!("payment channel: {e}"))
+    AppError::new(
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+        "payment.channel_unreachable",
+        "支付渠道暂时无法下单，请稍后重试",
+        "The payment channel cannot take the order now; try again later",
+    )
 }
 
 /// Inserts a pending payment; a top-up through a channel that needs its
 /// own order first (WeChat's prepay) gets it now.
 fn insert_for(conn: &mut DbConnection, st: &AppState, new: &NewPayment) -> AppResult<Row> {
     let public_id = uuid::Uuid::new_v4().to_string();
+    let created_at = st.clock.now_naive();
     let channel_order = if new.direction == Direction::TopUp {
         let order = Order {
             payment_id: &public_id,
             amount_fen: new.fen,
             subject: subject(new.purpose),
+            expires_at_unix: expires_at(created_at),
         };
         channel(st, new.channel)?
             .open_order(&order, st.clock.now().timestamp())
@@ -225,7 +245,7 @@ fn insert_for(conn: &mut DbConnection, st: &AppState, new: &NewPayment) -> AppRe
             payments::purpose.eq(new.purpose),
             payments::payee_account_id.eq(new.payee_account_id),
             payments::channel_order.eq(&channel_order),
-            payments::created_at.eq(st.clock.now_naive()),
+            payments::created_at.eq(created_at),
         ))
         .returning(payments::id)
         .get_result(conn)?;
@@ -349,6 +369,9 @@ pub fn create_withdrawal(
     .map(|(view, _)| view)
 }
 
+/// WeChat transfers from this amount need the payee's name (fen).
+pub const WECHAT_NAMELESS_LIMIT_FEN: i64 = 2_000_00;
+
 /// Holds `fen` of the payee's owner and creates the payout (a user's
 /// withdrawal or a staff payout, FND-6); returns it with the hold's ledger
 /// transaction.
@@ -361,6 +384,16 @@ pub fn payout(
     kind: &'static str,
     memo: &str,
 ) -> AppResult<(PaymentView, i64)> {
+    if channel_name == ChannelName::Wechat && fen >= WECHAT_NAMELESS_LIMIT_FEN {
+        // WeChat Pay asks for the payee's encrypted name from 2,000 yuan,
+        // which this server does not send yet.
+        return Err(AppError::invalid_field(
+            "amount",
+            "payment.wechat_transfer_limit",
+            "微信单笔转账须低于 2000 元，请分笔或改用支付宝",
+            "A WeChat transfer must be below 2,000 yuan; split it or use Alipay",
+        ));
+    }
     let row = insert_for(
         conn,
         st,
@@ -481,10 +514,18 @@ pub fn settle(
 ) -> AppResult<Settlement> {
     let row = find_for_callback(conn, channel_name, event)?;
     let new_status = outcome_of(&row, channel_name, event)?;
+    // A top-up closed on our side that the channel says was paid after all
+    // is credited: the channel holds the payer's money.
+    let settleable: &[PaymentStatus] =
+        if row.direction == Direction::TopUp && new_status == PaymentStatus::Succeeded {
+            &[PaymentStatus::Pending, PaymentStatus::Failed]
+        } else {
+            &[PaymentStatus::Pending]
+        };
     let changed = diesel::update(
         payments::table
             .filter(payments::id.eq(row.id))
-            .filter(payments::status.eq(PaymentStatus::Pending)),
+            .filter(payments::status.eq_any(settleable)),
     )
     .set((
         payments::status.eq(new_status),

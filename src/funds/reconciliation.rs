@@ -218,10 +218,20 @@ fn compare(row: &BillRow, ours: Option<&Ours>) -> Option<Found> {
     None
 }
 
-/// The Beijing day as a UTC range of naive timestamps.
-fn day_range(date: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+/// The Beijing day as a UTC range of naive timestamps; statements are of
+/// days from 2000 to 2099.
+fn day_range(date: NaiveDate) -> AppResult<(NaiveDateTime, NaiveDateTime)> {
+    use chrono::Datelike;
+    if !(2000..=2099).contains(&date.year()) {
+        return Err(AppError::invalid_query(
+            "statement_date",
+            "reconciliation.date_out_of_range",
+            "对账日期须在 2000 至 2099 年之间",
+            "The statement date must be within 2000 to 2099",
+        ));
+    }
     let start = date.and_hms_opt(0, 0, 0).unwrap_or_default() - chrono::Duration::hours(8);
-    (start, start + chrono::Duration::days(1))
+    Ok((start, start + chrono::Duration::days(1)))
 }
 
 /// Reads a statement's payment rows.
@@ -263,7 +273,7 @@ fn differences_of(
             None => matched += 1,
         }
     }
-    let (from, to) = day_range(query.statement_date);
+    let (from, to) = day_range(query.statement_date)?;
     let counted: Vec<Ours> = payments::table
         .filter(payments::channel.eq(channel))
         .filter(payments::direction.eq(Direction::TopUp))
@@ -323,6 +333,7 @@ pub fn import(
     query: &StatementQuery,
     bytes: &[u8],
 ) -> AppResult<StatementView> {
+    day_range(query.statement_date)?;
     let rows = read(query.channel, bytes)?;
     let (differences, matched) = differences_of(conn, query, &rows)?;
     let now = st.clock.now_naive();

@@ -723,8 +723,9 @@ pub struct PaymentSettings {
     pub approval_above_fen: i64,
 }
 
-/// Where WeChat sign-in codes are exchanged for openids.
-#[derive(Debug, Clone)]
+/// Where WeChat sign-in codes are exchanged for openids. Its `Debug`
+/// leaves the app secret out.
+#[derive(Clone)]
 pub enum WechatLoginSettings {
     /// A stand-in that derives a stable openid from the code (development).
     Development,
@@ -734,6 +735,22 @@ pub enum WechatLoginSettings {
         secret: String,
         base_url: String,
     },
+}
+
+impl std::fmt::Debug for WechatLoginSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WechatLoginSettings::Development => f.write_str("Development"),
+            WechatLoginSettings::Open {
+                app_id, base_url, ..
+            } => f
+                .debug_struct("Open")
+                .field("app_id", app_id)
+                .field("secret", &"<redacted>")
+                .field("base_url", base_url)
+                .finish(),
+        }
+    }
 }
 
 /// A key setting: PEM text (newlines may be written `\n`), a path to a PEM
@@ -777,9 +794,22 @@ impl PaymentSettings {
                 "MONEY_OPERATION_APPROVAL_ABOVE must be an amount in yuan such as 1000.00".into(),
             )
         })?;
+        let wechatpay = wechatpay_config(lookup, &base, tolerance)?;
+        let production = lookup("APP_ENV").as_deref() == Some("production");
+        if production
+            && wechatpay.is_some()
+            && matches!(
+                lookup("WECHAT_LOGIN_PROVIDER").as_deref(),
+                None | Some("development")
+            )
+        {
+            return Err(ConfigError(
+                "WeChat Pay is configured in production but WECHAT_LOGIN_PROVIDER is development: its openids cannot be paid; set WECHAT_LOGIN_PROVIDER=open".into(),
+            ));
+        }
         Ok(PaymentSettings {
             alipay: alipay_config(lookup, &base)?,
-            wechatpay: wechatpay_config(lookup, &base, tolerance)?,
+            wechatpay,
             wechat_login: match lookup("WECHAT_LOGIN_PROVIDER").as_deref() {
                 None | Some("development") => WechatLoginSettings::Development,
                 Some("open") => WechatLoginSettings::Open {
@@ -980,5 +1010,42 @@ mod tests {
         assert!(err.0.contains("DB_POOL_SIZE"));
         let err = settings(&[("BIND_ADDR", "nowhere")]).unwrap_err();
         assert!(err.0.contains("BIND_ADDR"));
+    }
+
+    #[test]
+    fn fnd5_channel_settings_are_checked_and_their_keys_never_printed() {
+        let key = include_str!("channels/testdata/wechatpay-go-test-key.pem");
+        let base = [("JWT_SECRET", "test-secret-test-secret-test-secret-0123")];
+        // A channel's id without its keys: refused at start.
+        let mut missing = base.to_vec();
+        missing.push(("ALIPAY_APP_ID", "2021000000000001"));
+        let err = settings(&missing).unwrap_err();
+        assert!(err.0.contains("ALIPAY_PRIVATE_KEY"), "{}", err.0);
+        let mut ok = base.to_vec();
+        ok.extend([
+            ("ALIPAY_APP_ID", "2021000000000001"),
+            ("ALIPAY_PRIVATE_KEY", key),
+            ("ALIPAY_PUBLIC_KEY", key),
+        ]);
+        // (a private key's PEM is not a public key)
+        assert!(settings(&ok).is_err());
+        let public = {
+            use rsa::pkcs8::EncodePublicKey;
+            rsa::RsaPublicKey::from(&crate::platform::channels::keys::private_key(key).unwrap())
+                .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+                .unwrap()
+        };
+        ok[3] = ("ALIPAY_PUBLIC_KEY", &public);
+        let s = settings(&ok).unwrap();
+        let printed = format!("{:?}", s.payments);
+        assert!(!printed.contains("MIIEvg"), "{printed}");
+        // The retired HMAC secrets are named, not ignored.
+        let mut old = base.to_vec();
+        old.push(("PAYMENT_ALIPAY_SECRET", "x"));
+        assert!(settings(&old).unwrap_err().0.contains("ALIPAY_"));
+        assert_eq!(
+            settings(&base).unwrap().payments.approval_above_fen,
+            1_000_00
+        );
     }
 }

@@ -43,6 +43,16 @@ pub fn status_of(conn: &mut DbConnection, user_id: i64) -> AppResult<Option<User
         .optional()?)
 }
 
+/// Sealed accounts (VIO-3), oldest first; FND-6 settles their funds.
+pub fn sealed_ids(conn: &mut DbConnection) -> AppResult<Vec<i64>> {
+    Ok(users::table
+        .filter(users::status.eq(UserStatus::Sealed))
+        .order(users::id.asc())
+        .select(users::id)
+        .limit(1_000)
+        .load(conn)?)
+}
+
 type ById = diesel::dsl::Filter<users::table, diesel::dsl::Eq<users::id, i64>>;
 type Active = diesel::dsl::Filter<ById, diesel::dsl::Eq<users::status, UserStatus>>;
 type SameLogin = diesel::dsl::Filter<Active, diesel::dsl::Eq<users::last_login_at, NaiveDateTime>>;

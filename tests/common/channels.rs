@@ -231,6 +231,8 @@ pub struct FakeState {
     pub wechat_transfer_state: HashMap<String, String>,
     /// Requests whose signature did not verify with our public key.
     pub bad_signatures: usize,
+    /// What Alipay's transfer API answers instead of SUCCESS (signed).
+    pub alipay_transfer_error: Option<Value>,
     /// Every request: "METHOD path" (Alipay: the method name).
     pub log: Vec<String>,
 }
@@ -366,6 +368,10 @@ fn alipay_answer(state: &Mutex<FakeState>, req: &Request) -> (u16, Vec<(String, 
                         json!({"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"})
                     }
                 }
+            }
+            "alipay.fund.trans.uni.transfer" if s.alipay_transfer_error.is_some() => {
+                s.transfers.push(biz.clone());
+                s.alipay_transfer_error.clone().unwrap_or_default()
             }
             "alipay.fund.trans.uni.transfer" => {
                 s.transfers.push(biz.clone());

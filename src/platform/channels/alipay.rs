@@ -24,8 +24,8 @@ use crate::platform::channels::{
     PaymentChannel, Payout, Remote, fen_of, keys, yuan,
 };
 
-/// Alipay settings (`ALIPAY_*`).
-#[derive(Debug, Clone)]
+/// Alipay settings (`ALIPAY_*`). Its `Debug` leaves the private key out.
+#[derive(Clone)]
 pub struct AlipayConfig {
     pub app_id: String,
     /// The app's private key (PEM or base64 DER).
@@ -42,6 +42,17 @@ pub struct AlipayConfig {
     /// which the fund transfer API requires.
     pub app_cert_sn: Option<String>,
     pub root_cert_sn: Option<String>,
+}
+
+impl std::fmt::Debug for AlipayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlipayConfig")
+            .field("app_id", &self.app_id)
+            .field("private_key", &"<redacted>")
+            .field("gateway_url", &self.gateway_url)
+            .field("notify_url", &self.notify_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The Alipay channel.
@@ -148,7 +159,9 @@ impl Alipay {
             "total_amount": yuan(order.amount_fen),
             "subject": order.subject,
             "product_code": "QUICK_MSECURITY_PAY",
-            "timeout_express": "30m",
+            // Absolute: an order string fetched again later cannot be paid
+            // after the order's life (the payment is then closed).
+            "time_expire": beijing(order.expires_at_unix),
         });
         self.signed_params("alipay.trade.app.pay", &biz, true, now_unix)
             .iter()
@@ -157,8 +170,14 @@ impl Alipay {
             .join("&")
     }
 
-    /// Calls a gateway method and returns its verified `*_response` object.
-    fn call(&self, method: &str, biz: &Value, now_unix: i64) -> Result<Value, ChannelError> {
+    /// Calls a gateway method and returns its `*_response` object and
+    /// whether Alipay signed it (only an error answer may come unsigned).
+    fn call(
+        &self,
+        method: &str,
+        biz: &Value,
+        now_unix: i64,
+    ) -> Result<(Value, bool), ChannelError> {
         let params = self.signed_params(method, biz, false, now_unix);
         let form = serde_urlencoded::to_string(&params)
             .map_err(|_| ChannelError("alipay: request not encodable".into()))?;
@@ -179,8 +198,14 @@ impl Alipay {
         self.verified_response(method, &text)
     }
 
-    /// The `*_response` object of a gateway answer, if Alipay signed it.
-    pub fn verified_response(&self, method: &str, text: &str) -> Result<Value, ChannelError> {
+    /// The `*_response` object of a gateway answer and whether Alipay
+    /// signed it: a result only if signed; an unsigned answer is read only
+    /// as an error of the request itself.
+    pub fn verified_response(
+        &self,
+        method: &str,
+        text: &str,
+    ) -> Result<(Value, bool), ChannelError> {
         let name = format!("{}_response", method.replace('.', "_"));
         let parts: BTreeMap<String, &RawValue> = serde_json::from_str(text)
             .map_err(|_| ChannelError("alipay: answer is not JSON".into()))?;
@@ -193,10 +218,12 @@ impl Alipay {
             .get("sign")
             .and_then(|s| serde_json::from_str::<String>(s.get()).ok());
         match sign {
-            Some(sign) if keys::verify(&self.alipay_key, raw.get().as_bytes(), &sign) => Ok(body),
+            Some(sign) if keys::verify(&self.alipay_key, raw.get().as_bytes(), &sign) => {
+                Ok((body, true))
+            }
             // Alipay leaves errors of the request itself (a bad app id or
             // signature: code 40001/40002) unsigned.
-            None if body["code"].as_str().is_some_and(|c| c != "10000") => Ok(body),
+            None if body["code"].as_str().is_some_and(|c| c != "10000") => Ok((body, false)),
             _ => Err(ChannelError("alipay: answer signature invalid".into())),
         }
     }
@@ -296,17 +323,20 @@ impl PaymentChannel for Alipay {
             "order_title": payout.remark,
             "payee_info": payee,
         });
-        let body = self.call("alipay.fund.trans.uni.transfer", &biz, now_unix)?;
-        if code_of(&body) != "10000" {
-            // A business refusal (no such account, name mismatch, …) is final;
-            // a system error (20000) is tried again.
-            return if code_of(&body) == "40004" {
-                Ok(Remote::Failed { reference: None })
-            } else {
-                Err(failure(&body))
-            };
+        let (body, signed) = self.call("alipay.fund.trans.uni.transfer", &biz, now_unix)?;
+        if code_of(&body) == "10000" && signed {
+            return Ok(transfer_state(&body, payout.amount_fen));
         }
-        Ok(transfer_state(&body, payout.amount_fen))
+        // Only a signed refusal about the payee (no such account, name
+        // mismatch, account frozen: `PAYEE_…`) is final. Anything else
+        // (SYSTEM_ERROR, the merchant's balance, a timeout) leaves the
+        // outcome unknown: the payout is sent again with the same
+        // out_biz_no, which Alipay pays at most once.
+        let sub_code = body["sub_code"].as_str().unwrap_or("");
+        if signed && code_of(&body) == "40004" && sub_code.starts_with("PAYEE_") {
+            return Ok(Remote::Failed { reference: None });
+        }
+        Err(failure(&body))
     }
 
     fn query(&self, payment_id: &str, payout: bool, now_unix: i64) -> Result<Remote, ChannelError> {
@@ -316,21 +346,23 @@ impl PaymentChannel for Alipay {
                 "product_code": "TRANS_ACCOUNT_NO_PWD",
                 "biz_scene": "DIRECT_TRANSFER",
             });
-            let body = self.call("alipay.fund.trans.common.query", &biz, now_unix)?;
+            let (body, signed) = self.call("alipay.fund.trans.common.query", &biz, now_unix)?;
             return match code_of(&body) {
-                "10000" => {
+                "10000" if signed => {
                     let amount = body["trans_amount"].as_str().and_then(fen_of).unwrap_or(-1);
                     Ok(transfer_state(&body, amount))
                 }
-                "40004" => Ok(Remote::Unknown),
+                "40004" if signed && body["sub_code"] == "ORDER_NOT_EXIST" => Ok(Remote::Unknown),
                 _ => Err(failure(&body)),
             };
         }
         let biz = serde_json::json!({ "out_trade_no": payment_id });
-        let body = self.call("alipay.trade.query", &biz, now_unix)?;
+        let (body, signed) = self.call("alipay.trade.query", &biz, now_unix)?;
         match code_of(&body) {
-            "10000" => {}
-            "40004" if body["sub_code"] == "ACQ.TRADE_NOT_EXIST" => return Ok(Remote::Unknown),
+            "10000" if signed => {}
+            "40004" if signed && body["sub_code"] == "ACQ.TRADE_NOT_EXIST" => {
+                return Ok(Remote::Unknown);
+            }
             _ => return Err(failure(&body)),
         }
         let reference = body["trade_no"].as_str().map(str::to_string);
@@ -484,6 +516,7 @@ mod tests {
             payment_id: "0f8a3c1e-2b7d-4a51-9b1e-3c2d4e5f6a7b",
             amount_fen: 1_00,
             subject: "微工宝 账户充值",
+            expires_at_unix: 1_472_127_991 + 7_200,
         };
         let text = ch.order_string(&order, 1_472_127_991);
         assert!(text.contains("method=alipay.trade.app.pay"));
@@ -496,6 +529,7 @@ mod tests {
         assert_eq!(biz["out_trade_no"], order.payment_id);
         assert_eq!(biz["total_amount"], "1.00");
         assert_eq!(biz["product_code"], "QUICK_MSECURITY_PAY");
+        assert_eq!(biz["time_expire"], "2016-08-25 22:26:31");
         assert_eq!(params["sign_type"], "RSA2");
         let content = sign_content(
             params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
@@ -513,16 +547,15 @@ mod tests {
         let raw = r#"{"code":"10000","msg":"Success","buyer_logon_id":"159****4027","out_trade_no":"020910312752381","total_amount":"0.01","trade_no":"2018020921001004160275738069","trade_status":"TRADE_SUCCESS"}"#;
         let sign = keys::sign(&key, raw.as_bytes());
         let text = format!(r#"{{"sign":"{sign}","alipay_trade_query_response":{raw}}}"#);
-        let body = ch.verified_response("alipay.trade.query", &text).unwrap();
+        let (body, signed) = ch.verified_response("alipay.trade.query", &text).unwrap();
+        assert!(signed);
         assert_eq!(body["trade_status"], "TRADE_SUCCESS");
         let forged = text.replace("0.01", "9.99");
         assert!(ch.verified_response("alipay.trade.query", &forged).is_err());
         // A gateway-level refusal comes unsigned and is read as an error.
         let refused = r#"{"alipay_trade_query_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature"}}"#;
-        assert_eq!(
-            ch.verified_response("alipay.trade.query", refused).unwrap()["code"],
-            "40002"
-        );
+        let (refusal, signed) = ch.verified_response("alipay.trade.query", refused).unwrap();
+        assert_eq!((refusal["code"].as_str(), signed), (Some("40002"), false));
         // But an unsigned "success" is not believed.
         let unsigned = format!(r#"{{"alipay_trade_query_response":{raw}}}"#);
         assert!(

@@ -63,6 +63,8 @@ pub struct Order<'a> {
     pub payment_id: &'a str,
     pub amount_fen: i64,
     pub subject: &'a str,
+    /// When the channel stops taking payment for it (unix seconds).
+    pub expires_at_unix: i64,
 }
 
 /// Where a payout goes: the Alipay login id (with the account's real name)

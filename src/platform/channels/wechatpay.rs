@@ -29,8 +29,8 @@ use crate::platform::channels::{
     PaymentChannel, Payout, Remote, keys, nonce, yuan,
 };
 
-/// WeChat Pay settings (`WECHATPAY_*`).
-#[derive(Debug, Clone)]
+/// WeChat Pay settings (`WECHATPAY_*`). Its `Debug` leaves the keys out.
+#[derive(Clone)]
 pub struct WechatpayConfig {
     /// The mobile app's AppID on the WeChat Open Platform.
     pub app_id: String,
@@ -51,6 +51,18 @@ pub struct WechatpayConfig {
     pub notify_url: String,
     /// The transfer scene the merchant registered (`1005`: 佣金报酬).
     pub transfer_scene_id: String,
+}
+
+impl std::fmt::Debug for WechatpayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WechatpayConfig")
+            .field("app_id", &self.app_id)
+            .field("mch_id", &self.mch_id)
+            .field("private_key", &"<redacted>")
+            .field("api_v3_key", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The WeChat Pay channel.
@@ -246,6 +258,16 @@ impl Wechatpay {
     }
 }
 
+/// A time as WeChat Pay writes it (`2018-06-08T10:34:56+08:00`).
+fn rfc3339_beijing(unix: i64) -> String {
+    let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
 fn error_of(status: u16, body: &Value) -> ChannelError {
     ChannelError(format!(
         "wechatpay {status} {}",
@@ -279,6 +301,7 @@ impl PaymentChannel for Wechatpay {
             "description": order.subject,
             "out_trade_no": order.payment_id,
             "notify_url": self.config.notify_url,
+            "time_expire": rfc3339_beijing(order.expires_at_unix),
             "amount": { "total": order.amount_fen, "currency": "CNY" },
         });
         let (status, answer) =
@@ -323,7 +346,9 @@ impl PaymentChannel for Wechatpay {
         };
         match notice["event_type"].as_str().unwrap_or("") {
             t if t.starts_with("TRANSACTION.") => {
-                if resource["mchid"] != self.config.mch_id.as_str() {
+                if resource["mchid"] != self.config.mch_id.as_str()
+                    || resource["appid"] != self.config.app_id.as_str()
+                {
                     return Err(CallbackError::BadSignature);
                 }
                 let event = match text("trade_state")?.as_str() {
@@ -342,6 +367,9 @@ impl PaymentChannel for Wechatpay {
                 }))
             }
             "MCHTRANSFER.BILL.FINISHED" => {
+                if resource["mch_id"] != self.config.mch_id.as_str() {
+                    return Err(CallbackError::BadSignature);
+                }
                 let event = match text("state")?.as_str() {
                     "SUCCESS" => CallbackKind::PayoutSucceeded,
                     "FAIL" | "CANCELLED" => CallbackKind::PayoutFailed,
@@ -391,8 +419,9 @@ impl PaymentChannel for Wechatpay {
                 answer["transfer_amount"] = Value::from(payout.amount_fen);
                 Ok(transfer_state(&answer))
             }
-            // A refusal of this transfer (bad openid, no balance…) is final.
-            400 | 403 | 404 => Ok(Remote::Failed { reference: None }),
+            // Any refusal leaves the outcome to a later try: the transfer is
+            // sent again with the same out_bill_no, which WeChat Pay pays at
+            // most once (a bad openid ends as a FAIL state, not here).
             _ => Err(error_of(status, &answer)),
         }
     }
