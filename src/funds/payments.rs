@@ -370,7 +370,7 @@ pub fn create_withdrawal(
 }
 
 /// WeChat transfers from this amount need the payee's name (fen).
-pub const WECHAT_NAMELESS_LIMIT_FEN: i64 = 2_000_00;
+pub const WECHAT_NAMELESS_LIMIT_FEN: i64 = 200_000;
 
 /// Holds `fen` of the payee's owner and creates the payout (a user's
 /// withdrawal or a staff payout, FND-6); returns it with the hold's ledger

@@ -1045,7 +1045,7 @@ mod tests {
         assert!(settings(&old).unwrap_err().0.contains("ALIPAY_"));
         assert_eq!(
             settings(&base).unwrap().payments.approval_above_fen,
-            1_000_00
+            100_000
         );
     }
 }
