@@ -177,6 +177,8 @@ fn market_routes(cfg: &mut ServiceConfig) {
         .service(conversations::routes::mark_read)
         .service(conversations::routes::block)
         .service(conversations::routes::unblock)
+        .service(conversations::routes::leave)
+        .service(conversations::routes::rejoin)
         .service(conversations::routes::list_evidence)
         .service(flows::conversations::staff_messages)
         .service(works::add_work)

@@ -350,6 +350,84 @@ async fn msg4_a_provider_blocking_the_employer_during_work_is_evidence_and_refus
 }
 
 #[actix_web::test]
+async fn msg4_a_provider_leaving_during_work_is_evidence_and_writing_again_returns() {
+    let app = TestApp::new().await;
+    let deal = app.deal().await;
+    let conv = conversation_of(&app, &deal).await;
+    let moderator = app.staff(Role::Moderator).await;
+    let left = app
+        .post(&format!("/api/v1/conversations/{conv}/leave"))
+        .bearer(&deal.provider.access)
+        .send()
+        .await;
+    left.assert(200);
+    assert_eq!(left.json["left_by_me"], true);
+    let records = evidence(&app, &moderator, "?kind=left").await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["user_id"], deal.provider.id);
+    assert!(
+        app.notification_kinds(&deal.employer.access)
+            .await
+            .contains(&"conversation.left".to_string())
+    );
+    // Leaving again records nothing more.
+    app.post(&format!("/api/v1/conversations/{conv}/leave"))
+        .bearer(&deal.provider.access)
+        .send()
+        .await
+        .assert(200);
+    assert_eq!(evidence(&app, &moderator, "?kind=left").await.len(), 1);
+    // The employer's messages still arrive, without a notice to the one who left.
+    let before = app.notification_kinds(&deal.provider.access).await.len();
+    send(&app, &deal.employer, conv, "明天还来吗？")
+        .await
+        .assert(201);
+    assert_eq!(
+        app.notification_kinds(&deal.provider.access).await.len(),
+        before
+    );
+    let seen = app
+        .get(&format!("/api/v1/conversations/{conv}/messages"))
+        .bearer(&deal.employer.access)
+        .send()
+        .await;
+    assert!(seen.text.contains("明天还来吗"), "{}", seen.text);
+    let view = app
+        .get("/api/v1/conversations")
+        .bearer(&deal.employer.access)
+        .send()
+        .await;
+    assert_eq!(
+        view.json["items"][0]["left_by_other"], true,
+        "{}",
+        view.text
+    );
+    // Writing again is returning.
+    send(&app, &deal.provider, conv, "来的").await.assert(201);
+    let view = app
+        .get("/api/v1/conversations")
+        .bearer(&deal.provider.access)
+        .send()
+        .await;
+    assert_eq!(view.json["items"][0]["left_by_me"], false, "{}", view.text);
+    // An employer leaving is their right and no evidence.
+    app.post(&format!("/api/v1/conversations/{conv}/leave"))
+        .bearer(&deal.employer.access)
+        .send()
+        .await
+        .assert(200);
+    assert_eq!(evidence(&app, &moderator, "?kind=left").await.len(), 1);
+    app.req(
+        Method::DELETE,
+        &format!("/api/v1/conversations/{conv}/leave"),
+    )
+    .bearer(&deal.employer.access)
+    .send()
+    .await
+    .assert(200);
+}
+
+#[actix_web::test]
 async fn msg5_an_unanswered_employer_warns_at_24_hours_and_records_unreachable_at_48() {
     let app = TestApp::new().await;
     let deal = app.deal().await;

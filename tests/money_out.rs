@@ -1167,7 +1167,7 @@ async fn fnd5_wechat_transfers_stay_below_the_nameless_limit() {
 }
 
 #[actix_web::test]
-async fn fnd7_a_statement_date_out_of_range_is_a_clear_400() {
+async fn fnd7_a_statement_date_out_of_range_is_refused_clearly() {
     let app = TestApp::new().await;
     let finance = app.staff(Role::Finance).await;
     app.post("/api/v1/admin/reconciliation/statements?channel=alipay&statement_date=262142-12-31")
@@ -1181,5 +1181,14 @@ async fn fnd7_a_statement_date_out_of_range_is_a_clear_400() {
         .raw("text/csv", "x")
         .send()
         .await
-        .assert_problem(400, "reconciliation.date_out_of_range");
+        .assert_problem(422, "reconciliation.date_out_of_range");
+    // An integer query parameter may be written as JSON Schema allows.
+    app.get(&format!(
+        "/api/v1/admin/money-operations?user_id={}.0",
+        finance.id
+    ))
+    .bearer(&finance.access)
+    .send()
+    .await
+    .assert(200);
 }

@@ -24,6 +24,9 @@ text_enum! {
         /// The provider blocked the employer during an award in progress
         /// (DR ②, MSG-4).
         Block = "block",
+        /// The provider left the conversation during an award in progress
+        /// (DR ②, MSG-4).
+        Left = "left",
         /// An employer message left unanswered past the contact clock
         /// (DR ④, MSG-5).
         Unreachable = "unreachable",

@@ -78,9 +78,20 @@ struct Row {
     last_message_at: Option<NaiveDateTime>,
     confidential_terms: bool,
     created_at: NaiveDateTime,
+    employer_left_at: Option<NaiveDateTime>,
+    provider_left_at: Option<NaiveDateTime>,
 }
 
 impl Row {
+    /// Whether `user` left the conversation (MSG-4).
+    fn left(&self, user: i64) -> bool {
+        if user == self.employer_id {
+            self.employer_left_at.is_some()
+        } else {
+            self.provider_left_at.is_some()
+        }
+    }
+
     fn other(&self, user: i64) -> i64 {
         if user == self.employer_id {
             self.provider_id
@@ -117,6 +128,8 @@ impl Row {
             unread,
             blocked_by_me,
             blocked_by_other,
+            left_by_me: self.left(viewer),
+            left_by_other: self.left(self.other(viewer)),
             read_only: self.read_only(now),
             closes_at: self.closes_at.map(|t| t.and_utc()),
             last_message_at: self.last_message_at.map(|t| t.and_utc()),
@@ -142,6 +155,12 @@ pub struct ConversationView {
     pub blocked_by_me: bool,
     /// The other party blocked the caller: the caller's messages are refused.
     pub blocked_by_other: bool,
+    /// The caller left (MSG-4): no notices of new messages; writing again
+    /// returns.
+    pub left_by_me: bool,
+    /// The other party left: messages still reach the conversation (and the
+    /// record), not their notices.
+    pub left_by_other: bool,
     /// Past `closes_at` (30 days after the award ended): no new messages.
     pub read_only: bool,
     pub closes_at: Option<DateTime<Utc>>,
@@ -829,6 +848,10 @@ pub fn send(
         (UseKind::Message, message_id),
     )?;
     touch(conn, &conv, sender, now)?;
+    if conv.left(sender) {
+        // Writing again is returning (MSG-4).
+        set_left_at(conn, &conv, sender, None)?;
+    }
     if let Some(category) = abuse {
         let summary = format!("消息含辱骂/威胁用语（{}）", category.code());
         let about = (conv.award_id, Some(id), Some(message_id));
@@ -901,7 +924,8 @@ fn tell_recipient(
     files: &[FileView],
     had_unread: bool,
 ) -> AppResult<()> {
-    if !had_unread {
+    // MSG-4: a party who left hears of new messages only by looking.
+    if !had_unread && !conv.left(recipient) {
         notify(
             conn,
             st,
@@ -999,6 +1023,71 @@ pub fn set_block(
                 body:
                     "订单进行中的服务商屏蔽了与您的会话，平台已记录。如影响履约，可提出投诉或争议。"
                         .into(),
+                link: Some(format!("/api/v1/conversations/{id}/messages")),
+            },
+        )?;
+    }
+    let row = load(conn, id)?;
+    view_for(conn, st, &row, user)
+}
+
+fn set_left_at(
+    conn: &mut DbConnection,
+    conv: &Row,
+    user: i64,
+    at: Option<NaiveDateTime>,
+) -> AppResult<usize> {
+    let this = conversations::table.find(conv.id);
+    Ok(match (user == conv.employer_id, at) {
+        (true, Some(at)) => diesel::update(this.filter(conversations::employer_left_at.is_null()))
+            .set(conversations::employer_left_at.eq(at))
+            .execute(conn)?,
+        (true, None) => diesel::update(this)
+            .set(conversations::employer_left_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?,
+        (false, Some(at)) => diesel::update(this.filter(conversations::provider_left_at.is_null()))
+            .set(conversations::provider_left_at.eq(at))
+            .execute(conn)?,
+        (false, None) => diesel::update(this)
+            .set(conversations::provider_left_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?,
+    })
+}
+
+/// MSG-4: a party leaves (`on`) or returns to the conversation. A party
+/// who left gets no notices of new messages (they stay in the timeline);
+/// writing again returns. A provider leaving while the award is in
+/// progress is recorded as evidence (DR ②) and the employer is told. The
+/// contact clock (MSG-5) runs on: leaving does not answer the employer.
+pub fn set_leave(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user: i64,
+    id: i64,
+    on: bool,
+) -> AppResult<ConversationView> {
+    let conv = load_for(conn, id, user)?;
+    let now = st.clock.now_naive();
+    let changed = set_left_at(conn, &conv, user, on.then_some(now))? == 1;
+    let during_work = matches!(conv.stage, Stage::InProgress | Stage::Delivered);
+    if on && changed && user == conv.provider_id && during_work {
+        let about = (conv.award_id, Some(id), None);
+        evidence::record(
+            conn,
+            st,
+            EvidenceKind::Left,
+            user,
+            about,
+            "服务商在订单进行中退出了与雇主的会话",
+        )?;
+        notify(
+            conn,
+            st,
+            conv.employer_id,
+            Notice {
+                kind: "conversation.left",
+                title: "服务商退出了会话",
+                body: "订单进行中的服务商退出了与您的会话，平台已记录。您的消息仍会送达会话；如影响履约，可提出投诉或争议。".into(),
                 link: Some(format!("/api/v1/conversations/{id}/messages")),
             },
         )?;

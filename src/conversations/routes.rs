@@ -228,6 +228,62 @@ pub async fn unblock(
     blocking(&state, user.user_id, id.into_inner(), false).await
 }
 
+/// Leave the conversation (MSG-4): no more notices of its messages, which
+/// still arrive; writing again (or `DELETE`) returns. A provider leaving
+/// while the award is in progress is recorded as evidence and the
+/// employer is told.
+#[utoipa::path(
+    operation_id = "conversations_leave",
+    tag = "conversations",
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "Left", body = ConversationView),
+        (status = 404, description = "No such conversation of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/conversations/{id}/leave")]
+pub async fn leave(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<ConversationView>> {
+    leaving(&state, user.user_id, id.into_inner(), true).await
+}
+
+/// Return to a conversation the caller left (MSG-4).
+#[utoipa::path(
+    operation_id = "conversations_return",
+    tag = "conversations",
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "Returned", body = ConversationView),
+        (status = 404, description = "No such conversation of the caller", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/conversations/{id}/leave")]
+pub async fn rejoin(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<ConversationView>> {
+    leaving(&state, user.user_id, id.into_inner(), false).await
+}
+
+async fn leaving(
+    state: &AppState,
+    user: i64,
+    id: i64,
+    on: bool,
+) -> AppResult<web::Json<ConversationView>> {
+    Ok(web::Json(
+        state
+            .tx(move |conn, st| super::set_leave(conn, st, user, id, on))
+            .await?,
+    ))
+}
+
 /// MSG-4: `user` blocks (`on`) or unblocks the other party.
 async fn blocking(
     state: &AppState,

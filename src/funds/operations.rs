@@ -124,6 +124,7 @@ pub struct OperationView {
 #[into_params(parameter_in = Query)]
 pub struct OperationQuery {
     pub status: Option<OperationStatus>,
+    #[serde(default, deserialize_with = "crate::platform::http::int_query")]
     pub user_id: Option<i64>,
 }
 

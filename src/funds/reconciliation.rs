@@ -223,7 +223,7 @@ fn compare(row: &BillRow, ours: Option<&Ours>) -> Option<Found> {
 fn day_range(date: NaiveDate) -> AppResult<(NaiveDateTime, NaiveDateTime)> {
     use chrono::Datelike;
     if !(2000..=2099).contains(&date.year()) {
-        return Err(AppError::invalid_query(
+        return Err(AppError::invalid_field(
             "statement_date",
             "reconciliation.date_out_of_range",
             "对账日期须在 2000 至 2099 年之间",
@@ -242,7 +242,8 @@ fn read(channel: StatementChannel, bytes: &[u8]) -> AppResult<Vec<BillRow>> {
         StatementChannel::Wechat => bills::wechat(&text),
     }
     .map_err(|e| {
-        AppError::bad_request(
+        AppError::invalid_field(
+            "body",
             "reconciliation.unreadable_statement",
             format!("对账单无法读取：{}", e.0),
             format!("The statement cannot be read: {}", e.0),

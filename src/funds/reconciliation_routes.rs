@@ -51,7 +51,7 @@ async fn read_body(mut payload: web::Payload) -> AppResult<Vec<u8>> {
     request_body(content = String, description = "The statement file (CSV)", content_type = "text/csv"),
     responses(
         (status = 201, description = "Imported, with its differences", body = StatementView),
-        (status = 400, description = "Not a statement of that channel (`reconciliation.unreadable_statement`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a statement of that channel (`reconciliation.unreadable_statement`), or a date outside 2000–2099", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "That day's statement was already imported (`reconciliation.already_imported`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than 20 MB", body = Problem, content_type = "application/problem+json"),
     ),

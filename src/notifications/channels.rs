@@ -90,6 +90,7 @@ pub const KINDS: &[(&str, &str)] = &[
     ("info_request.created", "须补充资料"),
     ("member_name.reclaimed", "会员名回收"),
     ("message.received", "新消息"),
+    ("conversation.left", "服务商退出会话"),
     ("payment.top_up_succeeded", "充值成功"),
     ("payment.top_up_failed", "充值失败"),
     ("payment.withdrawal_succeeded", "提现成功"),

@@ -505,6 +505,21 @@ fn integer_segments(path: &str) -> Option<String> {
     changed.then(|| out.join("/"))
 }
 
+/// An integer query parameter as JSON Schema integers may be written
+/// (`?user_id=2.0`, the integer 2): `#[serde(deserialize_with = "int_query")]`
+/// on an `Option<i64>` query field.
+pub fn int_query<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let raw: Option<String> = serde::Deserialize::deserialize(d)?;
+    let Some(raw) = raw else { return Ok(None) };
+    let int = match raw.split_once('.') {
+        Some((int, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => int,
+        _ => raw.as_str(),
+    };
+    int.parse()
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom("not an integer"))
+}
+
 /// Rewrites `/api/v1/users/2.0` to `/api/v1/users/2` before routing: an id
 /// the document types as an integer is the same id in either form.
 fn normalise_integer_segments(req: &mut ServiceRequest) {

@@ -704,6 +704,8 @@ diesel::table! {
         last_message_at -> Nullable<Timestamp>,
         confidential_terms -> Bool,
         created_at -> Timestamp,
+        employer_left_at -> Nullable<Timestamp>,
+        provider_left_at -> Nullable<Timestamp>,
     }
 }
 
