@@ -658,7 +658,7 @@ async fn fnd7_a_statement_with_one_missing_and_one_mismatched_payment_lists_two_
         .await;
     assert_eq!(open.json["items"].as_array().unwrap().len(), 1);
     assert_eq!(open.json["items"][0]["kind"], "missing_on_their_side");
-    // Not a statement at all: a clear 400, nothing recorded.
+    // Not a statement at all: a clear 422, nothing recorded.
     app.post(&format!(
         "/api/v1/admin/reconciliation/statements?channel=wechat&statement_date={date}"
     ))
@@ -666,7 +666,7 @@ async fn fnd7_a_statement_with_one_missing_and_one_mismatched_payment_lists_two_
     .raw("text/csv", "hello,world\n")
     .send()
     .await
-    .assert_problem(400, "reconciliation.unreadable_statement");
+    .assert_problem(422, "reconciliation.unreadable_statement");
 }
 
 #[actix_web::test]
