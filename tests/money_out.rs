@@ -37,6 +37,24 @@ async fn approve(app: &TestApp, staff: &Account, id: i64) -> common::Res {
         .await
 }
 
+/// A withdrawal of `amount` through `channel` to payee `payee`.
+async fn withdraw(
+    app: &TestApp,
+    user: &Account,
+    key: &str,
+    amount: &str,
+    channel: &str,
+    payee: i64,
+) -> common::Res {
+    app.money_post(
+        user,
+        "/api/v1/me/account/withdrawals",
+        key,
+        json!({"amount": amount, "channel": channel, "payee_account_id": payee}),
+    )
+    .await
+}
+
 async fn admin_balances(app: &TestApp, finance: &Account, user_id: i64) -> (String, String) {
     let res = app
         .get(&format!("/api/v1/admin/users/{user_id}/account"))
@@ -167,14 +185,9 @@ async fn fnd4_withdrawals_and_deposit_refunds_pay_only_to_a_bound_payee() {
     let user = app.user().await;
     app.fund(&user, "100.00").await;
     // No payee bound: refused, nothing held.
-    app.money_post(
-        &user,
-        "/api/v1/me/account/withdrawals",
-        "w-none",
-        json!({"amount": "10.00", "channel": "sandbox", "payee_account_id": 1}),
-    )
-    .await
-    .assert_problem(422, "payee.not_bound");
+    withdraw(&app, &user, "w-none", "10.00", "sandbox", 1)
+        .await
+        .assert_problem(422, "payee.not_bound");
     app.money_post(
         &user,
         "/api/v1/me/account/withdrawals",
@@ -186,14 +199,9 @@ async fn fnd4_withdrawals_and_deposit_refunds_pay_only_to_a_bound_payee() {
     // Someone else's payee is not the caller's.
     let other = app.user().await;
     let theirs = app.payee(&other).await;
-    app.money_post(
-        &user,
-        "/api/v1/me/account/withdrawals",
-        "w-theirs",
-        json!({"amount": "10.00", "channel": "sandbox", "payee_account_id": theirs}),
-    )
-    .await
-    .assert_problem(422, "payee.not_bound");
+    withdraw(&app, &user, "w-theirs", "10.00", "sandbox", theirs)
+        .await
+        .assert_problem(422, "payee.not_bound");
     assert_eq!(app.balances(&user).await, ("100.00".into(), "0.00".into()));
     // A deposit refund names one too.
     app.post("/api/v1/me/deposit/refund-request")
@@ -204,14 +212,7 @@ async fn fnd4_withdrawals_and_deposit_refunds_pay_only_to_a_bound_payee() {
         .assert_problem(422, "payee.not_bound");
     // With a bound payee the withdrawal goes out and names it.
     let mine = app.payee(&user).await;
-    let res = app
-        .money_post(
-            &user,
-            "/api/v1/me/account/withdrawals",
-            "w-ok",
-            json!({"amount": "10.00", "channel": "sandbox", "payee_account_id": mine}),
-        )
-        .await;
+    let res = withdraw(&app, &user, "w-ok", "10.00", "sandbox", mine).await;
     res.assert(201);
     assert_eq!(res.json["payee_account_id"], mine);
     let listed = app
@@ -229,14 +230,9 @@ async fn fnd4_a_payee_of_another_channel_is_refused() {
     let user = app.verified_user().await;
     app.fund(&user, "100.00").await;
     let wechat = app.payee(&user).await;
-    app.money_post(
-        &user,
-        "/api/v1/me/account/withdrawals",
-        "w-mismatch",
-        json!({"amount": "10.00", "channel": "alipay", "payee_account_id": wechat}),
-    )
-    .await
-    .assert_problem(422, "payee.channel_mismatch");
+    withdraw(&app, &user, "w-mismatch", "10.00", "alipay", wechat)
+        .await
+        .assert_problem(422, "payee.channel_mismatch");
     assert_eq!(app.balances(&user).await, ("100.00".into(), "0.00".into()));
 }
 
@@ -881,23 +877,9 @@ async fn fnd5_payouts_go_through_the_channels_transfer_apis() {
     app.fund(&user, "500.00").await;
     let alipay_payee = app.alipay_payee(&user, "13800138000").await;
     let wechat_payee = app.payee(&user).await;
-    let to_alipay = app
-        .money_post(
-            &user,
-            "/api/v1/me/account/withdrawals",
-            "out-1",
-            json!({"amount": "100.00", "channel": "alipay", "payee_account_id": alipay_payee}),
-        )
-        .await;
+    let to_alipay = withdraw(&app, &user, "out-1", "100.00", "alipay", alipay_payee).await;
     to_alipay.assert(201);
-    let to_wechat = app
-        .money_post(
-            &user,
-            "/api/v1/me/account/withdrawals",
-            "out-2",
-            json!({"amount": "50.00", "channel": "wechat", "payee_account_id": wechat_payee}),
-        )
-        .await;
+    let to_wechat = withdraw(&app, &user, "out-2", "50.00", "wechat", wechat_payee).await;
     to_wechat.assert(201);
     assert_eq!(
         app.balances(&user).await,
@@ -958,14 +940,7 @@ async fn fnd5_a_refused_wechat_transfer_returns_the_hold() {
     let user = app.user().await;
     app.fund(&user, "60.00").await;
     let payee = app.payee(&user).await;
-    let res = app
-        .money_post(
-            &user,
-            "/api/v1/me/account/withdrawals",
-            "out-fail",
-            json!({"amount": "60.00", "channel": "wechat", "payee_account_id": payee}),
-        )
-        .await;
+    let res = withdraw(&app, &user, "out-fail", "60.00", "wechat", payee).await;
     let id = res.json["id"].as_str().unwrap().to_string();
     fake.state()
         .wechat_transfer_state
@@ -1108,14 +1083,7 @@ async fn fnd5_an_alipay_transfer_with_an_unknown_outcome_is_sent_again_not_faile
     let user = app.verified_user().await;
     app.fund(&user, "100.00").await;
     let payee = app.alipay_payee(&user, "zhang@example.com").await;
-    let res = app
-        .money_post(
-            &user,
-            "/api/v1/me/account/withdrawals",
-            "unknown",
-            json!({"amount": "100.00", "channel": "alipay", "payee_account_id": payee}),
-        )
-        .await;
+    let res = withdraw(&app, &user, "unknown", "100.00", "alipay", payee).await;
     let id = res.json["id"].as_str().unwrap().to_string();
     fake.state().alipay_transfer_error = Some(json!({"code": "40004", "msg": "Business Failed",
         "sub_code": "SYSTEM_ERROR", "sub_msg": "系统繁忙"}));
@@ -1133,14 +1101,7 @@ async fn fnd5_an_alipay_transfer_with_an_unknown_outcome_is_sent_again_not_faile
     assert_eq!(app.balances(&user).await, ("0.00".into(), "0.00".into()));
     // A signed refusal about the payee is final: the hold comes back.
     app.fund(&user, "30.00").await;
-    let again = app
-        .money_post(
-            &user,
-            "/api/v1/me/account/withdrawals",
-            "refused",
-            json!({"amount": "30.00", "channel": "alipay", "payee_account_id": payee}),
-        )
-        .await;
+    let again = withdraw(&app, &user, "refused", "30.00", "alipay", payee).await;
     again.assert(201);
     fake.state().alipay_transfer_error = Some(json!({"code": "40004", "msg": "Business Failed",
         "sub_code": "PAYEE_NOT_EXIST", "sub_msg": "收款账号不存在"}));
@@ -1155,14 +1116,9 @@ async fn fnd5_wechat_transfers_stay_below_the_nameless_limit() {
     let user = app.user().await;
     app.fund(&user, "3000.00").await;
     let payee = app.payee(&user).await;
-    app.money_post(
-        &user,
-        "/api/v1/me/account/withdrawals",
-        "big",
-        json!({"amount": "2000.00", "channel": "wechat", "payee_account_id": payee}),
-    )
-    .await
-    .assert_problem(422, "payment.wechat_transfer_limit");
+    withdraw(&app, &user, "big", "2000.00", "wechat", payee)
+        .await
+        .assert_problem(422, "payment.wechat_transfer_limit");
     assert_eq!(app.balances(&user).await, ("3000.00".into(), "0.00".into()));
 }
 

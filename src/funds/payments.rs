@@ -654,7 +654,8 @@ pub fn owned(
 
 /// A payout the channel has to be asked for, or a payment whose callback
 /// is overdue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = payments)]
 pub struct Outstanding {
     pub id: i64,
     pub public_id: String,
@@ -664,52 +665,6 @@ pub struct Outstanding {
     pub payee_account_id: Option<i64>,
     pub created_at: NaiveDateTime,
 }
-
-type OutstandingRow = (
-    i64,
-    String,
-    String,
-    Direction,
-    i64,
-    Option<i64>,
-    NaiveDateTime,
-);
-
-fn outstanding(rows: Vec<OutstandingRow>) -> Vec<Outstanding> {
-    rows.into_iter()
-        .map(
-            |(id, public_id, channel, direction, amount, payee_account_id, created_at)| {
-                Outstanding {
-                    id,
-                    public_id,
-                    channel,
-                    direction,
-                    amount,
-                    payee_account_id,
-                    created_at,
-                }
-            },
-        )
-        .collect()
-}
-
-const OUTSTANDING_COLUMNS: (
-    payments::id,
-    payments::public_id,
-    payments::channel,
-    payments::direction,
-    payments::amount,
-    payments::payee_account_id,
-    payments::created_at,
-) = (
-    payments::id,
-    payments::public_id,
-    payments::channel,
-    payments::direction,
-    payments::amount,
-    payments::payee_account_id,
-    payments::created_at,
-);
 
 /// FND-5: pending payouts of real channels not yet sent to the channel's
 /// transfer API (the sandbox's wait for its completion endpoint).
@@ -721,9 +676,9 @@ pub fn payouts_to_submit(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<O
         .filter(payments::channel.ne("sandbox"))
         .order(payments::id.asc())
         .limit(limit)
-        .select(OUTSTANDING_COLUMNS)
+        .select(Outstanding::as_select())
         .load(conn)?;
-    Ok(outstanding(rows))
+    Ok(rows)
 }
 
 /// Records that the channel was asked to pay out (and what it wants shown
@@ -773,9 +728,9 @@ pub fn overdue(
         )
         .order(payments::id.asc())
         .limit(limit)
-        .select(OUTSTANDING_COLUMNS)
+        .select(Outstanding::as_select())
         .load(conn)?;
-    Ok(outstanding(rows))
+    Ok(rows)
 }
 
 /// Records a query that settled nothing; `detail` replaces what the user
