@@ -4,7 +4,7 @@
 //! our side, missing on theirs, amount or status differs — stays listed
 //! until finance resolves it with a reason.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -171,28 +171,62 @@ struct Ours {
     channel_reference: Option<String>,
 }
 
-fn ours_for(conn: &mut DbConnection, channel: &str, row: &BillRow) -> AppResult<Option<Ours>> {
-    let select = (
-        payments::public_id,
-        payments::amount,
-        payments::status,
-        payments::channel_reference,
-    );
-    let by_reference: Option<Ours> = payments::table
-        .filter(payments::channel.eq(channel))
-        .filter(payments::channel_reference.eq(&row.channel_reference))
-        .select(select)
-        .first(conn)
-        .optional()?;
-    if by_reference.is_some() || row.out_trade_no.is_empty() {
-        return Ok(by_reference);
+/// Our payments of the channel that the rows name: by the channel's
+/// transaction number, and by our payment id (for those our side never
+/// heard back about). A few queries per 500 rows, not one per row.
+struct Named {
+    by_reference: HashMap<String, Ours>,
+    by_id: HashMap<String, Ours>,
+}
+
+impl Named {
+    fn load(conn: &mut DbConnection, channel: &str, rows: &[BillRow]) -> AppResult<Named> {
+        let select = (
+            payments::public_id,
+            payments::amount,
+            payments::status,
+            payments::channel_reference,
+        );
+        let mut named = Named {
+            by_reference: HashMap::new(),
+            by_id: HashMap::new(),
+        };
+        for chunk in rows.chunks(500) {
+            let references: Vec<&str> =
+                chunk.iter().map(|r| r.channel_reference.as_str()).collect();
+            let found: Vec<Ours> = payments::table
+                .filter(payments::channel.eq(channel))
+                .filter(payments::channel_reference.eq_any(&references))
+                .select(select)
+                .load(conn)?;
+            for o in found {
+                if let Some(reference) = o.channel_reference.clone() {
+                    named.by_reference.insert(reference, o);
+                }
+            }
+            let ids: Vec<&str> = chunk
+                .iter()
+                .map(|r| r.out_trade_no.as_str())
+                .filter(|id| !id.is_empty())
+                .collect();
+            let found: Vec<Ours> = payments::table
+                .filter(payments::channel.eq(channel))
+                .filter(payments::public_id.eq_any(&ids))
+                .select(select)
+                .load(conn)?;
+            for o in found {
+                named.by_id.insert(o.public_id.clone(), o);
+            }
+        }
+        Ok(named)
     }
-    Ok(payments::table
-        .filter(payments::channel.eq(channel))
-        .filter(payments::public_id.eq(&row.out_trade_no))
-        .select(select)
-        .first(conn)
-        .optional()?)
+
+    /// Our payment a row names, if any.
+    fn of(&self, row: &BillRow) -> Option<&Ours> {
+        self.by_reference
+            .get(&row.channel_reference)
+            .or_else(|| self.by_id.get(&row.out_trade_no))
+    }
 }
 
 /// Compares one statement row with our payment.
@@ -262,14 +296,15 @@ fn differences_of(
     let mut found = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut matched = 0;
+    let named = Named::load(conn, channel, rows)?;
     for row in rows {
-        let ours = ours_for(conn, channel, row)?;
-        if let Some(o) = &ours
+        let ours = named.of(row);
+        if let Some(o) = ours
             && row.status == "succeeded"
         {
             seen.insert(o.public_id.clone());
         }
-        match compare(row, ours.as_ref()) {
+        match compare(row, ours) {
             Some(difference) => found.push(difference),
             None => matched += 1,
         }
