@@ -1090,8 +1090,11 @@ async fn fnd5_an_alipay_transfer_with_an_unknown_outcome_is_sent_again_not_faile
     assert_eq!(app.run_jobs().await.payouts_submitted, 0);
     // Still held: the money may have gone; it is neither returned nor lost.
     assert_eq!(app.balances(&user).await, ("0.00".into(), "100.00".into()));
-    // Next run, the same transfer (same out_biz_no) goes through.
+    // It waits its retry interval, other payouts going first meanwhile;
+    // then the same transfer (same out_biz_no) goes through.
     fake.state().alipay_transfer_error = None;
+    assert_eq!(app.run_jobs().await.payouts_submitted, 0);
+    app.clock.advance(Duration::minutes(11));
     assert_eq!(app.run_jobs().await.payouts_submitted, 1);
     {
         let state = fake.state();
@@ -1120,6 +1123,30 @@ async fn fnd5_wechat_transfers_stay_below_the_nameless_limit() {
         .await
         .assert_problem(422, "payment.wechat_transfer_limit");
     assert_eq!(app.balances(&user).await, ("3000.00".into(), "0.00".into()));
+    // Nor can a deposit of 2,000 yuan be refunded to WeChat.
+    let finance = app.staff(Role::Finance).await;
+    app.set_required(&finance, &user, "2000.00", "风控要求")
+        .await
+        .assert(200);
+    app.fund(&user, "2000.00").await;
+    let res = app
+        .money_post(
+            &user,
+            "/api/v1/me/deposit/payments",
+            "dep-big",
+            json!({"channel": "sandbox"}),
+        )
+        .await;
+    res.assert(201);
+    app.sandbox_complete(&user, res.json["id"].as_str().unwrap(), true)
+        .await
+        .assert(200);
+    app.post("/api/v1/me/deposit/refund-request")
+        .bearer(&user.access)
+        .json(json!({"channel": "wechat", "payee_account_id": payee}))
+        .send()
+        .await
+        .assert_problem(422, "payment.wechat_transfer_limit");
 }
 
 #[actix_web::test]

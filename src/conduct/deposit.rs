@@ -803,7 +803,9 @@ pub fn request_refund(
             "A refund is already in progress or done",
         ));
     }
-    if balance(conn, user_id)? <= 0 {
+    let left = balance(conn, user_id)?;
+    crate::funds::payments::check_wechat_limit(req.channel, left)?;
+    if left <= 0 {
         return Err(AppError::conflict(
             "deposit.nothing_to_refund",
             "保证金余额为零，无需退还",

@@ -137,7 +137,7 @@ fn apply_remote(
 /// Returns how many were sent.
 pub fn submit_payouts(conn: &mut DbConnection, st: &AppState) -> AppResult<usize> {
     let mut sent = 0;
-    for p in payments::payouts_to_submit(conn, CHANNEL_BATCH)? {
+    for p in payments::payouts_to_submit(conn, st, CHANNEL_BATCH)? {
         let Some(channel) = st.channels.get(&p.channel) else {
             continue;
         };
@@ -163,7 +163,13 @@ pub fn submit_payouts(conn: &mut DbConnection, st: &AppState) -> AppResult<usize
                     e.cause.as_deref().unwrap_or(&e.code)
                 ),
             },
-            Err(e) => log::warn!("payout {} not sent, retried next run: {e}", p.public_id),
+            Err(e) => {
+                log::warn!("payout {} not sent, tried again later: {e}", p.public_id);
+                // The try's time: the payouts after it go first meanwhile.
+                if let Err(e) = payments::mark_queried(conn, st, p.id, None) {
+                    log::error!("payout {} try not recorded: {}", p.public_id, e.code);
+                }
+            }
         }
     }
     Ok(sent)

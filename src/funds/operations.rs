@@ -355,6 +355,9 @@ fn movement(conn: &mut DbConnection, st: &AppState, op: &Row) -> AppResult<Moved
             )
         }
         OperationKind::Release => {
+            // Releases for the user take turns (on PostgreSQL two at once
+            // would each miss the other's executed row).
+            crate::platform::db::xact_lock(conn, 0x6d6f_7065_0000_0000 ^ op.user_id)?;
             if staff_held(conn, op)? < op.amount {
                 return Err(release_exceeds_hold());
             }

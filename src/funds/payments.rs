@@ -331,6 +331,9 @@ pub fn create_purposed(
 ) -> AppResult<PaymentView> {
     channel(st, channel_name)?;
     Money::from_fen(fen).ok_or_else(|| AppError::internal("payment amount out of range"))?;
+    if dir == Direction::Withdrawal {
+        check_wechat_limit(channel_name, fen)?;
+    }
     let row = insert_for(
         conn,
         st,
@@ -372,6 +375,20 @@ pub fn create_withdrawal(
 /// WeChat transfers from this amount need the payee's name (fen).
 pub const WECHAT_NAMELESS_LIMIT_FEN: i64 = 200_000;
 
+/// Refuses a WeChat payout WeChat Pay would refuse: from 2,000 yuan it asks
+/// for the payee's encrypted name, which this server does not send yet.
+pub fn check_wechat_limit(channel_name: ChannelName, fen: i64) -> AppResult<()> {
+    if channel_name == ChannelName::Wechat && fen >= WECHAT_NAMELESS_LIMIT_FEN {
+        return Err(AppError::invalid_field(
+            "amount",
+            "payment.wechat_transfer_limit",
+            "微信单笔转账须低于 2000 元，请分笔或改用支付宝",
+            "A WeChat transfer must be below 2,000 yuan; split it or use Alipay",
+        ));
+    }
+    Ok(())
+}
+
 /// Holds `fen` of the payee's owner and creates the payout (a user's
 /// withdrawal or a staff payout, FND-6); returns it with the hold's ledger
 /// transaction.
@@ -384,16 +401,7 @@ pub fn payout(
     kind: &'static str,
     memo: &str,
 ) -> AppResult<(PaymentView, i64)> {
-    if channel_name == ChannelName::Wechat && fen >= WECHAT_NAMELESS_LIMIT_FEN {
-        // WeChat Pay asks for the payee's encrypted name from 2,000 yuan,
-        // which this server does not send yet.
-        return Err(AppError::invalid_field(
-            "amount",
-            "payment.wechat_transfer_limit",
-            "微信单笔转账须低于 2000 元，请分笔或改用支付宝",
-            "A WeChat transfer must be below 2,000 yuan; split it or use Alipay",
-        ));
-    }
+    check_wechat_limit(channel_name, fen)?;
     let row = insert_for(
         conn,
         st,
@@ -666,14 +674,31 @@ pub struct Outstanding {
     pub created_at: NaiveDateTime,
 }
 
+/// Seconds before a payout the channel refused (or did not answer) is sent
+/// again; meanwhile the payouts after it go first.
+pub const PAYOUT_RETRY_SECS: i64 = 600;
+
 /// FND-5: pending payouts of real channels not yet sent to the channel's
-/// transfer API (the sandbox's wait for its completion endpoint).
-pub fn payouts_to_submit(conn: &mut DbConnection, limit: i64) -> AppResult<Vec<Outstanding>> {
+/// transfer API (the sandbox's wait for its completion endpoint), leaving
+/// out those tried in the last [`PAYOUT_RETRY_SECS`] (`queried_at` holds a
+/// failed try's time), so a payout the channel keeps refusing does not hold
+/// up the others.
+pub fn payouts_to_submit(
+    conn: &mut DbConnection,
+    st: &AppState,
+    limit: i64,
+) -> AppResult<Vec<Outstanding>> {
+    let retry_from = st.clock.now_naive() - chrono::Duration::seconds(PAYOUT_RETRY_SECS);
     let rows = payments::table
         .filter(payments::status.eq(PaymentStatus::Pending))
         .filter(payments::direction.eq(Direction::Withdrawal))
         .filter(payments::submitted_at.is_null())
         .filter(payments::channel.ne("sandbox"))
+        .filter(
+            payments::queried_at
+                .is_null()
+                .or(payments::queried_at.le(retry_from)),
+        )
         .order(payments::id.asc())
         .limit(limit)
         .select(Outstanding::as_select())
