@@ -780,6 +780,21 @@ fn refund_blocked(blocking: Vec<Blocker>) -> AppError {
     )
 }
 
+/// The refund's payee (FND-4): one of the user's bound payees that the
+/// chosen (available) channel pays.
+fn refund_payee(
+    conn: &mut DbConnection,
+    st: &AppState,
+    user_id: i64,
+    req: &RefundRequest,
+) -> AppResult<crate::funds::payees::Payee> {
+    crate::funds::payments::channel_available(st, req.channel)?;
+    let payee =
+        crate::funds::payees::usable(conn, user_id, req.payee_account_id, "payee_account_id")?;
+    crate::funds::payments::check_payee_channel(&payee, req.channel, "payee_account_id")?;
+    Ok(payee)
+}
+
 /// The user applies for the refund; the observation period starts and
 /// order-taking closes (the provider is leaving).
 pub fn request_refund(
@@ -789,10 +804,7 @@ pub fn request_refund(
     req: &RefundRequest,
     blocking: Vec<Blocker>,
 ) -> AppResult<DepositView> {
-    crate::funds::payments::channel_available(st, req.channel)?;
-    let payee =
-        crate::funds::payees::usable(conn, user_id, req.payee_account_id, "payee_account_id")?;
-    crate::funds::payments::check_payee_channel(&payee, req.channel, "payee_account_id")?;
+    let payee = refund_payee(conn, st, user_id, req)?;
     let row = load(conn, user_id)?;
     if let Some(r) = &row
         && (r.status == DepositStatus::Refunding || r.status == DepositStatus::Refunded)
