@@ -21,9 +21,15 @@ function init(args)
   k = 0
 end
 
+-- BENCH_BIDS_SPREAD=1: every request bids on the next demand (a market
+-- of many open demands); otherwise the thread's bidders bid on one demand
+-- after another together (a hot demand: its row is contended).
+spread = os.getenv("BENCH_BIDS_SPREAD") == "1"
+
 function request()
   local token = tokens[first + (k % per) + 1]
   local demand = first_demand + math.floor(k / per)
+  if spread then demand = first_demand + k end
   k = k + 1
   return wrk.format("POST", "/api/v1/demands/" .. demand .. "/bids",
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token},

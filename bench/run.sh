@@ -10,6 +10,11 @@
 #   time across processes), and the first page again while 8 connections
 #   log in without pause (the login storm), with the server's peak RSS
 #   sampled during the storm.
+# The server runs with the default pool (DB_POOL_SIZE=10); on PostgreSQL
+# rate limits are counted in Redis when it answers on BENCH_REDIS_URL
+# (default redis://127.0.0.1:6379/3; "none" counts them in the
+# rate_limits table), as a production deployment of several processes
+# would (SVC-3). The results header says which.
 # PostgreSQL is reached on loopback with sslmode=disable (the server adds it
 # for loopback URLs: TLS there protects nothing and costs CPU per round trip).
 # Usage: bench/run.sh [sqlite|postgres|both]   (env: DURATION=10s CONNECTIONS=32
@@ -35,6 +40,11 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk;
 # BENCH_NO_BUILD=1 measures the release binary as it is.
 [ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release --quiet
 BIN=target/release/weigongbao
+REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/3}
+redis_at=${REDIS#redis://}; redis_at=${redis_at%%/*}
+if [ "$REDIS" != none ] && ! (exec 3<>"/dev/tcp/${redis_at%:*}/${redis_at##*:}") 2>/dev/null; then REDIS=none; fi
+# A failed step must not leave a server holding the port (or the terminal).
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 # One signing key for every server process of a run (a token from one is
 # good on the other, as in production).
 export JWT_SECRET=${JWT_SECRET:-bench-secret-bench-secret-bench-secret-0123}
@@ -53,12 +63,22 @@ run_backend() {
   DATABASE_URL=$url RUST_LOG=warn $BIN migrate
   # One real registration gives a genuine password hash to reuse for seeding.
   local seed_hash
-  DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=warn JOBS_INTERVAL_SECS=0 $BIN serve &
+  DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=warn JOBS_INTERVAL_SECS=0 OUTBOX_INTERVAL_MS=100 $BIN serve &
   local pid=$!
   for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  # ACC-12: registration needs the phone's code, read from the development
+  # sender's outbox.
+  curl -fsS "http://127.0.0.1:$PORT/api/v1/auth/verification-codes" -H 'content-type: application/json' \
+    -d '{"channel": "sms", "purpose": "register", "target": "13800000000"}' >/dev/null
+  local code=""
+  for _ in $(seq 1 50); do
+    code=$(curl -fsS "http://127.0.0.1:$PORT/api/v1/sandbox/outbox?recipient=13800000000" \
+      | python3 -c 'import sys,json,re; m=[re.search(r"\d{6}", x["body"]) for x in json.load(sys.stdin)]; print(next((x.group(0) for x in m if x), ""))')
+    [ -n "$code" ] && break; sleep 0.1
+  done
   curl -fsS "http://127.0.0.1:$PORT/api/v1/auth/register" -H 'content-type: application/json' -d "{
     \"member_name\": \"hash_donor\", \"password\": \"$PASSWORD\", \"email\": \"donor@example.com\",
-    \"phone\": \"13800000000\", \"contact_name\": \"x\", \"address\": \"x\",
+    \"phone\": \"13800000000\", \"phone_code\": \"$code\", \"contact_name\": \"x\", \"address\": \"x\",
     \"account_kind\": \"individual\", \"agreement_version\": 1}" >/dev/null
   kill $pid; wait $pid 2>/dev/null || true
   if [ "$backend" = sqlite ]; then
@@ -78,8 +98,11 @@ run_backend() {
     psql -h 127.0.0.1 -U postgres -d "wgb_bench_$$" -qc "VACUUM ANALYZE"
   fi
 
-  DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=error JOBS_INTERVAL_SECS=0 \
-    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 RATE_LIMIT_MESSAGES_PER_MINUTE=1000000 RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} \
+  local store=()
+  if [ "$backend" = postgres ] && [ "$REDIS" != none ]; then store=(REDIS_URL="$REDIS"); fi
+  echo "== $backend: rate limits in ${store[*]:-the database (or memory on SQLite)}" | tee -a "$OUT/results.txt"
+  env "${store[@]}" DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=error JOBS_INTERVAL_SECS=0 \
+    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 RATE_LIMIT_MESSAGES_PER_MINUTE=1000000 RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-10} \
     ACCESS_TOKEN_TTL_SECS=3600 EVENT_STREAMS_PER_USER=64 $BIN serve &
   pid=$!
   for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -97,7 +120,14 @@ run_backend() {
     local name=$1; shift
     # BENCH_ONLY="healthz demands_q_nomatch ..." runs just those (the 1M run).
     if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi
+    # BENCH_PERF=<name> samples every process's stacks while <name> runs.
+    local perf_pid=""
+    if [ "${BENCH_PERF:-}" = "$name" ] && command -v perf >/dev/null; then
+      perf record -q -F 499 -a -g -o "$OUT/$backend-$name.perf" -- sleep "${DURATION%s}" 2>/dev/null &
+      perf_pid=$!
+    fi
     local out; out=$(wrk -t2 -c"$CONNS" -d"$DURATION" --latency "$@")
+    [ -z "$perf_pid" ] || wait "$perf_pid" || true
     local rps p50 p99 errs ratio
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
@@ -140,7 +170,7 @@ run_backend() {
     local second=$pid b_base=$base
     if [ "$backend" = postgres ]; then
       DATABASE_URL=$url BIND_ADDR=127.0.0.1:$((PORT + 2)) RUST_LOG=error JOBS_INTERVAL_SECS=0 \
-        DB_POOL_SIZE=${DB_POOL_SIZE:-16} EVENT_STREAMS_PER_USER=64 $BIN serve &
+        DB_POOL_SIZE=${DB_POOL_SIZE:-10} EVENT_STREAMS_PER_USER=64 $BIN serve &
       second=$!
       b_base="http://127.0.0.1:$((PORT + 2))"
       for _ in $(seq 1 50); do curl -fsS "$b_base/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -157,7 +187,7 @@ run_backend() {
   # second server): what a cache miss costs.
   if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *"_uncached "* ]]; then
     DATABASE_URL=$url BIND_ADDR=127.0.0.1:$((PORT + 1)) RUST_LOG=error JOBS_INTERVAL_SECS=0 \
-      RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-16} PAGE_CACHE_ENTRIES=0 $BIN serve &
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-10} PAGE_CACHE_ENTRIES=0 $BIN serve &
     local nocache=$!
     for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$((PORT + 1))/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
     local nc="http://127.0.0.1:$((PORT + 1))"
@@ -167,7 +197,21 @@ run_backend() {
     bench demands_near_uncached "$nc$near"
     kill $nocache; wait $nocache 2>/dev/null || true
   fi
-  [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" login_storm "* ]] && { kill $pid; wait $pid 2>/dev/null || true; [ "$backend" = postgres ] && psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"; rm -rf "$work"; return; }
+  if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" login_storm "* ]]; then
+    kill $pid; wait $pid 2>/dev/null || true
+    if [ "$backend" = postgres ]; then
+      # BENCH_KEEP=1 keeps the seeded database (with the bidders' sessions)
+      # as wgb_bench_seeded and their tokens in bench/out/tokens, for
+      # profiling by hand.
+      if [ -n "${BENCH_KEEP:-}" ]; then
+        psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_seeded WITH (FORCE)" \
+          -qc "CREATE DATABASE wgb_bench_seeded TEMPLATE wgb_bench_$$"
+        cp "$work/tokens" "$OUT/tokens"
+      fi
+      psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"
+    fi
+    rm -rf "$work"; return
+  fi
   # The login storm: 8 connections log in back to back while the first page
   # is measured again; the server's RSS is sampled every 100 ms.
   local peak=0 before

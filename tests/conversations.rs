@@ -226,6 +226,27 @@ async fn msg2_messages_carry_send_delivery_and_read_times_with_unread_counts() {
         .send()
         .await
         .assert_problem(422, "message.empty");
+    // Everything read, the next message tells the recipient again.
+    send(&app, &deal.employer, conv, "第 4 条")
+        .await
+        .assert(201);
+    let told = app
+        .notification_kinds(&deal.provider.access)
+        .await
+        .iter()
+        .filter(|k| *k == "message.received")
+        .count();
+    assert_eq!(told, 2);
+    // ACC-7: the send checks the session itself (issue 13): a logged-out
+    // token cannot send.
+    app.post("/api/v1/auth/logout")
+        .bearer(&deal.employer.access)
+        .send()
+        .await
+        .assert(204);
+    send(&app, &deal.employer, conv, "还在吗")
+        .await
+        .assert_problem(401, "auth.session_ended");
 }
 
 #[actix_web::test]

@@ -757,3 +757,72 @@ async fn mkt6_search_finds_words_through_the_index_and_follows_edits() {
     );
     assert_eq!(found("促销").await, vec![id]);
 }
+
+/// MKT-2 on the hot path (issue 13): a bid is counted on its demand once,
+/// a refused bid (duplicate, demand no longer open) leaves nothing behind,
+/// and the session is checked by the bid's own work: a logged-out token is
+/// 401 there, a bad token 401 before the body is read.
+#[actix_web::test]
+async fn mkt2_a_bid_counts_once_and_a_refused_bid_leaves_nothing() {
+    let app = TestApp::new().await;
+    let owner = app.verified_user().await;
+    let (a, b) = (app.verified_user().await, app.verified_user().await);
+    let demand = app
+        .demand(&owner, app.demand_body("地推 2 人", "300.00", 2))
+        .await;
+    let count = || async {
+        app.get(&format!("/api/v1/demands/{demand}"))
+            .send()
+            .await
+            .json["bid_count"]
+            .clone()
+    };
+    app.bid(&a, demand, "300.00").await;
+    assert_eq!(count().await, 1);
+    // MKT-7: one live bid per provider; the refused one is not counted.
+    app.post(&format!("/api/v1/demands/{demand}/bids"))
+        .bearer(&a.access)
+        .json(json!({"price": "280.00", "proposal": "再报一次"}))
+        .send()
+        .await
+        .assert_problem(409, "bid.duplicate");
+    assert_eq!(count().await, 1);
+    let mine = app.get("/api/v1/me/bids").bearer(&a.access).send().await;
+    assert_eq!(mine.json["items"].as_array().unwrap().len(), 1);
+
+    // A bad token is refused before the body is read.
+    app.post(&format!("/api/v1/demands/{demand}/bids"))
+        .bearer("not-a-token")
+        .raw("application/json", "{not json")
+        .send()
+        .await
+        .assert_problem(401, "auth.invalid_token");
+    // ACC-7: a logged-out session cannot bid.
+    app.post("/api/v1/auth/logout")
+        .bearer(&b.access)
+        .send()
+        .await
+        .assert(204);
+    app.post(&format!("/api/v1/demands/{demand}/bids"))
+        .bearer(&b.access)
+        .json(json!({"price": "300.00", "proposal": "周末全天"}))
+        .send()
+        .await
+        .assert_problem(401, "auth.session_ended");
+
+    // Once the demand is cancelled, a bid is refused and nothing is counted.
+    let c = app.verified_user().await;
+    app.post(&format!("/api/v1/demands/{demand}/cancel"))
+        .bearer(&owner.access)
+        .send()
+        .await
+        .assert(200);
+    app.post(&format!("/api/v1/demands/{demand}/bids"))
+        .bearer(&c.access)
+        .json(json!({"price": "300.00", "proposal": "周末全天"}))
+        .send()
+        .await
+        .assert_problem(409, "demand.not_open");
+    let theirs = app.get("/api/v1/me/bids").bearer(&c.access).send().await;
+    assert!(theirs.json["items"].as_array().unwrap().is_empty());
+}

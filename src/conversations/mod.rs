@@ -25,8 +25,8 @@ use utoipa::ToSchema;
 
 use crate::files::{self, FileView, UseKind};
 use crate::notifications::{Notice, notify};
-use crate::platform::db::DbConnection;
 use crate::platform::db::schema::{conversations, messages};
+use crate::platform::db::{DbConnection, Reused};
 use crate::platform::enums::text_enum;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::paging::{Page, PageQuery, page_by_id};
@@ -335,6 +335,30 @@ fn load_for(conn: &mut DbConnection, id: i64, user: i64) -> AppResult<Row> {
         return Err(not_found());
     }
     Ok(row)
+}
+
+/// The conversation, for its party `sender` (anyone else gets 404), and
+/// whether the other party has yet to read a message from `sender` (they
+/// were told of it then, MSG-2), in one query.
+fn load_for_sending(conn: &mut DbConnection, id: i64, sender: i64) -> AppResult<(Row, bool)> {
+    // Only the two parties write messages (events have no sender), so
+    // "from anyone but the recipient" is "from the sender".
+    let unread_from_sender = diesel::dsl::exists(
+        messages::table
+            .filter(messages::conversation_id.eq(id))
+            .filter(messages::read_at.is_null())
+            .filter(messages::sender_id.eq(sender)),
+    );
+    let (row, had_unread): (Row, bool) = conversations::table
+        .find(id)
+        .select((Row::as_select(), unread_from_sender))
+        .first(conn)
+        .optional()?
+        .ok_or_else(not_found)?;
+    if sender != row.employer_id && sender != row.provider_id {
+        return Err(not_found());
+    }
+    Ok((row, had_unread))
 }
 
 /// Unread messages to `user` in each of `ids` (one query).
@@ -822,12 +846,11 @@ pub fn send(
     id: i64,
     req: &NewMessage,
 ) -> AppResult<MessageView> {
-    let conv = load_for(conn, id, sender)?;
+    let (conv, had_unread) = load_for_sending(conn, id, sender)?;
     let now = st.clock.now_naive();
     may_send(&conv, sender, now, req)?;
     let (text, abuse) = checked_text(conn, st, req)?;
     let recipient = conv.other(sender);
-    let had_unread = unread_counts(conn, recipient, &[id])?.contains_key(&id);
     let message_id: i64 = diesel::insert_into(messages::table)
         .values((
             messages::conversation_id.eq(id),
@@ -886,29 +909,25 @@ pub fn send(
 fn touch(conn: &mut DbConnection, conv: &Row, sender: i64, now: NaiveDateTime) -> AppResult<()> {
     let this = conversations::table.find(conv.id);
     if sender == conv.provider_id {
-        diesel::update(this)
-            .set((
-                conversations::last_message_at.eq(now),
-                conversations::awaiting_since.eq(None::<NaiveDateTime>),
-                conversations::warned_at.eq(None::<NaiveDateTime>),
-                conversations::reported_at.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?;
+        Reused(diesel::update(this).set((
+            conversations::last_message_at.eq(now),
+            conversations::awaiting_since.eq(None::<NaiveDateTime>),
+            conversations::warned_at.eq(None::<NaiveDateTime>),
+            conversations::reported_at.eq(None::<NaiveDateTime>),
+        )))
+        .execute(conn)?;
     } else if conv.stage == Stage::InProgress
         && conv.awaiting_since.is_none()
         // An employer who blocked the provider cannot be left unanswered.
         && conv.employer_blocked_at.is_none()
     {
-        diesel::update(this)
-            .set((
-                conversations::last_message_at.eq(now),
-                conversations::awaiting_since.eq(now),
-            ))
-            .execute(conn)?;
+        Reused(diesel::update(this).set((
+            conversations::last_message_at.eq(now),
+            conversations::awaiting_since.eq(now),
+        )))
+        .execute(conn)?;
     } else {
-        diesel::update(this)
-            .set(conversations::last_message_at.eq(now))
-            .execute(conn)?;
+        Reused(diesel::update(this).set(conversations::last_message_at.eq(now))).execute(conn)?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::evidence::{self, EvidenceQuery, EvidenceView};
 use super::{ConversationView, MessagePage, MessageView, NewMessage, ReadUpTo, Window};
-use crate::auth::{AuthUser, Moderators, Staff};
+use crate::auth::{AuthUser, Claimed, Moderators, Staff};
 use crate::funds::idempotency;
 use crate::platform::error::{AppError, AppResult, Problem};
 use crate::platform::paging::{Page, PageQuery};
@@ -132,7 +132,7 @@ pub async fn list_messages(
 #[post("/conversations/{id}/messages")]
 pub async fn send_message(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Claimed,
     http: HttpRequest,
     id: web::Path<i64>,
     body: crate::platform::http::Json<NewMessage>,
@@ -143,15 +143,16 @@ pub async fn send_message(
         "confidential": req.confidential,
     });
     let rate = crate::platform::ratelimit::RateNote::of(&http);
-    idempotency::run_optional(
+    idempotency::run_optional_as(
         &state,
-        sender,
+        user,
+        idempotency::Atomic::Transaction,
         http.headers(),
         "POST /conversations/{id}/messages",
         &print,
         actix_web::http::StatusCode::CREATED,
         // A replayed retry spends no rate-limit token.
-        move |conn, st| {
+        move |conn, st, _| {
             st.limit_in(conn, |l| &l.messages, &format!("user:{sender}"), &rate)?;
             super::send(conn, st, sender, id, &req)
         },

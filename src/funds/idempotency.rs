@@ -13,8 +13,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::auth::{Caller, Claimed};
 use crate::platform::db::schema::idempotency_keys as keys;
-use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::db::{DbConnection, unique_or, write_tx};
 use crate::platform::enums::text_enum;
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::state::AppState;
@@ -279,5 +280,60 @@ where
         return run(state, user_id, key, fingerprint(route, body), success, op).await;
     }
     let value = state.tx(op).await?;
+    Ok(HttpResponse::build(success).json(value))
+}
+
+/// How an operation's writes are made all-or-nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Atomic {
+    /// One transaction around the whole operation.
+    Transaction,
+    /// On PostgreSQL each statement is atomic on its own, the operation
+    /// having one statement whose failure matters (what runs before it
+    /// only reads, or counts a rate-limit token, which stays spent as
+    /// with the Redis store); saves the `BEGIN` and `COMMIT` round trips.
+    /// SQLite still takes one transaction (its writer turn).
+    Statement,
+}
+
+/// [`run_optional`] for an operation whose session its work checks
+/// ([`Claimed`], issue 13): without a key, the session check and the work
+/// share one pool checkout and one thread hand-off, the check running
+/// just before the transaction begins (so a session's activity is noted
+/// even when the work fails, and SQLite's writer turn is not held for it).
+/// With a key, the work runs in a transaction whatever `atomic` says.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_optional_as<T, F>(
+    state: &AppState,
+    claimed: Claimed,
+    atomic: Atomic,
+    headers: &HeaderMap,
+    route: &str,
+    body: &impl Serialize,
+    success: StatusCode,
+    op: F,
+) -> AppResult<HttpResponse>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&mut DbConnection, &AppState, &Caller) -> AppResult<T> + Send + 'static,
+{
+    if headers.contains_key(HEADER) {
+        let caller = state
+            .run(move |conn, st| claimed.authenticate(conn, st))
+            .await?;
+        let key = key_from(headers)?;
+        let print = fingerprint(route, body);
+        let op = move |conn: &mut DbConnection, st: &AppState| op(conn, st, &caller);
+        return run(state, claimed.user_id, key, print, success, op).await;
+    }
+    let value = state
+        .run(move |conn, st| {
+            let caller = claimed.authenticate(conn, st)?;
+            match (atomic, &*conn) {
+                (Atomic::Statement, DbConnection::Postgresql(_)) => op(conn, st, &caller),
+                _ => write_tx(conn, |conn| op(conn, st, &caller)),
+            }
+        })
+        .await?;
     Ok(HttpResponse::build(success).json(value))
 }

@@ -8,7 +8,7 @@ use super::dto::{BidView, NewBid};
 use super::model::{BidStatus, DemandStatus};
 use crate::platform::changes::{self, Topic};
 use crate::platform::db::schema::{bids, demands as demands_t};
-use crate::platform::db::{DbConnection, unique_or};
+use crate::platform::db::{DbConnection, Reused, unique_or};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::Money;
 use crate::platform::state::AppState;
@@ -39,32 +39,73 @@ impl Row {
     }
 }
 
-/// MKT-2, MKT-7: who may bid on `demand`: verified, no open information
-/// request, not suspended, orders not shielded, not the publisher's
-/// identity. Every fact comes from one statement (issue 13: a bid was 12
-/// round trips); the features that own them judge them.
-fn require_bidder(
+/// What a bid needs to know, in one statement (issue 13: a bid was 12
+/// round trips): the demand, and the bidder's standing (verification,
+/// information request, suspensions, deposit) with the publisher's
+/// identity; the features that own those facts judge them.
+struct BidFacts {
+    owner_id: i64,
+    status: DemandStatus,
+    bid_deadline: NaiveDateTime,
+    mine: Option<String>,
+    publishers: Option<String>,
+    info_open: Option<i64>,
+    order_taking: crate::conduct::OrderTakingFacts,
+}
+
+/// The facts, or 404 when there is no such demand.
+fn bid_facts(
     conn: &mut DbConnection,
     st: &AppState,
     provider: i64,
-    demand: &demands::Row,
-) -> AppResult<()> {
+    demand_id: i64,
+) -> AppResult<BidFacts> {
     use crate::verification::{info_requests, service as verification};
-    type Facts = (
+    let owner = demands_t::table
+        .find(demand_id)
+        .select(demands_t::owner_id)
+        .single_value();
+    type Row = (
+        i64,
+        DemandStatus,
+        NaiveDateTime,
         Option<String>,
         Option<String>,
         Option<i64>,
         crate::conduct::OrderTakingFacts,
     );
-    let (mine, publishers, info_open, order_taking): Facts = diesel::select((
-        verification::approved_identity_query(provider).single_value(),
-        verification::approved_identity_query(demand.owner_id).single_value(),
-        info_requests::open_query(provider).single_value(),
-        crate::conduct::order_taking_standing(provider, st.clock.now_naive()),
-    ))
-    .get_result(conn)?;
+    let row: Option<Row> = demands_t::table
+        .find(demand_id)
+        .select((
+            demands_t::owner_id,
+            demands_t::status,
+            demands_t::bid_deadline,
+            verification::approved_identity_query(provider).single_value(),
+            verification::approved_identity_query_of(owner).single_value(),
+            info_requests::open_query(provider).single_value(),
+            crate::conduct::order_taking_standing(provider, st.clock.now_naive()),
+        ))
+        .first(conn)
+        .optional()?;
+    let (owner_id, status, bid_deadline, mine, publishers, info_open, order_taking) =
+        row.ok_or_else(demands::not_found)?;
+    Ok(BidFacts {
+        owner_id,
+        status,
+        bid_deadline,
+        mine,
+        publishers,
+        info_open,
+        order_taking,
+    })
+}
+
+/// MKT-2, MKT-7: who may bid: verified, no open information request, not
+/// suspended, orders not shielded, not the publisher's identity.
+fn require_bidder(facts: BidFacts) -> AppResult<()> {
+    use crate::verification::info_requests;
     // MKT-2: verified and in good standing.
-    let Some(mine) = mine else {
+    let Some(mine) = facts.mine else {
         return Err(AppError::forbidden(
             "account.not_verified",
             "请先完成实名认证",
@@ -72,11 +113,11 @@ fn require_bidder(
         ));
     };
     // ACC-6: no information request open.
-    info_requests::judge_info_request(info_open)?;
+    info_requests::judge_info_request(facts.info_open)?;
     // MKT-2, VIO-3, VIO-4, DEP-2: not suspended, orders not shielded.
-    crate::conduct::judge_order_taking(order_taking)?;
+    crate::conduct::judge_order_taking(facts.order_taking)?;
     // MKT-7: no bidding from an account sharing the publisher's identity.
-    if Some(mine) == publishers {
+    if Some(mine) == facts.publishers {
         return Err(AppError::forbidden(
             "bid.same_identity",
             "与发布者为同一实名身份，不能竞标",
@@ -103,8 +144,12 @@ pub fn place(
             "The proposal must be 1–2000 characters",
         ));
     }
-    let demand = demands::load(conn, demand_id, Some(provider))?;
-    if demand.owner_id == provider {
+    let facts = bid_facts(conn, st, provider, demand_id)?;
+    // A removed demand is not there but for its owner (as demands::load).
+    if facts.status == DemandStatus::Removed && facts.owner_id != provider {
+        return Err(demands::not_found());
+    }
+    if facts.owner_id == provider {
         return Err(AppError::forbidden(
             "bid.own_demand",
             "不能竞标自己发布的需求",
@@ -112,44 +157,22 @@ pub fn place(
         ));
     }
     let now = st.clock.now_naive();
-    if demand.status != DemandStatus::Open || demand.bid_deadline <= now {
+    if facts.status != DemandStatus::Open || facts.bid_deadline <= now {
         return Err(AppError::conflict(
             "demand.not_open",
             "该需求已停止竞标",
             "The demand is not open for bids",
         ));
     }
-    require_bidder(conn, st, provider, &demand)?;
-    let id: i64 = diesel::insert_into(bids::table)
-        .values((
-            bids::demand_id.eq(demand_id),
-            bids::provider_id.eq(provider),
-            bids::price.eq(req.price.fen()),
-            bids::proposal.eq(&proposal),
-            bids::status.eq(BidStatus::Active),
-            bids::created_at.eq(now),
-            bids::updated_at.eq(now),
-        ))
-        .returning(bids::id)
-        .get_result(conn)
-        .map_err(|e| {
-            unique_or(e, |_| {
-                AppError::conflict(
-                    "bid.duplicate",
-                    "您已对该需求竞标",
-                    "You already have a live bid on this demand",
-                )
-            })
-        })?;
-    // Counted only while the demand is still open (a concurrent award or
-    // cancel makes this bid fail and roll back).
-    if !count_on_open_demand(conn, demand_id, 1)? {
+    require_bidder(facts)?;
+    let Some(id) = insert_counted(conn, demand_id, provider, req.price.fen(), &proposal, now)?
+    else {
         return Err(AppError::conflict(
             "demand.not_open",
             "该需求已停止竞标",
             "The demand is not open for bids",
         ));
-    }
+    };
     Ok(BidView {
         id,
         demand_id,
@@ -161,16 +184,88 @@ pub fn place(
     })
 }
 
+#[derive(QueryableByName)]
+struct NewId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+fn duplicate_bid(e: diesel::result::Error) -> AppError {
+    unique_or(e, |_| {
+        AppError::conflict(
+            "bid.duplicate",
+            "您已对该需求竞标",
+            "You already have a live bid on this demand",
+        )
+    })
+}
+
+/// Inserts the bid and counts it on its demand, only while the demand is
+/// open (a concurrent award or cancel makes the bid fail): the new bid's
+/// id, or `None` when the demand is not open (any more). On PostgreSQL one
+/// statement does both, atomic without a transaction around it (issue 13:
+/// a bid in four round trips); on SQLite, two in the caller's transaction.
+fn insert_counted(
+    conn: &mut DbConnection,
+    demand_id: i64,
+    provider: i64,
+    price: i64,
+    proposal: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<i64>> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    const COUNTED_INSERT: &str = "WITH counted AS (\
+        UPDATE demands SET bid_count = bid_count + 1 WHERE id = $1 AND status = $2 RETURNING id) \
+        INSERT INTO bids (demand_id, provider_id, price, proposal, status, created_at, updated_at) \
+        SELECT id, $3, $4, $5, $6, $7, $7 FROM counted RETURNING id";
+    match conn {
+        DbConnection::Postgresql(c) => {
+            changes::mark(Topic::Demands);
+            let rows: Vec<NewId> = Reused(
+                diesel::sql_query(COUNTED_INSERT)
+                    .bind::<BigInt, _>(demand_id)
+                    .bind::<Text, _>(DemandStatus::Open.as_str())
+                    .bind::<BigInt, _>(provider)
+                    .bind::<BigInt, _>(price)
+                    .bind::<Text, _>(proposal)
+                    .bind::<Text, _>(BidStatus::Active.as_str())
+                    .bind::<Timestamp, _>(now),
+            )
+            .load(c)
+            .map_err(duplicate_bid)?;
+            Ok(rows.first().map(|r| r.id))
+        }
+        DbConnection::Sqlite(_) => {
+            let id: i64 = diesel::insert_into(bids::table)
+                .values((
+                    bids::demand_id.eq(demand_id),
+                    bids::provider_id.eq(provider),
+                    bids::price.eq(price),
+                    bids::proposal.eq(proposal),
+                    bids::status.eq(BidStatus::Active),
+                    bids::created_at.eq(now),
+                    bids::updated_at.eq(now),
+                ))
+                .returning(bids::id)
+                .get_result(conn)
+                .map_err(duplicate_bid)?;
+            Ok(count_on_open_demand(conn, demand_id, 1)?.then_some(id))
+        }
+    }
+}
+
 /// Moves an open demand's bid count by `delta`; false when the demand is
 /// not open (any more).
 fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> AppResult<bool> {
     changes::mark(Topic::Demands);
-    let n = diesel::update(
-        demands_t::table
-            .filter(demands_t::id.eq(demand_id))
-            .filter(demands_t::status.eq(DemandStatus::Open)),
+    let n = Reused(
+        diesel::update(
+            demands_t::table
+                .filter(demands_t::id.eq(demand_id))
+                .filter(demands_t::status.eq(DemandStatus::Open)),
+        )
+        .set(demands_t::bid_count.eq(demands_t::bid_count + delta)),
     )
-    .set(demands_t::bid_count.eq(demands_t::bid_count + delta))
     .execute(conn)?;
     Ok(n > 0)
 }

@@ -10,7 +10,7 @@ use super::dto::{
 };
 use super::dto::{CheckInView, NewCheckIn, RosterEntry};
 use super::{awards, bids, demands};
-use crate::auth::{AuthUser, Moderators, Staff};
+use crate::auth::{AuthUser, Claimed, Moderators, Staff};
 use crate::funds::idempotency;
 use crate::platform::cache::CachedBody;
 use crate::platform::changes::{self, Topic};
@@ -248,7 +248,7 @@ pub async fn cancel_demand(
 #[post("/demands/{id}/bids")]
 pub async fn place_bid(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Claimed,
     id: web::Path<i64>,
     http: HttpRequest,
     body: crate::platform::http::Json<NewBid>,
@@ -256,15 +256,16 @@ pub async fn place_bid(
     let (provider, id) = (user.user_id, id.into_inner());
     let (req, raw) = body.into_parts();
     let rate = RateNote::of(&http);
-    idempotency::run_optional(
+    idempotency::run_optional_as(
         &state,
-        provider,
+        user,
+        idempotency::Atomic::Statement,
         http.headers(),
         &format!("POST /demands/{id}/bids"),
         &raw,
         StatusCode::CREATED,
         // MKT-7: a replayed retry spends no rate-limit token.
-        move |conn, st| {
+        move |conn, st, _| {
             st.limit_in(conn, |l| &l.bids, &format!("user:{provider}"), &rate)?;
             bids::place(conn, st, provider, id, req)
         },

@@ -26,7 +26,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use crate::platform::config::{RateLimits, RateStore};
-use crate::platform::db::DbConnection;
+use crate::platform::db::{DbConnection, Reused};
 use crate::platform::error::{AppError, AppResult};
 
 /// One keyed limiter per endpoint group.
@@ -179,18 +179,22 @@ fn gcra_step(
         WHERE GREATEST(rate_limits.tat, $2) + $3 - $2 <= $4 \
         RETURNING tat";
     let rows: Vec<Tat> = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(SQLITE)
-            .bind::<Text, _>(key)
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(increment)
-            .bind::<BigInt, _>(capacity)
-            .load(c)?,
-        DbConnection::Postgresql(c) => diesel::sql_query(POSTGRES)
-            .bind::<Text, _>(key)
-            .bind::<BigInt, _>(now)
-            .bind::<BigInt, _>(increment)
-            .bind::<BigInt, _>(capacity)
-            .load(c)?,
+        DbConnection::Sqlite(c) => Reused(
+            diesel::sql_query(SQLITE)
+                .bind::<Text, _>(key)
+                .bind::<BigInt, _>(now)
+                .bind::<BigInt, _>(increment)
+                .bind::<BigInt, _>(capacity),
+        )
+        .load(c)?,
+        DbConnection::Postgresql(c) => Reused(
+            diesel::sql_query(POSTGRES)
+                .bind::<Text, _>(key)
+                .bind::<BigInt, _>(now)
+                .bind::<BigInt, _>(increment)
+                .bind::<BigInt, _>(capacity),
+        )
+        .load(c)?,
     };
     Ok(rows.first().map(|r| r.tat))
 }

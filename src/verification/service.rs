@@ -117,6 +117,33 @@ pub fn approved_identity_query(
         .into_boxed()
 }
 
+/// [`approved_identity_query`] of the user an expression names (a
+/// subquery of the caller's: one statement for facts about two users).
+pub fn approved_identity_query_of<U>(
+    user_id: U,
+) -> verifications::BoxedQuery<'static, MultiBackend, diesel::sql_types::Text>
+where
+    U: diesel::BoxableExpression<
+            verifications::table,
+            MultiBackend,
+            SqlType = diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+        > + 'static,
+{
+    let user_id: Box<
+        dyn diesel::BoxableExpression<
+                verifications::table,
+                MultiBackend,
+                SqlType = diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+            >,
+    > = Box::new(user_id);
+    verifications::table
+        .filter(verifications::user_id.nullable().eq(user_id))
+        .filter(verifications::status.eq(VerificationStatus::Approved))
+        .select(verifications::identity_hash)
+        .limit(1)
+        .into_boxed()
+}
+
 struct Identity {
     kind: &'static str,
     legal_name: String,

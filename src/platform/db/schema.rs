@@ -464,6 +464,7 @@ diesel::joinable!(awards -> demands (demand_id));
 
 diesel::allow_tables_to_appear_in_same_query!(categories, demands, bids, awards, reviews, users);
 diesel::allow_tables_to_appear_in_same_query!(demand_grams, demands);
+diesel::allow_tables_to_appear_in_same_query!(demands, verifications);
 
 diesel::table! {
     complaints (id) {
