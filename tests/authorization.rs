@@ -56,6 +56,23 @@ async fn acc7_no_or_ended_session_with_a_bad_body_is_always_401() {
             .send()
             .await
             .assert(401);
+        // The hot writes check the session in their own work (issue 13),
+        // still before the path and the body are looked at.
+        for path in ["/api/v1/demands/1/bids", "/api/v1/conversations/1/messages"] {
+            app.post(path)
+                .bearer(&user.access)
+                .json(json!({"price": 5, "text": 7}))
+                .send()
+                .await
+                .assert_problem(401, "auth.session_ended");
+            let malformed_path = path.replace("/1/", "/x/");
+            app.post(&malformed_path)
+                .bearer(&user.access)
+                .raw("application/json", "{not json")
+                .send()
+                .await
+                .assert_problem(401, "auth.session_ended");
+        }
     }
 }
 

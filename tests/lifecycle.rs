@@ -58,6 +58,20 @@ async fn agr1_a_new_version_gates_users_until_they_accept() {
         .send()
         .await
         .assert_problem(428, "agreement.acceptance_required");
+    // The same for the writes that check the session in their own work
+    // (issue 13), before their body is read.
+    app.post("/api/v1/demands/1/bids")
+        .bearer(&user)
+        .raw("application/json", "{not json")
+        .send()
+        .await
+        .assert_problem(428, "agreement.acceptance_required");
+    app.post("/api/v1/conversations/1/messages")
+        .bearer(&user)
+        .json(json!({"text": "在吗"}))
+        .send()
+        .await
+        .assert_problem(428, "agreement.acceptance_required");
     // Still allowed: reading and accepting the agreement, GET /me, closure, logout.
     let current = app.get("/api/v1/agreements/current").send().await;
     assert_eq!(current.json["version"], 2);

@@ -825,4 +825,5 @@ async fn mkt2_a_bid_counts_once_and_a_refused_bid_leaves_nothing() {
         .assert_problem(409, "demand.not_open");
     let theirs = app.get("/api/v1/me/bids").bearer(&c.access).send().await;
     assert!(theirs.json["items"].as_array().unwrap().is_empty());
+    assert_eq!(count().await, 1);
 }

@@ -121,11 +121,17 @@ const SESSION_CHECKED_IN_WORK: &[(&str, &str)] = &[
 /// [`Claimed::authenticate`] on the work's own connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Claimed {
-    pub user_id: i64,
+    user_id: i64,
     session_id: i64,
 }
 
 impl Claimed {
+    /// The account the token names, not yet checked against its session:
+    /// for logs and keys only, never for deciding what the caller may do.
+    pub fn unverified_user_id(&self) -> i64 {
+        self.user_id
+    }
+
     fn verify(state: &AppState, token: Result<String, AppError>) -> AppResult<Claimed> {
         let claims = state.jwt.verify(&token?, state.clock.now())?;
         let user_id: i64 = claims.sub.parse().map_err(|_| jwt::invalid_token())?;

@@ -134,13 +134,18 @@ pub async fn send_message(
     state: web::Data<AppState>,
     user: Claimed,
     http: HttpRequest,
-    id: web::Path<i64>,
-    body: crate::platform::http::Json<NewMessage>,
+    id: Result<web::Path<i64>, actix_web::Error>,
+    body: Result<crate::platform::http::Json<NewMessage>, actix_web::Error>,
 ) -> AppResult<HttpResponse> {
-    let (sender, id, req) = (user.user_id, id.into_inner(), body.into_inner());
-    let print = serde_json::json!({
-        "conversation": id, "text": req.text, "file_ids": req.file_ids,
-        "confidential": req.confidential,
+    use crate::platform::http::refusal;
+    let input = id.map_err(refusal).and_then(|id| {
+        let (id, req) = (id.into_inner(), body.map_err(refusal)?.into_inner());
+        let print = serde_json::json!({
+            "conversation": id, "text": req.text, "file_ids": req.file_ids,
+            "confidential": req.confidential,
+        });
+        let print = idempotency::fingerprint("POST /conversations/{id}/messages", &print);
+        Ok(((id, req), print))
     });
     let rate = crate::platform::ratelimit::RateNote::of(&http);
     idempotency::run_optional_as(
@@ -148,11 +153,11 @@ pub async fn send_message(
         user,
         idempotency::Atomic::Transaction,
         http.headers(),
-        "POST /conversations/{id}/messages",
-        &print,
+        input,
         actix_web::http::StatusCode::CREATED,
         // A replayed retry spends no rate-limit token.
-        move |conn, st, _| {
+        move |conn, st, caller, (id, req)| {
+            let sender = caller.user_id;
             st.limit_in(conn, |l| &l.messages, &format!("user:{sender}"), &rate)?;
             super::send(conn, st, sender, id, &req)
         },

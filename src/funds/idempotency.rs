@@ -296,42 +296,49 @@ pub enum Atomic {
     Statement,
 }
 
+/// A request's input, read only after its session was checked (ACC-7:
+/// 401 comes before any error of the path or body): the value, and its
+/// fingerprint for a retry ([`fingerprint`]).
+pub type Input<B> = AppResult<(B, String)>;
+
 /// [`run_optional`] for an operation whose session its work checks
 /// ([`Claimed`], issue 13): without a key, the session check and the work
 /// share one pool checkout and one thread hand-off, the check running
 /// just before the transaction begins (so a session's activity is noted
 /// even when the work fails, and SQLite's writer turn is not held for it).
-/// With a key, the work runs in a transaction whatever `atomic` says.
-#[allow(clippy::too_many_arguments)]
-pub async fn run_optional_as<T, F>(
+/// `input` is looked at only once the session passed. With a key, the work
+/// runs in a transaction whatever `atomic` says.
+pub async fn run_optional_as<B, T, F>(
     state: &AppState,
     claimed: Claimed,
     atomic: Atomic,
     headers: &HeaderMap,
-    route: &str,
-    body: &impl Serialize,
+    input: Input<B>,
     success: StatusCode,
     op: F,
 ) -> AppResult<HttpResponse>
 where
+    B: Send + 'static,
     T: Serialize + Send + 'static,
-    F: FnOnce(&mut DbConnection, &AppState, &Caller) -> AppResult<T> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &AppState, &Caller, B) -> AppResult<T> + Send + 'static,
 {
     if headers.contains_key(HEADER) {
         let caller = state
             .run(move |conn, st| claimed.authenticate(conn, st))
             .await?;
+        let (body, print) = input?;
         let key = key_from(headers)?;
-        let print = fingerprint(route, body);
-        let op = move |conn: &mut DbConnection, st: &AppState| op(conn, st, &caller);
-        return run(state, claimed.user_id, key, print, success, op).await;
+        let user_id = caller.user_id;
+        let op = move |conn: &mut DbConnection, st: &AppState| op(conn, st, &caller, body);
+        return run(state, user_id, key, print, success, op).await;
     }
     let value = state
         .run(move |conn, st| {
             let caller = claimed.authenticate(conn, st)?;
+            let (body, _) = input?;
             match (atomic, &*conn) {
-                (Atomic::Statement, DbConnection::Postgresql(_)) => op(conn, st, &caller),
-                _ => write_tx(conn, |conn| op(conn, st, &caller)),
+                (Atomic::Statement, DbConnection::Postgresql(_)) => op(conn, st, &caller, body),
+                _ => write_tx(conn, |conn| op(conn, st, &caller, body)),
             }
         })
         .await?;

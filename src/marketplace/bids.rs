@@ -11,6 +11,7 @@ use crate::platform::db::schema::{bids, demands as demands_t};
 use crate::platform::db::{DbConnection, Reused, unique_or};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::Money;
+use crate::platform::ratelimit::RateNote;
 use crate::platform::state::AppState;
 
 #[derive(Queryable, Selectable)]
@@ -134,6 +135,7 @@ pub fn place(
     provider: i64,
     demand_id: i64,
     req: NewBid,
+    rate: &RateNote,
 ) -> AppResult<BidView> {
     let proposal = req.proposal.trim().to_string();
     if proposal.is_empty() || req.proposal.chars().count() > 2000 {
@@ -165,6 +167,9 @@ pub fn place(
         ));
     }
     require_bidder(facts)?;
+    // MKT-7: counted once the bid is acceptable (on PostgreSQL the bid
+    // takes no transaction, so a refused one could not give it back).
+    st.limit_in(conn, |l| &l.bids, &format!("user:{provider}"), rate)?;
     let Some(id) = insert_counted(conn, demand_id, provider, req.price.fen(), &proposal, now)?
     else {
         return Err(AppError::conflict(

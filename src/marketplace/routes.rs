@@ -249,26 +249,27 @@ pub async fn cancel_demand(
 pub async fn place_bid(
     state: web::Data<AppState>,
     user: Claimed,
-    id: web::Path<i64>,
+    id: Result<web::Path<i64>, actix_web::Error>,
     http: HttpRequest,
-    body: crate::platform::http::Json<NewBid>,
+    body: Result<crate::platform::http::Json<NewBid>, actix_web::Error>,
 ) -> AppResult<HttpResponse> {
-    let (provider, id) = (user.user_id, id.into_inner());
-    let (req, raw) = body.into_parts();
+    use crate::platform::http::refusal;
+    let input = id.map_err(refusal).and_then(|id| {
+        let id = id.into_inner();
+        let (req, raw) = body.map_err(refusal)?.into_parts();
+        let print = idempotency::fingerprint(&format!("POST /demands/{id}/bids"), &raw);
+        Ok(((id, req), print))
+    });
     let rate = RateNote::of(&http);
     idempotency::run_optional_as(
         &state,
         user,
         idempotency::Atomic::Statement,
         http.headers(),
-        &format!("POST /demands/{id}/bids"),
-        &raw,
+        input,
         StatusCode::CREATED,
         // MKT-7: a replayed retry spends no rate-limit token.
-        move |conn, st, _| {
-            st.limit_in(conn, |l| &l.bids, &format!("user:{provider}"), &rate)?;
-            bids::place(conn, st, provider, id, req)
-        },
+        move |conn, st, caller, (id, req)| bids::place(conn, st, caller.user_id, id, req, &rate),
     )
     .await
 }

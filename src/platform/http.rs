@@ -201,6 +201,15 @@ fn from_foreign(status: StatusCode, err: &actix_web::Error) -> AppError {
     }
 }
 
+/// The problem an extractor refused a request with, when the handler took
+/// the extraction's `Result` to look at it later (after authentication):
+/// this module's extractors refuse with an [`AppError`].
+pub fn refusal(err: actix_web::Error) -> AppError {
+    err.as_error::<AppError>()
+        .cloned()
+        .unwrap_or_else(malformed)
+}
+
 fn malformed() -> AppError {
     AppError::bad_request(
         "request.malformed",
