@@ -288,11 +288,12 @@ where
 pub enum Atomic {
     /// One transaction around the whole operation.
     Transaction,
-    /// On PostgreSQL each statement is atomic on its own, the operation
-    /// having one statement whose failure matters (what runs before it
-    /// only reads, or counts a rate-limit token, which stays spent as
-    /// with the Redis store); saves the `BEGIN` and `COMMIT` round trips.
-    /// SQLite still takes one transaction (its writer turn).
+    /// No transaction around the operation: it reads first, then makes
+    /// its writes atomic itself (one statement on PostgreSQL, which saves
+    /// the `BEGIN` and `COMMIT` round trips; [`crate::platform::db::atomic`]
+    /// on SQLite, so its reads do not hold the writer turn). What runs
+    /// before them only reads, or counts a rate-limit token, which stays
+    /// spent as with the Redis store.
     Statement,
 }
 
@@ -336,9 +337,9 @@ where
         .run(move |conn, st| {
             let caller = claimed.authenticate(conn, st)?;
             let (body, _) = input?;
-            match (atomic, &*conn) {
-                (Atomic::Statement, DbConnection::Postgresql(_)) => op(conn, st, &caller, body),
-                _ => write_tx(conn, |conn| op(conn, st, &caller, body)),
+            match atomic {
+                Atomic::Statement => op(conn, st, &caller, body),
+                Atomic::Transaction => write_tx(conn, |conn| op(conn, st, &caller, body)),
             }
         })
         .await?;

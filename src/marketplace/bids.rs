@@ -8,7 +8,7 @@ use super::dto::{BidView, NewBid};
 use super::model::{BidStatus, DemandStatus};
 use crate::platform::changes::{self, Topic};
 use crate::platform::db::schema::{bids, demands as demands_t};
-use crate::platform::db::{DbConnection, Reused, unique_or};
+use crate::platform::db::{self, DbConnection, Reused, unique_or};
 use crate::platform::error::{AppError, AppResult};
 use crate::platform::money::Money;
 use crate::platform::ratelimit::RateNote;
@@ -160,11 +160,7 @@ pub fn place(
     }
     let now = st.clock.now_naive();
     if facts.status != DemandStatus::Open || facts.bid_deadline <= now {
-        return Err(AppError::conflict(
-            "demand.not_open",
-            "该需求已停止竞标",
-            "The demand is not open for bids",
-        ));
+        return Err(not_open());
     }
     require_bidder(facts)?;
     // MKT-7: counted once the bid is acceptable (on PostgreSQL the bid
@@ -172,11 +168,7 @@ pub fn place(
     st.limit_in(conn, |l| &l.bids, &format!("user:{provider}"), rate)?;
     let Some(id) = insert_counted(conn, demand_id, provider, req.price.fen(), &proposal, now)?
     else {
-        return Err(AppError::conflict(
-            "demand.not_open",
-            "该需求已停止竞标",
-            "The demand is not open for bids",
-        ));
+        return Err(not_open());
     };
     Ok(BidView {
         id,
@@ -240,7 +232,7 @@ fn insert_counted(
             .map_err(duplicate_bid)?;
             Ok(rows.first().map(|r| r.id))
         }
-        DbConnection::Sqlite(_) => {
+        DbConnection::Sqlite(_) => db::atomic(conn, |conn| {
             let id: i64 = diesel::insert_into(bids::table)
                 .values((
                     bids::demand_id.eq(demand_id),
@@ -254,8 +246,14 @@ fn insert_counted(
                 .returning(bids::id)
                 .get_result(conn)
                 .map_err(duplicate_bid)?;
-            Ok(count_on_open_demand(conn, demand_id, 1)?.then_some(id))
-        }
+            // Counted only while the demand is open: otherwise the bid is
+            // rolled back with the rest.
+            if count_on_open_demand(conn, demand_id, 1)? {
+                Ok(Some(id))
+            } else {
+                Err(not_open())
+            }
+        }),
     }
 }
 
@@ -273,6 +271,14 @@ fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> 
     )
     .execute(conn)?;
     Ok(n > 0)
+}
+
+fn not_open() -> AppError {
+    AppError::conflict(
+        "demand.not_open",
+        "该需求已停止竞标",
+        "The demand is not open for bids",
+    )
 }
 
 fn not_found() -> AppError {

@@ -243,6 +243,25 @@ where
     outcome
 }
 
+/// Runs `f` atomically: inside the transaction the caller is already in,
+/// or else in a write transaction of its own ([`write_tx`]). For work
+/// that reads first and writes last, so only the writes hold SQLite's
+/// writer turn.
+pub fn atomic<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let depth =
+        <DbConnection as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?;
+    if depth.is_some() {
+        f(conn)
+    } else {
+        write_tx(conn, f)
+    }
+}
+
 /// Maps a unique violation to `on_unique`, anything else through `AppError`.
 pub fn unique_or(err: diesel::result::Error, on_unique: impl FnOnce(&str) -> AppError) -> AppError {
     use diesel::result::{DatabaseErrorKind, Error};
