@@ -201,7 +201,9 @@ fn duplicate_bid(e: diesel::result::Error) -> AppError {
 /// open (a concurrent award or cancel makes the bid fail): the new bid's
 /// id, or `None` when the demand is not open (any more). On PostgreSQL one
 /// statement does both, atomic without a transaction around it (issue 13:
-/// a bid in four round trips); on SQLite, two in the caller's transaction.
+/// a bid in four round trips); on SQLite two, made atomic by `db::atomic`
+/// (the caller's transaction, or one of their own), a demand no longer
+/// open being an error there so the insert rolls back.
 fn insert_counted(
     conn: &mut DbConnection,
     demand_id: i64,
