@@ -201,12 +201,13 @@ run_backend() {
     kill $pid; wait $pid 2>/dev/null || true
     if [ "$backend" = postgres ]; then
       # BENCH_KEEP=1 keeps the seeded database (with the bidders' sessions)
-      # as wgb_bench_seeded and their tokens in bench/out/tokens, for
-      # profiling by hand.
+      # as wgb_bench_seeded, their tokens in bench/out/tokens and their
+      # conversations in bench/out/convs, for profiling by hand.
       if [ -n "${BENCH_KEEP:-}" ]; then
         psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_seeded WITH (FORCE)" \
           -qc "CREATE DATABASE wgb_bench_seeded TEMPLATE wgb_bench_$$"
         cp "$work/tokens" "$OUT/tokens"
+        [ ! -f "$work/convs" ] || cp "$work/convs" "$OUT/convs"
       fi
       psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"
     fi

@@ -10,7 +10,6 @@ use std::time::Duration;
 use common::{TestApp, TestDb};
 use diesel::prelude::*;
 use serde_json::json;
-use weigongbao::platform::changes;
 use weigongbao::platform::clock::ShiftedClock;
 use weigongbao::platform::db::{self, Backend};
 
@@ -31,29 +30,10 @@ fn process_on(
     )
 }
 
-/// On PostgreSQL, starts the change listener of `app` and waits until it
-/// listens (caches are not trusted before).
-async fn listening(app: &TestApp) {
-    if let Backend::Postgres(url) = Backend::from_url(app.db.url()).unwrap() {
-        assert!(
-            !app.state.watch.complete(),
-            "no cache is trusted on PostgreSQL before the listener runs"
-        );
-        changes::listen(&app.state.watch, url);
-    }
-    for _ in 0..100 {
-        if app.state.watch.complete() {
-            return;
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the change listener did not connect");
-}
-
 #[actix_web::test]
 async fn svc3_discovery_pages_are_cached_until_a_demand_changes_or_expires() {
     let app = TestApp::new().await;
-    listening(&app).await;
+    app.listening().await;
     let owner = app.verified_user().await;
     let provider = app.verified_user().await;
     let first = app
@@ -109,7 +89,7 @@ async fn svc3_another_process_changes_reach_this_process_through_postgres() {
         // SQLite is the one-process default: there is no other process.
         return;
     };
-    listening(&app).await;
+    app.listening().await;
     let owner = app.verified_user().await;
     let id = app
         .demand(&owner, app.demand_body("原来的标题", "300.00", 1))

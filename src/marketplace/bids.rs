@@ -219,7 +219,8 @@ fn insert_counted(
         SELECT id, $3, $4, $5, $6, $7, $7 FROM counted RETURNING id";
     match conn {
         DbConnection::Postgresql(c) => {
-            changes::mark(Topic::Demands);
+            // No trigger tells other processes of a count (issue 13).
+            changes::mark_shared(Topic::Demands);
             let rows: Vec<NewId> = Reused(
                 diesel::sql_query(COUNTED_INSERT)
                     .bind::<BigInt, _>(demand_id)
@@ -262,7 +263,7 @@ fn insert_counted(
 /// Moves an open demand's bid count by `delta`; false when the demand is
 /// not open (any more).
 fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> AppResult<bool> {
-    changes::mark(Topic::Demands);
+    changes::mark_shared(Topic::Demands);
     let n = Reused(
         diesel::update(
             demands_t::table

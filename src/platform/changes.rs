@@ -14,6 +14,15 @@
 //!   and [`listen`] moves the generation when the notice arrives (within
 //!   [`POLL`]). While the listener is not connected, caches must not trust
 //!   their entries ([`Watch::complete`] is false).
+//! - The hot writes (a bid's count on its demand, a user's new event) are
+//!   not notified by a trigger: a `NOTIFY` in a transaction serialises its
+//!   commit with every other notifying commit of the cluster (issue 13/15:
+//!   bids and messages ~10% slower). Their writers mark them
+//!   ([`mark_shared`], [`mark_user`]) and, once committed, the listener's
+//!   own connection tells the other processes, many notices in one
+//!   statement. A notice lost to a crash between the commit and its sending
+//!   costs another process a stale bid count on a cached page, or an open
+//!   stream a wait until its next heartbeat.
 //!
 //! SQLite is the one-process embedded default: its own marks are every
 //! change there is.
@@ -69,6 +78,8 @@ static GENERATIONS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
 thread_local! {
     static MARKED: Cell<u8> = const { Cell::new(0) };
+    /// Of those, the ones no trigger tells other processes of.
+    static SHARED: Cell<u8> = const { Cell::new(0) };
     /// Users with new events (MSG-2) written by this thread's transaction.
     static USERS: std::cell::RefCell<Vec<i64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -84,24 +95,120 @@ pub fn mark(topic: Topic) {
     MARKED.with(|m| m.set(m.get() | (1 << topic.index())));
 }
 
-/// Moves the generation of every topic this thread marked (after its
-/// transaction committed or its work ended).
+/// Notes that the work on this thread changed `topic`'s table in a way no
+/// database trigger announces (a demand's bid count): other processes are
+/// told by this one once it commits.
+pub fn mark_shared(topic: Topic) {
+    mark(topic);
+    SHARED.with(|m| m.set(m.get() | (1 << topic.index())));
+}
+
+/// Moves the generation of every topic this thread marked and wakes the
+/// streams of the users it wrote events for (after its transaction
+/// committed or its work ended); what no trigger announces goes to the
+/// other processes too.
 pub fn announce() {
     let marked = MARKED.with(|m| m.replace(0));
+    let shared = SHARED.with(|m| m.replace(0));
+    let users = USERS.with(|u| std::mem::take(&mut *u.borrow_mut()));
     for topic in Topic::ALL {
         if marked & (1 << topic.index()) != 0 {
             bump(topic);
         }
     }
-    for user in USERS.with(|u| std::mem::take(&mut *u.borrow_mut())) {
+    for &user in &users {
         streams::wake(user);
+    }
+    if shared != 0 || !users.is_empty() {
+        let notices = Topic::ALL
+            .into_iter()
+            .filter(|t| shared & (1 << t.index()) != 0)
+            .map(|t| t.name().to_owned())
+            .chain(users.iter().map(|u| format!("events:{u}")));
+        outgoing::post(notices);
     }
 }
 
 /// Forgets this thread's marks (its transaction rolled back).
 pub fn discard() {
     MARKED.with(|m| m.set(0));
+    SHARED.with(|m| m.set(0));
     USERS.with(|u| u.borrow_mut().clear());
+}
+
+/// Notices this process owes the others (PostgreSQL): each listener
+/// ([`listen`]) has a box of them, deduplicated, and sends what is in it
+/// as soon as it is woken. Every listener of the process gets every
+/// notice (a process has one; a test may run several states, each on its
+/// own database).
+mod outgoing {
+    use std::collections::HashSet;
+    use std::sync::{Arc, LazyLock, Mutex, Weak};
+    use std::thread::Thread;
+
+    pub(super) struct Outbox {
+        pending: Mutex<HashSet<String>>,
+        sender: Thread,
+    }
+
+    /// A box beyond this many distinct notices stops growing (a listener
+    /// that cannot reach the database): one wildcard stands for the rest.
+    const MAX_PENDING: usize = 100_000;
+    /// What the receivers of an overflowed box make of it: every cache and
+    /// stream refreshes (no topic or user is named so).
+    pub(super) const EVERYTHING: &str = "*";
+
+    static OUTBOXES: LazyLock<Mutex<Vec<Weak<Outbox>>>> = LazyLock::new(Default::default);
+
+    /// A box for the calling thread (the listener), registered until
+    /// dropped.
+    pub(super) fn open() -> Arc<Outbox> {
+        let outbox = Arc::new(Outbox {
+            pending: Mutex::new(HashSet::new()),
+            sender: std::thread::current(),
+        });
+        if let Ok(mut all) = OUTBOXES.lock() {
+            all.push(Arc::downgrade(&outbox));
+        }
+        outbox
+    }
+
+    pub(super) fn post(notices: impl Iterator<Item = String>) {
+        let Ok(mut all) = OUTBOXES.lock() else { return };
+        all.retain(|w| w.strong_count() > 0);
+        if all.is_empty() {
+            return;
+        }
+        let notices: Vec<String> = notices.collect();
+        for outbox in all.iter().filter_map(Weak::upgrade) {
+            if let Ok(mut pending) = outbox.pending.lock() {
+                if pending.len() >= MAX_PENDING {
+                    pending.clear();
+                    pending.insert(EVERYTHING.to_owned());
+                } else {
+                    pending.extend(notices.iter().cloned());
+                }
+            }
+            outbox.sender.unpark();
+        }
+    }
+
+    impl Outbox {
+        /// What is to be sent now (the box is emptied).
+        pub(super) fn take(&self) -> Vec<String> {
+            self.pending
+                .lock()
+                .map(|mut p| p.drain().collect())
+                .unwrap_or_default()
+        }
+
+        /// Notices that could not be sent, for the next connection.
+        pub(super) fn put_back(&self, notices: Vec<String>) {
+            if let Ok(mut pending) = self.pending.lock() {
+                pending.extend(notices);
+            }
+        }
+    }
 }
 
 /// The open event streams of this process (MSG-2), by user: a stream
@@ -258,8 +365,11 @@ pub fn listen(watch: &Watch, url: String) {
     let spawned = std::thread::Builder::new()
         .name("change-listener".into())
         .spawn(move || {
+            // Kept across reconnections: what could not be sent is sent on
+            // the next connection.
+            let outbox = outgoing::open();
             while listening.strong_count() > 0 {
-                if let Err(e) = listen_once(&url, &listening) {
+                if let Err(e) = listen_once(&url, &listening, &outbox) {
                     log::warn!("change listener: {e}; reconnecting");
                 }
                 if let Some(state) = listening.upgrade() {
@@ -274,13 +384,24 @@ pub fn listen(watch: &Watch, url: String) {
     }
 }
 
-/// Listens until the connection fails (`Err`) or no state is left (`Ok`).
-fn listen_once(url: &str, listening: &Weak<Listening>) -> Result<(), String> {
-    use diesel::Connection;
+/// Listens (and sends this process's notices) until the connection fails
+/// (`Err`) or no state is left (`Ok`).
+fn listen_once(
+    url: &str,
+    listening: &Weak<Listening>,
+    outbox: &outgoing::Outbox,
+) -> Result<(), String> {
     use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
     let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
     conn.batch_execute(&format!("LISTEN {CHANNEL}"))
         .map_err(|e| e.to_string())?;
+    // This connection hears its own notices: they are not news here.
+    let me: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+        "pg_backend_pid()",
+    ))
+    .get_result(&mut conn)
+    .map_err(|e| e.to_string())?;
     // Changes made before LISTEN took effect were not heard.
     bump_all();
     let mut polls: u32 = 0;
@@ -296,8 +417,12 @@ fn listen_once(url: &str, listening: &Weak<Listening>) -> Result<(), String> {
         }
         drop(state);
         polls = polls.wrapping_add(1);
+        let sent = send(&mut conn, outbox)?;
         for notice in conn.notifications_iter() {
             let notice = notice.map_err(|e| e.to_string())?;
+            if notice.process_id == me {
+                continue;
+            }
             if let Some(user) = notice.payload.strip_prefix("events:") {
                 match user.parse() {
                     Ok(user) => streams::wake(user),
@@ -310,8 +435,38 @@ fn listen_once(url: &str, listening: &Weak<Listening>) -> Result<(), String> {
                 None => bump_all(),
             }
         }
-        std::thread::sleep(POLL);
+        if sent {
+            // What comes meanwhile goes out together: one notifying commit
+            // per window, not one per request.
+            std::thread::sleep(GATHER);
+        } else {
+            // Woken early by notices to send.
+            std::thread::park_timeout(POLL);
+        }
     }
+}
+
+/// How long the listener gathers notices after sending some.
+const GATHER: Duration = Duration::from_millis(5);
+
+/// Sends the notices in `outbox`, all in one statement (one commit);
+/// whether there were any.
+fn send(conn: &mut diesel::PgConnection, outbox: &outgoing::Outbox) -> Result<bool, String> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::{Array, Text};
+    let notices = outbox.take();
+    if notices.is_empty() {
+        return Ok(false);
+    }
+    let sent = diesel::sql_query("SELECT pg_notify($1, n) FROM unnest($2) AS n")
+        .bind::<Text, _>(CHANNEL)
+        .bind::<Array<Text>, _>(&notices)
+        .execute(conn);
+    if let Err(e) = sent {
+        outbox.put_back(notices);
+        return Err(e.to_string());
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

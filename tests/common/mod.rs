@@ -520,6 +520,25 @@ impl TestApp {
         weigongbao::auth::totp::code_at(secret, self.clock_now().naive_utc()).unwrap()
     }
 
+    /// On PostgreSQL, starts the change listener of this state and waits
+    /// until it listens (caches are not trusted before).
+    pub async fn listening(&self) {
+        if let Backend::Postgres(url) = Backend::from_url(self.db.url()).unwrap() {
+            assert!(
+                !self.state.watch.complete(),
+                "no cache is trusted on PostgreSQL before the listener runs"
+            );
+            weigongbao::platform::changes::listen(&self.state.watch, url);
+        }
+        for _ in 0..100 {
+            if self.state.watch.complete() {
+                return;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the change listener did not connect");
+    }
+
     pub async fn me(&self, token: &str) -> Res {
         self.get("/api/v1/me").bearer(token).send().await
     }
