@@ -199,15 +199,23 @@ run_backend() {
   fi
   if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" login_storm "* ]]; then
     kill $pid; wait $pid 2>/dev/null || true
+    # BENCH_KEEP=1 keeps the seeded database (with the bidders' sessions)
+    # as wgb_bench_seeded on PostgreSQL or bench/out/seeded.db on SQLite,
+    # their tokens in bench/out/tokens and their conversations in
+    # bench/out/convs, for profiling by hand.
+    if [ -n "${BENCH_KEEP:-}" ]; then
+      cp "$work/tokens" "$OUT/tokens"
+      [ ! -f "$work/convs" ] || cp "$work/convs" "$OUT/convs"
+      if [ "$backend" = sqlite ]; then
+        rm -f "$OUT/seeded.db.tmp"
+        python3 -c "import sqlite3,sys; sqlite3.connect(sys.argv[1]).execute('VACUUM INTO ?', (sys.argv[2],))" \
+          "$work/bench.db" "$OUT/seeded.db.tmp" && mv "$OUT/seeded.db.tmp" "$OUT/seeded.db"
+      fi
+    fi
     if [ "$backend" = postgres ]; then
-      # BENCH_KEEP=1 keeps the seeded database (with the bidders' sessions)
-      # as wgb_bench_seeded, their tokens in bench/out/tokens and their
-      # conversations in bench/out/convs, for profiling by hand.
       if [ -n "${BENCH_KEEP:-}" ]; then
         psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_seeded WITH (FORCE)" \
           -qc "CREATE DATABASE wgb_bench_seeded TEMPLATE wgb_bench_$$"
-        cp "$work/tokens" "$OUT/tokens"
-        [ ! -f "$work/convs" ] || cp "$work/convs" "$OUT/convs"
       fi
       psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS wgb_bench_$$ WITH (FORCE)"
     fi

@@ -48,15 +48,17 @@ async fn svc3_msg2_a_bid_count_and_a_new_event_are_told_to_other_processes() {
         .demand(&owner, app.demand_body("计数通知", "300.00", 1))
         .await;
     let mut other = PgConnection::establish(&url).unwrap();
-    diesel::connection::SimpleConnection::batch_execute(&mut other, "LISTEN wgb_changes")
-        .unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut other, "LISTEN wgb_changes").unwrap();
 
     // A bid changes only the demand's count: the server says so.
     app.bid(&provider, demand, "250.00").await;
     let got = heard(&mut other, Duration::from_secs(5), |p| {
         p.iter().any(|x| x == "demands")
     });
-    assert!(got.iter().any(|x| x == "demands"), "bid count told: {got:?}");
+    assert!(
+        got.iter().any(|x| x == "demands"),
+        "bid count told: {got:?}"
+    );
 
     // A message raises an event for the owner: their streams elsewhere wake.
     let conv = app
@@ -86,5 +88,8 @@ async fn svc3_msg2_a_bid_count_and_a_new_event_are_told_to_other_processes() {
     let got = heard(&mut other, Duration::from_secs(5), |p| {
         p.iter().any(|x| x == "demands")
     });
-    assert!(got.iter().any(|x| x == "demands"), "title change told: {got:?}");
+    assert!(
+        got.iter().any(|x| x == "demands"),
+        "title change told: {got:?}"
+    );
 }

@@ -909,25 +909,38 @@ pub fn send(
 fn touch(conn: &mut DbConnection, conv: &Row, sender: i64, now: NaiveDateTime) -> AppResult<()> {
     let this = conversations::table.find(conv.id);
     if sender == conv.provider_id {
-        Reused(diesel::update(this).set((
-            conversations::last_message_at.eq(now),
-            conversations::awaiting_since.eq(None::<NaiveDateTime>),
-            conversations::warned_at.eq(None::<NaiveDateTime>),
-            conversations::reported_at.eq(None::<NaiveDateTime>),
-        )))
-        .execute(conn)?;
+        Reused(
+            diesel::update(this)
+                .set((
+                    conversations::last_message_at.eq(now),
+                    conversations::awaiting_since.eq(None::<NaiveDateTime>),
+                    conversations::warned_at.eq(None::<NaiveDateTime>),
+                    conversations::reported_at.eq(None::<NaiveDateTime>),
+                ))
+                .returning(conversations::id),
+        )
+        .rows(conn)?;
     } else if conv.stage == Stage::InProgress
         && conv.awaiting_since.is_none()
         // An employer who blocked the provider cannot be left unanswered.
         && conv.employer_blocked_at.is_none()
     {
-        Reused(diesel::update(this).set((
-            conversations::last_message_at.eq(now),
-            conversations::awaiting_since.eq(now),
-        )))
-        .execute(conn)?;
+        Reused(
+            diesel::update(this)
+                .set((
+                    conversations::last_message_at.eq(now),
+                    conversations::awaiting_since.eq(now),
+                ))
+                .returning(conversations::id),
+        )
+        .rows(conn)?;
     } else {
-        Reused(diesel::update(this).set(conversations::last_message_at.eq(now))).execute(conn)?;
+        Reused(
+            diesel::update(this)
+                .set(conversations::last_message_at.eq(now))
+                .returning(conversations::id),
+        )
+        .rows(conn)?;
     }
     Ok(())
 }

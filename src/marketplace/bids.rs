@@ -270,9 +270,10 @@ fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> 
                 .filter(demands_t::id.eq(demand_id))
                 .filter(demands_t::status.eq(DemandStatus::Open)),
         )
-        .set(demands_t::bid_count.eq(demands_t::bid_count + delta)),
+        .set(demands_t::bid_count.eq(demands_t::bid_count + delta))
+        .returning(demands_t::id),
     )
-    .execute(conn)?;
+    .rows(conn)?;
     Ok(n > 0)
 }
 

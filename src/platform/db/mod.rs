@@ -94,6 +94,45 @@ fn loopback_without_tls(url: &str) -> String {
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
      PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;";
 
+/// Every SQLite connection this process opens plans a statement once and
+/// keeps the plan (the query planner stability guarantee, QPSG). Without it
+/// SQLite re-plans a cached statement at every run when a bound value may
+/// shape its plan, and every `LIMIT ?` Diesel binds (`first`, `limit`,
+/// `single_value`) counts: the session check and a bid's facts were parsed
+/// and planned again on every request (issue 13, counted with a probe on
+/// `sqlite3Reprepare`: two per bid). Plans from bound values would only
+/// help a `LIKE 'prefix%'` or STAT4 samples, neither of which is used here.
+fn plan_once_per_statement() {
+    use libsqlite3_sys as ffi;
+    use std::ffi::{c_char, c_int};
+    unsafe extern "C" fn stable_plans(
+        db: *mut ffi::sqlite3,
+        _error: *mut *mut c_char,
+        _api: *const ffi::sqlite3_api_routines,
+    ) -> c_int {
+        // SAFETY: SQLite calls this with the connection it is opening;
+        // the option takes an int and an optional out-pointer (none here).
+        unsafe {
+            ffi::sqlite3_db_config(
+                db,
+                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                1 as c_int,
+                std::ptr::null_mut::<c_int>(),
+            );
+        }
+        ffi::SQLITE_OK
+    }
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        // SAFETY: registers a function SQLite calls on each new connection
+        // of this process; it only sets an option of that connection.
+        let rc = unsafe { ffi::sqlite3_auto_extension(Some(stable_plans)) };
+        if rc != ffi::SQLITE_OK {
+            log::warn!("SQLite: stable query plans not enabled (code {rc})");
+        }
+    });
+}
+
 /// Opens connections for the r2d2 pool, one backend per pool.
 #[derive(Debug, Clone)]
 pub struct DbManager {
@@ -116,6 +155,7 @@ impl ManageConnection for DbManager {
                 .map(DbConnection::Postgresql)
                 .map_err(r2d2::Error::ConnectionError),
             Backend::Sqlite(path) => {
+                plan_once_per_statement();
                 let mut conn = diesel::SqliteConnection::establish(path)
                     .map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute(SQLITE_PRAGMAS)
@@ -283,6 +323,56 @@ pub fn unique_or(err: diesel::result::Error, on_unique: impl FnOnce(&str) -> App
 mod tests {
     use super::*;
 
+    diesel::table! {
+        counters (id) {
+            id -> BigInt,
+            n -> BigInt,
+        }
+    }
+
+    #[test]
+    fn a_reused_update_is_prepared_once_per_connection() {
+        use diesel::connection::InstrumentationEvent;
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let mut conn = DbManager::new(Backend::Sqlite(":memory:".into()))
+            .connect()
+            .unwrap();
+        conn.batch_execute(
+            "CREATE TABLE counters (id INTEGER PRIMARY KEY, n BIGINT NOT NULL); \
+             INSERT INTO counters VALUES (1, 0);",
+        )
+        .unwrap();
+        let cached = Arc::new(AtomicUsize::new(0));
+        if let DbConnection::Sqlite(c) = &mut conn {
+            let seen = Arc::clone(&cached);
+            c.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                if matches!(event, InstrumentationEvent::CacheQuery { .. }) {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+        }
+        for _ in 0..3 {
+            let changed = Reused(
+                diesel::update(counters::table.find(1))
+                    .set(counters::n.eq(counters::n + 1))
+                    .returning(counters::id),
+            )
+            .rows(&mut conn)
+            .unwrap();
+            assert_eq!(changed, 1);
+        }
+        // Prepared (and cached) on the first run only; Diesel alone would
+        // prepare an UPDATE on every run.
+        assert_eq!(cached.load(Ordering::SeqCst), 1);
+        let n: i64 = counters::table
+            .find(1)
+            .select(counters::n)
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(n, 3);
+    }
+
     #[test]
     fn loopback_postgres_skips_tls_unless_told_otherwise() {
         assert_eq!(
@@ -369,17 +459,23 @@ impl<Q, Conn> RunQueryDsl<Conn> for Reused<Q> {}
 
 impl<Q> Reused<Q>
 where
-    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>
+    Q: diesel::query_builder::Query<SqlType = diesel::sql_types::BigInt>
+        + diesel::query_builder::QueryFragment<diesel::pg::Pg>
         + diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>
         + diesel::query_builder::QueryId,
 {
-    /// Executes the statement on the backend's own connection: through the
-    /// `MultiConnection` Diesel would decide caching from the statement
-    /// inside again (a reference does not pass the decision on).
-    pub fn execute(self, conn: &mut DbConnection) -> QueryResult<usize> {
-        match conn {
-            DbConnection::Postgresql(c) => RunQueryDsl::execute(self, c),
-            DbConnection::Sqlite(c) => RunQueryDsl::execute(self, c),
-        }
+    /// Runs a write that returns one id per row it changed (`UPDATE …
+    /// RETURNING id`) on the backend's own connection and counts the rows.
+    /// Loaded, not executed: Diesel executes through a reference, and a
+    /// reference does not pass the caching decision on (measured with a
+    /// probe on `sqlite3_prepare_v3`: such an UPDATE was prepared on every
+    /// run); through the `MultiConnection` it would be decided again from
+    /// the statement inside as well.
+    pub fn rows(self, conn: &mut DbConnection) -> QueryResult<usize> {
+        let ids: Vec<i64> = match conn {
+            DbConnection::Postgresql(c) => RunQueryDsl::load(self, c)?,
+            DbConnection::Sqlite(c) => RunQueryDsl::load(self, c)?,
+        };
+        Ok(ids.len())
     }
 }
