@@ -102,7 +102,7 @@ run_backend() {
   if [ "$backend" = postgres ] && [ "$REDIS" != none ]; then store=(REDIS_URL="$REDIS"); fi
   echo "== $backend: rate limits in ${store[*]:-the database (or memory on SQLite)}" | tee -a "$OUT/results.txt"
   env "${store[@]}" DATABASE_URL=$url BIND_ADDR=127.0.0.1:$PORT RUST_LOG=error JOBS_INTERVAL_SECS=0 \
-    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 RATE_LIMIT_MESSAGES_PER_MINUTE=1000000 RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-10} \
+    RATE_LIMIT_LOGIN_PER_MINUTE=1000000 RATE_LIMIT_BIDS_PER_MINUTE=1000000 RATE_LIMIT_MESSAGES_PER_MINUTE=1000000 RATE_LIMIT_ANONYMOUS_PER_MINUTE=60000000 DB_POOL_SIZE=${DB_POOL_SIZE:-10} \
     ACCESS_TOKEN_TTL_SECS=3600 EVENT_STREAMS_PER_USER=64 $BIN serve &
   pid=$!
   for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -187,7 +187,7 @@ run_backend() {
   # second server): what a cache miss costs.
   if [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *"_uncached "* ]]; then
     DATABASE_URL=$url BIND_ADDR=127.0.0.1:$((PORT + 1)) RUST_LOG=error JOBS_INTERVAL_SECS=0 \
-      RATE_LIMIT_ANONYMOUS_PER_MINUTE=1000000 DB_POOL_SIZE=${DB_POOL_SIZE:-10} PAGE_CACHE_ENTRIES=0 $BIN serve &
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE=60000000 DB_POOL_SIZE=${DB_POOL_SIZE:-10} PAGE_CACHE_ENTRIES=0 $BIN serve &
     local nocache=$!
     for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$((PORT + 1))/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
     local nc="http://127.0.0.1:$((PORT + 1))"

@@ -219,8 +219,6 @@ fn insert_counted(
         SELECT id, $3, $4, $5, $6, $7, $7 FROM counted RETURNING id";
     match conn {
         DbConnection::Postgresql(c) => {
-            // No trigger tells other processes of a count (issue 13).
-            changes::mark_shared(Topic::Demands);
             let rows: Vec<NewId> = Reused(
                 diesel::sql_query(COUNTED_INSERT)
                     .bind::<BigInt, _>(demand_id)
@@ -233,7 +231,12 @@ fn insert_counted(
             )
             .load(c)
             .map_err(duplicate_bid)?;
-            Ok(rows.first().map(|r| r.id))
+            let id = rows.first().map(|r| r.id);
+            if id.is_some() {
+                // No trigger tells other processes of a count (issue 13).
+                changes::mark_shared(Topic::Demands);
+            }
+            Ok(id)
         }
         DbConnection::Sqlite(_) => db::atomic(conn, |conn| {
             let id: i64 = diesel::insert_into(bids::table)
@@ -263,7 +266,6 @@ fn insert_counted(
 /// Moves an open demand's bid count by `delta`; false when the demand is
 /// not open (any more).
 fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> AppResult<bool> {
-    changes::mark_shared(Topic::Demands);
     let n = Reused(
         diesel::update(
             demands_t::table
@@ -274,6 +276,10 @@ fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> 
         .returning(demands_t::id),
     )
     .rows(conn)?;
+    if n > 0 {
+        // No trigger tells other processes of a count (issue 13).
+        changes::mark_shared(Topic::Demands);
+    }
     Ok(n > 0)
 }
 
@@ -376,16 +382,20 @@ pub fn withdraw(
 /// Withdraws every live bid of a provider who left the platform (DEP-7
 /// refund payout).
 pub fn withdraw_all_of(conn: &mut DbConnection, st: &AppState, provider: i64) -> AppResult<()> {
-    diesel::update(
-        bids::table
-            .filter(bids::provider_id.eq(provider))
-            .filter(bids::status.eq(BidStatus::Active)),
-    )
-    .set((
-        bids::status.eq(BidStatus::Withdrawn),
-        bids::updated_at.eq(st.clock.now_naive()),
-    ))
-    .execute(conn)?;
+    let live = bids::table
+        .filter(bids::provider_id.eq(provider))
+        .filter(bids::status.eq(BidStatus::Active));
+    let demands: Vec<i64> = live.select(bids::demand_id).load(conn)?;
+    diesel::update(live)
+        .set((
+            bids::status.eq(BidStatus::Withdrawn),
+            bids::updated_at.eq(st.clock.now_naive()),
+        ))
+        .execute(conn)?;
+    // Each open demand counts one bid fewer, as for a withdrawal by hand.
+    for demand_id in demands {
+        count_on_open_demand(conn, demand_id, -1)?;
+    }
     Ok(())
 }
 

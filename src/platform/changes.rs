@@ -346,6 +346,25 @@ impl Watch {
     }
 }
 
+/// The notices a process that does not listen owes the others (`jobs
+/// run-once` on PostgreSQL): gathered while it works, sent by
+/// [`Collected::send`] when it is done.
+pub struct Collected(Arc<outgoing::Outbox>);
+
+/// Starts gathering this process's notices (see [`Collected`]).
+pub fn collect() -> Collected {
+    Collected(outgoing::open())
+}
+
+impl Collected {
+    /// Sends what was gathered, on a connection of its own to `url`.
+    pub fn send(self, url: &str) -> Result<(), String> {
+        use diesel::Connection;
+        let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+        send(&mut conn, &self.0).map(|_| ())
+    }
+}
+
 /// libpq settings for the listener's connection: TCP keepalives and a
 /// timeout on unacknowledged data, so a peer that vanished is noticed in
 /// seconds rather than the kernel's ~15 minutes.
@@ -407,6 +426,8 @@ fn listen_once(
     let mut polls: u32 = 0;
     loop {
         let Some(state) = listening.upgrade() else {
+            // The last work's notices still go out.
+            send(&mut conn, outbox)?;
             return Ok(());
         };
         if polls.is_multiple_of(KEEPALIVE_POLLS) {

@@ -3,7 +3,10 @@
 -- notifying commit of the cluster (bids and messages were ~10% slower for
 -- it). A bid's count on its demand and a user's new event are announced
 -- to the other processes by the server that wrote them, after the commit,
--- many in one notice statement (platform::changes).
+-- many in one notice statement (platform::changes). Servers older than
+-- this migration count on the triggers: replace them all, not one by one
+-- (until then their bids and events reach other processes' caches and
+-- streams only at expiry or the next heartbeat).
 DROP TRIGGER user_events_notify ON user_events;
 DROP FUNCTION wgb_notify_user_event();
 
