@@ -196,12 +196,12 @@ fn jobs_run_once() -> Result<(), String> {
     let owed = matches!(backend, Backend::Postgres(_)).then(weigongbao::platform::changes::collect);
     let report = weigongbao::flows::jobs::run_once(&state)
         .map_err(|e| format!("jobs failed: {}", e.cause.as_deref().unwrap_or(&e.code)));
-    if let (Some(owed), Backend::Postgres(url)) = (owed, &backend) {
-        if let Err(e) = owed.send(url) {
-            log::warn!(
-                "jobs: the servers were not told of this run's changes ({e}); open streams catch up at their next heartbeat"
-            );
-        }
+    if let (Some(owed), Backend::Postgres(url)) = (owed, &backend)
+        && let Err(e) = owed.send(url)
+    {
+        log::warn!(
+            "jobs: the servers were not told of this run's changes ({e}); open streams catch up at their next heartbeat"
+        );
     }
     println!("{}", serde_json::to_string(&report?).unwrap_or_default());
     Ok(())
