@@ -385,17 +385,25 @@ pub fn withdraw_all_of(conn: &mut DbConnection, st: &AppState, provider: i64) ->
     let live = bids::table
         .filter(bids::provider_id.eq(provider))
         .filter(bids::status.eq(BidStatus::Active));
-    let demands: Vec<i64> = live.select(bids::demand_id).load(conn)?;
+    // Each open demand counts one bid fewer, as for a withdrawal by hand
+    // (a provider has one live bid per demand at most).
+    let counted = diesel::update(
+        demands_t::table
+            .filter(demands_t::status.eq(DemandStatus::Open))
+            .filter(demands_t::id.eq_any(live.select(bids::demand_id))),
+    )
+    .set(demands_t::bid_count.eq(demands_t::bid_count - 1))
+    .execute(conn)?;
+    if counted > 0 {
+        // No trigger tells other processes of a count (issue 13).
+        changes::mark_shared(Topic::Demands);
+    }
     diesel::update(live)
         .set((
             bids::status.eq(BidStatus::Withdrawn),
             bids::updated_at.eq(st.clock.now_naive()),
         ))
         .execute(conn)?;
-    // Each open demand counts one bid fewer, as for a withdrawal by hand.
-    for demand_id in demands {
-        count_on_open_demand(conn, demand_id, -1)?;
-    }
     Ok(())
 }
 
