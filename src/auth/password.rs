@@ -17,9 +17,9 @@ pub async fn capped<T: Send + 'static>(
     st: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> AppResult<T> {
-    WAITING.fetch_add(1, Ordering::Relaxed);
+    let waiting = Waiting::start();
     let permit = st.hashing.acquire().await;
-    WAITING.fetch_sub(1, Ordering::Relaxed);
+    drop(waiting);
     let _permit = permit.map_err(|_| AppError::unavailable("password hashing is shut down"))?;
     let (done, result) = tokio::sync::oneshot::channel();
     let nice = st.settings.password_hash_nice;
@@ -114,6 +114,24 @@ static MEMORY: BlockPool = BlockPool(std::sync::Mutex::new(Vec::new()));
 
 /// Hashes waiting in [`capped`] for a permit.
 static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// One hash counted in [`WAITING`] until it is dropped: when its permit
+/// comes, or when the request waiting for it is cancelled (the client went
+/// away), so the count never sticks.
+struct Waiting;
+
+impl Waiting {
+    fn start() -> Self {
+        WAITING.fetch_add(1, Ordering::Relaxed);
+        Waiting
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 struct BlockPool(std::sync::Mutex<Vec<Vec<Block>>>);
 
@@ -259,7 +277,7 @@ mod tests {
     fn acc7_verify_uses_the_stored_parameters() {
         let _serial = serial();
         // As in a login storm: the pool keeps the buffers between checks.
-        WAITING.fetch_add(1, Ordering::Relaxed);
+        let waiting = Waiting::start();
         let with = |m: u32, t: u32, password: &str| {
             let params = Params::new(m, t, 1, None).unwrap();
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -294,7 +312,8 @@ mod tests {
             assert!(kept[0].len() >= 24 * 1024);
             assert!(kept[0].iter().all(|b| b.as_ref().iter().all(|&w| w == 0)));
         }
-        WAITING.fetch_sub(1, Ordering::Relaxed);
+        drop(waiting);
+        assert_eq!(WAITING.load(Ordering::Relaxed), 0);
         assert!(verify("small-params-1", &small));
         assert!(MEMORY.0.lock().unwrap().is_empty());
         // The ones the standard verifier accepts and rejects, this one too.
@@ -303,6 +322,90 @@ mod tests {
                 .verify_password(b"small-params-1", &PasswordHash::new(&small).unwrap())
                 .is_ok()
         );
+    }
+
+    /// ACC-7: the check accepts exactly what the crate's own verifier
+    /// accepts, for every shape of stored hash: other versions, lanes,
+    /// output lengths, associated data, and malformed ones.
+    #[test]
+    fn acc7_verify_agrees_with_the_standard_verifier() {
+        let _serial = serial();
+        let salt = SaltString::generate(&mut OsRng);
+        let made = |alg: Algorithm, version: Version, params: Params| {
+            Argon2::new(alg, version, params)
+                .hash_password(b"same-answer-1", &salt)
+                .unwrap()
+                .to_string()
+        };
+        let data = argon2::AssociatedData::new(b"context").unwrap();
+        let mut stored = vec![
+            made(
+                Algorithm::Argon2id,
+                Version::V0x10,
+                Params::new(8192, 2, 1, None).unwrap(),
+            ),
+            made(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(8192, 1, 2, Some(64)).unwrap(),
+            ),
+            made(
+                Algorithm::Argon2d,
+                Version::V0x13,
+                Params::new(8192, 2, 1, Some(16)).unwrap(),
+            ),
+        ];
+        let with_data = argon2::ParamsBuilder::new()
+            .m_cost(8192)
+            .t_cost(1)
+            .data(data)
+            .build()
+            .unwrap();
+        stored.push(made(Algorithm::Argon2id, Version::V0x13, with_data));
+        let good = stored[0].clone();
+        stored.extend([
+            good.replacen("argon2id", "argon2x", 1),
+            good.replacen("v=16", "v=17", 1),
+            good.replacen("t=2", "t=0", 1),
+            good.replacen("t=2", "t=2,zz=1", 1),
+            format!("{good}AAAA"),
+            "$argon2id$v=19$m=8192,t=2,p=1$c2hvcnQ$AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+            String::new(),
+        ]);
+        for stored in &stored {
+            let standard = PasswordHash::new(stored).is_ok_and(|h| {
+                Argon2::default()
+                    .verify_password(b"same-answer-1", &h)
+                    .is_ok()
+            });
+            assert_eq!(verify("same-answer-1", stored), standard, "{stored}");
+            assert!(!verify("same-answer-2", stored), "{stored}");
+        }
+        // The well-formed ones do match.
+        for stored in &stored[..4] {
+            assert!(verify("same-answer-1", stored), "{stored}");
+        }
+    }
+
+    /// A login whose request goes away while it waits for a hashing permit
+    /// is no longer counted as waiting (else buffers would be kept for good).
+    #[test]
+    fn a_cancelled_wait_is_not_counted() {
+        let _serial = serial();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let permits = tokio::sync::Semaphore::new(0);
+            let wait = async {
+                let _waiting = Waiting::start();
+                let _ = permits.acquire().await;
+            };
+            let cancelled = tokio::time::timeout(std::time::Duration::from_millis(10), wait);
+            assert!(cancelled.await.is_err());
+        });
+        assert_eq!(WAITING.load(Ordering::Relaxed), 0);
     }
 
     #[test]
