@@ -76,7 +76,10 @@ pub fn hash(password: &str) -> AppResult<String> {
 /// per check meant ~4,900 faults, the kernel zeroing it and a TLB shootdown
 /// on every core when it was unmapped (the bench's SQLite login storm, 6
 /// runs each: 8.1 -> 11.5 logins/s, and the list's p99 during the storm
-/// 4.6 -> 4.0 ms).
+/// 4.6 -> 4.0 ms). The crate's `PasswordVerifier` allocates its own
+/// memory, so this does what it does (parse, hash with the stored
+/// parameters, compare) with memory of ours; a unit test holds the two to
+/// the same answers.
 pub fn verify(password: &str, stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
@@ -98,8 +101,9 @@ pub fn verify(password: &str, stored: &str) -> bool {
         return false;
     };
     let mut out = vec![0u8; expected.len()];
-    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params.clone());
-    let hashed = MEMORY.with_blocks(params.block_count(), |blocks| {
+    let blocks_needed = params.block_count();
+    let argon2 = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let hashed = MEMORY.with_blocks(blocks_needed, |blocks| {
         argon2.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, blocks)
     });
     // Output's equality is constant-time.

@@ -233,8 +233,7 @@ fn insert_counted(
             .map_err(duplicate_bid)?;
             let id = rows.first().map(|r| r.id);
             if id.is_some() {
-                // No trigger tells other processes of a count (issue 13).
-                changes::mark_shared(Topic::Demands);
+                counts_changed();
             }
             Ok(id)
         }
@@ -263,6 +262,13 @@ fn insert_counted(
     }
 }
 
+/// Notes that this work moved demands' bid counts: no database trigger
+/// tells other processes of a count (issue 13), so this one does once it
+/// commits.
+fn counts_changed() {
+    changes::mark_shared(Topic::Demands);
+}
+
 /// Moves an open demand's bid count by `delta`; false when the demand is
 /// not open (any more).
 fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> AppResult<bool> {
@@ -277,8 +283,7 @@ fn count_on_open_demand(conn: &mut DbConnection, demand_id: i64, delta: i32) -> 
     )
     .rows(conn)?;
     if n > 0 {
-        // No trigger tells other processes of a count (issue 13).
-        changes::mark_shared(Topic::Demands);
+        counts_changed();
     }
     Ok(n > 0)
 }
@@ -395,8 +400,7 @@ pub fn withdraw_all_of(conn: &mut DbConnection, st: &AppState, provider: i64) ->
     .set(demands_t::bid_count.eq(demands_t::bid_count - 1))
     .execute(conn)?;
     if counted > 0 {
-        // No trigger tells other processes of a count (issue 13).
-        changes::mark_shared(Topic::Demands);
+        counts_changed();
     }
     diesel::update(live)
         .set((
