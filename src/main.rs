@@ -177,11 +177,13 @@ fn admin_create(
         }
         (None, false) => return Err("give --password or --password-stdin".into()),
     };
+    let staff = service::NewStaff::prepare(&member_name, &password, role)
+        .map_err(|e| format!("cannot create the staff account: {}", e.detail.en))?;
     let (settings, backend, pool) = open()?;
     let state = AppState::new(settings, pool.clone(), &backend);
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let id = db::write_tx(&mut conn, |conn| {
-        service::create_staff(conn, &state, &member_name, &password, role)
+        service::create_staff(conn, &state, &staff)
     })
     .map_err(|e| format!("cannot create the staff account: {}", e.detail.en))?;
     println!("created {} account {member_name} (id {id})", role.as_str());
@@ -278,12 +280,18 @@ fn bootstrap_admin(state: &AppState) -> Result<(), String> {
         return Ok(());
     };
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    if service::admin_exists(&mut conn).map_err(|e| e.detail.en.to_string())? {
+        return Ok(());
+    }
+    // Checked and hashed outside the transaction (Argon2 holds no lock).
+    let staff = service::NewStaff::prepare(&name, &password, Role::Admin)
+        .map_err(|e| format!("admin bootstrap failed: {}", e.detail.en))?;
     let created: Result<(), weigongbao::platform::error::AppError> =
         db::write_tx(&mut conn, |conn| {
             if service::admin_exists(conn)? {
                 return Ok(());
             }
-            service::create_staff(conn, state, &name, &password, Role::Admin)?;
+            service::create_staff(conn, state, &staff)?;
             log::info!("bootstrapped the first admin account from ADMIN_BOOTSTRAP_MEMBER_NAME");
             Ok(())
         });

@@ -367,12 +367,10 @@ async fn acc14_staff_login_requires_a_totp_code_used_once() {
 async fn acc14_recovery_codes_work_once_and_enrolment_is_required_first() {
     let app = TestApp::new().await;
     let name = format!("staff_{}", unique());
-    let state = app.state.clone();
-    let n = name.clone();
-    state
-        .tx(move |conn, st| {
-            weigongbao::users::service::create_staff(conn, st, &n, PASSWORD, Role::Moderator)
-        })
+    let staff =
+        weigongbao::users::service::NewStaff::prepare(&name, PASSWORD, Role::Moderator).unwrap();
+    app.state
+        .tx(move |conn, st| weigongbao::users::service::create_staff(conn, st, &staff))
         .await
         .unwrap();
     let res = app.login(&name, PASSWORD).await;

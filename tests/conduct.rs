@@ -80,8 +80,15 @@ fn china_end_of_day_after(from: chrono::DateTime<Utc>, days: i64) -> chrono::Dat
 }
 
 /// Whether two instants are within a second (requests take time).
-fn close(a: chrono::DateTime<Utc>, b: chrono::DateTime<Utc>) -> bool {
-    (a - b).num_milliseconds().abs() < 1_000
+/// Whether `a` lies between `from` and `to` (a second's slack each side for
+/// stored precision): the server took its time during the request, which
+/// the test brackets with the clock read before and after it.
+fn within(
+    a: chrono::DateTime<Utc>,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+) -> bool {
+    from - Duration::seconds(1) <= a && a <= to + Duration::seconds(1)
 }
 
 /// A demand open for bids for 30 days.
@@ -886,18 +893,20 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
     .await
     .assert(200);
 
+    let before = app.clock_now();
     let res = app
         .post("/api/v1/me/deposit/refund-request")
         .bearer(&provider.access)
         .json(app.refund_body(&provider).await)
         .send()
         .await;
+    let requested = app.clock_now();
     res.assert(201);
     assert_eq!(res.json["status"], "refunding");
     assert_eq!(res.json["accepting_orders"], false);
-    let requested = app.clock_now();
-    assert!(close(
+    assert!(within(
         at(&res.json["refund"]["observation_ends_at"]),
+        before + Duration::days(30),
         requested + Duration::days(30)
     ));
 
@@ -906,17 +915,19 @@ async fn dep7_refund_blocked_by_complaint_observation_extended_payout_due_skips_
     let provider = app.relog(&provider).await;
     let reporter = app.relog(&reporter).await;
     let moderator = app.staff(Role::Moderator).await;
+    let before = app.clock_now();
     let second = complain(
         &app,
         &reporter,
         json!({"target_type": "user", "target_id": provider.id, "category": "other", "text": "再次投诉。"}),
     )
     .await;
-    second.assert(201);
     let extended_at = app.clock_now();
+    second.assert(201);
     let dep = deposit(&app, &provider).await;
-    assert!(close(
+    assert!(within(
         at(&dep["refund"]["observation_ends_at"]),
+        before + Duration::days(30),
         extended_at + Duration::days(30)
     ));
     assert!(

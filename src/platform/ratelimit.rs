@@ -436,10 +436,10 @@ impl Limiter {
 
     /// Counts one request from `key` where this limit keeps its counts:
     /// the shared table through `conn` or Redis (SVC-3), or this process's
-    /// memory.
-    pub fn check_in(
+    /// memory. Only a limit that [`Limiter::needs_database`] needs `conn`.
+    pub fn check_shared(
         &self,
-        conn: &mut DbConnection,
+        conn: Option<&mut DbConnection>,
         now_micros: i64,
         key: &str,
         note: &RateNote,
@@ -448,7 +448,7 @@ impl Limiter {
             return self.check(key, note);
         }
         let bucket = format!("{}:{key}", self.name);
-        let step = self.shared_step(Some(conn), &bucket, now_micros, 1)?;
+        let step = self.shared_step(conn, &bucket, now_micros, 1)?;
         self.judge(step, now_micros, note).map(|_| ())
     }
 

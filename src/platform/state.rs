@@ -182,19 +182,35 @@ impl AppState {
         note: &RateNote,
     ) -> AppResult<()> {
         let now = self.clock.now().timestamp_micros();
-        which(&self.limits).check_in(conn, now, key, note)
+        which(&self.limits).check_shared(Some(conn), now, key, note)
     }
 
-    /// [`AppState::limit_in`] with a connection of its own.
+    /// [`AppState::limit_in`] for a caller that holds no connection: one
+    /// is taken only for a limit counted in the database; a limit in this
+    /// process's memory is counted on the spot, one in Redis off the
+    /// workers with no connection held.
     pub async fn limit(
         &self,
         which: fn(&RateLimiters) -> &Limiter,
         key: String,
         note: &RateNote,
     ) -> AppResult<()> {
+        let limiter = which(&self.limits);
+        if limiter.is_local() {
+            return limiter.check(&key, note);
+        }
         let note = note.clone();
-        self.run(move |conn, st| st.limit_in(conn, which, &key, &note))
-            .await
+        if limiter.needs_database() {
+            return self
+                .run(move |conn, st| st.limit_in(conn, which, &key, &note))
+                .await;
+        }
+        let state = self.clone();
+        web::block(move || {
+            let now = state.clock.now().timestamp_micros();
+            which(&state.limits).check_shared(None, now, &key, &note)
+        })
+        .await?
     }
 
     /// Like [`AppState::run`], inside one write transaction: everything `f`

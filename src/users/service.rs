@@ -550,27 +550,38 @@ pub fn availability(conn: &mut DbConnection, st: &AppState, raw: &str) -> AppRes
     })
 }
 
-/// Creates a staff account (the `admin create` command and the bootstrap).
-pub fn create_staff(
-    conn: &mut DbConnection,
-    st: &AppState,
-    member_name: &str,
-    password_plain: &str,
+/// A staff account to be made: its name and password checked and the
+/// password hashed before any transaction, so the Argon2 work (tens of
+/// milliseconds) holds neither a connection nor the write lock.
+pub struct NewStaff {
+    name: MemberName,
+    hash: String,
     role: Role,
-) -> AppResult<i64> {
-    if !role.is_staff() {
-        return Err(AppError::invalid_field(
-            "role",
-            "role.invalid",
-            "角色须为 admin、moderator 或 finance",
-            "The role must be admin, moderator or finance",
-        ));
+}
+
+impl NewStaff {
+    pub fn prepare(member_name: &str, password_plain: &str, role: Role) -> AppResult<Self> {
+        if !role.is_staff() {
+            return Err(AppError::invalid_field(
+                "role",
+                "role.invalid",
+                "角色须为 admin、moderator 或 finance",
+                "The role must be admin, moderator or finance",
+            ));
+        }
+        let name = MemberName::parse(member_name)?;
+        password::check_strength(password_plain, Some(name.as_str()))?;
+        let hash = password::hash(password_plain)?;
+        Ok(NewStaff { name, hash, role })
     }
-    let name = MemberName::parse(member_name)?;
-    password::check_strength(password_plain, Some(name.as_str()))?;
+}
+
+/// Creates a staff account (the `admin create` command and the bootstrap).
+pub fn create_staff(conn: &mut DbConnection, st: &AppState, staff: &NewStaff) -> AppResult<i64> {
+    let NewStaff { name, hash, role } = staff;
+    let role = *role;
     require_name_free(conn, name.key())?;
     let now = st.clock.now_naive();
-    let hash = password::hash(password_plain)?;
     let id: i64 = diesel::insert_into(users::table)
         .values(NewUser {
             member_name: Some(name.as_str()),
@@ -578,7 +589,7 @@ pub fn create_staff(
             email: None,
             email_key: None,
             phone: None,
-            password_hash: &hash,
+            password_hash: hash,
             contact_name: name.as_str(),
             address: "-",
             account_kind: AccountKind::Individual.as_str(),

@@ -479,12 +479,10 @@ impl TestApp {
     /// Creates a staff account with `role` and logs it in.
     pub async fn staff(&self, role: Role) -> Account {
         let name = format!("staff_{}", unique());
-        let state = self.state.clone();
-        let name2 = name.clone();
-        state
-            .tx(move |conn, st| {
-                weigongbao::users::service::create_staff(conn, st, &name2, PASSWORD, role)
-            })
+        let staff = weigongbao::users::service::NewStaff::prepare(&name, PASSWORD, role)
+            .expect("a staff account");
+        self.state
+            .tx(move |conn, st| weigongbao::users::service::create_staff(conn, st, &staff))
             .await
             .expect("create staff");
         let res = self.login(&name, PASSWORD).await;
