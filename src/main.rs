@@ -279,13 +279,17 @@ fn bootstrap_admin(state: &AppState) -> Result<(), String> {
     let Some((name, password)) = state.settings.bootstrap_admin.clone() else {
         return Ok(());
     };
+    let failed = |e: weigongbao::platform::error::AppError| {
+        format!("admin bootstrap failed: {}", e.detail.en)
+    };
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    if service::admin_exists(&mut conn).map_err(|e| e.detail.en.to_string())? {
+    if service::admin_exists(&mut conn).map_err(failed)? {
         return Ok(());
     }
-    // Checked and hashed outside the transaction (Argon2 holds no lock).
-    let staff = service::NewStaff::prepare(&name, &password, Role::Admin)
-        .map_err(|e| format!("admin bootstrap failed: {}", e.detail.en))?;
+    drop(conn);
+    // Checked and hashed holding no connection or lock (Argon2).
+    let staff = service::NewStaff::prepare(&name, &password, Role::Admin).map_err(failed)?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let created: Result<(), weigongbao::platform::error::AppError> =
         db::write_tx(&mut conn, |conn| {
             if service::admin_exists(conn)? {
@@ -299,6 +303,6 @@ fn bootstrap_admin(state: &AppState) -> Result<(), String> {
         Ok(()) => Ok(()),
         // SVC-3: another process starting at the same time made it first.
         Err(_) if service::admin_exists(&mut conn).unwrap_or(false) => Ok(()),
-        Err(e) => Err(format!("admin bootstrap failed: {}", e.detail.en)),
+        Err(e) => Err(failed(e)),
     }
 }
