@@ -607,27 +607,14 @@ pub async fn rate_limit(
                 let _turn = limiter.lease_turn(&key).await;
                 match limiter.check_local(&key, &note) {
                     Some(counted) => counted,
-                    None if limiter.needs_database() => {
+                    None => {
                         let lease_note = note.clone();
                         state
-                            .run(move |conn, st| {
+                            .count_shared(limiter, move |conn, st| {
                                 let now = st.clock.now().timestamp_micros();
-                                st.limits
-                                    .discovery
-                                    .lease(Some(conn), now, &key, &lease_note)
+                                st.limits.discovery.lease(conn, now, &key, &lease_note)
                             })
                             .await
-                    }
-                    // Redis: no database connection is taken.
-                    None => {
-                        let (lease_note, st) = (note.clone(), state.get_ref().clone());
-                        web::block(move || {
-                            let now = st.clock.now().timestamp_micros();
-                            st.limits.discovery.lease(None, now, &key, &lease_note)
-                        })
-                        .await
-                        .map_err(AppError::from)
-                        .and_then(|r| r)
                     }
                 }
             }

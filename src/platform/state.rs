@@ -200,17 +200,26 @@ impl AppState {
             return limiter.check(&key, note);
         }
         let note = note.clone();
+        self.count_shared(limiter, move |conn, st| {
+            let now = st.clock.now().timestamp_micros();
+            which(&st.limits).check_shared(conn, now, &key, &note)
+        })
+        .await
+    }
+
+    /// Runs a shared count's step `f` of `limiter` off the actix workers,
+    /// with a pooled connection only when the limit counts in the database
+    /// (SVC-3): a count in Redis holds none.
+    pub async fn count_shared<T, F>(&self, limiter: &Limiter, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Option<&mut DbConnection>, &AppState) -> AppResult<T> + Send + 'static,
+    {
         if limiter.needs_database() {
-            return self
-                .run(move |conn, st| st.limit_in(conn, which, &key, &note))
-                .await;
+            return self.run(move |conn, st| f(Some(conn), st)).await;
         }
         let state = self.clone();
-        web::block(move || {
-            let now = state.clock.now().timestamp_micros();
-            which(&state.limits).check_shared(None, now, &key, &note)
-        })
-        .await?
+        web::block(move || f(None, &state)).await?
     }
 
     /// Like [`AppState::run`], inside one write transaction: everything `f`
